@@ -1,0 +1,49 @@
+# garment-transfer: every target installs what it needs into .venv first (torch pinned by constraints.txt).
+# `make help` lists the targets.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export WANDB_MODE ?= offline
+export NO_ALBUMENTATIONS_UPDATE := 1
+
+SIZE ?= 128x96
+TRAIN ?= 2000
+TEST ?= 200
+SEED ?= 0
+DATA ?= data/synthetic-$(SIZE)
+WORKERS ?= 0
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help install test data contact-sheet bench clean-venv
+
+help: ## List the targets and the variables they read
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  variables: SIZE=$(SIZE) TRAIN=$(TRAIN) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the package with its test tools (CPU torch)
+
+test: $(STAMP) ## Run the test suite
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
+
+data: $(STAMP) ## Generate the synthetic data set into $(DATA) (resumable)
+	$(VENV)/bin/garment-transfer synth --out $(DATA) --size $(SIZE) --train $(TRAIN) --test $(TEST) --seed $(SEED) --workers $(WORKERS)
+
+contact-sheet: $(STAMP) ## Render docs/contact_sheet.png from a small synthetic set
+	$(VENV)/bin/garment-transfer synth --out data/contact-sheet-256x192 --size 256x192 --train 8 --test 8 --seed 0 --quiet
+	$(VENV)/bin/garment-transfer contact-sheet data/contact-sheet-256x192 --out docs/contact_sheet.png --rows 4
+
+bench: $(STAMP) ## Print the benchmark tables (engine throughput; more as stages land)
+	$(PY) benchmarks/bench_engine.py --out benchmarks/results/engine.md
+
+clean-venv: ## Remove the virtual environment
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Data: label sets, on-disk formats, and the synthetic garment-transfer engine."""

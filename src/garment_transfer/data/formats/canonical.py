@@ -1,0 +1,171 @@
+"""The canonical on-disk layout (VITON-HD style, ``DATA.md`` section 2): paths, and raw read / write of one sample.
+
+::
+
+    <root>/<split>/image/<id>.png               person RGB
+    <root>/<split>/cloth/<id>.png               in-shop garment RGB on white
+    <root>/<split>/cloth-mask/<id>.png          in-shop garment mask, 0 / 255
+    <root>/<split>/image-parse-v3/<id>.png      "P" PNG of CIHP ids
+    <root>/<split>/image-densepose/<id>.png     IUV: I (0..24), U * 255, V * 255
+    <root>/<split>/<split>_pairs.txt            "<id>.png <id>.png" per line (paired)
+    <root>/<split>/transfer/pairs.txt           "<source_id> <target_id>" per line (synthetic only)
+    <root>/<split>/transfer/image/<t>__<s>.png, image-parse-v3/<t>__<s>.png, flow/<t>__<s>.npz
+    <root>/meta.json
+
+"Raw" arrays keep the stored encodings: uint8 RGB, CIHP ids, IUV bytes. Turning them into model tensors
+(7-class parsing, DensePose encodings, [-1, 1] images) is the readers' job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from garment_transfer.data import io
+from garment_transfer.data.labels import CIHP_PALETTE
+
+SPLITS = ("train", "test")
+FOLDERS = {
+    "image": "image",
+    "cloth": "cloth",
+    "cloth_mask": "cloth-mask",
+    "parse": "image-parse-v3",
+    "densepose": "image-densepose",
+}
+TRANSFER_FOLDERS = {"image": "image", "parse": "image-parse-v3", "flow": "flow"}
+
+
+@dataclass(frozen=True)
+class RawSample:
+    """One person as stored: ``image`` (H, W, 3) uint8, ``parse`` (H, W) CIHP ids, ``iuv`` (H, W, 3) uint8,
+    ``cloth`` (H, W, 3) uint8 on white, ``cloth_mask`` (H, W) uint8 0 / 255."""
+
+    id: str
+    image: np.ndarray
+    parse: np.ndarray
+    iuv: np.ndarray
+    cloth: np.ndarray
+    cloth_mask: np.ndarray
+
+
+@dataclass(frozen=True)
+class RawTransfer:
+    """A true transfer ``I_{t<-s}``: ``image`` (H, W, 3) uint8, ``parse`` (H, W) CIHP ids, ``flow`` (2, H, W) float32
+    holding, for each garment pixel, the (x, y) pixel in the source image it comes from, -1 where unseen or not garment.
+    """
+
+    source_id: str
+    target_id: str
+    image: np.ndarray
+    parse: np.ndarray
+    flow: np.ndarray | None = None
+
+
+def split_dir(root: str | Path, split: str) -> Path:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return Path(root) / split
+
+
+def sample_paths(root: str | Path, split: str, sample_id: str) -> dict[str, Path]:
+    base = split_dir(root, split)
+    return {key: base / folder / f"{sample_id}.png" for key, folder in FOLDERS.items()}
+
+
+def transfer_name(source_id: str, target_id: str) -> str:
+    return f"{target_id}__{source_id}"
+
+
+def transfer_paths(root: str | Path, split: str, source_id: str, target_id: str) -> dict[str, Path]:
+    base = split_dir(root, split) / "transfer"
+    name = transfer_name(source_id, target_id)
+    return {
+        "image": base / "image" / f"{name}.png",
+        "parse": base / "image-parse-v3" / f"{name}.png",
+        "flow": base / "flow" / f"{name}.npz",
+    }
+
+
+def make_dirs(root: str | Path, splits=SPLITS) -> None:
+    for split in splits:
+        base = split_dir(root, split)
+        for folder in FOLDERS.values():
+            (base / folder).mkdir(parents=True, exist_ok=True)
+        for folder in TRANSFER_FOLDERS.values():
+            (base / "transfer" / folder).mkdir(parents=True, exist_ok=True)
+
+
+def write_sample(root: str | Path, split: str, sample: RawSample) -> None:
+    """Write one sample; each file atomically. The person image goes last, so its presence marks completeness."""
+    paths = sample_paths(root, split, sample.id)
+    io.write_png(paths["cloth"], sample.cloth)
+    io.write_png(paths["cloth_mask"], sample.cloth_mask)
+    io.write_png(paths["parse"], sample.parse, palette=CIHP_PALETTE)
+    io.write_png(paths["densepose"], sample.iuv)
+    io.write_png(paths["image"], sample.image)
+
+
+def read_sample(root: str | Path, split: str, sample_id: str) -> RawSample:
+    paths = sample_paths(root, split, sample_id)
+    return RawSample(
+        id=sample_id,
+        image=io.read_image(paths["image"], "RGB"),
+        parse=io.read_image(paths["parse"]),
+        iuv=io.read_image(paths["densepose"], "RGB"),
+        cloth=io.read_image(paths["cloth"], "RGB"),
+        cloth_mask=io.read_image(paths["cloth_mask"], "L"),
+    )
+
+
+def write_transfer(root: str | Path, split: str, transfer: RawTransfer) -> None:
+    paths = transfer_paths(root, split, transfer.source_id, transfer.target_id)
+    if transfer.flow is not None:
+        io.write_npz(paths["flow"], flow=transfer.flow.astype(np.float32))
+    io.write_png(paths["parse"], transfer.parse, palette=CIHP_PALETTE)
+    io.write_png(paths["image"], transfer.image)
+
+
+def read_transfer(root: str | Path, split: str, source_id: str, target_id: str) -> RawTransfer:
+    paths = transfer_paths(root, split, source_id, target_id)
+    flow = None
+    if paths["flow"].is_file():
+        with np.load(paths["flow"]) as data:
+            flow = data["flow"]
+    return RawTransfer(
+        source_id=source_id,
+        target_id=target_id,
+        image=io.read_image(paths["image"], "RGB"),
+        parse=io.read_image(paths["parse"]),
+        flow=flow,
+    )
+
+
+def pairs_path(root: str | Path, split: str) -> Path:
+    return split_dir(root, split) / f"{split}_pairs.txt"
+
+
+def transfer_pairs_path(root: str | Path, split: str) -> Path:
+    return split_dir(root, split) / "transfer" / "pairs.txt"
+
+
+def read_pairs(path: str | Path) -> list[tuple[str, str]]:
+    """Read a two-column pairs file; a line without exactly two names is an error naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: pairs file not found")
+    pairs = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            raise ValueError(f"{path}:{number}: expected two names, got {line!r}")
+        pairs.append((fields[0], fields[1]))
+    return pairs
+
+
+def list_ids(root: str | Path, split: str) -> list[str]:
+    """The ids of a split, from its paired pairs file (person names without extension), in file order."""
+    return [Path(person).stem for person, _ in read_pairs(pairs_path(root, split))]

@@ -1,0 +1,98 @@
+"""Atomic, deterministic file writing: a file is either absent or complete, and equal inputs give equal bytes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from garment_transfer.data.labels import palette_bytes
+
+PNG_COMPRESS_LEVEL = 1  # fast zlib; equal arrays still give equal bytes
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def encode_png(array: np.ndarray, palette: np.ndarray | None = None, level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """Encode a uint8 array as PNG: (H, W) grey or palette ("P") when ``palette`` is given, (H, W, 3) RGB."""
+    if array.dtype != np.uint8:
+        raise ValueError(f"encode_png expects uint8, got {array.dtype}")
+    if palette is not None:
+        if array.ndim != 2:
+            raise ValueError(f"a palette PNG needs an (H, W) index array, got shape {array.shape}")
+        image = Image.frombytes("P", (array.shape[1], array.shape[0]), np.ascontiguousarray(array).tobytes())
+        image.putpalette(palette_bytes(palette))
+    else:
+        image = Image.fromarray(array)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=level)
+    return buffer.getvalue()
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray, palette: np.ndarray | None = None,
+              level: int = PNG_COMPRESS_LEVEL) -> None:
+    atomic_write_bytes(path, encode_png(array, palette, level))
+
+
+def encode_jpeg(array: np.ndarray, quality: int = 95) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """A compressed ``.npz`` with fixed zip timestamps, so equal arrays give equal bytes (``np.savez`` stamps now)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+            zf.writestr(info, member.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_image(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
+    """Read an image file as a uint8 array; ``mode`` "RGB" / "L" converts, None keeps indices of "P" images.
+
+    Raises:
+        FileNotFoundError: naming the file when it is missing.
+        ValueError: naming the file when it cannot be decoded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if mode is not None and image.mode != mode:
+                image = image.convert(mode)
+            return np.asarray(image)
+    except (OSError, SyntaxError) as err:  # PIL raises these for truncated or foreign files
+        raise ValueError(f"{path}: cannot read image ({err})") from err

@@ -1,0 +1,13 @@
+"""The synthetic garment-transfer data engine (``DATA.md`` section 5).
+
+Procedurally rendered people, garments defined in garment coordinates, their flat in-shop images, CIHP parsings,
+DensePose IUV for the body under the clothes, and **true transfers** (person B in person A's garment) with the
+correspondence of every transferred garment pixel to the source image.
+"""
+
+from garment_transfer.data.synth.engine import SyntheticEngine, parse_size, sample_id
+from garment_transfer.data.synth.params import ENGINE_VERSION, EngineConfig
+from garment_transfer.data.synth.writer import SynthSettings, generate, read_meta
+
+__all__ = ["ENGINE_VERSION", "EngineConfig", "SynthSettings", "SyntheticEngine", "generate", "parse_size",
+           "read_meta", "sample_id"]

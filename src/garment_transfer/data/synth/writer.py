@@ -1,0 +1,224 @@
+"""Writing a synthetic data set to disk in the canonical layout: validated first, parallel, resumable.
+
+A run checks everything before it writes anything: the size, the counts, that the folder can be written, and that
+an existing folder was generated with the same settings (``meta.json``). Each file is written atomically and a
+sample counts as done when all its files exist, so an interrupted run continues where it stopped. Equal settings
+give byte-identical files whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import PIL
+
+from garment_transfer import __version__
+from garment_transfer.data import io
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.synth.engine import SyntheticEngine, check_size, sample_id
+from garment_transfer.data.synth.params import ENGINE_VERSION, EngineConfig
+
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class SynthSettings:
+    """Everything that determines the files of a synthetic data set.
+
+    Attributes:
+        counts: samples per split, e.g. ``{"train": 2000, "test": 200}``.
+        transfers_per_target: true transfers rendered per target sample, per split.
+    """
+
+    seed: int
+    height: int
+    width: int
+    counts: dict = field(default_factory=lambda: {"train": 2000, "test": 200})
+    transfers_per_target: dict = field(default_factory=lambda: {"train": 0, "test": 1})
+    config: EngineConfig = field(default_factory=EngineConfig)
+
+    def validate(self) -> None:
+        check_size(self.height, self.width)
+        for split in canonical.SPLITS:
+            count = self.counts.get(split)
+            if not isinstance(count, int) or count < 1:
+                raise ValueError(f"--{split} {count}: each split needs at least one sample")
+            per_target = self.transfers_per_target.get(split, 0)
+            if not isinstance(per_target, int) or per_target < 0:
+                raise ValueError(f"transfers per target for {split!r} must be a whole number >= 0, got {per_target}")
+            if per_target and count < 2:
+                raise ValueError(f"--{split} {count}: true transfers need at least 2 samples in the split")
+
+    def to_dict(self) -> dict:
+        return {
+            "engine_version": ENGINE_VERSION,
+            "seed": self.seed,
+            "size": [self.height, self.width],
+            "counts": {split: self.counts[split] for split in canonical.SPLITS},
+            "transfers_per_target": {split: self.transfers_per_target.get(split, 0) for split in canonical.SPLITS},
+            "engine_config": self.config.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SynthSettings":
+        """Inverse of :meth:`to_dict` (e.g. ``meta.json``'s ``settings``); refuses another engine version."""
+        if values.get("engine_version") != ENGINE_VERSION:
+            raise ValueError(f"settings are for engine version {values.get('engine_version')!r}; this is "
+                             f"{ENGINE_VERSION!r}, which may render different files")
+        height, width = values["size"]
+        return cls(seed=values["seed"], height=height, width=width, counts=dict(values["counts"]),
+                   transfers_per_target=dict(values["transfers_per_target"]),
+                   config=EngineConfig.from_dict(values["engine_config"]))
+
+    def command(self) -> str:
+        return (f"garment-transfer synth --out DIR --size {self.height}x{self.width} --train {self.counts['train']} "
+                f"--test {self.counts['test']} --seed {self.seed} --transfers {self.transfers_per_target['test']} "
+                f"--train-transfers {self.transfers_per_target['train']} [--config the engine_config below as YAML]")
+
+
+@dataclass(frozen=True)
+class SynthReport:
+    written: int
+    skipped: int
+    root: Path
+
+
+def read_meta(root: str | Path) -> dict | None:
+    path = Path(root) / META_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def _check_destination(root: Path, settings: SynthSettings) -> None:
+    """Refuse, before touching anything, a folder we cannot write or one generated with other settings."""
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f"--out {root}: exists and is not a folder")
+    ancestor = root
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise NotADirectoryError(f"--out {root}: cannot create it, {ancestor} is a file")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise PermissionError(f"--out {root}: {ancestor} is not writable")
+    if not root.exists():
+        return
+    meta = read_meta(root)
+    if meta is None:
+        if any(root.iterdir()):
+            raise FileExistsError(f"--out {root}: folder is not empty and holds no {META_FILE}; choose an empty "
+                                  "or new folder")
+        return
+    ours, theirs = settings.to_dict(), meta.get("settings", {})
+    differences = [f"{key}: {theirs.get(key)!r} there, {ours[key]!r} asked" for key in ours if theirs.get(key) != ours[key]]
+    if differences:
+        raise FileExistsError(f"--out {root}: was generated with other settings ({'; '.join(differences)}); "
+                              "use a new folder or repeat the original settings to resume")
+
+
+def _meta(settings: SynthSettings, status: str) -> dict:
+    return {
+        "generator": "garment-transfer synthetic engine",
+        "status": status,
+        "package_version": __version__,
+        "settings": settings.to_dict(),
+        "regenerate": settings.command(),
+        "layout": "canonical VITON-HD style (DATA.md section 2)",
+        "labels": "image-parse-v3: CIHP ids; image-densepose: I, U*255, V*255; transfer/flow: (2, H, W) float32 "
+                  "source pixel (x, y) per garment pixel, -1 unseen",
+        "ids": {split: [sample_id(split, 0), sample_id(split, settings.counts[split] - 1)] for split in canonical.SPLITS},
+        "libraries": {"numpy": np.__version__, "pillow": PIL.__version__, "python": sys.version.split()[0]},
+    }
+
+
+def _remove_stale_temporaries(root: Path) -> None:
+    """Temporary files left by a killed run (complete files are only ever renamed into place)."""
+    for path in root.glob("*/**/.*.tmp-*"):
+        path.unlink(missing_ok=True)
+
+
+# A job is ("sample", split, index) or ("transfer", split, source, target).
+_ENGINE: SyntheticEngine | None = None
+_ROOT: Path | None = None
+
+
+def _init_worker(settings: SynthSettings, root: Path) -> None:
+    global _ENGINE, _ROOT
+    _ENGINE = SyntheticEngine(settings.seed, settings.height, settings.width, settings.config)
+    _ROOT = root
+
+
+def _run_job(job: tuple) -> tuple:
+    if job[0] == "sample":
+        canonical.write_sample(_ROOT, job[1], _ENGINE.sample(job[1], job[2]))
+    else:
+        canonical.write_transfer(_ROOT, job[1], _ENGINE.transfer(job[1], job[2], job[3]))
+    return job
+
+
+def _is_done(root: Path, job: tuple) -> bool:
+    if job[0] == "sample":
+        paths = canonical.sample_paths(root, job[1], sample_id(job[1], job[2])).values()
+    else:
+        paths = canonical.transfer_paths(root, job[1], sample_id(job[1], job[2]), sample_id(job[1], job[3])).values()
+    return all(path.exists() for path in paths)
+
+
+def _plan(settings: SynthSettings, engine: SyntheticEngine) -> tuple[list[tuple], dict]:
+    jobs, pair_lists = [], {}
+    for split in canonical.SPLITS:
+        count = settings.counts[split]
+        jobs += [("sample", split, i) for i in range(count)]
+        pairs = engine.transfer_pairs(split, count, settings.transfers_per_target.get(split, 0))
+        pair_lists[split] = pairs
+        jobs += [("transfer", split, source, target) for source, target in pairs]
+    return jobs, pair_lists
+
+
+def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progress: bool = True) -> SynthReport:
+    """Generate (or finish generating) the data set ``settings`` describes into ``root``.
+
+    Args:
+        workers: processes; 0 uses every core, 1 runs in this process.
+        progress: show a progress bar on stderr.
+    """
+    root = Path(root)
+    settings.validate()
+    _check_destination(root, settings)
+    canonical.make_dirs(root)
+    _remove_stale_temporaries(root)
+    io.atomic_write_json(root / META_FILE, _meta(settings, "generating"))
+    engine = SyntheticEngine(settings.seed, settings.height, settings.width, settings.config)
+    jobs, pair_lists = _plan(settings, engine)
+    todo = [job for job in jobs if not _is_done(root, job)]
+    workers = workers or os.cpu_count() or 1
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, unit="file-set",
+               desc=f"synth {root.name}", dynamic_ncols=True)
+    if workers == 1 or len(todo) < 4:
+        _init_worker(settings, root)
+        for job in todo:
+            bar.update(bool(_run_job(job)))
+    else:
+        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with context.Pool(workers, initializer=_init_worker, initargs=(settings, root)) as pool:
+            for _ in pool.imap_unordered(_run_job, todo, chunksize=max(1, min(32, len(todo) // (8 * workers)))):
+                bar.update(1)
+    bar.close()
+    for split in canonical.SPLITS:
+        names = [f"{sample_id(split, i)}.png" for i in range(settings.counts[split])]
+        io.atomic_write_text(canonical.pairs_path(root, split), "".join(f"{n} {n}\n" for n in names))
+        io.atomic_write_text(canonical.transfer_pairs_path(root, split),
+                             "".join(f"{sample_id(split, s)} {sample_id(split, t)}\n" for s, t in pair_lists[split]))
+    io.atomic_write_json(root / META_FILE, _meta(settings, "complete"))
+    return SynthReport(written=len(todo), skipped=len(jobs) - len(todo), root=root)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``garment-transfer`` command (see ``garment_transfer.cli``)."""
