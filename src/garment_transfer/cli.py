@@ -14,6 +14,7 @@ TOOLS = {
     "synth": ("synth", "generate the synthetic garment-transfer data set"),
     "contact-sheet": ("contact_sheet", "render a PNG overview of a generated data set"),
     "export": ("export", "write a canonical data set in the DressCode or VITON 256 x 192 layout"),
+    "data": ("data", "inspect data sets: garment-transfer data check ROOT --format F"),
 }
 
 

@@ -59,10 +59,30 @@ def write_png(path: str | os.PathLike, array: np.ndarray, palette: np.ndarray | 
     atomic_write_bytes(path, encode_png(array, palette, level))
 
 
-def encode_jpeg(array: np.ndarray, quality: int = 95) -> bytes:
+def write_jpeg(path: str | os.PathLike, array: np.ndarray, quality: int = 95, subsampling: int = 0) -> None:
+    """An (H, W, 3) or (H, W) uint8 array as JPEG with fixed settings (4:4:4 by default: small images and garment
+    edges keep their colours), atomically; equal arrays give equal bytes."""
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=quality, subsampling=subsampling)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """An ``.npy`` file, atomically (the format holds no timestamp, so bytes are deterministic)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_json(path: str | os.PathLike) -> dict | None:
+    """The JSON in ``path``, or None when the file is absent; invalid JSON is an error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
 
 
 def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:

@@ -1,14 +1,12 @@
 """Helpers shared by the DressCode and VITON 256 x 192 exporters and raw loaders.
 
-Writing: label tables applied as lookups, fixed-quality JPEG and ``.npy`` through the atomic writers of
-``data/io.py``, and the export folder's ``meta.json`` (which also marks a folder as a previous export of one kind).
+Writing: label tables applied as lookups (files go through the atomic writers of ``data/io.py``), and the
+export folder's ``meta.json`` (which also marks a folder as a previous export of one kind).
 Reading: index maps, ``.npy`` / ``.npz`` arrays and pairs files, each checked with an error naming the file.
 """
 
 from __future__ import annotations
 
-import io as _bytes_io
-import json
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,8 +18,6 @@ from scipy import ndimage  # installed with albumentations
 from garment_transfer.data import io
 from garment_transfer.data.formats import canonical
 
-JPEG_QUALITY = 95  # fixed, so equal inputs give byte-identical files
-JPEG_SUBSAMPLING = 0  # 4:4:4, no chroma subsampling: small images and garment edges keep their colours
 MASK_THRESHOLD = 128  # a grey mask (JPEG or resized) is garment where >= this value
 WHITE_THRESHOLD = 240  # an in-shop pixel is white background where all three channels are >= this value
 META_NAME = "meta.json"
@@ -73,20 +69,6 @@ def mask_from_white(cloth: np.ndarray, threshold: int = WHITE_THRESHOLD) -> np.n
 
 
 # ---------------------------------------------------------------------------------------------------------- writing
-def write_jpeg(path: Path, array: np.ndarray) -> None:
-    """Write an (H, W, 3) or (H, W) uint8 array as JPEG (``JPEG_QUALITY``, ``JPEG_SUBSAMPLING``), atomically."""
-    buffer = _bytes_io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling=JPEG_SUBSAMPLING)
-    io.atomic_write_bytes(path, buffer.getvalue())
-
-
-def write_npy(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` as a ``.npy`` file, atomically (the format holds no timestamp, so bytes are deterministic)."""
-    buffer = _bytes_io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-    io.atomic_write_bytes(path, buffer.getvalue())
-
-
 def write_lines(path: Path, lines: Iterable[str]) -> None:
     io.atomic_write_text(path, "".join(f"{line}\n" for line in lines))
 
@@ -122,16 +104,6 @@ def canonical_splits(canonical_root: str | Path) -> dict[str, list[str]]:
     return splits
 
 
-def read_meta(path: Path) -> dict | None:
-    """The JSON object in ``path``, or None when the file is absent."""
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
-
-
 def claim_export_dir(out_root: str | Path, fmt: str) -> dict:
     """Create ``out_root``, or accept it when empty or a previous export in format ``fmt``.
 
@@ -145,7 +117,7 @@ def claim_export_dir(out_root: str | Path, fmt: str) -> dict:
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: export target exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    meta = read_meta(out / META_NAME)
+    meta = io.read_json(out / META_NAME)
     if meta is None:
         if any(out.iterdir()):
             raise ValueError(f"{out}: folder is not empty and is not a previous {fmt} export (no {META_NAME})")
@@ -159,7 +131,7 @@ def claim_export_dir(out_root: str | Path, fmt: str) -> dict:
 def source_record(canonical_root: str | Path, samples: int) -> dict:
     """What an export's ``meta.json`` says about its source: path, the source's own ``meta.json``, sample count."""
     root = Path(canonical_root).resolve()
-    return {"source": str(root), "source_meta": read_meta(root / META_NAME), "samples": samples}
+    return {"source": str(root), "source_meta": io.read_json(root / META_NAME), "samples": samples}
 
 
 # ---------------------------------------------------------------------------------------------------------- reading

@@ -69,9 +69,19 @@ def split_dir(root: str | Path, split: str) -> Path:
     return Path(root) / split
 
 
+PHOTO_KEYS = ("image", "cloth", "cloth_mask")  # VITON-HD ships these as JPEG; label maps are always PNG
+
+
 def sample_paths(root: str | Path, split: str, sample_id: str) -> dict[str, Path]:
+    """A sample's files by role. Photos are ``.png`` (what the engine writes) or, where only that exists, ``.jpg``
+    (as VITON-HD ships them)."""
     base = split_dir(root, split)
-    return {key: base / folder / f"{sample_id}.png" for key, folder in FOLDERS.items()}
+    paths = {key: base / folder / f"{sample_id}.png" for key, folder in FOLDERS.items()}
+    for key in PHOTO_KEYS:
+        jpeg = paths[key].with_suffix(".jpg")
+        if not paths[key].exists() and jpeg.exists():
+            paths[key] = jpeg
+    return paths
 
 
 def transfer_name(source_id: str, target_id: str) -> str:

@@ -142,12 +142,12 @@ def _read_uv(path: Path, size: tuple[int, int]) -> np.ndarray:
 def write_dresscode_sample(out_root: str | Path, sample: canonical.RawSample, category: str = "upper_body") -> None:
     """Write one canonical sample's DressCode files (folders must exist); the person image goes last."""
     path = sample_paths(out_root, sample.id, category)
-    _common.write_jpeg(path[_CLOTH], sample.cloth)
+    io.write_jpeg(path[_CLOTH], sample.cloth)
     io.write_png(path[_MASK], sample.cloth_mask)
     io.write_png(path[_LABELS], _common.map_labels(sample.parse, CIHP_TO_ATR, f"CIHP parsing of {sample.id}"))
     io.write_png(path[_PARTS], np.ascontiguousarray(sample.iuv[..., 0]))
     io.write_npz(path[_UV], uv=np.moveaxis(sample.iuv[..., 1:], -1, 0).astype(np.float32) / 255.0)
-    _common.write_jpeg(path[_PERSON], sample.image)
+    io.write_jpeg(path[_PERSON], sample.image)
 
 
 def _pair_lines(persons: list[str], cloths: list[str]) -> list[str]:

@@ -111,11 +111,11 @@ def write_viton_sample(
     path = sample_paths(out_root, split, sample.id)
     mask = _common.binarize(_common.resize(sample.cloth_mask, size, nearest=False))
     labels = _common.map_labels(sample.parse, CIHP_TO_ACGPN, f"CIHP parsing of {sample.id}")
-    _common.write_jpeg(path["cloth"], _common.resize(sample.cloth, size, nearest=False))
-    _common.write_jpeg(path["cloth_mask"], mask)
+    io.write_jpeg(path["cloth"], _common.resize(sample.cloth, size, nearest=False))
+    io.write_jpeg(path["cloth_mask"], mask)
     io.write_png(path["labels"], _common.resize(labels, size, nearest=True))
-    _common.write_npy(path["parts"], _common.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
-    _common.write_jpeg(path["image"], _common.resize(sample.image, size, nearest=False))
+    io.write_npy(path["parts"], _common.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
+    io.write_jpeg(path["image"], _common.resize(sample.image, size, nearest=False))
 
 
 def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE) -> int:

@@ -8,7 +8,6 @@ give byte-identical files whatever the number of workers.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import sys
@@ -90,13 +89,8 @@ class SynthReport:
 
 
 def read_meta(root: str | Path) -> dict | None:
-    path = Path(root) / META_FILE
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except ValueError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    """The ``meta.json`` of a data set folder, or None when it has none."""
+    return io.read_json(Path(root) / META_FILE)
 
 
 def _check_destination(root: Path, settings: SynthSettings) -> None:

@@ -1,0 +1,181 @@
+"""Pair sampling, the pair dataset and the base LightningDataModule that every stage's data module extends.
+
+Pair modes (``METHOD.md`` section 1): ``paired`` (a person with their own garment: the try-on teachers'
+self-supervision), ``unpaired`` (a person with another person's in-shop garment: try-on) and ``transfer`` (a source
+person's worn garment onto a target person). Training draws a fresh partner for every item (under
+``seed_everything`` the draws repeat); validation and test use a fixed list that depends only on the split's ids
+and ``eval_seed``, so every run is compared on the same pairs. Where the data set has true transfers (the synthetic
+engine), the transfer evaluation pairs are exactly those, with the truth attached.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from garment_transfer.data.augment import Augmenter
+from garment_transfer.data.readers import Reader, make_reader
+from garment_transfer.data.samples import PairSample, collate
+from garment_transfer.data.synth import SynthSettings, generate, parse_size
+
+PAIR_MODES = ("paired", "unpaired", "transfer")
+DEFAULT_SYNTHETIC = {"train": 2000, "test": 200, "seed": 0, "transfers": 1}
+
+
+def evaluation_pairs(ids: list[str], mode: str, seed: int = 0) -> list[tuple[str, str]]:
+    """Fixed ``(source, target)`` pairs: one per target, in ``ids`` order.
+
+    ``paired`` pairs each id with itself; ``unpaired`` and ``transfer`` give each target a different source,
+    a derangement drawn from ``seed`` (every person is a source exactly once).
+    """
+    if mode not in PAIR_MODES:
+        raise ValueError(f"pair mode {mode!r}: choose one of {PAIR_MODES}")
+    if mode == "paired":
+        return [(i, i) for i in ids]
+    if len(ids) < 2:
+        raise ValueError(f"{mode} pairs need at least two samples, got {len(ids)}")
+    order = np.random.default_rng(seed).permutation(len(ids))
+    source_of = {ids[order[k]]: ids[order[(k + 1) % len(ids)]] for k in range(len(ids))}
+    return [(source_of[t], t) for t in ids]
+
+
+class PairDataset(Dataset):
+    """``PairSample`` items of one split.
+
+    Args:
+        reader: the data set's reader.
+        split: ``train`` or ``test``.
+        mode: one of :data:`PAIR_MODES`.
+        pairs: a fixed ``(source, target)`` list; None draws a random partner per item (training).
+        truth: attach the true transfer (only where the reader has one for every pair).
+        augment_source, augment_target: ``Augmenter`` applied to each side, or None.
+    """
+
+    def __init__(self, reader: Reader, split: str, mode: str = "paired", pairs=None, truth: bool = False,
+                 augment_source: Augmenter | None = None, augment_target: Augmenter | None = None):
+        if mode not in PAIR_MODES:
+            raise ValueError(f"pair mode {mode!r}: choose one of {PAIR_MODES}")
+        self.reader, self.split, self.mode, self.truth = reader, split, mode, truth
+        self.ids = reader.ids(split)
+        if not self.ids:
+            raise ValueError(f"{reader.root}: split {split!r} lists no samples")
+        if pairs is None and mode != "paired" and len(self.ids) < 2:
+            raise ValueError(f"{reader.root}: {mode} pairs need at least two samples in split {split!r}")
+        known = set(self.ids)
+        missing = [name for pair in (pairs or []) for name in pair if name not in known]
+        if missing:
+            raise ValueError(f"{reader.root}: pairs of split {split!r} name unknown samples {sorted(set(missing))[:5]}")
+        self.pairs = pairs
+        self.augment_source, self.augment_target = augment_source, augment_target
+
+    def __len__(self) -> int:
+        return len(self.pairs) if self.pairs is not None else len(self.ids)
+
+    def _pair(self, index: int) -> tuple[str, str]:
+        if self.pairs is not None:
+            return self.pairs[index]
+        target = self.ids[index]
+        if self.mode == "paired":
+            return target, target
+        offset = 1 + int(torch.randint(len(self.ids) - 1, ()).item())
+        return self.ids[(index + offset) % len(self.ids)], target
+
+    def __getitem__(self, index: int) -> PairSample:
+        source_id, target_id = self._pair(index)
+        seeds = torch.randint(2**31 - 1, (2,)).tolist() if (self.augment_source or self.augment_target) else [0, 0]
+        target = self.reader.person(self.split, target_id, self.augment_target, seeds[0])
+        if source_id == target_id and self.augment_source is None:
+            source = target
+        else:
+            source = self.reader.person(self.split, source_id, self.augment_source, seeds[1])
+        truth = self.reader.read_truth(self.split, source_id, target_id) if self.truth else None
+        return PairSample(source, target, truth)
+
+
+class GarmentDataModule(pl.LightningDataModule):
+    """The shared data module: a reader, training pairs, fixed evaluation pairs (validation and test use the test
+    split). Stage data modules extend it and change the defaults.
+
+    Args:
+        root: data set folder; None is the built-in synthetic set ``data/synthetic-<size>``, generated by
+            ``prepare_data`` on first use with the ``synthetic`` settings.
+        format: ``canonical``, ``dresscode`` or ``viton``.
+        size: ``"HxW"`` the networks see (multiples of 16).
+        label_map: built-in name, YAML path or inline table; None takes the format's default.
+        densepose: pose encoding (``iuv``, ``parts``, ``parts_uv``, ``rendering``).
+        reader_options: extra reader arguments (``densepose_files`` for VITON-HD, ``category`` for DressCode).
+        train_pairs, eval_pairs: pair modes for training and for validation / test.
+        eval_seed: seed of the fixed evaluation pairs.
+        eval_limit: use only the first N evaluation pairs (None: all).
+        augment_source, augment_target: augmentation preset name or fields for each side in training (None: off);
+            evaluation is never augmented.
+        synthetic: ``train``, ``test``, ``seed``, ``transfers`` for the built-in data set.
+    """
+
+    def __init__(self, root: str | None = None, format: str = "canonical", size: str = "128x96",
+                 label_map: str | dict | None = None, densepose: str = "iuv", reader_options: dict | None = None,
+                 train_pairs: str = "paired", eval_pairs: str = "transfer", eval_seed: int = 0,
+                 eval_limit: int | None = None, augment_source: str | dict | None = None,
+                 augment_target: str | dict | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
+                 num_workers: int = 0, synthetic: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        for name, mode in (("train_pairs", train_pairs), ("eval_pairs", eval_pairs)):
+            if mode not in PAIR_MODES:
+                raise ValueError(f"{name} {mode!r}: choose one of {PAIR_MODES}")
+        self.size = parse_size(size)
+        self.root = Path(root) if root is not None else Path(f"data/synthetic-{self.size[0]}x{self.size[1]}")
+        self.builtin = root is None
+        self.synthetic = {**DEFAULT_SYNTHETIC, **(synthetic or {})}
+        self.reader: Reader | None = None
+        self.datasets: dict[str, PairDataset] = {}
+
+    def prepare_data(self) -> None:
+        """Generate the built-in synthetic data set when it is the configured root and not there yet."""
+        if self.builtin and not (self.root / "meta.json").is_file():
+            settings = SynthSettings(seed=self.synthetic["seed"], height=self.size[0], width=self.size[1],
+                                     counts={"train": self.synthetic["train"], "test": self.synthetic["test"]},
+                                     transfers_per_target={"train": 0, "test": self.synthetic["transfers"]})
+            generate(self.root, settings, progress=True)
+
+    def make_reader(self) -> Reader:
+        hp = self.hparams
+        return make_reader(hp.format, self.root, size=self.size, label_map=hp.label_map, densepose=hp.densepose,
+                           **(hp.reader_options or {}))
+
+    def evaluation_dataset(self) -> PairDataset:
+        hp = self.hparams
+        truth_pairs = self.reader.truth_pairs("test") if hp.eval_pairs == "transfer" else None
+        pairs = truth_pairs or evaluation_pairs(self.reader.ids("test"), hp.eval_pairs, hp.eval_seed)
+        if hp.eval_limit is not None:
+            pairs = pairs[: hp.eval_limit]
+        return PairDataset(self.reader, "test", hp.eval_pairs, pairs, truth=truth_pairs is not None)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.reader is not None:
+            return
+        hp = self.hparams
+        self.reader = self.make_reader()
+        augment = {side: Augmenter(spec) if spec else None
+                   for side, spec in (("source", hp.augment_source), ("target", hp.augment_target))}
+        self.datasets["train"] = PairDataset(self.reader, "train", hp.train_pairs, None,
+                                             augment_source=augment["source"], augment_target=augment["target"])
+        self.datasets["test"] = self.evaluation_dataset()
+
+    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(self.datasets[split], batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+                          collate_fn=collate, persistent_workers=workers > 0, drop_last=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True, self.hparams.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("test", False, self.hparams.eval_batch_size or self.hparams.batch_size)
+
+    test_dataloader = val_dataloader
+    predict_dataloader = val_dataloader

@@ -1,0 +1,91 @@
+"""Typed samples: what every stage reads (``METHOD.md`` section 1), as dataclasses rather than tuples.
+
+Shapes are for one sample; :func:`collate` stacks a list into a batch of the same type with a leading ``B``
+(strings and file records become lists). Lightning moves these dataclasses between devices as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+
+import torch
+
+
+@dataclass
+class PersonSample:
+    """One person.
+
+    Attributes:
+        image: ``I_x`` (3, H, W) float in [-1, 1].
+        parsing: ``M_x`` (H, W) int64 class indices 0..6 (``label_maps.CLASSES``).
+        densepose: ``P_x`` (C, H, W) float, C set by the configured encoding (``densepose.ENCODINGS``).
+        cloth: ``C_x`` in-shop garment (3, H, W) in [-1, 1], white background.
+        cloth_mask: ``C^m_x`` (1, H, W) in {0, 1}.
+        garment_mask: ``M^g_x`` (1, H, W) in {0, 1}, the upper garment as worn.
+        skin_mask: ``M^s_x`` (1, H, W) in {0, 1}, upper-body skin (arms, neck, exposed chest).
+        remaining: ``M^r_x`` (4, H, W) one-hot of hair, face, lower garment, thigh.
+        id: the sample id; ``files``: the files it was read from, by role.
+    """
+
+    image: torch.Tensor
+    parsing: torch.Tensor
+    densepose: torch.Tensor
+    cloth: torch.Tensor
+    cloth_mask: torch.Tensor
+    garment_mask: torch.Tensor
+    skin_mask: torch.Tensor
+    remaining: torch.Tensor
+    id: str
+    files: dict = field(default_factory=dict)
+
+    @property
+    def garment(self) -> torch.Tensor:
+        """``G_x = I_x * M^g_x``: the worn garment cut out of the image, (3, H, W) (zeros elsewhere)."""
+        return self.image * self.garment_mask
+
+    @property
+    def parsing_one_hot(self) -> torch.Tensor:
+        """(7, H, W) float one-hot of ``parsing`` (with a leading B for batches)."""
+        one_hot = torch.nn.functional.one_hot(self.parsing, 7).to(self.image.dtype)
+        return one_hot.movedim(-1, -3)
+
+
+@dataclass
+class TransferTruth:
+    """The true transfer ``I_{t<-s}`` where a data set has one (the synthetic engine).
+
+    Attributes:
+        image: (3, H, W) in [-1, 1]. parsing: (H, W) int64 class indices.
+        flow: (2, H, W) float, for each garment pixel the source pixel ``(x, y)`` it comes from, -1 where unseen;
+            None where the data set has no correspondence (the layout makes it optional).
+    """
+
+    image: torch.Tensor
+    parsing: torch.Tensor
+    flow: torch.Tensor | None = None
+
+
+@dataclass
+class PairSample:
+    """A source (garment donor) and a target person; ``truth`` is None where the data set has no ground truth.
+
+    In the paired case source and target are the same person.
+    """
+
+    source: PersonSample
+    target: PersonSample
+    truth: TransferTruth | None = None
+
+
+def collate(items: list):
+    """Stack a list of samples (any of the dataclasses above, nested) into one batch of the same type."""
+    first = items[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(items)
+    if first is None:
+        if any(item is not None for item in items):
+            raise ValueError("collate: some samples have a value (true transfer or flow) that others lack")
+        return None
+    if is_dataclass(first):
+        return type(first)(**{f.name: collate([getattr(item, f.name) for item in items]) for f in fields(first)})
+    return list(items)

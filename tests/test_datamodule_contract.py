@@ -1,0 +1,125 @@
+"""The contract every data module honours: loaders for each split, typed batches with documented shapes, fixed
+evaluation pairs. Stage data modules join ``DATA_MODULES`` as they arrive."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from garment_transfer.data.datamodule import GarmentDataModule, PairDataset, evaluation_pairs
+from garment_transfer.data.densepose import channels
+from garment_transfer.data.formats import dresscode, viton
+from garment_transfer.data.samples import PairSample, PersonSample
+
+DATA_MODULES = [GarmentDataModule]
+SIZE = (64, 48)
+
+
+def _module(cls, root, **kwargs):
+    module = cls(root=str(root), size=f"{SIZE[0]}x{SIZE[1]}", batch_size=3, **kwargs)
+    module.prepare_data()
+    module.setup("fit")
+    return module
+
+
+def _check_person(person: PersonSample, batch: int, pose_channels: int) -> None:
+    h, w = SIZE
+    shapes = {"image": (batch, 3, h, w), "parsing": (batch, h, w), "densepose": (batch, pose_channels, h, w),
+              "cloth": (batch, 3, h, w), "cloth_mask": (batch, 1, h, w), "garment_mask": (batch, 1, h, w),
+              "skin_mask": (batch, 1, h, w), "remaining": (batch, 4, h, w)}
+    for name, shape in shapes.items():
+        assert tuple(getattr(person, name).shape) == shape, name
+    assert person.parsing.dtype == torch.int64 and person.image.dtype == torch.float32
+    assert len(person.id) == batch
+
+
+@pytest.mark.parametrize("cls", DATA_MODULES)
+def test_loaders_for_each_split_give_typed_batches(cls, synthetic_root):
+    module = _module(cls, synthetic_root)
+    for loader in (module.train_dataloader(), module.val_dataloader(), module.test_dataloader()):
+        batch = next(iter(loader))
+        assert isinstance(batch, PairSample)
+        size = batch.target.image.shape[0]
+        assert 1 <= size <= 3
+        _check_person(batch.source, size, channels(module.hparams.densepose))
+        _check_person(batch.target, size, channels(module.hparams.densepose))
+
+
+@pytest.mark.parametrize("cls", DATA_MODULES)
+def test_synthetic_evaluation_pairs_are_the_true_transfers(cls, synthetic_root):
+    module = _module(cls, synthetic_root, eval_pairs="transfer")
+    batch = next(iter(module.val_dataloader()))
+    assert batch.truth is not None and batch.truth.image.shape == batch.target.image.shape
+    assert batch.truth.flow.shape == (batch.target.image.shape[0], 2, *SIZE)
+    pairs = module.datasets["test"].pairs
+    assert [(s, t) for s, t in zip(batch.source.id, batch.target.id)] == pairs[: len(batch.source.id)]
+
+
+@pytest.mark.parametrize("cls", DATA_MODULES)
+@pytest.mark.parametrize("mode", ["paired", "unpaired"])
+def test_evaluation_pairs_are_the_same_in_every_run(cls, synthetic_root, mode):
+    first = _module(cls, synthetic_root, eval_pairs=mode, eval_seed=3)
+    second = _module(cls, synthetic_root, eval_pairs=mode, eval_seed=3)
+    ids = lambda m: [(b.source.id, b.target.id) for b in m.val_dataloader()]  # noqa: E731
+    assert ids(first) == ids(second)
+    assert first.datasets["test"].pairs == second.datasets["test"].pairs
+
+
+def test_evaluation_pairs_are_a_seeded_derangement():
+    ids = [f"p{i}" for i in range(9)]
+    pairs = evaluation_pairs(ids, "transfer", seed=1)
+    assert [t for _, t in pairs] == ids and sorted(s for s, _ in pairs) == ids
+    assert all(s != t for s, t in pairs)
+    assert evaluation_pairs(ids, "transfer", seed=2) != pairs
+    assert evaluation_pairs(ids, "paired") == [(i, i) for i in ids]
+    with pytest.raises(ValueError, match="at least two samples"):
+        evaluation_pairs(["only"], "unpaired")
+
+
+def test_training_transfer_pairs_draw_other_people(synthetic_root):
+    module = _module(GarmentDataModule, synthetic_root, train_pairs="transfer")
+    dataset: PairDataset = module.datasets["train"]
+    torch.manual_seed(0)
+    draws = [dataset[i] for i in range(len(dataset)) for _ in range(2)]
+    assert all(d.source.id != d.target.id for d in draws)
+    torch.manual_seed(0)
+    again = [dataset[i] for i in range(len(dataset)) for _ in range(2)]
+    assert [d.source.id for d in draws] == [d.source.id for d in again], "seeded draws repeat"
+
+
+def test_training_augmentation_moves_the_person_and_spares_evaluation(synthetic_root):
+    plain = _module(GarmentDataModule, synthetic_root)
+    augmented = _module(GarmentDataModule, synthetic_root, augment_target="affine_crop_flip")
+    torch.manual_seed(0)
+    a, b = plain.datasets["train"][0], augmented.datasets["train"][0]
+    assert a.target.id == b.target.id and not torch.equal(a.target.parsing, b.target.parsing)
+    assert torch.equal(b.target.garment_mask[0], (b.target.parsing == 4).float()), "masks follow the parsing"
+    evaluation = next(iter(augmented.val_dataloader()))
+    reference = next(iter(plain.val_dataloader()))
+    assert torch.equal(evaluation.target.image, reference.target.image)
+
+
+@pytest.mark.parametrize("fmt, export, densepose", [("dresscode", dresscode.export_dresscode, "iuv"),
+                                                     ("viton", viton.export_viton, "parts")])
+def test_data_module_reads_the_other_formats(synthetic_root, tmp_path, fmt, export, densepose):
+    export(synthetic_root, tmp_path / fmt)
+    module = _module(GarmentDataModule, tmp_path / fmt, format=fmt, densepose=densepose, eval_pairs="unpaired")
+    batch = next(iter(module.val_dataloader()))
+    assert batch.truth is None and (batch.source.id != batch.target.id)
+    _check_person(batch.target, batch.target.image.shape[0], channels(densepose))
+
+
+def test_prepare_data_generates_the_builtin_synthetic_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = GarmentDataModule(size="64x48", batch_size=2, synthetic={"train": 3, "test": 2})
+    module.prepare_data()
+    assert (tmp_path / "data/synthetic-64x48/meta.json").is_file()
+    module.setup("fit")
+    assert len(module.datasets["train"]) == 3 and len(module.datasets["test"]) == 2
+
+
+def test_missing_root_is_an_error_naming_it(tmp_path):
+    module = GarmentDataModule(root=str(tmp_path / "absent"), size="64x48")
+    module.prepare_data()  # a user's root is never generated
+    with pytest.raises(FileNotFoundError, match="absent: data set folder not found"):
+        module.setup("fit")
