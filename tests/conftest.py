@@ -8,6 +8,9 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)  # one thread per pytest-xdist worker: two workers on two cores, no oversubscription
 
 from garment_transfer.data.synth import SynthSettings, generate  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""Every YAML in conf/ loads: class paths import, their arguments bind, overlays apply on a base config."""
+"""Every YAML in conf/ loads: data configs instantiate, stage configs (and ablation overlays on their base) parse
+through the Lightning CLI, and ``--print_config`` round-trips."""
 
 from __future__ import annotations
 
@@ -6,14 +7,22 @@ import importlib
 from pathlib import Path
 
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
+from garment_transfer.cli import lightning_cli
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.synth import EngineConfig
 
 CONF = Path(__file__).parents[1] / "conf"
-ALL = sorted(CONF.rglob("*.yaml"))
-BASE = CONF / "data" / "synthetic.yaml"
+DATA = sorted((CONF / "data").rglob("*.yaml"))
+STAGES = sorted(p for p in CONF.rglob("*.yaml") if p.parent.name != "ablations" and "data" not in p.parts)
+ABLATIONS = sorted(CONF.rglob("ablations/*.yaml"))
+BASE = {"parsing": CONF / "parsing" / "transfer_cpu.yaml"}
+
+
+def _ids(paths):
+    return [str(p.relative_to(CONF)) for p in paths]
 
 
 def _instantiate(section: dict):
@@ -22,16 +31,50 @@ def _instantiate(section: dict):
     return cls(**section.get("init_args", {}))
 
 
-@pytest.mark.parametrize("path", ALL, ids=[str(p.relative_to(CONF)) for p in ALL])
-def test_every_config_loads(path):
+@pytest.mark.parametrize("path", DATA, ids=_ids(DATA))
+def test_every_data_config_loads(path):
     config = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     if path.name == "engine.yaml":
         assert EngineConfig.from_dict(config) == EngineConfig()
         return
     if "class_path" not in config["data"]:  # an overlay
-        config = OmegaConf.to_container(OmegaConf.merge(OmegaConf.load(BASE), config), resolve=True)
+        base = OmegaConf.load(CONF / "data" / "synthetic.yaml")
+        config = OmegaConf.to_container(OmegaConf.merge(base, config), resolve=True)
     module = _instantiate(config["data"])
     for side in ("augment_source", "augment_target"):
         spec = getattr(module.hparams, side)
         if spec:
             assert Augmenter(spec).active
+
+
+def print_config(capsys, *configs: Path) -> dict:
+    args = ["fit"] + [arg for config in configs for arg in ("-c", str(config))] + ["--print_config"]
+    with pytest.raises(SystemExit) as done:
+        lightning_cli(args)
+    assert done.value.code in (0, None)
+    return yaml.safe_load(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("path", STAGES, ids=_ids(STAGES))
+def test_every_stage_config_parses_through_the_cli(path, capsys):
+    config = print_config(capsys, path)
+    assert config["model"]["class_path"].startswith("garment_transfer.stages.")
+    assert config["data"]["class_path"].startswith("garment_transfer.stages.")
+    assert config["trainer"]["default_root_dir"].startswith("runs/")
+
+
+@pytest.mark.parametrize("path", ABLATIONS, ids=_ids(ABLATIONS))
+def test_every_ablation_overlay_applies_to_its_base(path, capsys):
+    base = print_config(capsys, BASE[path.parent.parent.name])
+    config = print_config(capsys, BASE[path.parent.parent.name], path)
+    assert config["trainer"]["default_root_dir"] != base["trainer"]["default_root_dir"]
+    overlay = yaml.safe_load(path.read_text())
+    if "phases" in overlay.get("model", {}).get("init_args", {}):
+        assert config["model"]["init_args"]["phases"] == overlay["model"]["init_args"]["phases"]
+
+
+def test_print_config_round_trips(capsys, tmp_path):
+    first = print_config(capsys, CONF / "parsing" / "transfer_cpu.yaml", CONF / "parsing/ablations/cycle.yaml")
+    saved = tmp_path / "printed.yaml"
+    saved.write_text(yaml.safe_dump(first))
+    assert print_config(capsys, saved) == first

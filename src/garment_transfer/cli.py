@@ -1,6 +1,8 @@
 """The ``garment-transfer`` command.
 
-Data and evaluation tools are subcommands (``synth``, ``contact-sheet``, ``export``); each lives in
+``fit``, ``validate``, ``test`` and ``predict`` run Lightning's CLI (:class:`GarmentCLI`) on a stage config, e.g.
+``garment-transfer fit -c conf/parsing/tryon_cpu.yaml``; every model and data module is chosen by ``class_path``.
+Data and evaluation tools are subcommands (``synth``, ``contact-sheet``, ``export``, ``data``); each lives in
 ``garment_transfer.tools.<name>`` and exposes ``add_arguments(parser)`` and ``run(args) -> int``.
 """
 
@@ -8,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 TOOLS = {
     "synth": ("synth", "generate the synthetic garment-transfer data set"),
@@ -29,8 +34,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def lightning_cli(args: list[str] | None = None, run: bool = True):
+    """Lightning's CLI with any LightningModule / LightningDataModule by class path; the data module's DensePose
+    encoding sets the model's ``pose_channels``."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.cli import LightningCLI
+
+    from garment_transfer.data.densepose import channels
+
+    from garment_transfer.callbacks.run import stage_loggers
+
+    class GarmentCLI(LightningCLI):
+        def add_arguments_to_parser(self, parser) -> None:
+            parser.link_arguments("data.init_args.densepose", "model.init_args.pose_channels", compute_fn=channels)
+
+        def instantiate_trainer(self, **kwargs):
+            config = self._get(self.config_init, "trainer", default={})
+            if config.get("logger") in (None, True):  # the standard loggers under the run folder
+                kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd())
+            return super().instantiate_trainer(**kwargs)
+
+    return GarmentCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
+                      save_config_kwargs={"overwrite": True}, seed_everything_default=0, args=args, run=run,
+                      auto_configure_optimizers=False)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words and words[0] in LIGHTNING_COMMANDS:
+        lightning_cli(None if argv is None else words)  # None: Lightning reads sys.argv itself
+        return 0
+    args = build_parser().parse_args(words)
     try:
         return args.run(args)
     except (ValueError, OSError) as err:  # bad arguments and unusable files: one clear line, exit 2

@@ -1,0 +1,1 @@
+"""Lightning callbacks: the phase schedule of distillation runs and image logging."""

@@ -1,0 +1,59 @@
+"""The phase schedule of a distillation run (``METHOD.md`` 4.2, Algorithm 1).
+
+The phase is a pure function of the epoch: phase ``k`` runs from its start epoch until the next phase's start.
+So a resumed run lands in the right phase without stored state. Starts are epochs, or fractions of
+``trainer.max_epochs`` when given as floats below 1 (the method's default: 0, 1/3, 2/3). What a phase means (its
+losses, weights and layers) lives in the module; the callback calls ``module.enter_phase(name)`` and logs the phase.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+
+
+class PhaseSchedule(pl.Callback):
+    """Args:
+        phases: ``{name: start}``, starts increasing, the first 0; ints are epochs, floats in (0, 1) fractions of
+            ``max_epochs`` (rounded, and at least one epoch after the previous phase's start).
+    """
+
+    def __init__(self, phases: dict[str, float | int]):
+        if not phases:
+            raise ValueError("PhaseSchedule: no phases given")
+        starts = list(phases.values())
+        if starts[0] != 0:
+            raise ValueError(f"PhaseSchedule: the first phase must start at 0, got {starts[0]}")
+        if any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError(f"PhaseSchedule: phase starts must increase, got {phases}")
+        self.phases = dict(phases)
+
+    def start_epochs(self, max_epochs: int) -> dict[str, int]:
+        """Each phase's first epoch for a run of ``max_epochs``."""
+        epochs, previous = {}, -1
+        for name, start in self.phases.items():
+            epoch = round(start * max_epochs) if isinstance(start, float) and start < 1 else int(start)
+            epochs[name] = previous = max(epoch, previous + 1)
+        return epochs
+
+    def phase_at(self, epoch: int, max_epochs: int) -> str:
+        current = None
+        for name, start in self.start_epochs(max_epochs).items():
+            if epoch >= start:
+                current = name
+        return current
+
+    def _enter(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> str:
+        name = self.phase_at(trainer.current_epoch, max(trainer.max_epochs or 1, 1))
+        pl_module.enter_phase(name)
+        return name
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        unknown = [name for name in self.phases if name not in pl_module.phase_names]
+        if unknown:
+            raise ValueError(f"PhaseSchedule: phases {unknown} are not defined by {type(pl_module).__name__} "
+                             f"(it defines {list(pl_module.phase_names)})")
+        self._enter(trainer, pl_module)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        name = self._enter(trainer, pl_module)
+        pl_module.log("train/phase", float(list(self.phases).index(name)), on_step=False, on_epoch=True)

@@ -1,0 +1,1 @@
+"""Pipeline stages: one folder per stage with a LightningModule and its DataModule."""

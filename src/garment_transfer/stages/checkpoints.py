@@ -1,0 +1,60 @@
+"""Checkpoints between stages: a later stage gets an earlier one's network from a checkpoint path.
+
+A teacher is rebuilt from the hyper-parameters stored in its checkpoint, loaded, frozen (``requires_grad`` off)
+and put in eval mode. Students reference their teachers by path: the teacher's weights are not copied into the
+student's checkpoint (:func:`drop_prefix` on save, :func:`restore_prefix` on load).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a Lightning checkpoint on the CPU; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found (train the stage that writes it first)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch raises many types for a foreign or truncated file
+        raise ValueError(f"{path}: cannot read checkpoint ({err})") from err
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
+        raise ValueError(f"{path}: not a Lightning checkpoint with state_dict and hyper_parameters")
+    return checkpoint
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """No gradients, eval mode (keep it there: see ``keep_frozen_in_eval``)."""
+    module.requires_grad_(False)
+    return module.eval()
+
+
+def net_from_checkpoint(path: str | Path, build: Callable[[dict], nn.Module], prefix: str = "net.") -> nn.Module:
+    """Rebuild ``build(hyper_parameters)`` and load the checkpoint's ``prefix`` weights into it, strictly."""
+    checkpoint = read_checkpoint(path)
+    net = build(dict(checkpoint["hyper_parameters"]))
+    state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    if not state:
+        raise ValueError(f"{path}: holds no weights under {prefix!r}")
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{path}: weights do not fit the network its hyper-parameters describe ({err})") from err
+    return net
+
+
+def drop_prefix(checkpoint: dict, prefix: str) -> None:
+    """Remove a referenced sub-module's weights from a checkpoint about to be saved."""
+    for key in [k for k in checkpoint["state_dict"] if k.startswith(prefix)]:
+        del checkpoint["state_dict"][key]
+
+
+def restore_prefix(checkpoint: dict, module: nn.Module | None, prefix: str) -> None:
+    """Put the current weights of a referenced sub-module back, so a checkpoint loads strictly."""
+    if module is not None:
+        checkpoint["state_dict"].update({prefix + k: v for k, v in module.state_dict().items()})
