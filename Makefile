@@ -16,8 +16,14 @@ DATA ?= data/synthetic-$(SIZE)
 WORKERS ?= 0
 PYTEST_WORKERS ?= 2
 
+PRESET ?= cpu
+RUNS := runs/$(PRESET)
+CLI := $(VENV)/bin/garment-transfer
+# A stage is done when its run wrote checkpoints/complete; an interrupted one resumes from checkpoints/last.ckpt.
+DONE = $(RUNS)/$(1)/checkpoints/complete
+
 .DEFAULT_GOAL := help
-.PHONY: help install test data contact-sheet bench clean-venv
+.PHONY: help install test data contact-sheet bench bench-parsing train-parsing clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +50,17 @@ contact-sheet: $(STAMP) ## Render docs/contact_sheet.png from a small synthetic 
 
 bench: $(STAMP) ## Print the benchmark tables (engine throughput; more as stages land)
 	$(PY) benchmarks/bench_engine.py --out benchmarks/results/engine.md
+
+bench-parsing: $(STAMP) ## Train teacher, distilled student and baselines (CPU preset, ~1 h) and print their table
+	$(PY) benchmarks/bench_parsing.py --out benchmarks/results/parsing.md
+
+$(call DONE,tryon_parsing): | $(STAMP)
+	$(CLI) fit -c conf/parsing/tryon_$(PRESET).yaml --ckpt_path last
+
+$(call DONE,transfer_parsing): $(call DONE,tryon_parsing)
+	$(CLI) fit -c conf/parsing/transfer_$(PRESET).yaml --ckpt_path last
+
+train-parsing: $(call DONE,transfer_parsing) ## Train the parsing teacher then the student (PRESET=cpu|paper), skipping finished ones
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)

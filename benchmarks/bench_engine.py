@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from report import emit
+
 from garment_transfer.data import io
-from garment_transfer.data.formats import canonical
 from garment_transfer.data.labels import CIHP_PALETTE
 from garment_transfer.data.synth import SynthSettings, SyntheticEngine, generate
 from garment_transfer.data.synth.render import render_person, render_shop
@@ -77,10 +78,7 @@ def main() -> None:
     for height, width in SIZES:
         parts = breakdown(height, width)
         lines.append(f"| {height} x {width} | " + " | ".join(f"{v:.1f}" for v in parts.values()) + " |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    io.atomic_write_text(args.out, report)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-from garment_transfer.data import io
+from report import emit
+
 from garment_transfer.metrics.parsing import ParsingMetrics
 from garment_transfer.models.complexity import count_macs, count_parameters, format_count
 from garment_transfer.models.u2net import U2Net
@@ -119,10 +120,7 @@ def main() -> None:
         cells = [values[k].item() for k in ("garment_iou", "garment_cpa", "skin_iou", "skin_cpa", "iou/mean")]
         lines.append(f"| {model} | {comparison} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
     lines += ["", *complexity_table()]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    io.atomic_write_text(args.out, report)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

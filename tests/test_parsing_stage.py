@@ -59,7 +59,7 @@ def test_tryon_teacher_fits_a_batch(synthetic_root):
     optimizer = module.configure_optimizers()
     losses = []
     for _ in range(15):
-        loss = module._shared_step(batch, "train")
+        loss = module.training_step(batch, 0)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -185,5 +185,5 @@ def test_pose_channel_mismatch_is_explained(synthetic_root):
     batch = a_batch(synthetic_root)
     module = TryOnParsingModule(width="tiny", pose_channels=25)
     with pytest.raises(ValueError, match="pose_channels=25"):
-        module._shared_step(batch, "train")
+        module.training_step(batch, 0)
     assert collate([batch.target]) is not None

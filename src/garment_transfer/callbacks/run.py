@@ -14,10 +14,16 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
+from garment_transfer.data.io import atomic_write_text
+
+
+COMPLETE = "complete"
+
 
 class StageCheckpoint(ModelCheckpoint):
     """:class:`ModelCheckpoint` that saves ``last.ckpt`` every epoch into ``<default_root_dir>/checkpoints`` unless
-    ``dirpath`` is given. Lightning writes checkpoints through a temporary file and a rename."""
+    ``dirpath`` is given, and marks a run that reached its end with a ``complete`` file beside it (an interrupted
+    run has ``last.ckpt`` but no marker, and resumes with ``--ckpt_path last``)."""
 
     def __init__(self, dirpath: str | None = None, save_last: bool = True, every_n_epochs: int = 1, **kwargs):
         super().__init__(dirpath=dirpath, save_last=save_last, every_n_epochs=every_n_epochs, **kwargs)
@@ -26,6 +32,10 @@ class StageCheckpoint(ModelCheckpoint):
         if self.dirpath is None:
             self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
         super().setup(trainer, pl_module, stage)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and not trainer.interrupted and not trainer.fast_dev_run:
+            atomic_write_text(Path(self.dirpath) / COMPLETE, f"global_step {trainer.global_step}\n")
 
 
 def stage_loggers(root_dir: str | os.PathLike) -> list[Logger]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import pytorch_lightning as pl
 import torch
 
 from garment_transfer.callbacks.image_logger import image_to_rgb, parsing_to_rgb
@@ -31,8 +30,8 @@ from garment_transfer.losses.parsing import deep_parsing_loss, feature_loss, par
 from garment_transfer.metrics.parsing import ParsingMetrics
 from garment_transfer.models.u2net import FEATURE_LAYERS
 from garment_transfer.stages.checkpoints import drop_prefix, freeze, net_from_checkpoint, restore_prefix
-from garment_transfer.stages.tryon_parsing.lightning_module import (
-    build_parsing_net, check_pose_channels, log_metrics, parsing_inputs)
+from garment_transfer.stages.base import StageModule
+from garment_transfer.stages.tryon_parsing.lightning_module import build_parsing_net, check_pose_channels, parsing_inputs
 
 TERMS = ("feature", "response", "self", "supervised")
 DEFAULT_PHASES = {
@@ -54,7 +53,7 @@ def _check_phases(phases: dict) -> dict:
     return phases
 
 
-class TransferParsingModule(pl.LightningModule):
+class TransferParsingModule(StageModule):
     """Args:
         teacher_checkpoint: a :class:`TryOnParsingModule` checkpoint; needed when a phase uses ``feature`` or
             ``response``.
@@ -155,7 +154,7 @@ class TransferParsingModule(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
         return loss
 
-    def _evaluate(self, batch: PairSample) -> None:
+    def evaluate(self, batch: PairSample, split: str) -> None:
         target = batch.target
         student = self(target.remaining, batch.source.garment_mask, target.densepose)
         if self.teacher is not None:
@@ -163,18 +162,6 @@ class TransferParsingModule(pl.LightningModule):
         self.metrics["retransfer"].update(self.retransfer(batch, student.logits).logits, batch.source.parsing)
         if batch.truth is not None:
             self.metrics["truth"].update(student.logits, batch.truth.parsing)
-
-    def validation_step(self, batch: PairSample, batch_idx: int) -> None:
-        self._evaluate(batch)
-
-    def test_step(self, batch: PairSample, batch_idx: int) -> None:
-        self._evaluate(batch)
-
-    def on_validation_epoch_end(self) -> None:
-        log_metrics(self, self.metrics, "val")
-
-    def on_test_epoch_end(self) -> None:
-        log_metrics(self, self.metrics, "test")
 
     @torch.no_grad()
     def visuals(self, batch: PairSample) -> OrderedDict:
@@ -196,5 +183,3 @@ class TransferParsingModule(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         restore_prefix(checkpoint, self.teacher, "teacher.")
 
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr, betas=tuple(self.hparams.betas))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import pytorch_lightning as pl
 import torch
 
 from garment_transfer.callbacks.image_logger import image_to_rgb, mask_to_rgb, parsing_to_rgb
@@ -18,6 +17,7 @@ from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.parsing import deep_parsing_loss
 from garment_transfer.metrics.parsing import ParsingMetrics
 from garment_transfer.models.u2net import U2Net
+from garment_transfer.stages.base import StageModule
 
 REMAINING_CHANNELS = 4
 
@@ -38,16 +38,7 @@ def check_pose_channels(pose: torch.Tensor, expected: int) -> None:
                          f"pose_channels={expected}: match the data module's densepose encoding")
 
 
-def log_metrics(module: pl.LightningModule, metrics: torch.nn.ModuleDict, split: str) -> None:
-    """Compute, log as ``split/<comparison>/<name>`` (NaN entries, for classes absent everywhere, left out), reset."""
-    for comparison, metric in metrics.items():
-        if metric.update_called:
-            values = {f"{split}/{comparison}/{k}": v for k, v in metric.compute().items() if not torch.isnan(v)}
-            module.log_dict(values, sync_dist=False)
-        metric.reset()
-
-
-class TryOnParsingModule(pl.LightningModule):
+class TryOnParsingModule(StageModule):
     """Args:
         width: U-2-Net width, ``full`` (paper, 44.1 M parameters) or ``small`` (1.1 M).
         pose_channels: channels of the DensePose encoding the data module gives.
@@ -67,37 +58,30 @@ class TryOnParsingModule(pl.LightningModule):
         check_pose_channels(pose, self.hparams.pose_channels)
         return self.net(parsing_inputs(remaining, cloth_mask, pose), return_features=return_features)
 
-    def _shared_step(self, batch: PairSample, split: str) -> torch.Tensor:
-        source, target = batch.source, batch.target
-        out = self(target.remaining, source.cloth_mask, target.densepose)
-        if split == "train":
-            reference = target.parsing  # paired: the source is the target
-        else:
-            reference = batch.truth.parsing if batch.truth is not None else (
-                target.parsing if source.id == target.id else None)
-        if reference is None:
-            return None
-        hp = self.hparams
-        loss = deep_parsing_loss(out.logits, out.side_logits, reference, hp.w_l1, hp.w_ce, hp.side_outputs)
-        self.log(f"{split}/loss", loss, prog_bar=split == "train", batch_size=reference.shape[0])
-        if split != "train":
-            self.metrics["tryon"].update(out.logits, reference)
+    def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
+        target = batch.target  # paired: the source is the target
+        out = self(target.remaining, batch.source.cloth_mask, target.densepose)
+        loss = self.loss(out, target.parsing)
+        self.log("train/loss", loss, prog_bar=True, batch_size=target.parsing.shape[0])
         return loss
 
-    def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
-        return self._shared_step(batch, "train")
+    def loss(self, out, reference: torch.Tensor) -> torch.Tensor:
+        hp = self.hparams
+        return deep_parsing_loss(out.logits, out.side_logits, reference, hp.w_l1, hp.w_ce, hp.side_outputs)
 
-    def validation_step(self, batch: PairSample, batch_idx: int) -> None:
-        self._shared_step(batch, "val")
-
-    def test_step(self, batch: PairSample, batch_idx: int) -> None:
-        self._shared_step(batch, "test")
-
-    def on_validation_epoch_end(self) -> None:
-        log_metrics(self, self.metrics, "val")
-
-    def on_test_epoch_end(self) -> None:
-        log_metrics(self, self.metrics, "test")
+    def evaluate(self, batch: PairSample, split: str) -> None:
+        """Try-on against the truth where the data set has it (synthetic: the target in the source's garment), or
+        against the target's own parsing on paired pairs; unpaired real pairs have no reference."""
+        source, target = batch.source, batch.target
+        if batch.truth is not None:
+            reference = batch.truth.parsing
+        elif source.id == target.id:
+            reference = target.parsing
+        else:
+            return
+        out = self(target.remaining, source.cloth_mask, target.densepose)
+        self.log(f"{split}/loss", self.loss(out, reference), batch_size=reference.shape[0])
+        self.metrics["tryon"].update(out.logits, reference)
 
     @torch.no_grad()
     def visuals(self, batch: PairSample) -> OrderedDict:
@@ -109,5 +93,3 @@ class TryOnParsingModule(pl.LightningModule):
             views["truth"] = parsing_to_rgb(batch.truth.parsing)
         return views
 
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr, betas=tuple(self.hparams.betas))
