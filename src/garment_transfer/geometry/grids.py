@@ -131,8 +131,11 @@ def compose(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor
 
     ``warp(warp(x, grid_first), grid_second) == warp(x, compose(grid_first, grid_second))`` up to interpolation
     error, i.e. ``compose(g1, g2)(p) = g1(g2(p))``. In the flow pyramid ``grid_first`` is the last level's (upsampled)
-    flow and ``grid_second`` the new one. ``grid_first`` is sampled with border padding, so the identity is exact for
-    images and features; for masks, points of ``grid_second`` outside ``[-1, 1]`` read the border instead of 0.
+    flow and ``grid_second`` the new one. It is computed on displacements, ``g2 + (g1 - identity)(g2)`` with the
+    displacement sampled with border padding: equal to sampling ``g1`` itself inside the map, but points of ``g2``
+    outside ``[-1, 1]`` stay outside (masks read 0 there), and the gradient with respect to ``g2`` does not vanish at
+    the border while the flow is still the identity (sampling a grid directly gives zero gradient exactly there,
+    which would starve the coarsest pyramid levels, whose pixels are all on the border).
 
     Args:
         grid_first: ``(B, H1, W1, 2)`` normalised grid, applied first.
@@ -146,7 +149,9 @@ def compose(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor
     if grid_first.shape[0] != grid_second.shape[0]:
         raise ValueError(f"grid_second must have the batch size of grid_first ({grid_first.shape[0]}), "
                          f"got {_shape(grid_second)}")
-    return warp(grid_first.permute(0, 3, 1, 2), grid_second, kind="feature").permute(0, 2, 3, 1)
+    batch, height, width, _ = grid_first.shape
+    displacement = grid_first - identity_grid(batch, height, width, grid_first.device, grid_first.dtype)
+    return grid_second + warp(displacement.permute(0, 3, 1, 2), grid_second, kind="feature").permute(0, 2, 3, 1)
 
 
 def upsample_grid(grid: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:

@@ -1,0 +1,217 @@
+"""Try-on warping teacher ``T_W``: parser-based, style-modulated appearance flow, FS-VTON style (METHOD.md 4.3, 9.2).
+
+Architecture. Two :class:`~.pyramid.FeaturePyramid` + :class:`~.pyramid.FPN` branches encode the garment
+(``cat(C * C^m, C^m)``, 4 channels) and the person representation (parsing one-hot 7 + DensePose, ``person_channels``)
+into five levels ``g_k, p_k`` (fine -> coarse, ``H/2 .. H/32``, all ``fpn`` channels). A global style vector,
+``s = LeakyReLU(Linear(flatten(AdaptiveAvgPool(cat(g_coarsest, p_coarsest), style_pool))))``, stands in for FS-VTON's
+conv whose kernel is the whole coarsest map (8 x 6 at 256 x 192, where the pooling is the identity and the two
+coincide); the adaptive pooling makes it work at any resolution. The flow is then estimated coarse -> fine; at level
+``k``, with ``f`` the incoming grid (identity at the coarsest level):
+
+1. global, style-modulated flow: ``o = StyleHead(cat(warp(g_k, f), p_k), s)``, ``f = compose(f, grid(o))``;
+2. local refinement: ``o = RefineHead(cat(warp(g_k, f), p_k))``, ``f = compose(f, grid(o))``;
+3. ``f`` is upsampled to the next level's size (to ``(H, W)`` after the finest level): this is ``grids[k]``.
+
+Both heads are ``2 fpn -> 128 -> 64 -> 32 -> 2`` 3x3 convs with LeakyReLU(0.1) (widths per preset); the style head's
+first three convs are :class:`ModulatedConv2d` (StyleGAN2 weight modulation with demodulation). Heads predict **offsets
+in pixels** of their level; every head's last conv is zero-initialised, so the initial flow is the identity. Grid
+conventions are those of :mod:`garment_transfer.geometry` (composition on displacements keeps gradients alive at
+map borders, so even the 2 x 2 coarsest level of a 64 x 48 input learns from the first step).
+Size: FS-VTON's original has about 33 M parameters; this net has 39.17 M at width "full" with ``person_channels = 10``
+(6.29 M of them in the style linear, one layer over both branches) and 55.69 G MACs at 256 x 192
+(:func:`~.complexity.count_macs`); width "tiny" has 2.25 M.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from garment_transfer.geometry import compose, offsets_to_grid, upsample_grid, warp
+from garment_transfer.models.pyramid import FPN, FeaturePyramid
+
+# Per width: pyramid channels (fine -> coarse), FPN channels, head widths, style size and style pooling grid.
+_WIDTHS = {
+    "full": dict(channels=(64, 128, 256, 256, 256), fpn=256, head=(128, 64, 32), style_dim=256, style_pool=(8, 6)),
+    "tiny": dict(channels=(16, 32, 64, 64, 64), fpn=64, head=(32, 32, 16), style_dim=64, style_pool=(4, 3)),
+}
+
+
+def resize_for_level(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Resize an image or mask to a pyramid level's size (bilinear, antialiased); use it for multi-scale targets too.
+
+    Args:
+        x: (B, C, H, W).
+        size: (H', W').
+
+    Returns:
+        (B, C, H', W'); ``x`` itself when the size already matches.
+    """
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
+
+
+class ModulatedConv2d(nn.Module):
+    """StyleGAN2 modulated conv, unfused: ``y = demod * Conv(x * scale) + bias`` with ``scale = Linear(style)``.
+
+    Scaling the input channels by ``scale`` (B, in) equals scaling the kernel's input channels per sample;
+    ``demod[b, o] = rsqrt(sum_{i,kh,kw} (w[o, i] * scale[b, i])^2 + eps)`` renormalises every output channel as the
+    demodulated kernel would. The scale's bias starts at 1, so an untrained style leaves the conv nearly unmodulated.
+
+    Args:
+        in_channels, out_channels, kernel_size: as :class:`torch.nn.Conv2d` ("same" padding).
+        style_dim: size of the style vector.
+        demodulate: apply the demodulation.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int,
+                 demodulate: bool = True) -> None:
+        super().__init__()
+        self.affine = nn.Linear(style_dim, in_channels)
+        nn.init.ones_(self.affine.bias)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False)
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.demodulate = demodulate
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Args: x (B, in_channels, H, W); style (B, style_dim). Returns (B, out_channels, H, W)."""
+        scale = self.affine(style)
+        y = self.conv(x * scale[:, :, None, None])
+        if self.demodulate:
+            weight = self.conv.weight[None] * scale[:, None, :, None, None]  # (B, out, in, kh, kw)
+            y = y * torch.rsqrt(weight.pow(2).sum(dim=(2, 3, 4)) + 1e-8)[:, :, None, None]
+        return y + self.bias[None, :, None, None]
+
+
+def _zero_(conv: nn.Conv2d) -> nn.Conv2d:
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+class StyleFlowHead(nn.Module):
+    """Style-modulated offset head: :class:`ModulatedConv2d` + LeakyReLU(0.1) layers, then a zero-initialised conv."""
+
+    def __init__(self, in_channels: int, widths: Sequence[int], style_dim: int) -> None:
+        super().__init__()
+        chans = (in_channels, *widths)
+        self.convs = nn.ModuleList(ModulatedConv2d(a, b, 3, style_dim) for a, b in zip(chans[:-1], chans[1:]))
+        self.out = _zero_(nn.Conv2d(chans[-1], 2, 3, padding=1))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Args: x (B, in_channels, h, w); style (B, style_dim). Returns offsets (B, 2, h, w) in pixels (dx, dy)."""
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x, style), 0.1)
+        return self.out(x)
+
+
+def _refine_head(in_channels: int, widths: Sequence[int]) -> nn.Sequential:
+    chans, layers = (in_channels, *widths), []
+    for a, b in zip(chans[:-1], chans[1:]):
+        layers += [nn.Conv2d(a, b, 3, padding=1), nn.LeakyReLU(0.1)]
+    return nn.Sequential(*layers, _zero_(nn.Conv2d(chans[-1], 2, 3, padding=1)))
+
+
+class TeacherOutput(NamedTuple):
+    """Outputs of :class:`FlowTeacher`; lists are per level, coarse -> fine (the last one at full resolution).
+
+    Attributes:
+        warped_garment: (B, 3, H, W) ``C * C^m`` warped by ``grid`` (border padding).
+        warped_mask: (B, 1, H, W) ``C^m`` warped by ``grid`` (zero padding).
+        grid: (B, H, W, 2) final normalised sampling grid (``== grids[-1]``).
+        grids: five (B, h_k, w_k, 2) grids: level ``k``'s flow upsampled to the next level's size (``H/16 .. H/2``,
+            ceil-divided) and, for the finest, to (H, W).
+        offsets: ten (B, 2, h, w) pixel offsets at the levels' feature sizes (``H/32 .. H/2``), per level the
+            style head's then the refinement head's (for the TV loss).
+        warped_garments: five (B, 3, h_k, w_k): ``C * C^m`` resized to ``grids[k]``'s size and warped by it.
+        warped_masks: five (B, 1, h_k, w_k): ``C^m`` likewise.
+    """
+
+    warped_garment: torch.Tensor
+    warped_mask: torch.Tensor
+    grid: torch.Tensor
+    grids: list[torch.Tensor]
+    offsets: list[torch.Tensor]
+    warped_garments: list[torch.Tensor]
+    warped_masks: list[torch.Tensor]
+
+
+class FlowTeacher(nn.Module):
+    """Try-on warping teacher ``T_W`` (see the module docstring).
+
+    Args:
+        person_channels: channels of the person representation (7 parsing + 3 DensePose IUV = 10 by default).
+        width: "full" (pyramids (64, 128, 256, 256, 256), FPN 256, heads (128, 64, 32)) or "tiny" (pyramids
+            (16, 32, 64, 64, 64), FPN 64, heads (32, 32, 16), for CPU training).
+        style_dim: size of the global style vector; ``None`` takes the preset's (256 full, 64 tiny).
+    """
+
+    garment_channels = 4  # C * C^m and C^m
+
+    def __init__(self, person_channels: int = 10, width: str = "full", style_dim: int | None = None) -> None:
+        super().__init__()
+        if width not in _WIDTHS:
+            raise ValueError(f"width must be one of {sorted(_WIDTHS)}, got {width!r}")
+        spec = _WIDTHS[width]
+        self.person_channels, self.width = person_channels, width
+        self.style_dim, self.style_pool = style_dim or spec["style_dim"], spec["style_pool"]
+        fpn, levels = spec["fpn"], len(spec["channels"])
+        self.garment_pyramid = FeaturePyramid(self.garment_channels, spec["channels"])
+        self.garment_fpn = FPN(spec["channels"], fpn)
+        self.person_pyramid = FeaturePyramid(person_channels, spec["channels"])
+        self.person_fpn = FPN(spec["channels"], fpn)
+        pool_h, pool_w = self.style_pool
+        self.style = nn.Sequential(nn.Linear(2 * fpn * pool_h * pool_w, self.style_dim), nn.LeakyReLU(0.1))
+        # Heads are indexed coarse -> fine.
+        self.style_heads = nn.ModuleList(StyleFlowHead(2 * fpn, spec["head"], self.style_dim) for _ in range(levels))
+        self.refine_heads = nn.ModuleList(_refine_head(2 * fpn, spec["head"]) for _ in range(levels))
+
+    def _check(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor) -> None:
+        if not isinstance(garment, torch.Tensor) or garment.ndim != 4 or garment.shape[1] != 3:
+            raise ValueError(f"garment must be (B, 3, H, W), got {_shape(garment)}")
+        batch, _, height, width = garment.shape
+        for name, x, c in (("garment_mask", garment_mask, 1), ("person", person, self.person_channels)):
+            if not isinstance(x, torch.Tensor) or tuple(x.shape) != (batch, c, height, width):
+                raise ValueError(f"{name} must be ({batch}, {c}, {height}, {width}) like garment, got {_shape(x)}")
+
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor) -> TeacherOutput:
+        """Warp the in-shop garment onto the person representation.
+
+        Args:
+            garment: (B, 3, H, W) in-shop garment ``C`` in [-1, 1] (masked here by ``garment_mask``).
+            garment_mask: (B, 1, H, W) its mask ``C^m`` in [0, 1].
+            person: (B, person_channels, H, W) person representation (parsing one-hot + DensePose).
+
+        Returns:
+            :class:`TeacherOutput`.
+        """
+        self._check(garment, garment_mask, person)
+        masked = garment * garment_mask
+        g_feats = self.garment_fpn(self.garment_pyramid(torch.cat([masked, garment_mask], 1)))[::-1]  # coarse -> fine
+        p_feats = self.person_fpn(self.person_pyramid(person))[::-1]
+        style = F.adaptive_avg_pool2d(torch.cat([g_feats[0], p_feats[0]], 1), self.style_pool)
+        style = self.style(style.flatten(1))
+        sizes = [tuple(f.shape[-2:]) for f in g_feats[1:]] + [tuple(garment.shape[-2:])]
+        grid, grids, offsets, warped_garments, warped_masks = None, [], [], [], []
+        for k, (g, p, size) in enumerate(zip(g_feats, p_feats, sizes)):
+            for head in (self.style_heads[k], self.refine_heads[k]):
+                x = torch.cat([g if grid is None else warp(g, grid, "feature"), p], 1)
+                offset = head(x, style) if isinstance(head, StyleFlowHead) else head(x)
+                step = offsets_to_grid(offset)
+                grid = step if grid is None else compose(grid, step)
+                offsets.append(offset)
+            grid = upsample_grid(grid, size)
+            grids.append(grid)
+            warped_garments.append(warp(resize_for_level(masked, size), grid, "image"))
+            warped_masks.append(warp(resize_for_level(garment_mask, size), grid, "mask"))
+        return TeacherOutput(warped_garments[-1], warped_masks[-1], grid, grids, offsets, warped_garments,
+                             warped_masks)
+
+
+def _shape(x: object) -> str:
+    return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
