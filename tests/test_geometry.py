@@ -309,3 +309,11 @@ def test_tps_moves_content_at_source_points_to_target_points():
 def test_shape_errors_name_the_tensor(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must"):
         call()
+
+
+def test_upsampling_a_one_pixel_axis_keeps_the_identity():
+    """A coarse level with a single column (its identity sits at x = -1) must upsample to the identity."""
+    from garment_transfer.geometry.grids import identity_grid, upsample_grid
+
+    coarse = identity_grid(1, 2, 1, dtype=torch.float64)
+    assert torch.allclose(upsample_grid(coarse, (4, 3)), identity_grid(1, 4, 3, dtype=torch.float64))

@@ -158,7 +158,9 @@ def upsample_grid(grid: torch.Tensor, size: int | tuple[int, int]) -> torch.Tens
     """Resize a grid bilinearly (``align_corners=True``) without rescaling its values.
 
     Normalised coordinates are resolution independent, so the values stay as they are; an identity grid becomes the
-    identity grid at the new size.
+    identity grid at the new size. The displacement from the identity is what gets interpolated: the same as
+    resizing the grid itself, except that a map with a 1-pixel axis (whose identity sits at -1 rather than spanning
+    [-1, 1]) still upsamples to the identity.
 
     Args:
         grid: ``(B, H, W, 2)`` normalised grid.
@@ -169,8 +171,10 @@ def upsample_grid(grid: torch.Tensor, size: int | tuple[int, int]) -> torch.Tens
     """
     _check_grid(grid)
     size = (size, size) if isinstance(size, int) else tuple(size)
-    resized = F.interpolate(grid.permute(0, 3, 1, 2), size=size, mode="bilinear", align_corners=True)
-    return resized.permute(0, 2, 3, 1)
+    batch, height, width, _ = grid.shape
+    displacement = grid - identity_grid(batch, height, width, grid.device, grid.dtype)
+    resized = F.interpolate(displacement.permute(0, 3, 1, 2), size=size, mode="bilinear", align_corners=True)
+    return identity_grid(batch, *size, grid.device, grid.dtype) + resized.permute(0, 2, 3, 1)
 
 
 def identity_theta(batch: int, device: torch.device | str | None = None,

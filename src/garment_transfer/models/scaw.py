@@ -1,0 +1,185 @@
+"""Transfer warping student ``S_W``: initial aligning + progressive shape-content-aware flow (``METHOD.md`` 4.4).
+
+Architecture.
+
+1. *Initial aligning* (optional, :class:`~garment_transfer.models.stn.AligningSTN`): ``theta`` from
+   ``cat(P_s, P_t, M^g_s, M^g_{t<-s})`` warps ``G_s``, ``M^g_s`` and ``P_s`` (pose with zero padding: background).
+2. *Encoders* (PF-AFN sized, ``METHOD.md`` 9.2): a :class:`~garment_transfer.models.pyramid.FeaturePyramid` (five
+   stride-2 levels, H/2 .. H/32) and an :class:`~garment_transfer.models.pyramid.FPN` of ``fpn`` channels. The shape
+   encoder ``E_s`` is *shared* by the source shape ``cat(aligned M^g_s, aligned P_s)`` and the target shape
+   ``cat(M^g_{t<-s}, P_t)``; the content encoder ``E_c`` (same structure, own weights) sees the aligned garment
+   (``3`` channels, ``+ 1`` with ``content_mask``). Below, level ``k = 0`` is the coarsest (H/32).
+3. *SCAW* per level, coarse to fine, from the last flow ``f`` (the identity at the coarsest level, upsampled
+   otherwise): shape-aware stage ``f' = f (+) head_s(cost(target shape, warp(source shape, f)))``, content-aware
+   stage ``f_k = f' (+) head_c(cost(target shape, warp(content, f')))``. ``cost`` is the 7 x 7 correlation followed
+   by ``LeakyReLU(0.1)``; a head is ``49 -> 128 -> 64 -> 32 -> 2`` 3x3 convs with ``LeakyReLU(0.1)`` between them
+   and a zero-initialised last conv, predicting pixel offsets of the level; ``(+)`` is
+   ``compose(f, offsets_to_grid(offsets))``. ``mode="fsv"`` (ablation) keeps only the content-aware stage.
+4. The last grid (H/2) is upsampled to H x W and warps the aligned garment (border) and mask (zeros).
+
+Grids follow :mod:`garment_transfer.geometry` (absolute normalised ``source_from_output`` grids, ``align_corners=True``).
+At initialisation ``theta`` and every grid are the identity. Widths are data (``_WIDTHS``): "full" is the paper's
+preset (26.66 M parameters at ``pose_channels=3``, paper Table 2: 26.66 M); "tiny" is for CPU runs.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from garment_transfer.geometry import (
+    affine_grid,
+    compose,
+    correlation,
+    identity_grid,
+    identity_theta,
+    offsets_to_grid,
+    upsample_grid,
+    warp,
+)
+from garment_transfer.models.pyramid import FPN, FeaturePyramid
+from garment_transfer.models.stn import AligningSTN
+
+MODES = ("scaw", "fsv")
+_WIDTHS = {
+    "full": {"pyramid": (64, 128, 256, 256, 256), "fpn": 256, "head": (128, 64, 32), "stn": 4},
+    "tiny": {"pyramid": (16, 32, 64, 64, 64), "fpn": 64, "head": (32, 16, 8), "stn": 4},
+}
+
+
+class _Encoder(nn.Module):
+    """``E_s`` / ``E_c``: pyramid + FPN, ``(B, in_channels, H, W)`` -> ``(B, fpn, H_k, W_k)`` maps, coarsest first."""
+
+    def __init__(self, in_channels: int, channels: tuple[int, ...], fpn: int) -> None:
+        super().__init__()
+        self.pyramid = FeaturePyramid(in_channels, channels)
+        self.fpn = FPN(channels, fpn)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.fpn(self.pyramid(x))[::-1]
+
+
+def _flow_head(in_ch: int, hidden: tuple[int, ...]) -> nn.Sequential:
+    layers, previous = [], in_ch
+    for ch in hidden:
+        layers += [nn.Conv2d(previous, ch, 3, padding=1), nn.LeakyReLU(0.1)]
+        previous = ch
+    layers.append(nn.Conv2d(previous, 2, 3, padding=1))
+    nn.init.zeros_(layers[-1].weight)
+    nn.init.zeros_(layers[-1].bias)
+    return nn.Sequential(*layers)
+
+
+def _identity_like(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return identity_grid(x.shape[0], *size, device=x.device, dtype=x.dtype)
+
+
+class StudentOutput(NamedTuple):
+    """What :class:`SCAWStudent` returns; lists run coarse to fine (``H_k, W_k`` = size of level ``k``)."""
+
+    theta: torch.Tensor  # (B, 2, 3) initial affine alignment (the identity without aligning)
+    aligned_garment: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    aligned_mask: torch.Tensor  # (B, 1, H, W)
+    warped_garment: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    warped_mask: torch.Tensor  # (B, 1, H, W)
+    grid: torch.Tensor  # (B, H, W, 2) full-resolution flow, applied to the aligned garment
+    grids: list[torch.Tensor]  # per level (B, H_k, W_k, 2)
+    offsets: list[torch.Tensor]  # every predicted residual (B, 2, H_k, W_k) in pixels (shape, content per level)
+    warped_masks: list[torch.Tensor]  # per level (B, 1, H_k, W_k): the aligned mask sampled by that level's grid
+
+
+class SCAWStudent(nn.Module):
+    """The transfer warping student ``S_W`` (module docstring).
+
+    Args:
+        pose_channels: channels of the DensePose encoding ``P``.
+        width: "full" (paper) or "tiny" (CPU).
+        mode: "scaw" (shape- then content-aware stage per level) or "fsv" (content-aware stage only; ablation).
+        initial_align: use the STN (``False``: the "no initial aligning" ablation, ``theta`` is the identity).
+        content_mask: feed ``cat(aligned garment, aligned mask)`` to the content encoder instead of the garment alone.
+        max_displacement: correlation radius ``d`` in pixels of each level (``(2 d + 1)^2`` cost channels).
+    """
+
+    def __init__(self, pose_channels: int = 3, width: str = "full", mode: str = "scaw", initial_align: bool = True,
+                 content_mask: bool = False, max_displacement: int = 3) -> None:
+        super().__init__()
+        if width not in _WIDTHS:
+            raise ValueError(f"width must be one of {sorted(_WIDTHS)}, got {width!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        spec = _WIDTHS[width]
+        self.pose_channels, self.mode, self.content_mask = pose_channels, mode, content_mask
+        self.max_displacement = max_displacement
+        self.stn = AligningSTN(2 * pose_channels + 2, spec["stn"]) if initial_align else None
+        self.shape_encoder = _Encoder(1 + pose_channels, spec["pyramid"], spec["fpn"])
+        self.content_encoder = _Encoder(3 + int(content_mask), spec["pyramid"], spec["fpn"])
+        cost_channels, levels = (2 * max_displacement + 1) ** 2, len(spec["pyramid"])
+        self.shape_heads = nn.ModuleList(_flow_head(cost_channels, spec["head"])
+                                         for _ in range(levels if mode == "scaw" else 0))
+        self.content_heads = nn.ModuleList(_flow_head(cost_channels, spec["head"]) for _ in range(levels))
+
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, source_pose: torch.Tensor,
+                target_pose: torch.Tensor, target_mask: torch.Tensor) -> StudentOutput:
+        """Warp the source garment to the target shape.
+
+        Args:
+            garment: ``G_s`` ``(B, 3, H, W)`` in ``[-1, 1]``.
+            garment_mask: ``M^g_s`` ``(B, 1, H, W)`` in ``[0, 1]``.
+            source_pose: ``P_s`` ``(B, pose_channels, H, W)``.
+            target_pose: ``P_t`` ``(B, pose_channels, H, W)``.
+            target_mask: ``M^g_{t<-s}`` ``(B, 1, H, W)`` in ``[0, 1]``.
+
+        Returns:
+            :class:`StudentOutput`.
+        """
+        self._check_inputs(garment=(garment, 3), garment_mask=(garment_mask, 1),
+                           source_pose=(source_pose, self.pose_channels),
+                           target_pose=(target_pose, self.pose_channels), target_mask=(target_mask, 1))
+        batch, _, height, width = garment.shape
+        if self.stn is None:
+            theta = identity_theta(batch, device=garment.device, dtype=garment.dtype)
+            aligned_garment, aligned_mask, aligned_pose = garment, garment_mask, source_pose
+        else:
+            theta = self.stn(torch.cat([source_pose, target_pose, garment_mask, target_mask], dim=1))
+            affine = affine_grid(theta, (height, width))
+            aligned_garment, aligned_mask = warp(garment, affine, "image"), warp(garment_mask, affine, "mask")
+            aligned_pose = warp(source_pose, affine, "mask")
+
+        target_shape = self.shape_encoder(torch.cat([target_mask, target_pose], dim=1))
+        content_input = torch.cat([aligned_garment, aligned_mask], dim=1) if self.content_mask else aligned_garment
+        content = self.content_encoder(content_input)
+        source_shape = (self.shape_encoder(torch.cat([aligned_mask, aligned_pose], dim=1)) if self.mode == "scaw"
+                        else [None] * len(content))
+
+        grid, grids, offsets, warped_masks = None, [], [], []
+        for k, (target_k, content_k, source_k) in enumerate(zip(target_shape, content, source_shape)):
+            size = target_k.shape[-2:]
+            grid = _identity_like(garment, size) if grid is None else upsample_grid(grid, size)
+            stages = ((self.shape_heads[k], source_k),) if self.mode == "scaw" else ()
+            for head, source_feature in (*stages, (self.content_heads[k], content_k)):
+                residual = head(F.leaky_relu(correlation(target_k, warp(source_feature, grid, "feature"),
+                                                         self.max_displacement), 0.1))
+                grid = compose(grid, offsets_to_grid(residual))
+                offsets.append(residual)
+            grids.append(grid)
+            warped_masks.append(warp(aligned_mask, grid, "mask"))
+
+        full = upsample_grid(grid, (height, width))
+        return StudentOutput(theta, aligned_garment, aligned_mask, warp(aligned_garment, full, "image"),
+                             warp(aligned_mask, full, "mask"), full, grids, offsets, warped_masks)
+
+    @staticmethod
+    def _check_inputs(**tensors: tuple[torch.Tensor, int]) -> None:
+        reference = None
+        for name, (x, channels) in tensors.items():
+            if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
+                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise ValueError(f"{name} must be (B, {channels}, H, W), got {got}")
+            if reference is None:
+                reference = (name, x.shape[0], x.shape[-2:])
+            elif (x.shape[0], x.shape[-2:]) != reference[1:]:
+                raise ValueError(f"{name} must have the batch size and H x W of {reference[0]} "
+                                 f"({reference[1]}, {tuple(reference[2])}), got {tuple(x.shape)}")
