@@ -1,0 +1,13 @@
+"""Data for the try-on warping teacher: paired training (a person with their own in-shop garment)."""
+
+from __future__ import annotations
+
+from garment_transfer.data.datamodule import GarmentDataModule
+
+
+class TryOnWarpingDataModule(GarmentDataModule):
+    """:class:`GarmentDataModule` with the teacher's defaults: paired training (``C_a`` warped onto ``I_a``);
+    evaluation on transfer pairs, where the synthetic truth shows the target wearing the source's garment."""
+
+    def __init__(self, train_pairs: str = "paired", eval_pairs: str = "transfer", **kwargs):
+        super().__init__(train_pairs=train_pairs, eval_pairs=eval_pairs, **kwargs)

@@ -1,0 +1,151 @@
+"""The try-on warping teacher ``T_W``: ``T_W(repr(M_a, P_a), C_a, C^m_a) -> C_a`` warped to the person's shape,
+self-supervised on paired samples (``METHOD.md`` 4.3).
+
+Person representation: the parsing one-hot (7 channels) followed by DensePose (``pose_channels``, as the data
+module encodes it), so the net is a :class:`FlowTeacher` with ``7 + pose_channels`` person channels. Garment branch:
+the in-shop garment ``C`` and its mask ``C^m`` (the net warps ``C * C^m``).
+
+Loss (9.3), per level ``k = 0`` (coarsest) .. 4 (full size), with ``G_a = I_a * M^g_a`` and ``M^g_a`` resized to the
+level by area averaging (soft, like the bilinearly resized and warped prediction):
+``(k + 1) * [w_l1 L1(warped, G) + w_vgg VGG(warped, G) + w_mask L1(warped mask, M^g) + w_smooth second_order(grid)]``
+plus ``w_tv * sum TV(offsets)`` over all ten offset fields.
+
+Evaluation warps the SOURCE's in-shop garment onto the TARGET. The person representation takes the parsing of the
+true transfer where there is one (the shape the source's garment must take on the target: a try-on teacher is given
+the try-on parsing, as in teaching use), else the target's own; the reference is the true worn garment
+``truth.image * (truth.parsing == upper garment)`` and its mask, or the target's own ``G`` and ``M^g`` on paired
+pairs. Unpaired pairs without truth have no reference and are skipped. Teaching use: :meth:`TryOnWarpingModule.teach`,
+or a frozen net from ``net_from_checkpoint(path, build_warping_teacher)`` called with :func:`person_representation`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+
+from garment_transfer.callbacks.image_logger import image_to_rgb
+from garment_transfer.data.label_maps import NUM_CLASSES, UPPER_GARMENT
+from garment_transfer.data.samples import PairSample
+from garment_transfer.losses.warping import VGGLoss, multiscale_loss, second_order_smoothness, total_variation
+from garment_transfer.metrics.image import ImageMetrics
+from garment_transfer.models.flow_teacher import FlowTeacher, TeacherOutput
+from garment_transfer.stages.base import StageModule
+from garment_transfer.stages.tryon_parsing.lightning_module import check_pose_channels
+
+TERMS = ("l1", "vgg", "mask", "smooth", "tv")
+
+
+def build_warping_teacher(hparams: dict) -> FlowTeacher:
+    """The :class:`FlowTeacher` of a warping teacher from its hyper-parameters (``width``, ``pose_channels``)."""
+    return FlowTeacher(NUM_CLASSES + hparams["pose_channels"], hparams["width"])
+
+
+def person_representation(parsing_one_hot: torch.Tensor, densepose: torch.Tensor) -> torch.Tensor:
+    """``repr(M, P)``: parsing one-hot (B, 7, H, W) and DensePose (B, C, H, W) -> (B, 7 + C, H, W)."""
+    return torch.cat([parsing_one_hot, densepose], dim=1)
+
+
+def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of IoU(pred > 0.5, target > 0.5); masks (B, 1, H, W) in [0, 1]; both empty counts 1."""
+    pred, target = (pred > 0.5).flatten(1), (target > 0.5).flatten(1)
+    inter, union = (pred & target).sum(1).float(), (pred | target).sum(1).float()
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union)).mean()
+
+
+class TryOnWarpingModule(StageModule):
+    """Args:
+        width: :class:`FlowTeacher` width, ``full`` (paper) or ``tiny`` (CPU).
+        pose_channels: channels of the DensePose encoding the data module gives (linked by the CLI).
+        lr, betas: Adam (lr 5e-5 by default, ``METHOD.md`` 8).
+        w_l1, w_vgg, w_mask, w_smooth, w_tv: loss weights (9.3).
+        vgg_weights: torchvision-format ``vgg19-dcbb9e9d.pth``; allow_random_vgg: train with random VGG features
+            when the file is absent (an explicit choice: warned, and logged as ``train/vgg_random``).
+    """
+
+    def __init__(self, width: str = "full", pose_channels: int = 3, lr: float = 5e-5,
+                 betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 1.0, w_vgg: float = 0.2,
+                 w_mask: float = 2.0, w_smooth: float = 6.0, w_tv: float = 0.01, vgg_weights: str | None = None,
+                 allow_random_vgg: bool = False):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = build_warping_teacher(self.hparams)
+        self.vgg = VGGLoss(vgg_weights, allow_random_vgg) if w_vgg > 0 else None
+        self.vgg_random = self.vgg is not None and self.vgg.random
+        if self.vgg_random:
+            warnings.warn("TryOnWarpingModule: the VGG term uses random features (allow_random_vgg); logged as "
+                          "train/vgg_random = 1", stacklevel=2)
+        self.metrics = torch.nn.ModuleDict({"tryon": ImageMetrics()})
+
+    def forward(self, cloth, cloth_mask, parsing_one_hot, densepose) -> TeacherOutput:
+        check_pose_channels(densepose, self.hparams.pose_channels)
+        return self.net(cloth, cloth_mask, person_representation(parsing_one_hot, densepose))
+
+    @torch.no_grad()
+    def teach(self, cloth: torch.Tensor, cloth_mask: torch.Tensor, parsing_one_hot: torch.Tensor,
+              densepose: torch.Tensor) -> TeacherOutput:
+        """Teaching use ``C^T_{t<-s} = T_W(repr(M_{t<-s}, P_t), C_s)``: the source's in-shop garment ``C_s``
+        (B, 3, H, W) and ``C^m_s`` (B, 1, H, W) warped to the shape ``M_{t<-s}`` (B, 7, H, W) on the pose ``P_t``."""
+        return self(cloth, cloth_mask, parsing_one_hot, densepose)
+
+    def losses(self, out: TeacherOutput, garment: torch.Tensor, garment_mask: torch.Tensor) -> dict:
+        """Unweighted terms (each already summed over levels with weights ``k + 1``) and the weighted ``total``.
+
+        Args:
+            out: the net's output. garment: ``G`` (B, 3, H, W) in [-1, 1]. garment_mask: ``M^g`` (B, 1, H, W).
+        """
+        hp = self.hparams
+        terms = {"l1": multiscale_loss(out.warped_garments, garment, F.l1_loss),
+                 "mask": multiscale_loss(out.warped_masks, garment_mask, F.l1_loss),
+                 "smooth": sum((k + 1) * second_order_smoothness(grid.permute(0, 3, 1, 2))
+                               for k, grid in enumerate(out.grids)),
+                 "tv": sum(total_variation(o) for o in out.offsets)}
+        no_vgg = self.vgg is None
+        terms["vgg"] = 0 * terms["l1"] if no_vgg else multiscale_loss(out.warped_garments, garment, self.vgg)
+        terms["total"] = sum(hp[f"w_{name}"] * terms[name] for name in TERMS)
+        return terms
+
+    def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
+        source, target = batch.source, batch.target  # paired: the same person
+        out = self(source.cloth, source.cloth_mask, target.parsing_one_hot, target.densepose)
+        terms = self.losses(out, target.garment, target.garment_mask)
+        size = target.image.shape[0]
+        self.log("train/loss", terms["total"], prog_bar=True, batch_size=size)
+        self.log_dict({f"train/{name}": terms[name] for name in TERMS}, batch_size=size)
+        self.log("train/vgg_random", float(self.vgg_random), batch_size=size)
+        return terms["total"]
+
+    def reference(self, batch: PairSample):
+        """``(parsing one-hot for the person representation, reference garment, its mask)``, or None."""
+        source, target, truth = batch.source, batch.target, batch.truth
+        if truth is not None:
+            mask = (truth.parsing == UPPER_GARMENT)[:, None].to(truth.image.dtype)
+            one_hot = F.one_hot(truth.parsing, NUM_CLASSES).movedim(-1, 1).to(truth.image.dtype)
+            return one_hot, truth.image * mask, mask
+        if source.id == target.id:
+            return target.parsing_one_hot, target.garment, target.garment_mask
+        return None
+
+    def evaluate(self, batch: PairSample, split: str) -> None:
+        reference = self.reference(batch)
+        if reference is None:
+            return
+        one_hot, garment, mask = reference
+        out = self(batch.source.cloth, batch.source.cloth_mask, one_hot, batch.target.densepose)
+        size = garment.shape[0]
+        self.log(f"{split}/loss", self.losses(out, garment, mask)["total"], batch_size=size)
+        self.log(f"{split}/tryon/mask_iou", mask_iou(out.warped_mask, mask), batch_size=size)
+        self.metrics["tryon"].update(out.warped_garment, garment, mask=mask)
+
+    @torch.no_grad()
+    def visuals(self, batch: PairSample) -> OrderedDict:
+        source, target = batch.source, batch.target
+        reference = self.reference(batch)
+        one_hot = target.parsing_one_hot if reference is None else reference[0]
+        out = self(source.cloth, source.cloth_mask, one_hot, target.densepose)
+        views = OrderedDict(cloth=image_to_rgb(source.cloth), target=image_to_rgb(target.image),
+                            warped=image_to_rgb(out.warped_garment))
+        views["target_garment"] = image_to_rgb(target.garment if reference is None else reference[1])
+        return views
