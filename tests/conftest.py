@@ -28,3 +28,16 @@ def synthetic_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic") / "data"
     generate(root, tiny_settings(), workers=1, progress=False)
     return root
+
+
+def training_losses(module, batch, steps: int) -> list[float]:
+    """Run ``steps`` optimiser steps of ``module.training_step`` on one batch; the losses before each step."""
+    optimizer = module.configure_optimizers()
+    losses = []
+    for _ in range(steps):
+        loss = module.training_step(batch, 0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -8,6 +8,7 @@ import copy
 import pytest
 import pytorch_lightning as pl
 import torch
+from conftest import training_losses
 
 from garment_transfer.callbacks.phases import PhaseSchedule
 from garment_transfer.callbacks.run import StageCheckpoint
@@ -55,15 +56,7 @@ def a_batch(synthetic_root, size=2):
 def test_tryon_teacher_fits_a_batch(synthetic_root):
     torch.manual_seed(0)
     module = TryOnParsingModule(width="tiny", lr=1e-2)
-    batch = a_batch(synthetic_root, 4)
-    optimizer = module.configure_optimizers()
-    losses = []
-    for _ in range(15):
-        loss = module.training_step(batch, 0)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = training_losses(module, a_batch(synthetic_root, 4), 15)
     assert losses[-1] < 0.6 * losses[0]
 
 

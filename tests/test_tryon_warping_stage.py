@@ -10,6 +10,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import yaml
+from conftest import training_losses
 
 from garment_transfer.cli import lightning_cli
 from garment_transfer.stages.checkpoints import net_from_checkpoint
@@ -42,15 +43,7 @@ def test_initial_flow_is_the_identity(synthetic_root):
 def test_teacher_fits_a_batch(synthetic_root):
     torch.manual_seed(0)
     stage = module(lr=1e-3)
-    batch = a_batch(synthetic_root)
-    optimizer = stage.configure_optimizers()
-    losses = []
-    for _ in range(6):
-        loss = stage.training_step(batch, 0)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = training_losses(stage, a_batch(synthetic_root), 6)
     assert losses[-1] < losses[0]
 
 
