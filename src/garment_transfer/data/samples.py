@@ -10,6 +10,13 @@ from dataclasses import dataclass, field, fields, is_dataclass
 
 import torch
 
+from garment_transfer.data.label_maps import NUM_CLASSES
+
+
+def one_hot(parsing: torch.Tensor, classes: int = NUM_CLASSES, dtype=torch.float32) -> torch.Tensor:
+    """Class indices (..., H, W) -> one-hot (..., classes, H, W) of ``dtype``."""
+    return torch.nn.functional.one_hot(parsing, classes).to(dtype).movedim(-1, -3)
+
 
 @dataclass
 class PersonSample:
@@ -46,8 +53,7 @@ class PersonSample:
     @property
     def parsing_one_hot(self) -> torch.Tensor:
         """(7, H, W) float one-hot of ``parsing`` (with a leading B for batches)."""
-        one_hot = torch.nn.functional.one_hot(self.parsing, 7).to(self.image.dtype)
-        return one_hot.movedim(-1, -3)
+        return one_hot(self.parsing, dtype=self.image.dtype)
 
 
 @dataclass

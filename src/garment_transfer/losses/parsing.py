@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 import torch
 import torch.nn.functional as F
 
+from garment_transfer.data.samples import one_hot
+
 
 def parsing_loss(logits: torch.Tensor, target: torch.Tensor, w_l1: float = 2.0, w_ce: float = 0.2) -> torch.Tensor:
     """``w_l1 * L1(softmax, one-hot) + w_ce * CE`` (the PG-VTON parsing loss).
@@ -16,8 +18,7 @@ def parsing_loss(logits: torch.Tensor, target: torch.Tensor, w_l1: float = 2.0, 
     """
     loss = logits.new_zeros(())
     if w_l1:
-        one_hot = F.one_hot(target, logits.shape[1]).movedim(-1, 1).to(logits.dtype)
-        loss = loss + w_l1 * (logits.softmax(1) - one_hot).abs().mean()
+        loss = loss + w_l1 * (logits.softmax(1) - one_hot(target, logits.shape[1], logits.dtype)).abs().mean()
     if w_ce:
         loss = loss + w_ce * F.cross_entropy(logits, target)
     return loss

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from garment_transfer.callbacks.image_logger import image_to_rgb
 from garment_transfer.data.label_maps import NUM_CLASSES, UPPER_GARMENT
-from garment_transfer.data.samples import PairSample
+from garment_transfer.data.samples import PairSample, one_hot
 from garment_transfer.losses.warping import VGGLoss, multiscale_loss, second_order_smoothness, total_variation
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.flow_teacher import FlowTeacher, TeacherOutput
@@ -122,8 +122,7 @@ class TryOnWarpingModule(StageModule):
         source, target, truth = batch.source, batch.target, batch.truth
         if truth is not None:
             mask = (truth.parsing == UPPER_GARMENT)[:, None].to(truth.image.dtype)
-            one_hot = F.one_hot(truth.parsing, NUM_CLASSES).movedim(-1, 1).to(truth.image.dtype)
-            return one_hot, truth.image * mask, mask
+            return one_hot(truth.parsing, dtype=truth.image.dtype), truth.image * mask, mask
         if source.id == target.id:
             return target.parsing_one_hot, target.garment, target.garment_mask
         return None
