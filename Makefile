@@ -16,14 +16,20 @@ DATA ?= data/synthetic-$(SIZE)
 WORKERS ?= 0
 PYTEST_WORKERS ?= 2
 
-PRESET ?= cpu
+# cpu (default without a GPU): 128 x 96, tiny networks, minutes per stage; paper: 256 x 192, the paper's budget.
+PRESET ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo paper || echo cpu)
 RUNS := runs/$(PRESET)
 CLI := $(VENV)/bin/garment-transfer
+PRESET_SIZE = $(if $(filter paper,$(PRESET)),256x192,128x96)
 # A stage is done when its run wrote checkpoints/complete; an interrupted one resumes from checkpoints/last.ckpt.
 DONE = $(RUNS)/$(1)/checkpoints/complete
+FIT = $(CLI) fit -c $(1) --ckpt_path last
+EVAL = $(RUNS)/$(1)/results/metrics.json
+# The preset's synthetic set; its test transfer pairs are written last, when generation is complete.
+PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test data contact-sheet bench bench-parsing train-parsing clean-venv
+.PHONY: help install test data contact-sheet bench bench-parsing train-parsing train-all evaluate clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,13 +60,47 @@ bench: $(STAMP) ## Print the benchmark tables (engine throughput; more as stages
 bench-parsing: $(STAMP) ## Train teacher, distilled student and baselines (CPU preset, ~1 h) and print their table
 	$(PY) benchmarks/bench_parsing.py --out benchmarks/results/parsing.md
 
-$(call DONE,tryon_parsing): | $(STAMP)
-	$(CLI) fit -c conf/parsing/tryon_$(PRESET).yaml --ckpt_path last
+# The five networks in dependency order; each reads the checkpoints of the ones before it at stable paths.
+$(PRESET_DATA): | $(STAMP)
+	$(CLI) synth --out data/synthetic-$(PRESET_SIZE) --size $(PRESET_SIZE) --train $(TRAIN) --test $(TEST) --seed $(SEED) \
+		--workers $(WORKERS)
+
+$(call DONE,tryon_parsing): | $(PRESET_DATA)
+	$(call FIT,conf/parsing/tryon_$(PRESET).yaml)
 
 $(call DONE,transfer_parsing): $(call DONE,tryon_parsing)
-	$(CLI) fit -c conf/parsing/transfer_$(PRESET).yaml --ckpt_path last
+	$(call FIT,conf/parsing/transfer_$(PRESET).yaml)
+
+$(call DONE,tryon_warping): | $(PRESET_DATA)
+	$(call FIT,conf/warping/tryon_$(PRESET).yaml)
+
+$(call DONE,transfer_warping): $(call DONE,tryon_warping) $(call DONE,transfer_parsing)
+	$(call FIT,conf/warping/transfer_$(PRESET).yaml)
+
+$(call DONE,arm_regrowth): $(call DONE,transfer_parsing)
+	$(call FIT,conf/regrowth/$(PRESET).yaml)
+
+# The pipeline and the two baselines through the one evaluator, then the report.
+$(call EVAL,pipeline): $(call DONE,transfer_parsing) $(call DONE,transfer_warping) $(call DONE,arm_regrowth)
+	$(CLI) test -c conf/pipeline/$(PRESET).yaml
+
+$(call EVAL,baselines/teacher): $(call DONE,tryon_parsing) $(call DONE,tryon_warping) $(call DONE,arm_regrowth)
+	$(CLI) test -c conf/pipeline/$(PRESET).yaml -c conf/pipeline/baselines/teacher.yaml \
+		--trainer.default_root_dir $(RUNS)/baselines/teacher
+
+$(call EVAL,baselines/affine): | $(PRESET_DATA)
+	$(CLI) test -c conf/pipeline/$(PRESET).yaml -c conf/pipeline/baselines/affine.yaml \
+		--trainer.default_root_dir $(RUNS)/baselines/affine
+
+$(RUNS)/report.md: $(call EVAL,pipeline) $(call EVAL,baselines/teacher) $(call EVAL,baselines/affine)
+	$(CLI) report $(RUNS) --data data/synthetic-$(PRESET_SIZE) --out $@
 
 train-parsing: $(call DONE,transfer_parsing) ## Train the parsing teacher then the student (PRESET=cpu|paper), skipping finished ones
+
+evaluate: $(call EVAL,pipeline) $(call EVAL,baselines/teacher) $(call EVAL,baselines/affine) ## Evaluate the pipeline and its baselines
+
+train-all: $(RUNS)/report.md ## Train all five stages, evaluate, write runs/$(PRESET)/report.md (resumes; make -n shows the plan)
+	@echo "report: $(RUNS)/report.md"
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from garment_transfer.data.augment import Augmenter
+from garment_transfer.data.io import read_json
 from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.data.samples import PairSample, collate
 from garment_transfer.data.synth import SynthSettings, generate, parse_size
@@ -136,7 +137,8 @@ class GarmentDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Generate the built-in synthetic data set when it is the configured root and not there yet."""
-        if self.builtin and not (self.root / "meta.json").is_file():
+        meta = read_json(self.root / "meta.json") if self.builtin else None
+        if self.builtin and (meta or {}).get("status") != "complete":  # absent, or an interrupted generation
             settings = SynthSettings(seed=self.synthetic["seed"], height=self.size[0], width=self.size[1],
                                      counts={"train": self.synthetic["train"], "test": self.synthetic["test"]},
                                      transfers_per_target={"train": 0, "test": self.synthetic["transfers"]})

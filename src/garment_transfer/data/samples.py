@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 
 import torch
 
-from garment_transfer.data.label_maps import NUM_CLASSES
+from garment_transfer.data.label_maps import NUM_CLASSES, REMAINING, UPPER_GARMENT, UPPER_SKIN
 
 
 def one_hot(parsing: torch.Tensor, classes: int = NUM_CLASSES, dtype=torch.float32) -> torch.Tensor:
@@ -95,3 +95,23 @@ def collate(items: list):
     if is_dataclass(first):
         return type(first)(**{f.name: collate([getattr(item, f.name) for item in items]) for f in fields(first)})
     return list(items)
+
+
+def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: torch.Tensor, id,
+                        cloth: torch.Tensor | None = None, cloth_mask: torch.Tensor | None = None) -> PersonSample:
+    """A :class:`PersonSample` (single or batched) from an image, its 7-class parsing and DensePose, the masks
+    derived as the readers derive them. A person built from a prediction (a transfer result) or from a user's photo
+    has no in-shop garment: by default its worn garment ``G`` and ``M^g`` stand in for ``C`` and ``C^m``.
+
+    Args:
+        image: (..., 3, H, W) in [-1, 1]. parsing: (..., H, W) int64 class indices. densepose: (..., C, H, W).
+        id: the sample id (a list of ids for a batch).
+    """
+    garment_mask = (parsing == UPPER_GARMENT).unsqueeze(-3).to(image.dtype)
+    return PersonSample(
+        image=image, parsing=parsing, densepose=densepose,
+        cloth=image * garment_mask if cloth is None else cloth,
+        cloth_mask=garment_mask if cloth_mask is None else cloth_mask,
+        garment_mask=garment_mask, skin_mask=(parsing == UPPER_SKIN).unsqueeze(-3).to(image.dtype),
+        remaining=torch.stack([parsing == c for c in REMAINING], dim=-3).to(image.dtype), id=id)
+

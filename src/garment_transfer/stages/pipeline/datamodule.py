@@ -1,0 +1,18 @@
+"""Data for the end-to-end pipeline: evaluation pairs only (``test`` and ``predict`` read the same fixed pairs)."""
+
+from __future__ import annotations
+
+from torch.utils.data import DataLoader
+
+from garment_transfer.data.datamodule import GarmentDataModule
+
+
+class PipelineDataModule(GarmentDataModule):
+    """:class:`GarmentDataModule` whose ``test`` and ``predict`` loaders give the fixed evaluation pairs: the true
+    transfers where the data set has them (synthetic), else ``eval_pairs`` drawn with ``eval_seed``."""
+
+    def __init__(self, eval_pairs: str = "transfer", **kwargs):
+        super().__init__(eval_pairs=eval_pairs, **kwargs)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()

@@ -1,0 +1,151 @@
+"""Dress one person in another's upper garment, on your own images.
+
+The pipeline needs, for each person, a human parsing and a DensePose map, which this project cannot compute offline:
+bring them from your parser (SCHP / Graphonomy give CIHP or LIP ids, DressCode ships ATR-18, VITON packs ACGPN-14)
+and from detectron2's DensePose. Files:
+
+  --source / --target             person photos (any format Pillow reads)
+  --source-parsing / ...          label PNGs of the same size, ids of --label-map (cihp, lip, atr18, acgpn14 or a YAML)
+  --source-densepose / ...        DensePose of the same size, as --densepose-files says:
+                                    iuv        PNG with part index 0..24, U*255, V*255 in R, G, B (detectron2 IUV dump)
+                                    rendering  VITON-HD's colour rendering
+                                    parts      grey PNG of part indices 0..24 (no UV)
+
+Everything is resized to the size the networks were trained at (read from the checkpoints) and the result is written
+at that size. Example (checkpoints from ``make train-all``):
+
+  garment-transfer transfer --checkpoints runs/cpu --source a.jpg --source-parsing a_parse.png \\
+      --source-densepose a_iuv.png --target b.jpg --target-parsing b_parse.png --target-densepose b_iuv.png \\
+      --out b_in_a.png --intermediates out/
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from garment_transfer.data import densepose
+from garment_transfer.data.io import read_image
+from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
+from garment_transfer.data.readers import RawPerson, Reader
+from garment_transfer.data.samples import PersonSample, collate
+from garment_transfer.data.synth.engine import parse_size
+from garment_transfer.stages.checkpoints import read_checkpoint
+from garment_transfer.stages.pipeline.lightning_module import INTERMEDIATES, save_images
+from garment_transfer.stages.pipeline.transfer import METHODS, NEEDS, GarmentTransfer
+
+DENSEPOSE_FILES = ("iuv", "rendering", "parts")
+CHECKPOINTS = {"parsing_checkpoint": "transfer_parsing", "warping_checkpoint": "transfer_warping",
+               "regrowth_checkpoint": "arm_regrowth", "tryon_parsing_checkpoint": "tryon_parsing",
+               "tryon_warping_checkpoint": "tryon_warping"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for side in ("source", "target"):
+        parser.add_argument(f"--{side}", required=True, metavar="IMAGE", help=f"the {side} person's photo")
+        parser.add_argument(f"--{side}-parsing", required=True, metavar="PNG", help=f"the {side}'s label PNG")
+        parser.add_argument(f"--{side}-densepose", required=True, metavar="FILE", help=f"the {side}'s DensePose")
+    parser.add_argument("--label-map", default="cihp", help="label set of the parsings (default cihp)")
+    parser.add_argument("--densepose-files", default="iuv", choices=DENSEPOSE_FILES,
+                        help="what the DensePose files hold (default iuv)")
+    parser.add_argument("--checkpoints", default="runs/cpu", metavar="DIR",
+                        help="run folder holding <stage>/checkpoints/last.ckpt (default runs/cpu)")
+    for name in CHECKPOINTS:
+        parser.add_argument(f"--{name.replace('_', '-')}", metavar="CKPT", help="override one stage's checkpoint")
+    parser.add_argument("--method", default="ours", choices=METHODS, help="ours (default) or a baseline")
+    parser.add_argument("--fill", default="inpaint", help="hole filling of the composition (default inpaint)")
+    parser.add_argument("--out", required=True, metavar="PNG", help="where to write the result")
+    parser.add_argument("--intermediates", metavar="DIR", help="also write parsing, warped garment, skin here")
+
+
+class FilesReader(Reader):
+    """A :class:`Reader` over explicitly named files, one person per id ``"source"`` / ``"target"``; the in-shop
+    garment is absent (a white picture with an empty mask: the transfer pipeline never reads it)."""
+
+    format = "files"
+
+    def __init__(self, files: dict[str, dict[str, str]], size, label_map, encoding: str, densepose_files: str):
+        self.files, self.densepose_files = files, densepose_files
+        self.has_uv = densepose_files == "iuv"
+        if densepose_files == "rendering" and encoding != "rendering":
+            raise ValueError(f"--densepose-files rendering: the networks were trained on the {encoding!r} encoding, "
+                             "which a colour rendering cannot give; bring IUV files")
+        super().__init__(Path("."), size, label_map, encoding)
+
+    def ids(self, split: str) -> list[str]:
+        return list(self.files)
+
+    def read_raw(self, split: str, sample_id: str) -> RawPerson:
+        paths = self.files[sample_id]
+        image = read_image(paths["image"], "RGB")
+        labels = read_image(paths["labels"])
+        if labels.ndim != 2:
+            raise ValueError(f"{paths['labels']}: expected a palette or grey PNG of label ids, got colour channels")
+        pose = read_image(paths["densepose"], "L" if self.densepose_files == "parts" else "RGB")
+        for key, array in (("labels", labels), ("densepose", pose)):
+            if array.shape[:2] != image.shape[:2]:
+                raise ValueError(f"{paths[key]}: size {array.shape[1]}x{array.shape[0]} (WxH) differs from the photo "
+                                 f"{paths['image']} ({image.shape[1]}x{image.shape[0]})")
+        cloth, cloth_mask = np.full_like(image, 255), np.zeros(image.shape[:2], np.uint8)
+        if self.densepose_files == "rendering":
+            return RawPerson(sample_id, image, labels, cloth, cloth_mask, densepose_picture=pose, files=paths)
+        parts = pose if self.densepose_files == "parts" else pose[..., 0]
+        if parts.max() >= densepose.ENCODINGS["parts"]:
+            raise ValueError(f"{paths['densepose']}: part index {int(parts.max())} > 24: is this a colour rendering? "
+                             "use --densepose-files rendering")
+        uv = None if self.densepose_files == "parts" else np.moveaxis(pose[..., 1:], -1, 0).astype(np.float32) / 255
+        return RawPerson(sample_id, image, labels, cloth, cloth_mask, parts, uv, files=paths)
+
+
+def checkpoint_paths(args: argparse.Namespace) -> dict[str, str]:
+    """The checkpoints ``--method`` needs: explicit flags, else ``<--checkpoints>/<stage>/checkpoints/last.ckpt``."""
+    return {name: getattr(args, name) or str(Path(args.checkpoints) / CHECKPOINTS[name] / "checkpoints/last.ckpt")
+            for name in NEEDS[args.method]}
+
+
+def data_settings(paths: dict[str, str]) -> tuple[tuple[int, int], str]:
+    """``(size, DensePose encoding)`` the networks were trained with, from the first checkpoint's data module."""
+    if not paths:
+        return (128, 96), "iuv"
+    first = next(iter(paths.values()))
+    data = read_checkpoint(first).get("datamodule_hyper_parameters") or {}
+    if "size" not in data or "densepose" not in data:
+        raise ValueError(f"{first}: holds no data module settings (size, densepose); was it written by this project?")
+    return parse_size(data["size"]), data["densepose"]
+
+
+def check_person(person: PersonSample, side: str, path: str) -> None:
+    if not (person.parsing == UPPER_GARMENT).any():
+        raise ValueError(f"{path}: the {side} parsing has no upper-garment pixels "
+                         f"({'nothing to transfer' if side == 'source' else 'no garment to replace'}); "
+                         "check --label-map")
+    if side == "target" and not ((person.parsing == UPPER_SKIN) | (person.parsing == UPPER_GARMENT)).any():
+        raise ValueError(f"{path}: the target parsing has no upper body")
+
+
+def run(args: argparse.Namespace) -> int:
+    if Path(args.out).suffix.lower() != ".png":
+        raise ValueError(f"--out {args.out}: the result is written as PNG; give a .png path")
+    paths = checkpoint_paths(args)
+    size, encoding = data_settings(paths)
+    files = {side: {"image": getattr(args, side), "labels": getattr(args, f"{side}_parsing"),
+                    "densepose": getattr(args, f"{side}_densepose")} for side in ("source", "target")}
+    reader = FilesReader(files, size, args.label_map, encoding, args.densepose_files)
+    people = {side: reader.person("user", side) for side in files}
+    for side, person in people.items():
+        check_person(person, side, files[side]["labels"])
+    model = GarmentTransfer(args.method, fill=args.fill, **paths)
+    source, target = collate([people["source"]]), collate([people["target"]])
+    out = model(source, target)
+    save_images(Path(args.out).parent, [Path(args.out).stem], out.image)
+    if args.intermediates:
+        folder = Path(args.intermediates)
+        save_images(folder, ["parsing"], out.parsing, palette=True)
+        for name in INTERMEDIATES[1:]:
+            save_images(folder, [name], getattr(out, name))
+    print(f"wrote {args.out} ({size[1]}x{size[0]}, method {args.method})")
+    return 0
+

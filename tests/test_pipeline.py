@@ -1,0 +1,202 @@
+"""The end-to-end pipeline from tiny stage checkpoints: test and predict through Lightning, the evaluator's numbers,
+the baselines, the report, and the ``transfer`` tool on a user's own files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from garment_transfer.cli import main
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.io import read_image, write_png
+from garment_transfer.data.samples import collate
+from garment_transfer.evaluation import from_uint8, to_uint8
+from garment_transfer.metrics.image import ImageMetrics
+from garment_transfer.report import build_report
+from garment_transfer.stages.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule
+from garment_transfer.stages.pipeline import GarmentTransfer, GarmentTransferPipeline, PipelineDataModule
+from garment_transfer.stages.transfer_parsing import TransferParsingDataModule, TransferParsingModule
+from garment_transfer.stages.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
+from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
+from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule
+
+SIZE = "64x48"
+
+
+def _fit(module, data, path: Path) -> str:
+    trainer = pl.Trainer(max_steps=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=path.parent)
+    trainer.fit(module, data)
+    trainer.save_checkpoint(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
+    """One optimiser step of each of the five stages, in dependency order, at 64 x 48 (tiny widths)."""
+    folder = tmp_path_factory.mktemp("stages")
+    data = dict(root=str(synthetic_root), size=SIZE, batch_size=2, eval_batch_size=4)
+    paths = {}
+    paths["tryon_parsing"] = _fit(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),
+                                  folder / "tryon_parsing.ckpt")
+    paths["transfer_parsing"] = _fit(TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
+                                     TransferParsingDataModule(**data), folder / "transfer_parsing.ckpt")
+    paths["tryon_warping"] = _fit(TryOnWarpingModule(width="tiny", w_vgg=0), TryOnWarpingDataModule(**data),
+                                  folder / "tryon_warping.ckpt")
+    paths["transfer_warping"] = _fit(
+        TransferWarpingModule(teacher_checkpoint=paths["tryon_warping"], parsing_checkpoint=paths["transfer_parsing"],
+                              width="tiny", w_vgg=0), TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
+    paths["arm_regrowth"] = _fit(ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
+                                 ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
+    return paths
+
+
+def pipeline_args(checkpoints: dict, method: str = "ours") -> dict:
+    if method == "ours":
+        return dict(parsing_checkpoint=checkpoints["transfer_parsing"],
+                    warping_checkpoint=checkpoints["transfer_warping"],
+                    regrowth_checkpoint=checkpoints["arm_regrowth"])
+    if method == "teacher":
+        return dict(tryon_parsing_checkpoint=checkpoints["tryon_parsing"],
+                    tryon_warping_checkpoint=checkpoints["tryon_warping"],
+                    regrowth_checkpoint=checkpoints["arm_regrowth"])
+    return {}
+
+
+def run_test(checkpoints, synthetic_root, out: Path, method: str = "ours", **kwargs):
+    module = GarmentTransferPipeline(method=method, output_dir=str(out), **pipeline_args(checkpoints, method), **kwargs)
+    data = PipelineDataModule(root=str(synthetic_root), size=SIZE, eval_batch_size=3)
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=out.parent)
+    return module, trainer.test(module, data, verbose=False)[0]
+
+
+def test_pipeline_runs_end_to_end_and_its_metrics_match_a_direct_computation(checkpoints, synthetic_root, tmp_path):
+    out = tmp_path / "ours"
+    _, logged = run_test(checkpoints, synthetic_root, out, save_intermediates=True)
+    pairs = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))
+    results = sorted(p.stem for p in (out / "transfer").glob("*.png"))
+    assert results == sorted(f"{s}__{t}" for s, t in pairs)
+    assert len(list((out / "retransfer").glob("*.png"))) == len(pairs)
+    for name in ("parsing", "aligned_garment", "warped_garment", "skin"):
+        assert len(list((out / "intermediates" / name).glob("*.png"))) == len(pairs)
+
+    # the evaluator's numbers equal MSE / PSNR / SSIM computed here from the saved PNGs and the truth
+    metric = ImageMetrics()
+    for source, target in pairs:
+        saved = read_image(out / "transfer" / f"{source}__{target}.png", "RGB")
+        truth = read_image(canonical.transfer_paths(synthetic_root, "test", source, target)["image"], "RGB")
+        as_tensor = [from_uint8(torch.from_numpy(a).permute(2, 0, 1)[None]) for a in (saved, truth)]
+        metric.update(*as_tensor)
+    direct = metric.compute()
+    stored = json.loads((out / "metrics.json").read_text())["protocols"]["transfer"]
+    for name in ("mse", "psnr", "ssim"):
+        assert stored["values"][name] == pytest.approx(direct[name].item(), rel=1e-4, abs=1e-4)
+        assert logged[f"test/transfer/{name}"] == pytest.approx(stored["values"][name], rel=1e-5)
+    assert "fid" in stored["skipped"] and "fid" not in stored["values"]  # no Inception file configured
+    assert "retransfer" in json.loads((out / "metrics.json").read_text())["protocols"]
+
+
+def test_untouched_target_pixels_are_bit_exact_and_garment_lands_on_the_new_shape(checkpoints, synthetic_root):
+    model = GarmentTransfer("ours", **pipeline_args(checkpoints))
+    data = PipelineDataModule(root=str(synthetic_root), size=SIZE, eval_batch_size=4)
+    data.setup("test")
+    batch = next(iter(data.test_dataloader()))
+    out = model(batch.source, batch.target)
+    keep = out.masks["keep"] > 0.5
+    assert keep.any()
+    assert torch.equal(torch.where(keep, out.image, 0), torch.where(keep, batch.target.image, 0))
+    garment = out.masks["garment"] > 0.5
+    assert torch.equal(garment[:, 0], out.parsing == 4)
+    assert torch.equal(torch.where(garment, out.image, 0), torch.where(garment, out.warped_garment, 0))
+
+
+def test_baselines_run_through_the_same_evaluator_and_the_report_collects_them(checkpoints, synthetic_root,
+                                                                             tmp_path):
+    runs = tmp_path / "runs"
+    for method, folder in (("ours", runs / "pipeline"), ("teacher", runs / "baselines" / "teacher"),
+                           ("affine", runs / "baselines" / "affine")):
+        run_test(checkpoints, synthetic_root, folder / "results", method=method, protocols=("transfer",))
+    text = build_report(runs, synthetic_root, runs / "report.md", pairs=2)
+    assert "| ours |" in text and "| baseline: teacher |" in text and "| baseline: affine |" in text
+    grid = read_image(runs / "report.png", "RGB")
+    assert grid.shape[0] > 2 * 64 and grid.shape[1] > 6 * 48  # 2 rows; source, target, 3 methods, truth
+
+
+def test_affine_paste_moves_the_garment_box_onto_the_target_box(synthetic_root):
+    data = PipelineDataModule(root=str(synthetic_root), size=SIZE, eval_batch_size=4)
+    data.setup("test")
+    batch = next(iter(data.test_dataloader()))
+    out = GarmentTransfer("affine")(batch.source, batch.target)
+    for pasted, target in zip(out.warped_mask[:, 0] > 0.5, batch.target.garment_mask[:, 0] > 0.5):
+        rows, cols = torch.nonzero(pasted, as_tuple=True)
+        trows, tcols = torch.nonzero(target, as_tuple=True)
+        assert abs(rows.min() - trows.min()) <= 2 and abs(rows.max() - trows.max()) <= 2
+        assert abs(cols.min() - tcols.min()) <= 2 and abs(cols.max() - tcols.max()) <= 2
+    assert torch.equal(torch.where(out.warped_mask > 0.5, batch.target.image, out.image), batch.target.image)
+
+
+def test_missing_checkpoints_are_named():
+    with pytest.raises(ValueError, match="warping_checkpoint"):
+        GarmentTransfer("ours", parsing_checkpoint="a.ckpt", regrowth_checkpoint="b.ckpt")
+    with pytest.raises(FileNotFoundError, match="nowhere.ckpt"):
+        GarmentTransfer("ours", parsing_checkpoint="nowhere.ckpt", warping_checkpoint="x", regrowth_checkpoint="y")
+
+
+def _user_files(synthetic_root, tmp_path, sample: str, side: str) -> list[str]:
+    paths = canonical.sample_paths(synthetic_root, "test", sample)
+    return [f"--{side}", str(paths["image"]), f"--{side}-parsing", str(paths["parse"]),
+            f"--{side}-densepose", str(paths["densepose"])]
+
+
+def _checkpoint_flags(checkpoints) -> list[str]:
+    return ["--parsing-checkpoint", checkpoints["transfer_parsing"], "--warping-checkpoint",
+            checkpoints["transfer_warping"], "--regrowth-checkpoint", checkpoints["arm_regrowth"]]
+
+
+def test_transfer_tool_dresses_a_users_pair_like_the_pipeline(checkpoints, synthetic_root, tmp_path, capsys):
+    source, target = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))[0]
+    out = tmp_path / "result.png"
+    args = ["transfer", *_user_files(synthetic_root, tmp_path, source, "source"),
+            *_user_files(synthetic_root, tmp_path, target, "target"), *_checkpoint_flags(checkpoints),
+            "--out", str(out), "--intermediates", str(tmp_path / "steps")]
+    assert main(args) == 0
+    assert (tmp_path / "steps" / "warped_garment.png").is_file()
+    data = PipelineDataModule(root=str(synthetic_root), size=SIZE)
+    data.setup("test")
+    pair = next(p for p in data.datasets["test"] if (p.source.id, p.target.id) == (source, target))
+    expected = GarmentTransfer("ours", **pipeline_args(checkpoints))(collate([pair.source]), collate([pair.target]))
+    assert np.array_equal(read_image(out, "RGB"), to_uint8(expected.image)[0].permute(1, 2, 0).numpy())
+
+
+def test_transfer_tool_errors_name_the_file_and_the_problem(checkpoints, synthetic_root, tmp_path, capsys):
+    source, target = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))[0]
+    base = [*_user_files(synthetic_root, tmp_path, target, "target"), *_checkpoint_flags(checkpoints),
+            "--out", str(tmp_path / "x.png")]
+    # a parsing without any upper garment
+    parse = read_image(canonical.sample_paths(synthetic_root, "test", source)["parse"])
+    empty = tmp_path / "no_garment.png"
+    write_png(empty, np.where(parse == 5, 0, parse).astype(np.uint8))
+    src = _user_files(synthetic_root, tmp_path, source, "source")
+    src[3] = str(empty)
+    assert main(["transfer", *src, *base]) == 2
+    assert "no_garment.png" in capsys.readouterr().err
+    # a DensePose file of another size
+    small = tmp_path / "small_iuv.png"
+    write_png(small, np.zeros((32, 24, 3), np.uint8))
+    src = _user_files(synthetic_root, tmp_path, source, "source")
+    src[5] = str(small)
+    assert main(["transfer", *src, *base]) == 2
+    assert "small_iuv.png" in capsys.readouterr().err
+    # an id the label map does not know
+    odd = tmp_path / "odd_ids.png"
+    write_png(odd, np.where(parse == 2, 99, parse).astype(np.uint8))
+    src = _user_files(synthetic_root, tmp_path, source, "source")
+    src[3] = str(odd)
+    assert main(["transfer", *src, *base]) == 2
+    assert "odd_ids.png" in capsys.readouterr().err
