@@ -110,7 +110,8 @@ class GarmentTransferPipeline(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         results = {protocol: evaluator.compute() for protocol, evaluator in self.evaluators.items()}
         for protocol, result in results.items():
-            self.log_dict({f"test/{protocol}/{name}": value for name, value in result.values.items()})
+            self.log_dict({f"test/{protocol}/{name}": value for name, value in result.values.items()},
+                          sync_dist=True)  # equal on every rank already: the evaluator gathers
             self.evaluators[protocol].reset()
         if self.trainer.is_global_zero:
             table = write_results(results, self.output_dir / "metrics", title=f"method: {self.hparams.method}")
