@@ -20,13 +20,20 @@ TOOLS = {
     "contact-sheet": ("contact_sheet", "render a PNG overview of a generated data set"),
     "export": ("export", "write a canonical data set in the DressCode or VITON 256 x 192 layout"),
     "data": ("data", "inspect data sets: garment-transfer data check ROOT --format F"),
+    "transfer": ("transfer", "dress one person in another's garment, on your own images"),
+    "report": ("report", "collect a preset's evaluations into a markdown report with an image grid"),
+    "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (METHOD.md 5)"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The tools' parser; ``only`` imports just that tool's module (the others keep their one-line help)."""
     parser = argparse.ArgumentParser(prog="garment-transfer", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in TOOLS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text)
+            continue
         tool = importlib.import_module(f"garment_transfer.tools.{module}")
         tool_parser = sub.add_parser(name, help=help_text, description=tool.__doc__)
         tool.add_arguments(tool_parser)
@@ -36,13 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def lightning_cli(args: list[str] | None = None, run: bool = True):
     """Lightning's CLI with any LightningModule / LightningDataModule by class path; the data module's DensePose
-    encoding sets the model's ``pose_channels``."""
+    encoding sets the model's ``pose_channels``. Every run gets the stage loggers (unless ``trainer.logger`` is
+    set), a ``StageCheckpoint`` (unless one is configured) and a ``FiniteLossGuard``, and logs its config and
+    run record (``callbacks/run.py``)."""
     import pytorch_lightning as pl
     from pytorch_lightning.cli import LightningCLI
 
     from garment_transfer.data.densepose import channels
 
-    from garment_transfer.callbacks.run import stage_loggers
+    from garment_transfer.callbacks.run import RunRecord, stage_callbacks, stage_loggers, stage_of
 
     class GarmentCLI(LightningCLI):
         def add_arguments_to_parser(self, parser) -> None:
@@ -51,12 +60,13 @@ def lightning_cli(args: list[str] | None = None, run: bool = True):
         def instantiate_trainer(self, **kwargs):
             config = self._get(self.config_init, "trainer", default={})
             if config.get("logger") in (None, True):  # the standard loggers under the run folder
-                kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd())
+                kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd(), stage_of(self.model))
+            kwargs["callbacks"] = stage_callbacks(config.get("callbacks"), config.get("enable_checkpointing"))
             return super().instantiate_trainer(**kwargs)
 
     return GarmentCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-                      save_config_kwargs={"overwrite": True}, seed_everything_default=0, args=args, run=run,
-                      auto_configure_optimizers=False)
+                      save_config_callback=RunRecord, save_config_kwargs={"overwrite": True},
+                      seed_everything_default=0, args=args, run=run, auto_configure_optimizers=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if words and words[0] in LIGHTNING_COMMANDS:
         lightning_cli(None if argv is None else words)  # None: Lightning reads sys.argv itself
         return 0
-    args = build_parser().parse_args(words)
+    args = build_parser(words[0] if words and words[0] in TOOLS else "").parse_args(words)
     try:
         return args.run(args)
     except (ValueError, OSError) as err:  # bad arguments and unusable files: one clear line, exit 2

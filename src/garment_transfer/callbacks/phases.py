@@ -3,12 +3,15 @@
 The phase is a pure function of the epoch: phase ``k`` runs from its start epoch until the next phase's start.
 So a resumed run lands in the right phase without stored state. Starts are epochs, or fractions of
 ``trainer.max_epochs`` when given as floats below 1 (the method's default: 0, 1/3, 2/3). What a phase means (its
-losses, weights and layers) lives in the module; the callback calls ``module.enter_phase(name)`` and logs the phase.
+losses, weights and layers) lives in the module; the callback calls ``module.enter_phase(name)`` and logs the
+phase: the schedule as hyper-parameters at fit start (``phase_schedule``: index -> name and first epoch), and the
+index of the current phase as ``train/phase`` every epoch.
 """
 
 from __future__ import annotations
 
 import pytorch_lightning as pl
+from pytorch_lightning.utilities.rank_zero import rank_zero_info
 
 
 class PhaseSchedule(pl.Callback):
@@ -53,7 +56,13 @@ class PhaseSchedule(pl.Callback):
             raise ValueError(f"PhaseSchedule: phases {unknown} are not defined by {type(pl_module).__name__} "
                              f"(it defines {list(pl_module.phase_names)})")
         self._enter(trainer, pl_module)
+        starts = self.start_epochs(max(trainer.max_epochs or 1, 1))
+        schedule = {str(i): {"name": name, "start_epoch": start} for i, (name, start) in enumerate(starts.items())}
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"phase_schedule": schedule})
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         name = self._enter(trainer, pl_module)
-        pl_module.log("train/phase", float(list(self.phases).index(name)), on_step=False, on_epoch=True)
+        rank_zero_info(f"epoch {trainer.current_epoch}: phase {name}")
+        pl_module.log("train/phase", float(list(self.phases).index(name)), on_step=False, on_epoch=True,
+                      sync_dist=True)

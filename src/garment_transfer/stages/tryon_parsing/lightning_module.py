@@ -80,7 +80,7 @@ class TryOnParsingModule(StageModule):
         else:
             return
         out = self(target.remaining, source.cloth_mask, target.densepose)
-        self.log(f"{split}/loss", self.loss(out, reference), batch_size=reference.shape[0])
+        self.log(f"{split}/loss", self.loss(out, reference), batch_size=reference.shape[0], sync_dist=True)
         self.metrics["tryon"].update(out.logits, reference)
 
     @torch.no_grad()

@@ -1,0 +1,177 @@
+"""Fault tolerance: a killed stage resumes from its last checkpoint and ends at the same optimizer step, a checkpoint
+is never half-written, and a NaN loss stops the run naming stage, step and loss term."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+import yaml
+from conftest import subprocess_env, tiny_parsing_config
+
+from garment_transfer.callbacks.guard import FiniteLossGuard, NonFiniteLossError
+from garment_transfer.callbacks.run import COMPLETE, PARTIAL, AtomicCheckpointIO, StageCheckpoint, stage_callbacks
+from garment_transfer.cli import lightning_cli
+from garment_transfer.stages.checkpoints import read_checkpoint
+from garment_transfer.stages.transfer_parsing import TransferParsingModule
+from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
+
+STEPS_PER_EPOCH, EPOCHS, SAVE_EVERY, KILL_AT = 6, 2, 2, 9
+
+
+@pytest.fixture(autouse=True)
+def no_wandb(monkeypatch):
+    """These runs need CSV logs only (W&B is tested in test_run_logging.py)."""
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+
+
+class KillAtStep(pl.Callback):
+    """SIGKILLs its own process when a training batch starts at global step ``step`` (no cleanup of any kind)."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class NaNSelfStudyAtStep2(TransferParsingModule):
+    """A student whose self-study term turns NaN at global step 2."""
+
+    def losses(self, batch, weights):
+        terms = super().losses(batch, weights)
+        if self.trainer.global_step == 2:
+            terms["self"] = terms["self"] * float("nan")
+        return terms
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def resumable_config(synthetic_root, run: Path, *extra_callbacks: dict) -> dict:
+    checkpoint = {"class_path": "garment_transfer.callbacks.run.StageCheckpoint",
+                  "init_args": {"last_every_n_steps": SAVE_EVERY}}
+    return tiny_parsing_config(synthetic_root, run, max_epochs=EPOCHS, limit_train_batches=STEPS_PER_EPOCH,
+                               limit_val_batches=2, callbacks=[checkpoint, *extra_callbacks])
+
+
+def train_steps_logged(run: Path, version: int) -> list[int]:
+    with open(run / "csv" / f"version_{version}" / "metrics.csv", newline="") as f:
+        return [int(row["step"]) for row in csv.DictReader(f) if row.get("train/loss")]
+
+
+def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step(synthetic_root, tmp_path):
+    whole = tmp_path / "runs" / "test" / "whole"
+    uninterrupted_config = write_config(tmp_path / "whole.yaml", resumable_config(synthetic_root, whole))
+    cli = lightning_cli(["fit", "-c", str(uninterrupted_config)])
+    uninterrupted = cli.trainer.global_step
+    assert uninterrupted == EPOCHS * STEPS_PER_EPOCH
+
+    run = tmp_path / "runs" / "test" / "killed"
+    killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": KILL_AT}}
+    killed = write_config(tmp_path / "killed.yaml", resumable_config(synthetic_root, run, killer))
+    done = subprocess.run([sys.executable, "-m", "garment_transfer", "fit", "-c", str(killed)], env=subprocess_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    last = run / "checkpoints" / "last.ckpt"
+    assert read_checkpoint(last)["global_step"] == KILL_AT - 1  # saved mid-epoch, every SAVE_EVERY steps
+    assert not (run / "checkpoints" / COMPLETE).exists()
+
+    rerun = write_config(tmp_path / "rerun.yaml", resumable_config(synthetic_root, run))  # the same run, no killer
+    cli = lightning_cli(["fit", "-c", str(rerun), "--ckpt_path", "last"])
+    assert Path(cli.trainer.ckpt_path) == last.resolve()
+    assert cli.trainer.global_step == uninterrupted
+    assert train_steps_logged(run, 1) == list(range(KILL_AT - 1, uninterrupted))  # only the missing steps ran
+    assert (run / "checkpoints" / COMPLETE).read_text() == f"global_step {uninterrupted}\n"
+    assert read_checkpoint(last)["global_step"] == uninterrupted
+
+
+def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_path):
+    run = tmp_path / "runs" / "test" / "transfer_parsing_nan"
+    config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=5, callbacks=[
+        {"class_path": "garment_transfer.callbacks.run.StageCheckpoint", "init_args": {"last_every_n_steps": 1}}])
+    config["model"] = {"class_path": "test_fault_tolerance.NaNSelfStudyAtStep2",
+                       "init_args": {"width": "tiny", "phases": {"self_study": {"self": 1.0}}}}
+    config["data"]["class_path"] = "garment_transfer.stages.transfer_parsing.TransferParsingDataModule"
+    path = write_config(tmp_path / "nan.yaml", config)
+    cli = lightning_cli(["-c", str(path)], run=False)  # the guard comes from GarmentCLI, not the config
+    assert any(isinstance(c, FiniteLossGuard) for c in cli.trainer.callbacks)
+    with pytest.raises(NonFiniteLossError) as raised:
+        cli.trainer.fit(cli.model, cli.datamodule)
+    message = str(raised.value)
+    assert f"stage NaNSelfStudyAtStep2 (run folder {run}), phase self_study, epoch 0, batch 2, global step 2" in message
+    assert "non-finite terms: train/loss_self = nan, train/loss = nan" in message
+    assert all(torch.isfinite(p).all() for p in cli.model.net.parameters())  # stopped before the backward pass
+    saved = read_checkpoint(run / "checkpoints" / "last.ckpt")
+    assert saved["global_step"] == 2
+    assert all(torch.isfinite(v).all() for v in saved["state_dict"].values() if v.is_floating_point())
+    assert not (run / "checkpoints" / COMPLETE).exists()
+    assert not list((run / "checkpoints").glob(f".*{PARTIAL}"))
+
+
+def test_failing_checkpoint_write_leaves_the_previous_checkpoint(synthetic_root, tmp_path, monkeypatch):
+    config = tiny_parsing_config(synthetic_root, tmp_path, max_steps=1)
+    trainer = pl.Trainer(**{k: v for k, v in config["trainer"].items() if k != "devices"}, logger=False,
+                         callbacks=[StageCheckpoint()])
+    trainer.fit(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**config["data"]["init_args"]))
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+
+    def failing_save(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save_checkpoint(last)
+    monkeypatch.undo()
+    assert last.read_bytes() == before
+    assert read_checkpoint(last)["global_step"] == 1
+    assert sorted(p.name for p in last.parent.iterdir()) == sorted(["last.ckpt", "epoch=0-step=1.ckpt", COMPLETE])
+
+
+KILLED_WRITER = """
+import os, signal, sys, torch
+from garment_transfer.callbacks.run import AtomicCheckpointIO
+io = AtomicCheckpointIO()
+io.save_checkpoint({"step": 1}, sys.argv[1])
+def killed_midway(obj, f, *args, **kwargs):
+    f.write(b"half a checkpoint"); f.flush(); os.kill(os.getpid(), signal.SIGKILL)
+torch.save = killed_midway
+io.save_checkpoint({"step": 2}, sys.argv[1])
+"""
+
+
+def test_writer_killed_midway_leaves_the_previous_checkpoint_and_setup_clears_the_partial(tmp_path):
+    folder = tmp_path / "checkpoints"
+    last = folder / "last.ckpt"
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(last)], env=subprocess_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    assert torch.load(last) == {"step": 1}
+    partial = list(folder.glob(f".*{PARTIAL}"))
+    assert len(partial) == 1 and partial[0].read_bytes() == b"half a checkpoint"
+    assert not StageCheckpoint(dirpath=str(folder))._find_last_checkpoints(pl.Trainer(logger=False)) - {str(last)}
+    StageCheckpoint(dirpath=str(folder)).setup(pl.Trainer(logger=False, default_root_dir=tmp_path), None, "fit")
+    assert [p.name for p in folder.iterdir()] == ["last.ckpt"]
+
+
+def test_every_run_gets_a_stage_checkpoint_and_the_guard_once():
+    defaults = stage_callbacks(None)
+    assert [type(c) for c in defaults] == [StageCheckpoint, FiniteLossGuard]
+    own = [StageCheckpoint(last_every_n_steps=7), FiniteLossGuard()]
+    assert stage_callbacks(own) == own
+    assert [type(c) for c in stage_callbacks(None, checkpointing=False)] == [FiniteLossGuard]
+    with pytest.raises(ValueError, match="last_every_n_steps must be >= 0"):
+        StageCheckpoint(last_every_n_steps=-1)
