@@ -16,9 +16,11 @@ from garment_transfer.data.synth import EngineConfig
 
 CONF = Path(__file__).parents[1] / "conf"
 DATA = sorted((CONF / "data").rglob("*.yaml"))
-STAGES = sorted(p for p in CONF.rglob("*.yaml") if p.parent.name != "ablations" and "data" not in p.parts)
-ABLATIONS = sorted(CONF.rglob("ablations/*.yaml"))
-BASE = {"parsing": CONF / "parsing" / "transfer_cpu.yaml"}
+OVERLAY_DIRS = ("ablations", "baselines")  # overlays applied on BASE[<stage folder>]
+STAGES = sorted(p for p in CONF.rglob("*.yaml") if p.parent.name not in OVERLAY_DIRS and "data" not in p.parts)
+ABLATIONS = sorted(p for d in OVERLAY_DIRS for p in CONF.rglob(f"{d}/*.yaml"))
+BASE = {"parsing": CONF / "parsing" / "transfer_cpu.yaml", "pipeline": CONF / "pipeline" / "cpu.yaml",
+        "regrowth": CONF / "regrowth" / "cpu.yaml", "warping": CONF / "warping" / "transfer_cpu.yaml"}
 
 
 def _ids(paths):

@@ -10,11 +10,14 @@ from garment_transfer.data.datamodule import GarmentDataModule, PairDataset, eva
 from garment_transfer.data.densepose import channels
 from garment_transfer.data.formats import dresscode, viton
 from garment_transfer.data.samples import PairSample, PersonSample
+from garment_transfer.stages.arm_regrowth import ArmRegrowthDataModule
 from garment_transfer.stages.transfer_parsing import TransferParsingDataModule
 from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule
+from garment_transfer.stages.transfer_warping import TransferWarpingDataModule
 from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule
 
-DATA_MODULES = [GarmentDataModule, TryOnParsingDataModule, TransferParsingDataModule, TryOnWarpingDataModule]
+DATA_MODULES = [GarmentDataModule, TryOnParsingDataModule, TransferParsingDataModule, TryOnWarpingDataModule,
+                ArmRegrowthDataModule, TransferWarpingDataModule]
 SIZE = (64, 48)
 
 

@@ -18,42 +18,14 @@ from garment_transfer.data.samples import collate
 from garment_transfer.evaluation import from_uint8, to_uint8
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.report import build_report
-from garment_transfer.stages.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule
 from garment_transfer.stages.pipeline import GarmentTransfer, GarmentTransferPipeline, PipelineDataModule
-from garment_transfer.stages.transfer_parsing import TransferParsingDataModule, TransferParsingModule
-from garment_transfer.stages.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
-from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
-from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule
 
 SIZE = "64x48"
 
 
-def _fit(module, data, path: Path) -> str:
-    trainer = pl.Trainer(max_steps=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=path.parent)
-    trainer.fit(module, data)
-    trainer.save_checkpoint(path)
-    return str(path)
-
-
 @pytest.fixture(scope="module")
-def checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
-    """One optimiser step of each of the five stages, in dependency order, at 64 x 48 (tiny widths)."""
-    folder = tmp_path_factory.mktemp("stages")
-    data = dict(root=str(synthetic_root), size=SIZE, batch_size=2, eval_batch_size=4)
-    paths = {}
-    paths["tryon_parsing"] = _fit(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),
-                                  folder / "tryon_parsing.ckpt")
-    paths["transfer_parsing"] = _fit(TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
-                                     TransferParsingDataModule(**data), folder / "transfer_parsing.ckpt")
-    paths["tryon_warping"] = _fit(TryOnWarpingModule(width="tiny", w_vgg=0), TryOnWarpingDataModule(**data),
-                                  folder / "tryon_warping.ckpt")
-    paths["transfer_warping"] = _fit(
-        TransferWarpingModule(teacher_checkpoint=paths["tryon_warping"], parsing_checkpoint=paths["transfer_parsing"],
-                              width="tiny", w_vgg=0), TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
-    paths["arm_regrowth"] = _fit(ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
-                                 ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
-    return paths
+def checkpoints(stage_checkpoints) -> dict[str, str]:
+    return stage_checkpoints
 
 
 def pipeline_args(checkpoints: dict, method: str = "ours") -> dict:
@@ -148,7 +120,7 @@ def test_missing_checkpoints_are_named():
         GarmentTransfer("ours", parsing_checkpoint="nowhere.ckpt", warping_checkpoint="x", regrowth_checkpoint="y")
 
 
-def _user_files(synthetic_root, tmp_path, sample: str, side: str) -> list[str]:
+def _user_files(synthetic_root, sample: str, side: str) -> list[str]:
     paths = canonical.sample_paths(synthetic_root, "test", sample)
     return [f"--{side}", str(paths["image"]), f"--{side}-parsing", str(paths["parse"]),
             f"--{side}-densepose", str(paths["densepose"])]
@@ -162,8 +134,8 @@ def _checkpoint_flags(checkpoints) -> list[str]:
 def test_transfer_tool_dresses_a_users_pair_like_the_pipeline(checkpoints, synthetic_root, tmp_path, capsys):
     source, target = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))[0]
     out = tmp_path / "result.png"
-    args = ["transfer", *_user_files(synthetic_root, tmp_path, source, "source"),
-            *_user_files(synthetic_root, tmp_path, target, "target"), *_checkpoint_flags(checkpoints),
+    args = ["transfer", *_user_files(synthetic_root, source, "source"),
+            *_user_files(synthetic_root, target, "target"), *_checkpoint_flags(checkpoints),
             "--out", str(out), "--intermediates", str(tmp_path / "steps")]
     assert main(args) == 0
     assert (tmp_path / "steps" / "warped_garment.png").is_file()
@@ -176,27 +148,17 @@ def test_transfer_tool_dresses_a_users_pair_like_the_pipeline(checkpoints, synth
 
 def test_transfer_tool_errors_name_the_file_and_the_problem(checkpoints, synthetic_root, tmp_path, capsys):
     source, target = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))[0]
-    base = [*_user_files(synthetic_root, tmp_path, target, "target"), *_checkpoint_flags(checkpoints),
+    base = [*_user_files(synthetic_root, target, "target"), *_checkpoint_flags(checkpoints),
             "--out", str(tmp_path / "x.png")]
-    # a parsing without any upper garment
     parse = read_image(canonical.sample_paths(synthetic_root, "test", source)["parse"])
-    empty = tmp_path / "no_garment.png"
-    write_png(empty, np.where(parse == 5, 0, parse).astype(np.uint8))
-    src = _user_files(synthetic_root, tmp_path, source, "source")
-    src[3] = str(empty)
-    assert main(["transfer", *src, *base]) == 2
-    assert "no_garment.png" in capsys.readouterr().err
-    # a DensePose file of another size
-    small = tmp_path / "small_iuv.png"
-    write_png(small, np.zeros((32, 24, 3), np.uint8))
-    src = _user_files(synthetic_root, tmp_path, source, "source")
-    src[5] = str(small)
-    assert main(["transfer", *src, *base]) == 2
-    assert "small_iuv.png" in capsys.readouterr().err
-    # an id the label map does not know
-    odd = tmp_path / "odd_ids.png"
-    write_png(odd, np.where(parse == 2, 99, parse).astype(np.uint8))
-    src = _user_files(synthetic_root, tmp_path, source, "source")
-    src[3] = str(odd)
-    assert main(["transfer", *src, *base]) == 2
-    assert "odd_ids.png" in capsys.readouterr().err
+    broken = {  # file name -> (argument index in the source flags: 3 parsing, 5 DensePose; its content)
+        "no_garment.png": (3, np.where(parse == 5, 0, parse).astype(np.uint8)),  # no upper garment
+        "small_iuv.png": (5, np.zeros((32, 24, 3), np.uint8)),  # a DensePose file of another size
+        "odd_ids.png": (3, np.where(parse == 2, 99, parse).astype(np.uint8)),  # an id the label map does not know
+    }
+    for name, (index, array) in broken.items():
+        write_png(tmp_path / name, array)
+        flags = _user_files(synthetic_root, source, "source")
+        flags[index] = str(tmp_path / name)
+        assert main(["transfer", *flags, *base]) == 2
+        assert name in capsys.readouterr().err
