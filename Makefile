@@ -29,11 +29,11 @@ EVAL = $(RUNS)/$(1)/results/metrics.json
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test data contact-sheet bench bench-parsing train-parsing train-all evaluate clean-venv
+.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping train-parsing train-all evaluate clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  variables: SIZE=$(SIZE) TRAIN=$(TRAIN) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
+	@echo "  variables: PRESET=$(PRESET) SIZE=$(SIZE) TRAIN=$(TRAIN) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,11 +54,17 @@ contact-sheet: $(STAMP) ## Render docs/contact_sheet.png from a small synthetic 
 	$(VENV)/bin/garment-transfer synth --out data/contact-sheet-256x192 --size 256x192 --train 8 --test 8 --seed 0 --quiet
 	$(VENV)/bin/garment-transfer contact-sheet data/contact-sheet-256x192 --out docs/contact_sheet.png --rows 4
 
-bench: $(STAMP) ## Print the benchmark tables (engine throughput; more as stages land)
+bench: $(STAMP) ## One benchmark report: engine, loader, training steps, inference, model sizes (about 10 min)
+	$(PY) benchmarks/bench_all.py --out benchmarks/results/report.md
+
+bench-engine: $(STAMP) ## Engine throughput with its per-step breakdown
 	$(PY) benchmarks/bench_engine.py --out benchmarks/results/engine.md
 
 bench-parsing: $(STAMP) ## Train teacher, distilled student and baselines (CPU preset, ~1 h) and print their table
 	$(PY) benchmarks/bench_parsing.py --out benchmarks/results/parsing.md
+
+bench-warping: $(STAMP) ## Train T_W, S_W and the warping comparison cases (CPU preset) and print their table
+	$(PY) benchmarks/bench_warping.py --out benchmarks/results/warping.md
 
 # The five networks in dependency order; each reads the checkpoints of the ones before it at stable paths.
 $(PRESET_DATA): | $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 os.environ["WANDB_MODE"] = "offline"
 os.environ["WANDB_SILENT"] = "true"
@@ -82,6 +83,16 @@ def _loader():
     return DataLoader(TensorDataset(torch.rand(12, 3, H, W) * 2 - 1), batch_size=6)
 
 
+def _eventually(found, attempts: int = 120, pause: float = 0.25) -> list:
+    """Poll ``found()`` until it returns something non-empty (at most ``attempts`` times); its last result."""
+    for _ in range(attempts):
+        result = found()
+        if result:
+            return result
+        time.sleep(pause)
+    return found()
+
+
 def test_image_logger_logs_to_tensorboard_wandb_and_png(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -100,10 +111,12 @@ def test_image_logger_logs_to_tensorboard_wandb_and_png(tmp_path):
     events = EventAccumulator(tensorboard.log_dir, size_guidance={"images": 0}).Reload()
     assert events.Tags()["images"] == ["val/visuals/input,output"]
 
-    media = list(tmp_path.glob("wandb/offline-run-*/files/media/images/**/*.png"))  # key "val/visuals" -> val/
-    assert len(media) == 1 and Image.open(media[0]).size == (2 * W + 3 * 2, 4 * H + 5 * 2)
-    run_file = next(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
-    assert b"input | output" in run_file.read_bytes()  # the caption names the columns
+    # wandb-core writes the offline run in its own process, possibly after finish() returns: wait for it
+    media = _eventually(lambda: list(tmp_path.glob("wandb/offline-run-*/files/media/images/**/*.png")))
+    assert len(media) == 1 and Image.open(media[0]).size == (2 * W + 3 * 2, 4 * H + 5 * 2)  # "val/visuals"
+    run_file = _eventually(lambda: [p for p in tmp_path.glob("wandb/offline-run-*/run-*.wandb")
+                                    if b"input | output" in p.read_bytes()])  # the caption names the columns
+    assert run_file
 
 
 def test_image_logger_without_loggers_skips_sanity_check_and_honours_every_n_epochs(tmp_path):
