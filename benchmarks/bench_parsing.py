@@ -14,15 +14,11 @@ parameter and multiply-accumulate counts of the paper preset at 256 x 192 beside
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import torch
 
-from report import emit
+from report import emit, fit
 
 from garment_transfer.metrics.parsing import ParsingMetrics
 from garment_transfer.models.complexity import count_macs, count_parameters, format_count
@@ -40,20 +36,6 @@ STUDENTS = {  # row name -> overlay on conf/parsing/transfer_cpu.yaml (None: the
     "self-supervised, affine + crop": "selfsup_affine_crop",
     "self-supervised, affine + crop + flip": "selfsup_affine_crop_flip",
 }
-
-
-def fit(configs: list[str], root_dir: Path, extra: list[str]) -> tuple[Path, float]:
-    """Train one run unless its ``last.ckpt`` exists; returns the checkpoint and the seconds it took."""
-    checkpoint = root_dir / "checkpoints" / "last.ckpt"
-    if checkpoint.is_file():
-        return checkpoint, float("nan")
-    command = [sys.executable, "-m", "garment_transfer", "fit"]
-    for config in configs:
-        command += ["-c", config]
-    command += ["--trainer.default_root_dir", str(root_dir), "--trainer.enable_progress_bar", "false", *extra]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, env={**os.environ, "WANDB_MODE": os.environ.get("WANDB_MODE", "disabled")})
-    return checkpoint, time.perf_counter() - start
 
 
 @torch.no_grad()

@@ -1,0 +1,551 @@
+"""One benchmark report: data throughput, training step time per stage, pipeline inference speed and model size.
+
+Sections (``--sections``): ``engine`` (synthetic engine samples/s, :func:`bench_engine.throughput`), ``loader``
+(pairs/s through a stage data module's train loader), ``training`` (seconds per optimiser step of each of the five
+stages, preset as its YAML in ``conf/`` says: networks, loss settings, batch size), ``pipeline`` (end-to-end
+``S_P -> S_W -> R -> composition`` latency at batch 1 and throughput at the best batch), ``complexity`` (parameters
+and multiply-accumulates beside the paper's Table 2) and ``gpu`` (``training`` and ``pipeline`` again with bf16
+autocast and channels-last memory; only where CUDA is available).
+
+Every network is freshly initialised: students get their frozen teachers from checkpoints of untrained modules
+written to a temporary folder in the Lightning format (:func:`write_checkpoints`); untrained weights cost the same
+time as trained ones. Without the VGG-19 file a preset names, the perceptual loss uses random features (same cost).
+Step times exclude data loading (the batch is in memory when the clock starts) and include Lightning's per-step
+work; the speed figures are measurements, never assertions (``tests/test_benchmarks.py`` only checks the report's
+shape). ``--quick`` runs the cpu preset at 64 x 48 with one step per stage: a smoke test, not a benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+import yaml
+from pytorch_lightning.utilities import move_data_to_device
+
+from bench_engine import throughput
+from report import emit
+
+from garment_transfer.data.densepose import channels
+from garment_transfer.data.label_maps import NUM_CLASSES
+from garment_transfer.data.synth import SynthSettings, generate
+from garment_transfer.models.complexity import count_macs, count_parameters, format_count
+from garment_transfer.stages.arm_regrowth import build_regrowth_net
+from garment_transfer.stages.pipeline import GarmentTransfer, PipelineDataModule
+from garment_transfer.stages.transfer_warping import TransferWarpingDataModule, build_warping_student
+from garment_transfer.stages.tryon_parsing.lightning_module import REMAINING_CHANNELS, build_parsing_net
+from garment_transfer.stages.tryon_warping import build_warping_teacher
+
+SECTIONS = ("engine", "loader", "training", "pipeline", "complexity", "gpu")
+PRESETS = ("cpu", "paper")
+STAGES = {  # in dependency order: stage -> (symbol, config file of a preset)
+    "tryon_parsing": ("T_P", "conf/parsing/tryon_{preset}.yaml"),
+    "transfer_parsing": ("S_P", "conf/parsing/transfer_{preset}.yaml"),
+    "tryon_warping": ("T_W", "conf/warping/tryon_{preset}.yaml"),
+    "transfer_warping": ("S_W", "conf/warping/transfer_{preset}.yaml"),
+    "arm_regrowth": ("R", "conf/regrowth/{preset}.yaml"),
+}
+TABLE_2 = {"S_P": (44.10e6, 28.62e9), "S_W": (26.66e6, 55.05e9), "R": (43.90e6, 21.86e9), "all": (114.66e6, 105.53e9)}
+BENCH_256 = SynthSettings(seed=0, height=256, width=192, counts={"train": 104, "test": 16},
+                          transfers_per_target={"train": 0, "test": 1})
+QUIET = (".*does not have many workers.*", ".*allow_random_vgg.*", ".*Tensor Cores.*", ".*in eval mode at the start.*",
+         ".*LeafSpec.*", ".*number of training batches.*")
+
+
+@dataclass
+class Plan:
+    """What one run measures. ``roots``: data set per size (None: the built-in ``data/synthetic-<size>``, made by its
+    data module); ``generated``: roots this script generates (root -> settings); ``train_size`` / ``train_batch``:
+    override every preset's size / batch (None: the YAML's)."""
+
+    presets: tuple[str, ...] = PRESETS
+    sizes: tuple[str, ...] = ("128x96", "256x192")
+    roots: dict = field(default_factory=lambda: {"128x96": None, "256x192": "data/bench-256x192"})
+    generated: dict = field(default_factory=lambda: {"data/bench-256x192": BENCH_256})
+    engine_samples: int = 120
+    loader_batch: int = 8
+    loader_batches: int = 12
+    loader_workers: tuple[int, ...] = (0, 2)
+    steps: dict = field(default_factory=lambda: {"cpu": (1, 5), "paper": (1, 2)})  # preset -> (warm-up, timed)
+    gpu_steps: dict = field(default_factory=lambda: {"cpu": (3, 10), "paper": (3, 10)})  # the same on a GPU
+    train_size: str | None = None
+    train_batch: int | None = None
+    cpu_train_batch: dict = field(default_factory=lambda: {"paper": 1})  # preset -> batch on a CPU (memory, time)
+    batch_sizes: tuple[int, ...] = (1, 4, 16)
+    repeats: int = 10
+    repeat_budget_s: float = 10.0  # fewer timed calls once they add up to this
+    call_budget_s: float = 30.0  # the sweep stops before a batch size whose call would take longer
+    complexity_size: str = "256x192"
+    cpu_complexity_size: str = "128x96"
+
+
+def quick_plan(root: str) -> Plan:
+    """The cpu preset at 64 x 48 on one small data set: one warm-up and one step per stage, batch 2, batch sizes 1
+    and 2 (the paper preset's networks only in the model-size section)."""
+    return Plan(presets=("cpu",), sizes=("64x48",), roots={"64x48": root}, generated={}, engine_samples=4,
+                loader_batch=2, loader_batches=2, loader_workers=(0,), steps={"cpu": (1, 1)}, gpu_steps={"cpu": (1, 1)},
+                train_size="64x48", train_batch=2, batch_sizes=(1, 2), repeats=1, complexity_size="64x48",
+                cpu_complexity_size="64x48")
+
+
+# -- helpers
+
+
+def size_tuple(size: str) -> tuple[int, int]:
+    height, width = size.split("x")
+    return int(height), int(width)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def to_channels_last(sample):
+    """Every 4-D tensor of a (nested) sample dataclass in channels-last memory format, in place; returns it."""
+    for f in fields(sample):
+        value = getattr(sample, f.name)
+        if isinstance(value, torch.Tensor) and value.ndim == 4:
+            setattr(sample, f.name, value.contiguous(memory_format=torch.channels_last))
+        elif is_dataclass(value):
+            to_channels_last(value)
+    return sample
+
+
+def take(sample, n: int):
+    """The first ``n`` items of a batched sample dataclass, cycling through it when it holds fewer."""
+    def pick(value):
+        if isinstance(value, torch.Tensor):
+            return value[torch.arange(n) % len(value)]
+        if is_dataclass(value):
+            return type(value)(**{f.name: pick(getattr(value, f.name)) for f in fields(value)})
+        if isinstance(value, list):
+            return [value[i % len(value)] for i in range(n)]
+        return value
+    return pick(sample)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence the warnings the benchmark expects (few loader workers, random VGG, frozen teachers in eval mode)."""
+    with warnings.catch_warnings():
+        for message in QUIET:
+            warnings.filterwarnings("ignore", message)
+        yield
+
+
+def log(message: str) -> None:
+    """Progress on stderr (the report goes to stdout at the end)."""
+    print(f"bench_all: {message}", file=sys.stderr, flush=True)
+
+
+def load_class(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+# -- presets and checkpoints
+
+
+def stage_config(preset: str, stage: str) -> dict:
+    """The stage's YAML of a preset (``model`` and ``data`` sections as written)."""
+    path = STAGES[stage][1].format(preset=preset)
+    with open(path) as file:
+        return yaml.safe_load(file)
+
+
+def model_args(config: dict, checkpoints: dict[str, str]) -> tuple[dict, list[str]]:
+    """The model's init_args with benchmark substitutions, and notes on them: every ``*_checkpoint`` that names
+    ``runs/<preset>/<stage>/checkpoints/...`` points at ``checkpoints[stage]`` instead; a VGG-19 file that is
+    absent becomes random features; ``pose_channels`` follows the data's DensePose encoding, as the CLI links it."""
+    args, notes = dict(config["model"].get("init_args") or {}), []
+    for name, value in list(args.items()):
+        if name.endswith("_checkpoint") and value:
+            args[name] = checkpoints[Path(value).parts[-3]]
+    if args.get("vgg_weights") and not Path(args["vgg_weights"]).is_file():
+        notes.append(f"{args['vgg_weights']} absent: random VGG features")
+        args.update(vgg_weights=None, allow_random_vgg=True)
+    args["pose_channels"] = channels(config["data"]["init_args"].get("densepose", "iuv"))
+    return args, notes
+
+
+def data_args(config: dict, plan: Plan, batch: int | None = None) -> dict:
+    """The data module's init_args on the plan's data set for the preset's (or the plan's) size, no workers, the
+    given batch size (None: the plan's, else the preset's)."""
+    args = dict(config["data"]["init_args"])
+    args.pop("synthetic", None)
+    size = plan.train_size or args["size"]
+    args.update(root=plan.roots[size], size=size, num_workers=0, batch_size=batch or plan.train_batch or
+                args["batch_size"])
+    return args
+
+
+def build_stage(preset: str, stage: str, checkpoints: dict[str, str]) -> tuple[pl.LightningModule, dict, list[str]]:
+    """A freshly initialised stage module of a preset, its YAML and notes on substitutions."""
+    config = stage_config(preset, stage)
+    args, notes = model_args(config, checkpoints)
+    return load_class(config["model"]["class_path"])(**args), config, notes
+
+
+def save_checkpoint(module: pl.LightningModule, data: dict, path: Path) -> str:
+    """A Lightning-format checkpoint of ``module`` as it is (what ``stages.checkpoints.read_checkpoint`` reads);
+    a student leaves out the frozen nets it references, as in training."""
+    checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+                  "datamodule_hyper_parameters": {"size": data["size"], "densepose": data.get("densepose", "iuv")},
+                  "epoch": 0, "global_step": 0, "pytorch-lightning_version": pl.__version__}
+    module.on_save_checkpoint(checkpoint)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint, path)
+    return str(path)
+
+
+def write_checkpoints(preset: str, folder: Path) -> dict[str, str]:
+    """Checkpoints of the five untrained stage modules of a preset, in dependency order: stage -> path."""
+    checkpoints = {}
+    with quiet():
+        for stage in STAGES:
+            module, config, _ = build_stage(preset, stage, checkpoints)
+            checkpoints[stage] = save_checkpoint(module, config["data"]["init_args"], folder / preset / f"{stage}.ckpt")
+    return checkpoints
+
+
+def ensure_data(plan: Plan) -> None:
+    """The plan's data sets: the built-in ones through their data module, ``plan.generated`` with the synth API
+    (both resume or skip a finished set)."""
+    for size, root in plan.roots.items():
+        if root is None:
+            PipelineDataModule(size=size).prepare_data()
+        elif root in plan.generated:
+            generate(root, plan.generated[root], workers=0, progress=False)
+
+
+# -- sections
+
+
+def machine_line(device: torch.device) -> str:
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "no GPU"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), load average "
+            f"{load} at start; torch {torch.__version__}, {torch.get_num_threads()} threads; {gpu}")
+
+
+def engine_section(plan: Plan) -> list[str]:
+    workers = os.cpu_count() or 1
+    lines = [f"## Synthetic engine\n\nWhole samples written to disk by `garment-transfer synth`'s generator, "
+             f"{workers} worker processes (`benchmarks/bench_engine.py` for the per-step breakdown).\n",
+             "| size | samples | seconds | samples / s |", "|---|---|---|---|"]
+    for size in plan.sizes:
+        height, width = size_tuple(size)
+        log(f"engine {size}")
+        throughput(height, width, 4, workers)  # imports, page cache
+        seconds, rate = throughput(height, width, plan.engine_samples, workers)
+        lines.append(f"| {height} x {width} | {plan.engine_samples + 1} | {seconds:.2f} | {rate:.1f} |")
+    return lines
+
+
+def loader_rate(root: str | None, size: str, batch: int, workers: int, batches: int,
+                threads: int | None = None) -> float:
+    """Pairs per second through ``TransferWarpingDataModule``'s train loader (two people per pair: decode, resize,
+    DensePose encoding, collate), timed from the first batch (worker start-up excluded) over ``batches`` more;
+    ``threads``: torch's intra-op threads in this process meanwhile (None: as they are)."""
+    data = TransferWarpingDataModule(root=root, size=size, batch_size=batch, num_workers=workers)
+    data.prepare_data()
+    data.setup("fit")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        loader = iter(data.train_dataloader())
+        next(loader)
+        start, pairs = time.perf_counter(), 0
+        for _, item in zip(range(batches), loader):
+            pairs += len(item.target.id)
+        return pairs / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+
+
+def loader_section(plan: Plan) -> list[str]:
+    threads = torch.get_num_threads()
+    lines = [f"## Data loading\n\nTransfer pairs (two people each) through `TransferWarpingDataModule`'s train loader, "
+             f"batch {plan.loader_batch}, {plan.loader_batches} batches after the first. With 0 workers the loading "
+             "runs in the main process, once with torch's threads as they are and once with 1 (loader workers "
+             "always use 1): on busy cores, multi-threaded element-wise ops on single images can be far slower.\n",
+             "| size | data set | workers | main-process threads | pairs / s |", "|---|---|---|---|---|"]
+    for size in plan.sizes:
+        root = plan.roots[size]
+        for workers in plan.loader_workers:
+            for main_threads in sorted({threads, 1}, reverse=True) if workers == 0 else [threads]:
+                log(f"loader {size}, {workers} workers, {main_threads} threads")
+                rate = loader_rate(root, size, plan.loader_batch, workers, plan.loader_batches, main_threads)
+                lines.append(f"| {size.replace('x', ' x ')} | `{root or f'data/synthetic-{size}'}` | {workers} "
+                             f"| {main_threads} | {rate:.1f} |")
+    return lines
+
+
+class StepTimer(pl.Callback):
+    """Seconds of each training step (forward, loss, backward, optimiser), the batch already on the device;
+    with ``channels_last`` the module and each batch are put in channels-last memory format first."""
+
+    def __init__(self, channels_last: bool = False):
+        self.channels_last, self.seconds, self.start = channels_last, [], 0.0
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if self.channels_last:
+            pl_module.to(memory_format=torch.channels_last)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.channels_last:
+            to_channels_last(batch)
+        synchronize(pl_module.device)
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        synchronize(pl_module.device)
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def step_time(module: pl.LightningModule, data: pl.LightningDataModule, device: torch.device, warmup: int, steps: int,
+              amp: bool = False, channels_last: bool = False) -> float:
+    """Median seconds per training step over ``steps`` steps after ``warmup`` ones, in a plain Trainer."""
+    timer = StepTimer(channels_last)
+    with tempfile.TemporaryDirectory() as folder:
+        trainer = pl.Trainer(accelerator=device.type, devices=1, precision="bf16-mixed" if amp else "32-true",
+                             max_steps=warmup + steps, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
+                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                             callbacks=[timer], default_root_dir=folder)
+        trainer.fit(module, data)
+    if len(timer.seconds) != warmup + steps:
+        raise RuntimeError(f"timed {len(timer.seconds)} steps, expected {warmup + steps} (too few training batches?)")
+    return statistics.median(timer.seconds[warmup:])
+
+
+def training_section(plan: Plan, checkpoints: dict, device: torch.device, amp: bool = False,
+                     channels_last: bool = False) -> list[str]:
+    mode = " with bf16 autocast and channels-last" if amp or channels_last else ""
+    lines = [f"## Training step time{mode}\n\nSeconds per optimiser step on {device.type.upper()}: median of the timed "
+             "steps after the warm-up ones, on real batches of the preset's size, networks and loss settings "
+             "(batch loaded before the clock starts). The transfer parsing student runs its first phase (feature "
+             "distillation: student and teacher forward).",
+             "", "| stage | preset | size | batch | warm-up + timed steps | s / step | images / s |",
+             "|---|---|---|---|---|---|---|"]
+    notes, reduced = set(), {}
+    pl.seed_everything(0, verbose=False)
+    for preset in plan.presets:
+        warmup, steps = (plan.gpu_steps if device.type == "cuda" else plan.steps)[preset]
+        for stage, (symbol, _) in STAGES.items():
+            log(f"training {symbol} ({preset} preset){mode}")
+            with quiet():
+                module, config, stage_notes = build_stage(preset, stage, checkpoints[preset])
+                preset_batch = config["data"]["init_args"]["batch_size"]
+                args = data_args(config, plan, plan.cpu_train_batch.get(preset) if device.type == "cpu" else None)
+                data = load_class(config["data"]["class_path"])(**args)
+                seconds = step_time(module, data, device, warmup, steps, amp, channels_last)
+            notes.update(f"{preset} preset: {note}" for note in stage_notes)
+            batch = args["batch_size"]
+            if batch != preset_batch and plan.train_batch is None:
+                reduced[preset] = batch
+            batch_cell = str(batch) if batch == preset_batch else f"{batch} (preset {preset_batch})"
+            lines.append(f"| {symbol} {stage} | {preset} | {args['size'].replace('x', ' x ')} | {batch_cell} "
+                         f"| {warmup} + {steps} | {seconds:.3f} | {batch / seconds:.2f} |")
+    for preset, batch in reduced.items():
+        lines.append(f"\nThe {preset} preset is slow on a CPU, and its batches need many GB of activations: timed "
+                     f"at batch {batch} with few steps; a step of the preset's batch costs about that many times as "
+                     "much (compute-bound).")
+    lines += [f"\nSubstituted: {note} (the same cost as ImageNet features)." for note in sorted(notes)]
+    return lines
+
+
+def pipeline_rates(transfer: GarmentTransfer, root: str | None, size: str, device: torch.device, plan: Plan,
+                   amp: bool = False, channels_last: bool = False) -> tuple[float, float, int, list[str]]:
+    """``(latency ms at batch 1, images / s at the best batch, that batch, notes)`` on the data set's evaluation
+    pairs (cycled to fill a batch). Per batch size: one warm-up call, then the median of up to ``plan.repeats``
+    calls (fewer once they add up to ``plan.repeat_budget_s``); the sweep stops before a batch size whose call
+    would take longer than ``plan.call_budget_s`` (time grows about linearly with the batch on a CPU)."""
+    data = PipelineDataModule(root=root, size=size, eval_batch_size=max(plan.batch_sizes))
+    data.prepare_data()
+    data.setup("test")
+    pairs = next(iter(data.test_dataloader()))
+    transfer = transfer.to(device)
+    if channels_last:
+        transfer = transfer.to(memory_format=torch.channels_last)
+    medians, notes = {}, []
+    for batch_size in plan.batch_sizes:
+        if medians:
+            last = max(medians)
+            expected = medians[last] * batch_size / last
+            if expected > plan.call_budget_s:
+                notes.append(f"batch {batch_size} skipped (a call would take about {expected:.0f} s)")
+                break
+        batch = move_data_to_device(take(pairs, batch_size), device)
+        source, target = batch.source, batch.target
+        if channels_last:
+            source, target = to_channels_last(source), to_channels_last(target)
+        times = []
+        while not times or len(times) <= plan.repeats and sum(times[1:]) < plan.repeat_budget_s:
+            synchronize(device)
+            start = time.perf_counter()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                transfer(source, target)
+            synchronize(device)
+            times.append(time.perf_counter() - start)
+        medians[batch_size] = statistics.median(times[1:])
+    best = max(medians, key=lambda b: b / medians[b])
+    first = plan.batch_sizes[0]
+    return medians[first] * 1000 / first, best / medians[best], best, notes
+
+
+def pipeline_section(plan: Plan, checkpoints: dict, device: torch.device, amp: bool = False,
+                     channels_last: bool = False) -> list[str]:
+    mode = " with bf16 autocast and channels-last" if amp or channels_last else ""
+    lines = [f"## Pipeline inference{mode}\n\n`GarmentTransfer(\"ours\")` on {device.type.upper()}: `S_P -> S_W -> R "
+             f"-> composition` (hole filling included), no gradients. Per batch size one warm-up call, then the "
+             f"median of up to {plan.repeats} calls (fewer once they add up to {plan.repeat_budget_s:g} s). "
+             f"Latency at batch 1; throughput: the best over batch sizes {', '.join(map(str, plan.batch_sizes))}.\n",
+             "| preset | size | latency, batch 1 (ms) | throughput (images / s) | best batch | note |",
+             "|---|---|---|---|---|---|"]
+    for preset in plan.presets:
+        paths = checkpoints[preset]
+        with quiet():
+            transfer = GarmentTransfer("ours", parsing_checkpoint=paths["transfer_parsing"],
+                                       warping_checkpoint=paths["transfer_warping"],
+                                       regrowth_checkpoint=paths["arm_regrowth"])
+        networks = "tiny" if preset == "cpu" else "full"
+        for size in plan.sizes:
+            log(f"pipeline {preset} preset, {size}{mode}")
+            latency, rate, best, notes = pipeline_rates(transfer, plan.roots[size], size, device, plan, amp,
+                                                        channels_last)
+            lines.append(f"| {preset} ({networks} networks) | {size.replace('x', ' x ')} | {latency:.1f} "
+                         f"| {rate:.2f} | {best} | {'; '.join(notes)} |")
+    return lines
+
+
+def stage_nets(preset: str) -> dict[str, tuple[torch.nn.Module, int]]:
+    """Symbol -> (the stage's network as its preset builds it, pose channels)."""
+    builders = {"tryon_parsing": build_parsing_net, "transfer_parsing": build_parsing_net,
+                "tryon_warping": build_warping_teacher, "transfer_warping": build_warping_student,
+                "arm_regrowth": build_regrowth_net}
+    nets = {}
+    for stage, (symbol, _) in STAGES.items():
+        config = stage_config(preset, stage)
+        args = {**config["model"].get("init_args", {})}
+        args["pose_channels"] = channels(config["data"]["init_args"].get("densepose", "iuv"))
+        nets[symbol] = builders[stage](args), args["pose_channels"]
+    return nets
+
+
+def net_macs(symbol: str, net: torch.nn.Module, pose: int, size: str) -> int:
+    """MACs of one image through a stage network (zero inputs: a convolution's cost does not depend on them)."""
+    height, width = size_tuple(size)
+
+    def zeros(c: int) -> torch.Tensor:
+        return torch.zeros(1, c, height, width)
+
+    if symbol in ("T_P", "S_P"):
+        inputs = (zeros(REMAINING_CHANNELS + 1 + pose),)
+    elif symbol == "T_W":
+        inputs = (zeros(3), zeros(1), zeros(NUM_CLASSES + pose))
+    elif symbol == "S_W":
+        inputs = (zeros(3), zeros(1), zeros(pose), zeros(pose), zeros(1))
+    else:
+        inputs = (zeros(net.in_channels),)
+    return count_macs(net, inputs)
+
+
+def complexity_section(plan: Plan) -> list[str]:
+    log("model size")
+    paper, cpu = stage_nets("paper"), stage_nets("cpu")
+    rows = {}
+    for symbol in ("S_P", "S_W", "R", "T_P", "T_W"):
+        rows[symbol] = [count_parameters(paper[symbol][0]), net_macs(symbol, *paper[symbol], plan.complexity_size),
+                        count_parameters(cpu[symbol][0]), net_macs(symbol, *cpu[symbol], plan.cpu_complexity_size)]
+    rows["all"] = [sum(rows[s][i] for s in ("S_P", "S_W", "R")) for i in range(4)]
+    big, small = plan.complexity_size.replace("x", " x "), plan.cpu_complexity_size.replace("x", " x ")
+    lines = ["## Model size\n\nParameters and multiply-accumulates (MACs) of one image's forward pass: convolutions "
+             "and linear layers, what the paper's \"FLOPs\" counts (`models/complexity.py`). `all` is the inference "
+             "pipeline, `S_P + S_W + R`; the teachers train the students only.\n",
+             f"| network | paper preset: parameters | MACs at {big} | paper Table 2 | cpu preset: parameters "
+             f"| MACs at {small} |", "|---|---|---|---|---|---|"]
+    for symbol in ("S_P", "S_W", "R", "all", "T_P", "T_W"):
+        params, macs, cpu_params, cpu_macs = rows[symbol]
+        reference = TABLE_2.get(symbol)
+        paper_cell = f"{format_count(reference[0])} / {format_count(reference[1])}FLOPs" if reference else "-"
+        lines.append(f"| {symbol} | {format_count(params)} | {format_count(macs)} | {paper_cell} "
+                     f"| {format_count(cpu_params)} | {format_count(cpu_macs)} |")
+    return lines
+
+
+def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch.device | None = None,
+                 accelerated: bool | None = None) -> list[str]:
+    """The report's lines. ``device``: default CUDA where available, else the CPU; ``accelerated``: measure the
+    ``gpu`` section's rows (bf16 autocast, channels-last) on ``device`` (default: where it is a GPU)."""
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    accelerated = device.type == "cuda" if accelerated is None else accelerated
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    lines = ["# Benchmarks\n", machine_line(device) + "\n",
+             "Timings taken while other jobs share the machine are inflated; compare figures from one report only."]
+    ensure_data(plan)
+    if "engine" in sections:
+        lines += ["", *engine_section(plan)]
+    if "loader" in sections:
+        lines += ["", *loader_section(plan)]
+    with tempfile.TemporaryDirectory() as folder:
+        needs = {"training", "pipeline", "gpu"} & set(sections)
+        if needs:
+            log("writing untrained checkpoints")
+        checkpoints = {preset: write_checkpoints(preset, Path(folder)) for preset in plan.presets} if needs else {}
+        if needs:
+            lines += ["", "Untrained networks throughout: students read their teachers from checkpoints of freshly "
+                      "initialised modules, which time the same as trained ones."]
+        if "training" in sections:
+            lines += ["", *training_section(plan, checkpoints, device)]
+        if "pipeline" in sections:
+            lines += ["", *pipeline_section(plan, checkpoints, device)]
+        if "gpu" in sections:
+            if accelerated:
+                lines += ["", *training_section(plan, checkpoints, device, amp=True, channels_last=True),
+                          "", *pipeline_section(plan, checkpoints, device, amp=True, channels_last=True)]
+            else:
+                lines += ["", "## GPU: bf16 autocast and channels-last\n",
+                          "Not measured: no GPU was present (`torch.cuda.is_available()` is false)."]
+    if "complexity" in sections:
+        lines += ["", *complexity_section(plan)]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="benchmarks/results/report.md")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="what to measure (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the cpu preset at 64 x 48, one step per stage: a smoke test")
+    parser.add_argument("--data", help="--quick's 64 x 48 data set (default: a tiny one generated into a temporary "
+                        "folder)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        plan = Plan()
+        if args.quick:
+            root = args.data or str(Path(folder) / "data")
+            if args.data is None:
+                generate(root, SynthSettings(seed=0, height=64, width=48, counts={"train": 6, "test": 4}),
+                         workers=1, progress=False)
+            plan = quick_plan(root)
+        emit(build_report(plan, tuple(args.sections)), args.out)
+
+
+if __name__ == "__main__":
+    main()
