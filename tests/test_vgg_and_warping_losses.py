@@ -212,3 +212,17 @@ def test_multiscale_loss_weights_levels_coarse_to_fine_and_resizes_target():
     assert all(set(t.unique().tolist()) <= {0.0, 1.0} for t in seen)
     with pytest.raises(ValueError, match="4 levels but 2 weights"):
         multiscale_loss(preds, target, level_loss, [1, 2])
+
+
+def test_multiscale_loss_finest_keeps_only_the_last_levels_with_their_weights():
+    target = torch.rand(1, 1, 16, 24)
+    preds = [torch.zeros(1, 1, 16 // 2 ** (3 - k), 24 // 2 ** (3 - k)) for k in range(4)]
+
+    def level_loss(pred, resized):
+        return pred.new_tensor(float(pred.shape[-1]))  # 3, 6, 12, 24
+
+    assert multiscale_loss(preds, target, level_loss, finest=1).item() == pytest.approx(4 * 24)
+    assert multiscale_loss(preds, target, level_loss, finest=2).item() == pytest.approx(3 * 12 + 4 * 24)
+    assert multiscale_loss(preds, target, level_loss, finest=4) == multiscale_loss(preds, target, level_loss)
+    with pytest.raises(ValueError, match="finest must be in 1..4"):
+        multiscale_loss(preds, target, level_loss, finest=5)

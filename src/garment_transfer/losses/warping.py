@@ -138,7 +138,7 @@ def aligning_loss(aligned_mask: torch.Tensor, target_mask: torch.Tensor, w_ratio
 def multiscale_loss(preds: Sequence[torch.Tensor], target: torch.Tensor,
                     level_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                     level_weights: Sequence[float] | None = None, mode: str = "area",
-                    threshold: float | None = None) -> torch.Tensor:
+                    threshold: float | None = None, finest: int | None = None) -> torch.Tensor:
     """``sum_k w_k * level_loss(preds[k], resize(target))``, default ``w_k = k + 1`` (``METHOD.md`` 9.3).
 
     Args:
@@ -148,10 +148,16 @@ def multiscale_loss(preds: Sequence[torch.Tensor], target: torch.Tensor,
         level_weights: one weight per level; default ``1, 2, .., K``.
         mode: ``F.interpolate`` mode: "area" or "bilinear" for images, "nearest" for masks (or "area" with
             ``threshold=0.5``, which binarises the resized target as ``> threshold``).
+        finest: sum only the ``finest`` last levels, each with its own weight (e.g. a costly VGG term on the
+            full-size level alone); None: all levels.
     """
     level_weights = [k + 1.0 for k in range(len(preds))] if level_weights is None else list(level_weights)
     if not preds or len(level_weights) != len(preds):
         raise ValueError(f"multiscale_loss: {len(preds)} levels but {len(level_weights)} weights")
+    if finest is not None:
+        if not 1 <= finest <= len(preds):
+            raise ValueError(f"multiscale_loss: finest must be in 1..{len(preds)}, got {finest}")
+        preds, level_weights = preds[-finest:], level_weights[-finest:]
     extra = {"align_corners": False} if mode in ("bilinear", "bicubic") else {}
     total = target.new_zeros(())
     for weight, pred in zip(level_weights, preds, strict=True):

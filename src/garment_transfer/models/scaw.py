@@ -20,6 +20,13 @@ Architecture.
 Grids follow :mod:`garment_transfer.geometry` (absolute normalised ``source_from_output`` grids, ``align_corners=True``).
 At initialisation ``theta`` and every grid are the identity. Widths are data (``_WIDTHS``): "full" is the paper's
 preset (26.66 M parameters at ``pose_channels=3``, paper Table 2: 26.66 M); "tiny" is for CPU runs.
+
+TPS baseline (:class:`TPSStudent`, the paper's low-freedom comparison): the same optional STN, then one
+:class:`~garment_transfer.models.stn.TPSRegressor` reads ``cat(aligned P_s, P_t, aligned M^g_s, M^g_{t<-s})`` and
+moves a 5 x 5 control lattice; the thin-plate spline through it (:func:`~garment_transfer.geometry.tps.tps_grid`) is
+evaluated at the five level sizes and at ``H x W``, so it returns the fields of :class:`StudentOutput` as the flow
+students do. A smaller regressor than ACGPN's warping module (no feature correlation), deliberately: it isolates the
+spline's few degrees of freedom.
 """
 
 from __future__ import annotations
@@ -40,13 +47,14 @@ from garment_transfer.geometry import (
     upsample_grid,
     warp,
 )
+from garment_transfer.geometry.tps import tps_grid
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
-from garment_transfer.models.stn import AligningSTN
+from garment_transfer.models.stn import AligningSTN, TPSRegressor, control_points
 
 MODES = ("scaw", "fsv")
 _WIDTHS = {
-    "full": {"pyramid": (64, 128, 256, 256, 256), "fpn": 256, "head": (128, 64, 32), "stn": 4},
-    "tiny": {"pyramid": (16, 32, 64, 64, 64), "fpn": 64, "head": (32, 16, 8), "stn": 4},
+    "full": {"pyramid": (64, 128, 256, 256, 256), "fpn": 256, "head": (128, 64, 32), "stn": 4, "tps": 32},
+    "tiny": {"pyramid": (16, 32, 64, 64, 64), "fpn": 64, "head": (32, 16, 8), "stn": 4, "tps": 8},
 }
 
 
@@ -135,18 +143,10 @@ class SCAWStudent(nn.Module):
         Returns:
             :class:`StudentOutput`.
         """
-        self._check_inputs(garment=(garment, 3), garment_mask=(garment_mask, 1),
-                           source_pose=(source_pose, self.pose_channels),
-                           target_pose=(target_pose, self.pose_channels), target_mask=(target_mask, 1))
-        batch, _, height, width = garment.shape
-        if self.stn is None:
-            theta = identity_theta(batch, device=garment.device, dtype=garment.dtype)
-            aligned_garment, aligned_mask, aligned_pose = garment, garment_mask, source_pose
-        else:
-            theta = self.stn(torch.cat([source_pose, target_pose, garment_mask, target_mask], dim=1))
-            affine = affine_grid(theta, (height, width))
-            aligned_garment, aligned_mask = warp(garment, affine, "image"), warp(garment_mask, affine, "mask")
-            aligned_pose = warp(source_pose, affine, "mask")
+        _check_inputs(self.pose_channels, garment, garment_mask, source_pose, target_pose, target_mask)
+        height, width = garment.shape[-2:]
+        theta, aligned_garment, aligned_mask, aligned_pose = _initial_align(self.stn, garment, garment_mask,
+                                                                            source_pose, target_pose, target_mask)
 
         target_shape = self.shape_encoder(torch.cat([target_mask, target_pose], dim=1))
         content_input = torch.cat([aligned_garment, aligned_mask], dim=1) if self.content_mask else aligned_garment
@@ -171,15 +171,77 @@ class SCAWStudent(nn.Module):
         return StudentOutput(theta, aligned_garment, aligned_mask, warp(aligned_garment, full, "image"),
                              warp(aligned_mask, full, "mask"), full, grids, offsets, warped_masks)
 
-    @staticmethod
-    def _check_inputs(**tensors: tuple[torch.Tensor, int]) -> None:
-        reference = None
-        for name, (x, channels) in tensors.items():
-            if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
-                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-                raise ValueError(f"{name} must be (B, {channels}, H, W), got {got}")
-            if reference is None:
-                reference = (name, x.shape[0], x.shape[-2:])
-            elif (x.shape[0], x.shape[-2:]) != reference[1:]:
-                raise ValueError(f"{name} must have the batch size and H x W of {reference[0]} "
-                                 f"({reference[1]}, {tuple(reference[2])}), got {tuple(x.shape)}")
+
+def _check_inputs(pose_channels: int, garment, garment_mask, source_pose, target_pose, target_mask) -> None:
+    _check_shapes(garment=(garment, 3), garment_mask=(garment_mask, 1), source_pose=(source_pose, pose_channels),
+                  target_pose=(target_pose, pose_channels), target_mask=(target_mask, 1))
+
+
+def _check_shapes(**tensors: tuple[torch.Tensor, int]) -> None:
+    reference = None
+    for name, (x, channels) in tensors.items():
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name} must be (B, {channels}, H, W), got {got}")
+        if reference is None:
+            reference = (name, x.shape[0], x.shape[-2:])
+        elif (x.shape[0], x.shape[-2:]) != reference[1:]:
+            raise ValueError(f"{name} must have the batch size and H x W of {reference[0]} "
+                             f"({reference[1]}, {tuple(reference[2])}), got {tuple(x.shape)}")
+
+
+def _initial_align(stn: AligningSTN | None, garment, garment_mask, source_pose, target_pose, target_mask):
+    """``(theta, aligned garment, aligned mask, aligned source pose)``; the identity without an STN."""
+    if stn is None:
+        theta = identity_theta(garment.shape[0], device=garment.device, dtype=garment.dtype)
+        return theta, garment, garment_mask, source_pose
+    theta = stn(torch.cat([source_pose, target_pose, garment_mask, target_mask], dim=1))
+    affine = affine_grid(theta, tuple(garment.shape[-2:]))
+    return theta, warp(garment, affine, "image"), warp(garment_mask, affine, "mask"), warp(source_pose, affine, "mask")
+
+
+def _level_sizes(height: int, width: int, levels: int = 5) -> list[tuple[int, int]]:
+    """The flow students' level sizes ``H/32 .. H/2`` (ceil-halved as the stride-2 encoders do), coarsest first."""
+    sizes = []
+    for _ in range(levels):
+        height, width = -(-height // 2), -(-width // 2)
+        sizes.append((height, width))
+    return sizes[::-1]
+
+
+class TPSStudent(nn.Module):
+    """TPS baseline of ``S_W`` (module docstring); the call signature and output of :class:`SCAWStudent`.
+
+    Args:
+        pose_channels: channels of the DensePose encoding ``P``.
+        width: "full" or "tiny" (the regressor's base width, ``_WIDTHS[width]["tps"]``).
+        initial_align: use the aligning STN first.
+        points: control points per side.
+    """
+
+    def __init__(self, pose_channels: int = 3, width: str = "full", initial_align: bool = True,
+                 points: int = 5) -> None:
+        super().__init__()
+        if width not in _WIDTHS:
+            raise ValueError(f"width must be one of {sorted(_WIDTHS)}, got {width!r}")
+        spec = _WIDTHS[width]
+        self.pose_channels = pose_channels
+        self.stn = AligningSTN(2 * pose_channels + 2, spec["stn"]) if initial_align else None
+        self.regressor = TPSRegressor(2 * pose_channels + 2, spec["tps"], points)
+
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, source_pose: torch.Tensor,
+                target_pose: torch.Tensor, target_mask: torch.Tensor) -> StudentOutput:
+        """Arguments as :meth:`SCAWStudent.forward`. ``offsets`` holds one ``(B, 2, points, points)`` field: the
+        control points' displacements in normalised units (not pixels); ``grids`` the spline at the level sizes."""
+        _check_inputs(self.pose_channels, garment, garment_mask, source_pose, target_pose, target_mask)
+        batch, _, height, width = garment.shape
+        theta, aligned_garment, aligned_mask, aligned_pose = _initial_align(self.stn, garment, garment_mask,
+                                                                            source_pose, target_pose, target_mask)
+        moves = self.regressor(torch.cat([aligned_pose, target_pose, aligned_mask, target_mask], dim=1))
+        lattice = control_points(self.regressor.points, batch, device=garment.device, dtype=garment.dtype)
+        grids = [tps_grid(lattice + moves, lattice, size) for size in _level_sizes(height, width)]
+        full = tps_grid(lattice + moves, lattice, (height, width))
+        offsets = [moves.permute(0, 2, 1).reshape(batch, 2, self.regressor.points, self.regressor.points)]
+        return StudentOutput(theta, aligned_garment, aligned_mask, warp(aligned_garment, full, "image"),
+                             warp(aligned_mask, full, "mask"), full, grids, offsets,
+                             [warp(aligned_mask, grid, "mask") for grid in grids])

@@ -29,7 +29,7 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 def freeze(module: nn.Module) -> nn.Module:
-    """No gradients, eval mode (keep it there: see ``keep_frozen_in_eval``)."""
+    """No gradients, eval mode (keep it there: see :class:`FrozenNets`)."""
     module.requires_grad_(False)
     return module.eval()
 
@@ -58,3 +58,28 @@ def restore_prefix(checkpoint: dict, module: nn.Module | None, prefix: str) -> N
     """Put the current weights of a referenced sub-module back, so a checkpoint loads strictly."""
     if module is not None:
         checkpoint["state_dict"].update({prefix + k: v for k, v in module.state_dict().items()})
+
+
+class FrozenNets:
+    """LightningModule mixin for the frozen nets a student references by path, named in ``frozen_nets`` (attributes
+    that may be None): they stay in eval mode whatever ``train()`` asks (Lightning puts every sub-module in train
+    mode each epoch; a teacher's BatchNorm statistics must never move), and are left out of saved checkpoints and
+    put back from their current weights on load (:func:`drop_prefix`, :func:`restore_prefix`). List it first among
+    the bases: ``class Student(FrozenNets, StageModule)``."""
+
+    frozen_nets: tuple[str, ...] = ()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for name in self.frozen_nets:
+            if getattr(self, name) is not None:
+                getattr(self, name).eval()
+        return self
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        for name in self.frozen_nets:
+            drop_prefix(checkpoint, name + ".")
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        for name in self.frozen_nets:
+            restore_prefix(checkpoint, getattr(self, name), name + ".")

@@ -8,7 +8,8 @@ the in-shop garment ``C`` and its mask ``C^m`` (the net warps ``C * C^m``).
 Loss (9.3), per level ``k = 0`` (coarsest) .. 4 (full size), with ``G_a = I_a * M^g_a`` and ``M^g_a`` resized to the
 level by area averaging (soft, like the bilinearly resized and warped prediction):
 ``(k + 1) * [w_l1 L1(warped, G) + w_vgg VGG(warped, G) + w_mask L1(warped mask, M^g) + w_smooth second_order(grid)]``
-plus ``w_tv * sum TV(offsets)`` over all ten offset fields.
+plus ``w_tv * sum TV(offsets)`` over all ten offset fields. ``vgg_levels`` restricts the VGG term to the finest levels
+(a CPU-preset choice: VGG is most of a step's cost; the paper preset keeps all five).
 
 Evaluation warps the SOURCE's in-shop garment onto the TARGET. The person representation takes the parsing of the
 true transfer where there is one (the shape the source's garment must take on the target: a try-on teacher is given
@@ -63,14 +64,18 @@ class TryOnWarpingModule(StageModule):
         w_l1, w_vgg, w_mask, w_smooth, w_tv: loss weights (9.3).
         vgg_weights: torchvision-format ``vgg19-dcbb9e9d.pth``; allow_random_vgg: train with random VGG features
             when the file is absent (an explicit choice: warned, and logged as ``train/vgg_random``).
+        vgg_levels: apply the VGG term to the finest ``vgg_levels`` levels only (each keeps its weight ``k + 1``);
+            None: all five (paper).
     """
 
     def __init__(self, width: str = "full", pose_channels: int = 3, lr: float = 5e-5,
                  betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 1.0, w_vgg: float = 0.2,
                  w_mask: float = 2.0, w_smooth: float = 6.0, w_tv: float = 0.01, vgg_weights: str | None = None,
-                 allow_random_vgg: bool = False):
+                 allow_random_vgg: bool = False, vgg_levels: int | None = None):
         super().__init__()
         self.save_hyperparameters()
+        if vgg_levels is not None and not 1 <= vgg_levels <= 5:
+            raise ValueError(f"vgg_levels must be 1..5 or None, got {vgg_levels}")
         self.net = build_warping_teacher(self.hparams)
         self.vgg = VGGLoss(vgg_weights, allow_random_vgg) if w_vgg > 0 else None
         self.vgg_random = self.vgg is not None and self.vgg.random
@@ -103,7 +108,8 @@ class TryOnWarpingModule(StageModule):
                                for k, grid in enumerate(out.grids)),
                  "tv": sum(total_variation(o) for o in out.offsets)}
         no_vgg = self.vgg is None
-        terms["vgg"] = 0 * terms["l1"] if no_vgg else multiscale_loss(out.warped_garments, garment, self.vgg)
+        terms["vgg"] = 0 * terms["l1"] if no_vgg else multiscale_loss(out.warped_garments, garment, self.vgg,
+                                                                      finest=hp.vgg_levels)
         terms["total"] = sum(hp[f"w_{name}"] * terms[name] for name in TERMS)
         return terms
 
