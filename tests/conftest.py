@@ -74,11 +74,20 @@ def subprocess_env() -> dict[str, str]:
             "PYTHONPATH": path}
 
 
-def _fit(module, data, path: Path) -> str:
-    trainer = pl.Trainer(max_steps=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=path.parent)
-    trainer.fit(module, data)
-    trainer.save_checkpoint(path)
+def quiet_trainer(tmp_path, **kwargs) -> pl.Trainer:
+    """A CPU trainer with no logger, progress bar, summary, sanity check or checkpointing; ``kwargs`` override."""
+    options = dict(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                   num_sanity_val_steps=0, limit_val_batches=1, default_root_dir=str(tmp_path),
+                   enable_checkpointing=False)
+    options.update(kwargs)
+    return pl.Trainer(**options)
+
+
+def one_step_checkpoint(module, data, path: Path) -> str:
+    """Fit ``module`` one optimiser step on ``data`` (no validation) and save its Lightning checkpoint at ``path``."""
+    run = quiet_trainer(path.parent, max_steps=1, limit_val_batches=0)
+    run.fit(module, data)
+    run.save_checkpoint(path)
     return str(path)
 
 
@@ -88,15 +97,15 @@ def stage_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("stages")
     data = dict(root=str(synthetic_root), size="64x48", batch_size=2, eval_batch_size=4)
     paths = {}
-    paths["tryon_parsing"] = _fit(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),
+    paths["tryon_parsing"] = one_step_checkpoint(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),
                                   folder / "tryon_parsing.ckpt")
-    paths["transfer_parsing"] = _fit(TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
+    paths["transfer_parsing"] = one_step_checkpoint(TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
                                      TransferParsingDataModule(**data), folder / "transfer_parsing.ckpt")
-    paths["tryon_warping"] = _fit(TryOnWarpingModule(width="tiny", w_vgg=0), TryOnWarpingDataModule(**data),
+    paths["tryon_warping"] = one_step_checkpoint(TryOnWarpingModule(width="tiny", w_vgg=0), TryOnWarpingDataModule(**data),
                                   folder / "tryon_warping.ckpt")
-    paths["transfer_warping"] = _fit(
+    paths["transfer_warping"] = one_step_checkpoint(
         TransferWarpingModule(teacher_checkpoint=paths["tryon_warping"], parsing_checkpoint=paths["transfer_parsing"],
                               width="tiny", w_vgg=0), TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
-    paths["arm_regrowth"] = _fit(ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
+    paths["arm_regrowth"] = one_step_checkpoint(ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
                                  ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
     return paths

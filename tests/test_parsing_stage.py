@@ -8,7 +8,7 @@ import copy
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import training_losses
+from conftest import quiet_trainer as trainer, training_losses
 
 from garment_transfer.callbacks.phases import PhaseSchedule
 from garment_transfer.callbacks.run import StageCheckpoint
@@ -19,14 +19,6 @@ from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnP
 
 SIZE = "64x48"
 PHASES = {"feature": 0, "feature_response": 2, "self_study": 4}
-
-
-def trainer(tmp_path, **kwargs) -> pl.Trainer:
-    options = dict(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                   num_sanity_val_steps=0, limit_val_batches=1, default_root_dir=str(tmp_path),
-                   enable_checkpointing=False)
-    options.update(kwargs)
-    return pl.Trainer(**options)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import copy
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import tiny_settings, training_losses
+from conftest import one_step_checkpoint, quiet_trainer as trainer, tiny_settings, training_losses
 
 from garment_transfer.data.label_maps import UPPER_GARMENT
 from garment_transfer.data.synth import generate
@@ -24,33 +24,17 @@ pytestmark = [pytest.mark.filterwarnings("ignore:.*(random|RANDOM).*:UserWarning
               pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")]
 
 
-def trainer(tmp_path, **kwargs) -> pl.Trainer:
-    options = dict(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                   num_sanity_val_steps=0, limit_val_batches=1, default_root_dir=str(tmp_path),
-                   enable_checkpointing=False)
-    options.update(kwargs)
-    return pl.Trainer(**options)
-
-
-def _one_step_checkpoint(module, data, folder, name):
-    run = trainer(folder, max_steps=1, limit_val_batches=0)
-    run.fit(module, data)
-    path = folder / name
-    run.save_checkpoint(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def checkpoints(synthetic_root, tmp_path_factory):
     """``(T_W, S_P)`` checkpoints of tiny try-on warping and transfer parsing modules after one step each."""
     folder = tmp_path_factory.mktemp("warping_teachers")
     pl.seed_everything(0)
-    teacher = _one_step_checkpoint(TryOnWarpingModule(width="tiny", allow_random_vgg=True, lr=1e-3),
-                                   TryOnWarpingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
-                                   folder, "tryon_warping.ckpt")
-    parser = _one_step_checkpoint(TransferParsingModule(width="tiny", phases={"self_study": {"self": 1.0}}),
-                                  TransferParsingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
-                                  folder, "transfer_parsing.ckpt")
+    teacher = one_step_checkpoint(TryOnWarpingModule(width="tiny", allow_random_vgg=True, lr=1e-3),
+                                  TryOnWarpingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
+                                  folder / "tryon_warping.ckpt")
+    parser = one_step_checkpoint(TransferParsingModule(width="tiny", phases={"self_study": {"self": 1.0}}),
+                                 TransferParsingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
+                                 folder / "transfer_parsing.ckpt")
     return teacher, parser
 
 

@@ -18,13 +18,13 @@ import numpy as np
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.formats._common import resize
 from garment_transfer.data.io import atomic_write_text, read_image, write_png
+from garment_transfer.evaluation.results import METRICS
 
-METRIC_ORDER = ("mse", "psnr", "ssim", "lpips", "fid", "kid", "is")
 LOWER_IS_BETTER = {"mse", "lpips", "fid", "kid"}
 
 
 def _sorted_metrics(names) -> list[str]:
-    return sorted(names, key=lambda n: (METRIC_ORDER.index(n) if n in METRIC_ORDER else len(METRIC_ORDER), n))
+    return sorted(names, key=lambda n: (METRICS.index(n) if n in METRICS else len(METRICS), n))
 
 
 def _fmt(value: float) -> str:
@@ -67,28 +67,30 @@ def find_evaluations(runs: str | Path) -> dict[str, Path]:
     return {name: folder for name, folder in found.items() if (folder / "metrics.json").is_file()}
 
 
+def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return image if image.shape[:2] == size else resize(image, size, nearest=False)
+
+
 def image_grid(data_root: str | Path, evaluations: Mapping[str, Path], pairs: int = 6, padding: int = 2
                ) -> tuple[np.ndarray, list[str]]:
     """Rows of (source, target, each method's result, truth) for the first ``pairs`` results of the first method,
     from the saved PNGs and the canonical data set's test split. Returns (uint8 image, column names)."""
-    names = sorted(p.stem for p in next(iter(evaluations.values())).joinpath("transfer").glob("*.png"))[:pairs]
+    first = next(iter(evaluations.values())) / "transfer"
+    names = sorted(p.stem for p in first.glob("*.png"))[:pairs]
     if not names:
-        raise ValueError(f"{next(iter(evaluations.values()))}/transfer: no result images to show")
+        raise ValueError(f"{first}: no result images to show")
     rows = []
     for name in names:
         source, _, target = name.partition("__")
-        result = read_image(next(iter(evaluations.values())) / "transfer" / f"{name}.png", "RGB")
-        size = result.shape[:2]
-
-        def fit(image):
-            return image if image.shape[:2] == size else resize(image, size, nearest=False)
-
-        tiles = [fit(read_image(canonical.sample_paths(data_root, "test", source)["image"], "RGB")),
-                 fit(read_image(canonical.sample_paths(data_root, "test", target)["image"], "RGB"))]
-        tiles += [read_image(folder / "transfer" / f"{name}.png", "RGB") for folder in evaluations.values()]
+        results = [read_image(folder / "transfer" / f"{name}.png", "RGB") for folder in evaluations.values()]
+        size = results[0].shape[:2]
         truth = canonical.transfer_paths(data_root, "test", source, target)["image"]
-        tiles.append(fit(read_image(truth, "RGB")) if truth.is_file() else np.full_like(result, 255))
-        rows.append(tiles)
+        references = [canonical.sample_paths(data_root, "test", source)["image"],
+                      canonical.sample_paths(data_root, "test", target)["image"], truth if truth.is_file() else None]
+        source_tile, target_tile, truth_tile = (
+            np.full_like(results[0], 255) if path is None else _fit(read_image(path, "RGB"), size)
+            for path in references)
+        rows.append([source_tile, target_tile, *results, truth_tile])
     height, width = rows[0][0].shape[:2]
     grid = np.full((len(rows) * (height + padding) + padding, len(rows[0]) * (width + padding) + padding, 3), 255,
                    np.uint8)

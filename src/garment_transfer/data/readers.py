@@ -152,6 +152,17 @@ def _augment(raw: RawPerson, augment, seed: int) -> RawPerson:
                      picture, raw.files)
 
 
+def split_iuv(pose: np.ndarray, path, hint: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """DensePose as stored -> ``(parts (h, w), uv (2, h, w) float in [0, 1] or None)``: an IUV picture (h, w, 3:
+    part index, U * 255, V * 255) or part indices alone (h, w). A part index above 24 is an error naming ``path``
+    and ending with ``hint`` (how to declare a colour rendering instead)."""
+    parts = pose if pose.ndim == 2 else pose[..., 0]
+    if parts.max() >= densepose.ENCODINGS["parts"]:
+        raise ValueError(f"{path}: part index {int(parts.max())} > 24: is this a colour rendering? {hint}")
+    uv = None if pose.ndim == 2 else np.moveaxis(pose[..., 1:], -1, 0).astype(np.float32) / 255.0
+    return parts, uv
+
+
 class CanonicalReader(Reader):
     """The canonical layout (VITON-HD and the synthetic engine).
 
@@ -189,11 +200,7 @@ class CanonicalReader(Reader):
         if self.densepose_files == "rendering":
             return RawPerson(sample_id, raw.image, raw.parse, raw.cloth, raw.cloth_mask, densepose_picture=raw.iuv,
                              files=files)
-        parts = raw.iuv[..., 0]
-        if parts.max() >= densepose.ENCODINGS["parts"]:
-            raise ValueError(f"{paths['densepose']}: part index {int(parts.max())} > 24: is this a colour rendering? "
-                             "set densepose_files: rendering")
-        uv = np.moveaxis(raw.iuv[..., 1:], -1, 0).astype(np.float32) / 255.0
+        parts, uv = split_iuv(raw.iuv, paths["densepose"], "set densepose_files: rendering")
         return RawPerson(sample_id, raw.image, raw.parse, raw.cloth, raw.cloth_mask, parts, uv, files=files)
 
     def truth_pairs(self, split: str) -> list[tuple[str, str]] | None:

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from garment_transfer.data import densepose
 from garment_transfer.data.io import read_image
 from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
-from garment_transfer.data.readers import RawPerson, Reader
+from garment_transfer.data.readers import RawPerson, Reader, split_iuv
 from garment_transfer.data.samples import PersonSample, collate
 from garment_transfer.data.synth.engine import parse_size
 from garment_transfer.stages.checkpoints import read_checkpoint
@@ -92,11 +91,7 @@ class FilesReader(Reader):
         cloth, cloth_mask = np.full_like(image, 255), np.zeros(image.shape[:2], np.uint8)
         if self.densepose_files == "rendering":
             return RawPerson(sample_id, image, labels, cloth, cloth_mask, densepose_picture=pose, files=paths)
-        parts = pose if self.densepose_files == "parts" else pose[..., 0]
-        if parts.max() >= densepose.ENCODINGS["parts"]:
-            raise ValueError(f"{paths['densepose']}: part index {int(parts.max())} > 24: is this a colour rendering? "
-                             "use --densepose-files rendering")
-        uv = None if self.densepose_files == "parts" else np.moveaxis(pose[..., 1:], -1, 0).astype(np.float32) / 255
+        parts, uv = split_iuv(pose, paths["densepose"], "use --densepose-files rendering")
         return RawPerson(sample_id, image, labels, cloth, cloth_mask, parts, uv, files=paths)
 
 
