@@ -94,9 +94,9 @@ def test_baselines_run_through_the_same_evaluator_and_the_report_collects_them(c
     for method, folder in (("ours", runs / "pipeline"), ("teacher", runs / "baselines" / "teacher"),
                            ("affine", runs / "baselines" / "affine")):
         run_test(checkpoints, synthetic_root, folder / "results", method=method, protocols=("transfer",))
-    text = build_report(runs, synthetic_root, runs / "report.md", pairs=2)
+    text = build_report(runs, synthetic_root, runs / "report" / "report.md", pairs=2)  # a folder not there yet
     assert "| ours |" in text and "| baseline: teacher |" in text and "| baseline: affine |" in text
-    grid = read_image(runs / "report.png", "RGB")
+    grid = read_image(runs / "report" / "report.png", "RGB")
     assert grid.shape[0] > 2 * 64 and grid.shape[1] > 6 * 48  # 2 rows; source, target, 3 methods, truth
 
 

@@ -120,6 +120,7 @@ def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs
     if skipped:
         lines += ["Metrics not computed:", "", *skipped, ""]
     grid, columns = image_grid(data_root, evaluations, pairs)
+    out.parent.mkdir(parents=True, exist_ok=True)
     picture = out.with_suffix(".png")
     write_png(picture, grid)
     lines += ["## Examples", "", f"Columns: {', '.join(columns)}.", "", f"![examples]({picture.name})", ""]
