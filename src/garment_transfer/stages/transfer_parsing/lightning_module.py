@@ -29,7 +29,7 @@ from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.parsing import deep_parsing_loss, feature_loss, parsing_loss, response_loss
 from garment_transfer.metrics.parsing import ParsingMetrics
 from garment_transfer.models.u2net import FEATURE_LAYERS
-from garment_transfer.stages.checkpoints import drop_prefix, freeze, net_from_checkpoint, restore_prefix
+from garment_transfer.stages.checkpoints import FrozenNets, freeze, net_from_checkpoint
 from garment_transfer.stages.base import StageModule
 from garment_transfer.stages.tryon_parsing.lightning_module import build_parsing_net, check_pose_channels, parsing_inputs
 
@@ -53,7 +53,7 @@ def _check_phases(phases: dict) -> dict:
     return phases
 
 
-class TransferParsingModule(StageModule):
+class TransferParsingModule(FrozenNets, StageModule):
     """Args:
         teacher_checkpoint: a :class:`TryOnParsingModule` checkpoint; needed when a phase uses ``feature`` or
             ``response``.
@@ -63,6 +63,8 @@ class TransferParsingModule(StageModule):
         detach_first_pass: stop gradients through the first self-study pass.
         w_l1, w_ce: weights of the ``supervised`` parsing loss.
     """
+
+    frozen_nets = ("teacher",)  # kept in eval mode, referenced by path in checkpoints (FrozenNets)
 
     def __init__(self, teacher_checkpoint: str | None = None, width: str = "small", pose_channels: int = 3,
                  lr: float = 1e-4, betas: tuple[float, float] = (0.5, 0.999), phases: dict | None = None,
@@ -96,12 +98,6 @@ class TransferParsingModule(StageModule):
         if name not in self.phases:
             raise ValueError(f"unknown phase {name!r}; this module defines {list(self.phases)}")
         self.phase = name
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()  # BatchNorm statistics of the teacher never move
-        return self
 
     # -- computation
     def forward(self, remaining, garment_mask, pose, return_features: bool = False):
@@ -175,11 +171,3 @@ class TransferParsingModule(StageModule):
             views["truth"] = parsing_to_rgb(batch.truth.parsing)
         views["retransfer"] = parsing_to_rgb(self.retransfer(batch, student.logits).logits)
         return views
-
-    # -- checkpoints reference the teacher by path
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        drop_prefix(checkpoint, "teacher.")
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        restore_prefix(checkpoint, self.teacher, "teacher.")
-
