@@ -58,11 +58,41 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def resumable_config(synthetic_root, run: Path, *extra_callbacks: dict) -> dict:
+class NoisyTeacher(TryOnParsingModule):
+    """A training step that draws from the global torch generator (as arm regrowth's case choice does)."""
+
+    def loss(self, out, reference):
+        return super().loss(out, reference) * (1 + 0.1 * torch.rand(()))
+
+
+class RecordBatches(pl.Callback):
+    """Appends ``<global step> <target ids>`` of every trained batch to ``path`` (flushed: survives a SIGKILL)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        with open(self.path, "a") as f:
+            f.write(f"{trainer.global_step} {' '.join(batch.target.id)}\n")
+
+
+def batches_by_step(path: Path) -> dict[int, str]:
+    """The recorded batches, the last record of a step winning (a resumed run retrains the unsaved steps)."""
+    return {int(step): ids for step, ids in (line.split(" ", 1) for line in path.read_text().splitlines())}
+
+
+def resumable_config(synthetic_root, run: Path, record: Path, *extra_callbacks: dict, model: str | None = None
+                     ) -> dict:
+    """Random partners and augmentation on, so the resumed batches must repeat the draws, not only the order."""
     checkpoint = {"class_path": "garment_transfer.callbacks.run.StageCheckpoint",
                   "init_args": {"last_every_n_steps": SAVE_EVERY}}
-    return tiny_parsing_config(synthetic_root, run, max_epochs=EPOCHS, limit_train_batches=STEPS_PER_EPOCH,
-                               limit_val_batches=2, callbacks=[checkpoint, *extra_callbacks])
+    recorder = {"class_path": "test_fault_tolerance.RecordBatches", "init_args": {"path": str(record)}}
+    config = tiny_parsing_config(synthetic_root, run, max_epochs=EPOCHS, limit_train_batches=STEPS_PER_EPOCH,
+                                 limit_val_batches=2, callbacks=[checkpoint, recorder, *extra_callbacks])
+    config["data"]["init_args"].update(train_pairs="unpaired", augment_target="affine")
+    if model is not None:
+        config["model"]["class_path"] = model
+    return config
 
 
 def train_steps_logged(run: Path, version: int) -> list[int]:
@@ -70,30 +100,42 @@ def train_steps_logged(run: Path, version: int) -> list[int]:
         return [int(row["step"]) for row in csv.DictReader(f) if row.get("train/loss")]
 
 
-def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step(synthetic_root, tmp_path):
+@pytest.mark.parametrize("kill_at, model", [(KILL_AT, None), (STEPS_PER_EPOCH + 1, None),
+                                            (KILL_AT, "test_fault_tolerance.NoisyTeacher")],
+                         ids=["mid_epoch", "after_epoch_end", "global_generator_in_training_step"])
+def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step_and_weights(synthetic_root, tmp_path, kill_at,
+                                                                                model):
     whole = tmp_path / "runs" / "test" / "whole"
-    uninterrupted_config = write_config(tmp_path / "whole.yaml", resumable_config(synthetic_root, whole))
+    uninterrupted_config = write_config(tmp_path / "whole.yaml",
+                                        resumable_config(synthetic_root, whole, tmp_path / "whole.txt", model=model))
     cli = lightning_cli(["fit", "-c", str(uninterrupted_config)])
     uninterrupted = cli.trainer.global_step
     assert uninterrupted == EPOCHS * STEPS_PER_EPOCH
+    weights = cli.model.state_dict()
 
     run = tmp_path / "runs" / "test" / "killed"
-    killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": KILL_AT}}
-    killed = write_config(tmp_path / "killed.yaml", resumable_config(synthetic_root, run, killer))
+    killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": kill_at}}
+    killed = write_config(tmp_path / "killed.yaml",
+                          resumable_config(synthetic_root, run, tmp_path / "killed.txt", killer, model=model))
     done = subprocess.run([sys.executable, "-m", "garment_transfer", "fit", "-c", str(killed)], env=subprocess_env(),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
     last = run / "checkpoints" / "last.ckpt"
-    assert read_checkpoint(last)["global_step"] == KILL_AT - 1  # saved mid-epoch, every SAVE_EVERY steps
+    saved = (kill_at - 1) // SAVE_EVERY * SAVE_EVERY  # every SAVE_EVERY steps and at epoch ends (a multiple)
+    assert read_checkpoint(last)["global_step"] == saved
     assert not (run / "checkpoints" / COMPLETE).exists()
 
-    rerun = write_config(tmp_path / "rerun.yaml", resumable_config(synthetic_root, run))  # the same run, no killer
+    rerun = write_config(tmp_path / "rerun.yaml",  # the same run, no killer
+                         resumable_config(synthetic_root, run, tmp_path / "killed.txt", model=model))
     cli = lightning_cli(["fit", "-c", str(rerun), "--ckpt_path", "last"])
     assert Path(cli.trainer.ckpt_path) == last.resolve()
     assert cli.trainer.global_step == uninterrupted
-    assert train_steps_logged(run, 1) == list(range(KILL_AT - 1, uninterrupted))  # only the missing steps ran
+    assert train_steps_logged(run, 1) == list(range(saved, uninterrupted))  # only the missing steps ran
     assert (run / "checkpoints" / COMPLETE).read_text() == f"global_step {uninterrupted}\n"
     assert read_checkpoint(last)["global_step"] == uninterrupted
+    assert batches_by_step(tmp_path / "killed.txt") == batches_by_step(tmp_path / "whole.txt")
+    resumed = cli.model.state_dict()
+    assert [k for k in weights if not torch.equal(weights[k], resumed[k])] == []  # bit-identical to the whole run
 
 
 def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_path):

@@ -14,6 +14,11 @@ Fault tolerance:
 - **Mid-epoch saves.** :class:`StageCheckpoint` refreshes ``last.ckpt`` every ``last_every_n_steps`` optimizer
   steps as well as at every epoch end, so an interrupted stage loses at most that many steps;
   ``--ckpt_path last`` resumes it (Lightning restores the loops, so the resumed run ends at the same global step).
+- **Exact resumption.** The checkpoint also holds the random generators' states (Python, NumPy, torch CPU and
+  CUDA) of the process that wrote it, restored when training restarts; with
+  :class:`~garment_transfer.data.sampling.ResumableSampler` picking up the interrupted epoch at the next batch, a
+  resumed run trains the same batches with the same draws as an uninterrupted one and ends with the same weights
+  (bit for bit on the same machine and thread count; under DDP every process gets rank 0's states).
 - **Completion.** ``checkpoints/complete`` is removed when a fit starts and written when it ends normally.
 
 Run records: :class:`RunRecord` (LightningCLI's config saver) writes ``config.yaml`` into the log folder and logs,
@@ -25,11 +30,13 @@ resumed checkpoint and versions. :class:`~garment_transfer.callbacks.phases.Phas
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 import yaml
@@ -49,6 +56,29 @@ COMPLETE = "complete"
 PARTIAL = ".partial"  # suffix of checkpoints being written; never matches Lightning's "last*.ckpt" lookup
 PROJECT = "garment-transfer"
 UNKNOWN = "unknown"
+
+
+RNG_KEY = "garment_transfer_rng_states"
+
+
+def rng_states() -> dict[str, Any]:
+    """The Python, NumPy and torch (CPU and every CUDA device) random generator states of this process."""
+    name, keys, position, has_gauss, gauss = np.random.get_state()
+    numpy = [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, gauss]  # weights_only-loadable
+    states = {"python": random.getstate(), "numpy": numpy, "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Restore what :func:`rng_states` returned (CUDA states only where this process has the same devices)."""
+    random.setstate(states["python"])
+    name, keys, position, has_gauss, gauss = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), position, has_gauss, gauss))
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -107,6 +137,18 @@ class StageCheckpoint(ModelCheckpoint):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero:
             (Path(self.dirpath) / COMPLETE).unlink(missing_ok=True)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint[RNG_KEY] = rng_states()
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        self._rng_to_restore = checkpoint.get(RNG_KEY)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Restore the generators after the sanity check and the first fetch, where the uninterrupted run was."""
+        states, self._rng_to_restore = getattr(self, "_rng_to_restore", None), None
+        if states is not None:
+            set_rng_states(states)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
                            batch_idx: int) -> None:

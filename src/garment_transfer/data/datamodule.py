@@ -2,8 +2,9 @@
 
 Pair modes (``METHOD.md`` section 1): ``paired`` (a person with their own garment: the try-on teachers'
 self-supervision), ``unpaired`` (a person with another person's in-shop garment: try-on) and ``transfer`` (a source
-person's worn garment onto a target person). Training draws a fresh partner for every item (under
-``seed_everything`` the draws repeat); validation and test use a fixed list that depends only on the split's ids
+person's worn garment onto a target person). Training draws a fresh partner and augmentation for every item
+from the item's seed (:mod:`garment_transfer.data.sampling`: the run's seed, the epoch and the position decide
+them, so runs repeat and resume exactly); validation and test use a fixed list that depends only on the split's ids
 and ``eval_seed``, so every run is compared on the same pairs. Where the data set has true transfers (the synthetic
 engine), the transfer evaluation pairs are exactly those, with the truth attached.
 """
@@ -21,6 +22,7 @@ from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.io import read_json
 from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.data.samples import PairSample, collate
+from garment_transfer.data.sampling import ResumableSampler
 from garment_transfer.data.synth import SynthSettings, generate, parse_size
 
 PAIR_MODES = ("paired", "unpaired", "transfer")
@@ -76,18 +78,22 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.pairs) if self.pairs is not None else len(self.ids)
 
-    def _pair(self, index: int) -> tuple[str, str]:
+    def _pair(self, index: int, generator: torch.Generator | None) -> tuple[str, str]:
         if self.pairs is not None:
             return self.pairs[index]
         target = self.ids[index]
         if self.mode == "paired":
             return target, target
-        offset = 1 + int(torch.randint(len(self.ids) - 1, ()).item())
+        offset = 1 + int(torch.randint(len(self.ids) - 1, (), generator=generator).item())
         return self.ids[(index + offset) % len(self.ids)], target
 
-    def __getitem__(self, index: int) -> PairSample:
-        source_id, target_id = self._pair(index)
-        seeds = torch.randint(2**31 - 1, (2,)).tolist() if (self.augment_source or self.augment_target) else [0, 0]
+    def __getitem__(self, item: int | tuple[int, int]) -> PairSample:
+        """``item``: an index (random draws from the global generator) or ``(index, item_seed)`` from
+        :class:`~garment_transfer.data.sampling.ResumableSampler` (draws from ``item_seed``)."""
+        index, generator = (item, None) if isinstance(item, int) else (item[0], torch.Generator().manual_seed(item[1]))
+        source_id, target_id = self._pair(index, generator)
+        augmented = self.augment_source or self.augment_target
+        seeds = torch.randint(2**31 - 1, (2,), generator=generator).tolist() if augmented else [0, 0]
         target = self.reader.person(self.split, target_id, self.augment_target, seeds[0])
         if source_id == target_id and self.augment_source is None:
             source = target
@@ -168,16 +174,32 @@ class GarmentDataModule(pl.LightningDataModule):
                                              augment_source=augment["source"], augment_target=augment["target"])
         self.datasets["test"] = self.evaluation_dataset()
 
-    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+    def _loader(self, split: str, batch_size: int, sampler: ResumableSampler | None = None) -> DataLoader:
         workers = self.hparams.num_workers
-        return DataLoader(self.datasets[split], batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                          collate_fn=collate, persistent_workers=workers > 0, drop_last=False)
+        return DataLoader(self.datasets[split], batch_size=batch_size, sampler=sampler, num_workers=workers,
+                          collate_fn=collate, persistent_workers=workers > 0, drop_last=False,
+                          generator=torch.Generator().manual_seed(torch.initial_seed()))  # not the global one
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True, self.hparams.batch_size)
+        """Shuffled training batches whose order and draws depend on the run's seed (``seed_everything``), the
+        epoch and the position only, and which resume mid-epoch where the trainer's restored progress says."""
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = ResumableSampler(len(self.datasets["train"]), torch.initial_seed(), replicas, rank,
+                                   self._train_position if trainer is not None else None)
+        return self._loader("train", self.hparams.batch_size, sampler)
+
+    def _train_position(self) -> tuple[int, int]:
+        """``(epoch, items of this process already trained in it)`` from the trainer's progress (restored from the
+        checkpoint on resume). A checkpoint written after an epoch's last batch continues with the next epoch."""
+        trainer = self.trainer
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        if done >= trainer.num_training_batches:
+            return trainer.current_epoch + 1, 0
+        return trainer.current_epoch, done * self.hparams.batch_size
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("test", False, self.hparams.eval_batch_size or self.hparams.batch_size)
+        return self._loader("test", self.hparams.eval_batch_size or self.hparams.batch_size)
 
     test_dataloader = val_dataloader
     predict_dataloader = val_dataloader
