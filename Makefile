@@ -54,7 +54,7 @@ contact-sheet: $(STAMP) ## Render docs/contact_sheet.png from a small synthetic 
 	$(VENV)/bin/garment-transfer synth --out data/contact-sheet-256x192 --size 256x192 --train 8 --test 8 --seed 0 --quiet
 	$(VENV)/bin/garment-transfer contact-sheet data/contact-sheet-256x192 --out docs/contact_sheet.png --rows 4
 
-bench: $(STAMP) ## One benchmark report: engine, loader, training steps, inference, model sizes (10-20 min on 2 cores)
+bench: $(STAMP) ## One benchmark report: engine, loader, training steps, inference, model sizes (about 5 min on 2 idle cores)
 	$(PY) benchmarks/bench_all.py --out benchmarks/results/report.md
 
 bench-engine: $(STAMP) ## Engine throughput with its per-step breakdown

@@ -1,5 +1,6 @@
 """Multi-process correctness: a two-process DDP fit (CPU, gloo) through the real CLI logs the validation metrics that
-one process computes from the same weights on the same evaluation pairs."""
+one process computes from the same weights on the same evaluation pairs, and the processes train on disjoint
+shares of the training set."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import yaml
 from conftest import subprocess_env, tiny_parsing_config
 
@@ -19,6 +21,17 @@ from garment_transfer.cli import lightning_cli
 def no_wandb(monkeypatch):
     """These runs need CSV logs only (W&B is tested in test_run_logging.py)."""
     monkeypatch.setenv("WANDB_MODE", "disabled")
+
+
+class RecordTargets(pl.Callback):
+    """Appends the target ids of every trained batch to ``<folder>/rank<global rank>.txt``."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        with open(Path(self.folder) / f"rank{trainer.global_rank}.txt", "a") as f:
+            f.write("".join(f"{name}\n" for name in batch.target.id))
 
 
 def last_validation_row(metrics_csv: Path) -> dict[str, float]:
@@ -32,7 +45,9 @@ def test_two_process_fit_logs_the_single_process_validation_metrics(synthetic_ro
     run = tmp_path / "runs" / "test" / "tryon_parsing"
     # 4 evaluation pairs: 2 per process, no padding by the DistributedSampler; batch 1 so each process accumulates
     # over two batches, and BatchNorm statistics differ between processes after training.
-    config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=3)
+    # Training: the 6 train samples, 3 per process, must be dealt out without overlap.
+    recorder = {"class_path": "test_ddp.RecordTargets", "init_args": {"folder": str(tmp_path)}}
+    config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=3, callbacks=[recorder])
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     command = [sys.executable, "-m", "garment_transfer", "fit", "-c", str(path), "--trainer.accelerator", "cpu",
@@ -42,6 +57,9 @@ def test_two_process_fit_logs_the_single_process_validation_metrics(synthetic_ro
     hparams = yaml.safe_load((run / "csv" / "version_0" / "hparams.yaml").read_text())
     assert hparams["run"]["world_size"] == 2
     two_processes = last_validation_row(run / "csv" / "version_0" / "metrics.csv")
+    trained = [(tmp_path / f"rank{rank}.txt").read_text().split() for rank in (0, 1)]
+    assert [len(ids) for ids in trained] == [3, 3]
+    assert sorted(trained[0] + trained[1]) == sorted(f.stem for f in (synthetic_root / "train" / "image").iterdir())
 
     single = lightning_cli(["validate", "-c", str(path), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
                             "--trainer.default_root_dir", str(tmp_path / "single"), "--trainer.logger", "false"])

@@ -183,10 +183,12 @@ class GarmentDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         """Shuffled training batches whose order and draws depend on the run's seed (``seed_everything``), the
         epoch and the position only, and which resume mid-epoch where the trainer's restored progress says."""
-        trainer = self.trainer
-        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        sampler = ResumableSampler(len(self.datasets["train"]), torch.initial_seed(), replicas, rank,
-                                   self._train_position if trainer is not None else None)
+        trainer, seed = self.trainer, torch.initial_seed()
+        if trainer is None:
+            return self._loader("train", self.hparams.batch_size, ResumableSampler(len(self.datasets["train"]), seed))
+        seed = trainer.strategy.broadcast(seed)  # one order for all processes, even in a run that was never seeded
+        sampler = ResumableSampler(len(self.datasets["train"]), seed, trainer.world_size, trainer.global_rank,
+                                   self._train_position)
         return self._loader("train", self.hparams.batch_size, sampler)
 
     def _train_position(self) -> tuple[int, int]:
