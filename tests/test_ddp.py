@@ -43,11 +43,12 @@ def last_validation_row(metrics_csv: Path) -> dict[str, float]:
 
 def test_two_process_fit_logs_the_single_process_validation_metrics(synthetic_root, tmp_path):
     run = tmp_path / "runs" / "test" / "tryon_parsing"
-    # 4 evaluation pairs: 2 per process, no padding by the DistributedSampler; batch 1 so each process accumulates
-    # over two batches, and BatchNorm statistics differ between processes after training.
-    # Training: the 6 train samples, 3 per process, must be dealt out without overlap.
+    # 3 evaluation pairs, batch 1: 2 on one process, 1 on the other (padding would count one twice), and BatchNorm
+    # statistics differ between processes after training. Training: the 6 train samples, 3 per process, must be
+    # dealt out without overlap.
     recorder = {"class_path": "test_ddp.RecordTargets", "init_args": {"folder": str(tmp_path)}}
     config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=3, callbacks=[recorder])
+    config["data"]["init_args"]["eval_limit"] = 3
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     command = [sys.executable, "-m", "garment_transfer", "fit", "-c", str(path), "--trainer.accelerator", "cpu",

@@ -1,5 +1,6 @@
 """The resumable training sampler: one epoch's order and item seeds from (seed, epoch), dealt out by rank, skipping
-what a resumed run already trained; the pair dataset draws from the item seed alone."""
+what a resumed run already trained; the pair dataset draws from the item seed alone; evaluation shards take every
+pair exactly once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from torch.utils.data import DistributedSampler
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.datamodule import PairDataset
 from garment_transfer.data.readers import make_reader
-from garment_transfer.data.sampling import ResumableSampler
+from garment_transfer.data.sampling import EvaluationShards, ResumableSampler
 
 
 def test_an_epoch_is_a_permutation_that_depends_on_seed_and_epoch_only():
@@ -54,3 +55,11 @@ def test_pair_dataset_draws_partner_and_augmentation_from_the_item_seed(syntheti
     assert torch.equal(one.target.image, again.target.image)
     others = [data[(2, seed)] for seed in range(8)]
     assert any(not torch.equal(o.target.image, one.target.image) for o in others)  # the seed drives the draws
+
+
+def test_evaluation_shards_take_every_pair_exactly_once_without_padding():
+    shards = [EvaluationShards(7, replicas=3, rank=r) for r in range(3)]
+    assert [list(s) for s in shards] == [[0, 3, 6], [1, 4], [2, 5]]
+    assert [len(s) for s in shards] == [3, 2, 2] and all(isinstance(s, DistributedSampler) for s in shards)
+    with pytest.raises(ValueError, match="2 pairs, fewer than the 3 processes"):
+        EvaluationShards(2, replicas=3, rank=0)

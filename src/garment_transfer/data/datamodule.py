@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.io import read_json
 from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.data.samples import PairSample, collate
-from garment_transfer.data.sampling import ResumableSampler
+from garment_transfer.data.sampling import EvaluationShards, ResumableSampler
 from garment_transfer.data.synth import SynthSettings, generate, parse_size
 
 PAIR_MODES = ("paired", "unpaired", "transfer")
@@ -174,7 +174,7 @@ class GarmentDataModule(pl.LightningDataModule):
                                              augment_source=augment["source"], augment_target=augment["target"])
         self.datasets["test"] = self.evaluation_dataset()
 
-    def _loader(self, split: str, batch_size: int, sampler: ResumableSampler | None = None) -> DataLoader:
+    def _loader(self, split: str, batch_size: int, sampler: DistributedSampler | None = None) -> DataLoader:
         workers = self.hparams.num_workers
         return DataLoader(self.datasets[split], batch_size=batch_size, sampler=sampler, num_workers=workers,
                           collate_fn=collate, persistent_workers=workers > 0, drop_last=False,
@@ -201,7 +201,11 @@ class GarmentDataModule(pl.LightningDataModule):
         return trainer.current_epoch, done * self.hparams.batch_size
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("test", self.hparams.eval_batch_size or self.hparams.batch_size)
+        """The fixed evaluation pairs in order; under DDP each process takes its own, every pair exactly once."""
+        trainer, shards = self.trainer, None
+        if trainer is not None and trainer.world_size > 1:
+            shards = EvaluationShards(len(self.datasets["test"]), trainer.world_size, trainer.global_rank)
+        return self._loader("test", self.hparams.eval_batch_size or self.hparams.batch_size, shards)
 
     test_dataloader = val_dataloader
     predict_dataloader = val_dataloader

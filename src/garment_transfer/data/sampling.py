@@ -1,4 +1,4 @@
-"""The training sampler: an epoch's order and every item's random draws follow from ``(seed, epoch, position)``
+"""The samplers. Training: an epoch's order and every item's random draws follow from ``(seed, epoch, position)``
 alone, so a run repeats whatever the number of loader workers, and a run resumed mid-epoch trains on exactly the
 batches the interrupted run had not reached.
 
@@ -6,6 +6,10 @@ Each item is ``(index, item_seed)``: :class:`~garment_transfer.data.datamodule.P
 partner and augmentation from ``item_seed`` instead of the global generator. Under DDP the epoch's order is padded
 to a multiple of the number of processes and dealt out by rank, like ``DistributedSampler`` (a subclass, so
 Lightning keeps it instead of wrapping it in a sampler of its own).
+
+Evaluation under DDP: :class:`EvaluationShards` deals every evaluation pair to exactly one process, without the
+padding of ``DistributedSampler`` (which would count some pairs twice). Metrics stay exact with unequal shares:
+torchmetrics states are summed over processes, and Lightning reduces ``self.log`` means weighted by batch size.
 """
 
 from __future__ import annotations
@@ -49,3 +53,19 @@ class ResumableSampler(DistributedSampler):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         epoch, done = self.position() if self.position is not None else (self.epoch, 0)
         return iter(self.epoch_items(epoch)[done:])
+
+
+class EvaluationShards(DistributedSampler):
+    """Process ``rank`` of ``replicas`` takes evaluation items ``rank, rank + replicas, ...`` of ``size``, in order:
+    every item exactly once over the processes, no padding (shares differ by at most one item)."""
+
+    def __init__(self, size: int, replicas: int, rank: int):
+        if size < replicas:
+            raise ValueError(f"the evaluation set has {size} pairs, fewer than the {replicas} processes: every "
+                             "process needs at least one (lower data.eval_limit's cut or the number of devices)")
+        super().__init__(range(size), num_replicas=replicas, rank=rank, shuffle=False, drop_last=False)
+        self.total_size = size
+        self.num_samples = len(range(rank, size, replicas))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.rank, self.total_size, self.num_replicas))
