@@ -9,7 +9,8 @@ Lightning keeps it instead of wrapping it in a sampler of its own).
 
 Evaluation under DDP: :class:`EvaluationShards` deals every evaluation pair to exactly one process, without the
 padding of ``DistributedSampler`` (which would count some pairs twice). Metrics stay exact with unequal shares:
-torchmetrics states are summed over processes, and Lightning reduces ``self.log`` means weighted by batch size.
+torchmetrics states are summed over processes, and a stage's evaluation-step ``self.log`` values are weighted
+torchmetrics means (:mod:`garment_transfer.stages.base`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class EvaluationShards(DistributedSampler):
     def __init__(self, size: int, replicas: int, rank: int):
         if size < replicas:
             raise ValueError(f"the evaluation set has {size} pairs, fewer than the {replicas} processes: every "
-                             "process needs at least one (lower data.eval_limit's cut or the number of devices)")
+                             "process needs at least one (raise data.eval_limit or use fewer devices)")
         super().__init__(range(size), num_replicas=replicas, rank=rank, shuffle=False, drop_last=False)
         self.total_size = size
         self.num_samples = len(range(rank, size, replicas))
