@@ -138,6 +138,36 @@ def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step_and_weights(
     assert [k for k in weights if not torch.equal(weights[k], resumed[k])] == []  # bit-identical to the whole run
 
 
+def test_resume_from_a_checkpoint_written_at_an_epochs_last_batch_continues_with_the_next_epoch(synthetic_root,
+                                                                                                 tmp_path):
+    """A user's ModelCheckpoint saving every epoch's worth of steps writes at the last batch, before the epoch-end
+    hooks: the resumed run must go on with the next epoch's batches, not repeat or skip any."""
+    whole = write_config(tmp_path / "whole.yaml",
+                         resumable_config(synthetic_root, tmp_path / "runs" / "test" / "whole", tmp_path / "whole.txt"))
+    weights = lightning_cli(["fit", "-c", str(whole)]).model.state_dict()
+
+    run, steps = tmp_path / "runs" / "test" / "killed", tmp_path / "steps"
+    every_epoch = {"class_path": "pytorch_lightning.callbacks.ModelCheckpoint",
+                   "init_args": {"dirpath": str(steps), "every_n_train_steps": STEPS_PER_EPOCH, "save_top_k": -1,
+                                 "filename": "at-{step}"}}
+    killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": STEPS_PER_EPOCH + 1}}
+    killed = write_config(tmp_path / "killed.yaml",
+                          resumable_config(synthetic_root, run, tmp_path / "killed.txt", every_epoch, killer))
+    done = subprocess.run([sys.executable, "-m", "garment_transfer", "fit", "-c", str(killed)], env=subprocess_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    saved = steps / f"at-step={STEPS_PER_EPOCH}.ckpt"
+    progress = read_checkpoint(saved)["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]
+    assert progress["ready"] == STEPS_PER_EPOCH  # written at the epoch's last batch, before the epoch ended
+
+    rerun = write_config(tmp_path / "rerun.yaml", resumable_config(synthetic_root, run, tmp_path / "killed.txt"))
+    cli = lightning_cli(["fit", "-c", str(rerun), "--ckpt_path", str(saved)])
+    assert cli.trainer.global_step == EPOCHS * STEPS_PER_EPOCH
+    assert batches_by_step(tmp_path / "killed.txt") == batches_by_step(tmp_path / "whole.txt")
+    resumed = cli.model.state_dict()
+    assert [k for k in weights if not torch.equal(weights[k], resumed[k])] == []
+
+
 def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_path):
     run = tmp_path / "runs" / "test" / "transfer_parsing_nan"
     config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=5, callbacks=[

@@ -192,12 +192,11 @@ class GarmentDataModule(pl.LightningDataModule):
         return self._loader("train", self.hparams.batch_size, sampler)
 
     def _train_position(self) -> tuple[int, int]:
-        """``(epoch, items of this process already trained in it)`` from the trainer's progress (restored from the
-        checkpoint on resume). A checkpoint written after an epoch's last batch continues with the next epoch."""
+        """``(epoch, items of this process already trained in it)`` from the trainer's progress when the epoch's
+        first batch is fetched: restored from the checkpoint on resume (Lightning has moved on to the next epoch by
+        then when the checkpoint was written at an epoch's last batch), zero at the start of an epoch otherwise."""
         trainer = self.trainer
         done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
-        if done >= trainer.num_training_batches:
-            return trainer.current_epoch + 1, 0
         return trainer.current_epoch, done * self.hparams.batch_size
 
     def val_dataloader(self) -> DataLoader:
