@@ -66,6 +66,12 @@ def tiny_parsing_config(data_root, run_dir, **trainer) -> dict:
     }
 
 
+def differing_tensors(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the state-dict entries that are not bit-identical (both dicts must have the same names)."""
+    assert first.keys() == second.keys()
+    return [name for name in first if not torch.equal(first[name], second[name])]
+
+
 def subprocess_env() -> dict[str, str]:
     """The environment of a test's ``python -m garment_transfer`` subprocess: no W&B, one thread, and this folder
     on the path (so configs may name classes defined in test modules)."""

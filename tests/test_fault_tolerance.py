@@ -14,7 +14,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import yaml
-from conftest import subprocess_env, tiny_parsing_config
+from conftest import differing_tensors, subprocess_env, tiny_parsing_config
 
 from garment_transfer.callbacks.guard import FiniteLossGuard, NonFiniteLossError
 from garment_transfer.callbacks.run import COMPLETE, PARTIAL, AtomicCheckpointIO, StageCheckpoint, stage_callbacks
@@ -100,72 +100,79 @@ def train_steps_logged(run: Path, version: int) -> list[int]:
         return [int(row["step"]) for row in csv.DictReader(f) if row.get("train/loss")]
 
 
+def uninterrupted_run(synthetic_root, tmp_path, model: str | None = None):
+    """The whole run, recorded to ``whole.txt``: its CLI (trainer and model at the end)."""
+    config = resumable_config(synthetic_root, tmp_path / "runs" / "test" / "whole", tmp_path / "whole.txt", model=model)
+    cli = lightning_cli(["fit", "-c", str(write_config(tmp_path / "whole.yaml", config))])
+    assert cli.trainer.global_step == EPOCHS * STEPS_PER_EPOCH
+    return cli
+
+
+def killed_run(synthetic_root, tmp_path, kill_at: int, *callbacks: dict, model: str | None = None) -> Path:
+    """The same run in a subprocess, recorded to ``killed.txt`` and SIGKILLed when step ``kill_at`` starts; its
+    run folder."""
+    run = tmp_path / "runs" / "test" / "killed"
+    killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": kill_at}}
+    config = resumable_config(synthetic_root, run, tmp_path / "killed.txt", *callbacks, killer, model=model)
+    done = subprocess.run([sys.executable, "-m", "garment_transfer", "fit", "-c",
+                           str(write_config(tmp_path / "killed.yaml", config))],
+                          env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    return run
+
+
+def resumed_run(synthetic_root, tmp_path, run: Path, checkpoint: str, model: str | None = None):
+    """The killed run again, without the killer, from ``checkpoint``; its CLI."""
+    config = resumable_config(synthetic_root, run, tmp_path / "killed.txt", model=model)
+    return lightning_cli(["fit", "-c", str(write_config(tmp_path / "rerun.yaml", config)), "--ckpt_path", checkpoint])
+
+
+def assert_same_training(tmp_path, whole, resumed) -> None:
+    """The killed and resumed run trained the whole run's batches (by step) and ends with bit-identical weights."""
+    assert batches_by_step(tmp_path / "killed.txt") == batches_by_step(tmp_path / "whole.txt")
+    assert differing_tensors(whole.model.state_dict(), resumed.model.state_dict()) == []
+
+
 @pytest.mark.parametrize("kill_at, model", [(KILL_AT, None), (STEPS_PER_EPOCH + 1, None),
                                             (KILL_AT, "test_fault_tolerance.NoisyTeacher")],
                          ids=["mid_epoch", "after_epoch_end", "global_generator_in_training_step"])
 def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step_and_weights(synthetic_root, tmp_path, kill_at,
                                                                                 model):
-    whole = tmp_path / "runs" / "test" / "whole"
-    uninterrupted_config = write_config(tmp_path / "whole.yaml",
-                                        resumable_config(synthetic_root, whole, tmp_path / "whole.txt", model=model))
-    cli = lightning_cli(["fit", "-c", str(uninterrupted_config)])
-    uninterrupted = cli.trainer.global_step
-    assert uninterrupted == EPOCHS * STEPS_PER_EPOCH
-    weights = cli.model.state_dict()
+    whole = uninterrupted_run(synthetic_root, tmp_path, model)
+    uninterrupted = whole.trainer.global_step
 
-    run = tmp_path / "runs" / "test" / "killed"
-    killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": kill_at}}
-    killed = write_config(tmp_path / "killed.yaml",
-                          resumable_config(synthetic_root, run, tmp_path / "killed.txt", killer, model=model))
-    done = subprocess.run([sys.executable, "-m", "garment_transfer", "fit", "-c", str(killed)], env=subprocess_env(),
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    run = killed_run(synthetic_root, tmp_path, kill_at, model=model)
     last = run / "checkpoints" / "last.ckpt"
     saved = (kill_at - 1) // SAVE_EVERY * SAVE_EVERY  # every SAVE_EVERY steps and at epoch ends (a multiple)
     assert read_checkpoint(last)["global_step"] == saved
     assert not (run / "checkpoints" / COMPLETE).exists()
 
-    rerun = write_config(tmp_path / "rerun.yaml",  # the same run, no killer
-                         resumable_config(synthetic_root, run, tmp_path / "killed.txt", model=model))
-    cli = lightning_cli(["fit", "-c", str(rerun), "--ckpt_path", "last"])
+    cli = resumed_run(synthetic_root, tmp_path, run, "last", model)
     assert Path(cli.trainer.ckpt_path) == last.resolve()
     assert cli.trainer.global_step == uninterrupted
     assert train_steps_logged(run, 1) == list(range(saved, uninterrupted))  # only the missing steps ran
     assert (run / "checkpoints" / COMPLETE).read_text() == f"global_step {uninterrupted}\n"
     assert read_checkpoint(last)["global_step"] == uninterrupted
-    assert batches_by_step(tmp_path / "killed.txt") == batches_by_step(tmp_path / "whole.txt")
-    resumed = cli.model.state_dict()
-    assert [k for k in weights if not torch.equal(weights[k], resumed[k])] == []  # bit-identical to the whole run
+    assert_same_training(tmp_path, whole, cli)
 
 
 def test_resume_from_a_checkpoint_written_at_an_epochs_last_batch_continues_with_the_next_epoch(synthetic_root,
                                                                                                  tmp_path):
     """A user's ModelCheckpoint saving every epoch's worth of steps writes at the last batch, before the epoch-end
     hooks: the resumed run must go on with the next epoch's batches, not repeat or skip any."""
-    whole = write_config(tmp_path / "whole.yaml",
-                         resumable_config(synthetic_root, tmp_path / "runs" / "test" / "whole", tmp_path / "whole.txt"))
-    weights = lightning_cli(["fit", "-c", str(whole)]).model.state_dict()
-
-    run, steps = tmp_path / "runs" / "test" / "killed", tmp_path / "steps"
+    whole = uninterrupted_run(synthetic_root, tmp_path)
+    steps = tmp_path / "steps"
     every_epoch = {"class_path": "pytorch_lightning.callbacks.ModelCheckpoint",
                    "init_args": {"dirpath": str(steps), "every_n_train_steps": STEPS_PER_EPOCH, "save_top_k": -1,
                                  "filename": "at-{step}"}}
-    killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": STEPS_PER_EPOCH + 1}}
-    killed = write_config(tmp_path / "killed.yaml",
-                          resumable_config(synthetic_root, run, tmp_path / "killed.txt", every_epoch, killer))
-    done = subprocess.run([sys.executable, "-m", "garment_transfer", "fit", "-c", str(killed)], env=subprocess_env(),
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    run = killed_run(synthetic_root, tmp_path, STEPS_PER_EPOCH + 1, every_epoch)
     saved = steps / f"at-step={STEPS_PER_EPOCH}.ckpt"
     progress = read_checkpoint(saved)["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]
     assert progress["ready"] == STEPS_PER_EPOCH  # written at the epoch's last batch, before the epoch ended
 
-    rerun = write_config(tmp_path / "rerun.yaml", resumable_config(synthetic_root, run, tmp_path / "killed.txt"))
-    cli = lightning_cli(["fit", "-c", str(rerun), "--ckpt_path", str(saved)])
+    cli = resumed_run(synthetic_root, tmp_path, run, str(saved))
     assert cli.trainer.global_step == EPOCHS * STEPS_PER_EPOCH
-    assert batches_by_step(tmp_path / "killed.txt") == batches_by_step(tmp_path / "whole.txt")
-    resumed = cli.model.state_dict()
-    assert [k for k in weights if not torch.equal(weights[k], resumed[k])] == []
+    assert_same_training(tmp_path, whole, cli)
 
 
 def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_path):

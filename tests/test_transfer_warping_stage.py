@@ -204,7 +204,7 @@ def test_missing_checkpoints_and_truth_are_explained(checkpoints, synthetic_root
         TransferWarpingModule(None, str(parser), width="tiny", allow_random_vgg=True)
     with pytest.raises(ValueError, match="parsing_checkpoint: target_shape 'student'"):
         TransferWarpingModule(str(teacher), None, width="tiny", allow_random_vgg=True)
-    with pytest.raises(ValueError, match="pose_channels=3, this student has pose_channels=25"):
+    with pytest.raises(ValueError, match="pose_channels=3, this stage has pose_channels=25"):
         TransferWarpingModule(str(teacher), str(parser), width="tiny", pose_channels=25, allow_random_vgg=True)
     with pytest.raises(ValueError, match="method must be one of"):
         TransferWarpingModule(str(teacher), str(parser), width="tiny", method="flow", allow_random_vgg=True)

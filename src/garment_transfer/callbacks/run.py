@@ -116,6 +116,7 @@ class StageCheckpoint(ModelCheckpoint):
         if last_every_n_steps is not None and last_every_n_steps < 0:
             raise ValueError(f"StageCheckpoint: last_every_n_steps must be >= 0 or None, got {last_every_n_steps}")
         self.last_every_n_steps = last_every_n_steps or 0
+        self._rng_to_restore: dict | None = None  # generator states of the checkpoint a fit resumes from
 
     def _use_stage_dirpath(self, trainer: pl.Trainer) -> None:
         if self.dirpath is None:
@@ -146,7 +147,7 @@ class StageCheckpoint(ModelCheckpoint):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Restore the generators after the sanity check and the first fetch, where the uninterrupted run was."""
-        states, self._rng_to_restore = getattr(self, "_rng_to_restore", None), None
+        states, self._rng_to_restore = self._rng_to_restore, None
         if states is not None:
             set_rng_states(states)
 

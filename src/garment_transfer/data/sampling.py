@@ -40,14 +40,15 @@ class ResumableSampler(DistributedSampler):
         if not 0 <= rank < replicas:
             raise ValueError(f"ResumableSampler: rank {rank} is not in 0..{replicas - 1}")
         super().__init__(range(size), num_replicas=replicas, rank=rank, shuffle=True, seed=seed, drop_last=False)
-        self.size, self.position = size, position
+        self.position = position
 
     def epoch_items(self, epoch: int) -> list[tuple[int, int]]:
         """This process's ``(index, item_seed)`` items of ``epoch``, in order."""
+        size = len(self.dataset)
         rng = np.random.default_rng([self.seed, epoch])
-        order = rng.permutation(self.size)
-        seeds = rng.integers(2**31 - 1, size=self.size)
-        positions = np.resize(np.arange(self.size), self.total_size)  # pad by wrapping round, as DistributedSampler
+        order = rng.permutation(size)
+        seeds = rng.integers(2**31 - 1, size=size)
+        positions = np.resize(np.arange(size), self.total_size)  # pad by wrapping round, as DistributedSampler
         mine = positions[self.rank::self.num_replicas]
         return [(int(order[p]), int(seeds[p])) for p in mine]
 

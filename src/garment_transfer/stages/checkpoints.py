@@ -48,6 +48,17 @@ def net_from_checkpoint(path: str | Path, build: Callable[[dict], nn.Module], pr
     return net
 
 
+def frozen_net(path: str | Path, build: Callable[[dict], nn.Module], pose_channels: int | None = None) -> nn.Module:
+    """:func:`net_from_checkpoint`, frozen. With ``pose_channels``, a checkpoint trained on another DensePose
+    encoding is an error naming the file (before anything is built)."""
+    def checked(hparams: dict) -> nn.Module:
+        if pose_channels is not None and hparams.get("pose_channels") != pose_channels:
+            raise ValueError(f"{path}: trained with pose_channels={hparams.get('pose_channels')}, this stage has "
+                             f"pose_channels={pose_channels}: use the same densepose encoding")
+        return build(hparams)
+    return freeze(net_from_checkpoint(path, checked))
+
+
 def drop_prefix(checkpoint: dict, prefix: str) -> None:
     """Remove a referenced sub-module's weights from a checkpoint about to be saved."""
     for key in [k for k in checkpoint["state_dict"] if k.startswith(prefix)]:

@@ -44,7 +44,7 @@ from garment_transfer.models.resunet import ResUnetGenerator, width_ngf
 from garment_transfer.stages.arm_regrowth.cases import (AUGMENTATIONS, CASES, CONSTRUCTIONS, Example, augment_case,
                                                         crop_example, mix, swap_case)
 from garment_transfer.stages.base import StageModule
-from garment_transfer.stages.checkpoints import FrozenNets, freeze, net_from_checkpoint
+from garment_transfer.stages.checkpoints import FrozenNets, frozen_net
 from garment_transfer.stages.tryon_parsing.lightning_module import build_parsing_net, parsing_inputs
 
 SWAP_SHAPES = ("parsing", "truth", "source")
@@ -139,17 +139,7 @@ class ArmRegrowthModule(FrozenNets, StageModule):
             raise ValueError("parsing_checkpoint: swap_shape 'parsing' needs the transfer parsing student S_P "
                              "(e.g. runs/cpu/transfer_parsing/checkpoints/last.ckpt); or choose swap_shape "
                              "'truth' or 'source'")
-        seen = {}
-
-        def build(hparams: dict) -> nn.Module:
-            seen.update(hparams)
-            return build_parsing_net(hparams)
-
-        net = freeze(net_from_checkpoint(path, build))
-        if seen["pose_channels"] != self.hparams.pose_channels:
-            raise ValueError(f"{path}: S_P reads pose_channels={seen['pose_channels']} but this stage has "
-                             f"pose_channels={self.hparams.pose_channels}: use the same densepose encoding")
-        return net
+        return frozen_net(path, build_parsing_net, self.hparams.pose_channels)
 
     # -- computation
     def forward(self, content: torch.Tensor, shape: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:

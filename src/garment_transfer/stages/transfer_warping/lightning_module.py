@@ -49,7 +49,7 @@ from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.flow_teacher import resize_for_level
 from garment_transfer.models.scaw import SCAWStudent, StudentOutput, TPSStudent
 from garment_transfer.stages.base import StageModule
-from garment_transfer.stages.checkpoints import FrozenNets, freeze, net_from_checkpoint
+from garment_transfer.stages.checkpoints import FrozenNets, frozen_net
 from garment_transfer.stages.tryon_parsing.lightning_module import (build_parsing_net, check_pose_channels,
                                                                     parsing_inputs)
 from garment_transfer.stages.tryon_warping.lightning_module import (build_warping_teacher, mask_iou,
@@ -154,8 +154,10 @@ class TransferWarpingModule(FrozenNets, StageModule):
             raise ValueError("parsing_checkpoint: target_shape 'student' takes the target shape from the transfer "
                              "parsing student S_P; give its checkpoint (runs/<preset>/transfer_parsing/checkpoints/"
                              "last.ckpt), or set target_shape: truth on data with true transfers")
-        self.teacher = None if teacher_checkpoint is None else self._frozen(teacher_checkpoint, build_warping_teacher)
-        self.parser = None if target_shape == "truth" else self._frozen(parsing_checkpoint, build_parsing_net)
+        self.teacher = None if teacher_checkpoint is None else frozen_net(teacher_checkpoint, build_warping_teacher,
+                                                                          pose_channels)
+        self.parser = None if target_shape == "truth" else frozen_net(parsing_checkpoint, build_parsing_net,
+                                                                      pose_channels)
         self.vgg = VGGLoss(vgg_weights, allow_random_vgg, VGG_LAYERS[:4], VGG_WEIGHTS[:4]) \
             if w_vgg > 0 and supervision != "shape" else None
         self.vgg_random = self.vgg is not None and self.vgg.random
@@ -163,14 +165,6 @@ class TransferWarpingModule(FrozenNets, StageModule):
             warnings.warn("TransferWarpingModule: the VGG term uses random features (allow_random_vgg); logged as "
                           "train/vgg_random = 1", stacklevel=2)
         self.metrics = nn.ModuleDict({name: ImageMetrics() for name in ("teacher", "truth", "retransfer")})
-
-    def _frozen(self, path: str, build) -> nn.Module:
-        def checked(hparams: dict) -> nn.Module:
-            if hparams.get("pose_channels") != self.hparams.pose_channels:
-                raise ValueError(f"{path}: trained with pose_channels={hparams.get('pose_channels')}, this student "
-                                 f"has pose_channels={self.hparams.pose_channels}: use the same densepose encoding")
-            return build(hparams)
-        return freeze(net_from_checkpoint(path, checked))
 
     # -- computation
     def forward(self, garment, garment_mask, source_pose, target_pose, target_mask) -> StudentOutput:
