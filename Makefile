@@ -23,7 +23,10 @@ CLI := $(VENV)/bin/garment-transfer
 PRESET_SIZE = $(if $(filter paper,$(PRESET)),256x192,128x96)
 # A stage is done when its run wrote checkpoints/complete; an interrupted one resumes from checkpoints/last.ckpt.
 DONE = $(RUNS)/$(1)/checkpoints/complete
-FIT = $(CLI) fit -c $(1) --ckpt_path last
+# Every stage config is read on top of the preset's shared trainer settings (conf/trainer/<preset>.yaml).
+CONF := conf/distilled_transfer
+TRAINER := -c conf/trainer/$(PRESET).yaml
+FIT = $(CLI) fit $(TRAINER) -c $(CONF)/$(1)/$(PRESET).yaml --ckpt_path last
 EVAL = $(RUNS)/$(1)/results/metrics.json
 # The preset's synthetic set; its test transfer pairs are written last, when generation is complete.
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
@@ -72,30 +75,30 @@ $(PRESET_DATA): | $(STAMP)
 		--workers $(WORKERS)
 
 $(call DONE,tryon_parsing): | $(PRESET_DATA)
-	$(call FIT,conf/parsing/tryon_$(PRESET).yaml)
+	$(call FIT,tryon_parsing)
 
 $(call DONE,transfer_parsing): $(call DONE,tryon_parsing)
-	$(call FIT,conf/parsing/transfer_$(PRESET).yaml)
+	$(call FIT,transfer_parsing)
 
 $(call DONE,tryon_warping): | $(PRESET_DATA)
-	$(call FIT,conf/warping/tryon_$(PRESET).yaml)
+	$(call FIT,tryon_warping)
 
 $(call DONE,transfer_warping): $(call DONE,tryon_warping) $(call DONE,transfer_parsing)
-	$(call FIT,conf/warping/transfer_$(PRESET).yaml)
+	$(call FIT,transfer_warping)
 
 $(call DONE,arm_regrowth): $(call DONE,transfer_parsing)
-	$(call FIT,conf/regrowth/$(PRESET).yaml)
+	$(call FIT,arm_regrowth)
 
 # The pipeline and the two baselines through the one evaluator, then the report.
 $(call EVAL,pipeline): $(call DONE,transfer_parsing) $(call DONE,transfer_warping) $(call DONE,arm_regrowth)
-	$(CLI) test -c conf/pipeline/$(PRESET).yaml
+	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml
 
 $(call EVAL,baselines/teacher): $(call DONE,tryon_parsing) $(call DONE,tryon_warping) $(call DONE,arm_regrowth)
-	$(CLI) test -c conf/pipeline/$(PRESET).yaml -c conf/pipeline/baselines/teacher.yaml \
+	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/teacher.yaml \
 		--trainer.default_root_dir $(RUNS)/baselines/teacher
 
 $(call EVAL,baselines/affine): | $(PRESET_DATA)
-	$(CLI) test -c conf/pipeline/$(PRESET).yaml -c conf/pipeline/baselines/affine.yaml \
+	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/affine.yaml \
 		--trainer.default_root_dir $(RUNS)/baselines/affine
 
 $(RUNS)/report.md: $(call EVAL,pipeline) $(call EVAL,baselines/teacher) $(call EVAL,baselines/affine)

@@ -43,20 +43,21 @@ from garment_transfer.data.densepose import channels
 from garment_transfer.data.label_maps import NUM_CLASSES
 from garment_transfer.data.synth import SynthSettings, generate
 from garment_transfer.models.complexity import count_macs, count_parameters, format_count
-from garment_transfer.stages.arm_regrowth import build_regrowth_net
-from garment_transfer.stages.pipeline import GarmentTransfer, PipelineDataModule
-from garment_transfer.stages.transfer_warping import TransferWarpingDataModule, build_warping_student
-from garment_transfer.stages.tryon_parsing.lightning_module import REMAINING_CHANNELS, build_parsing_net
-from garment_transfer.stages.tryon_warping import build_warping_teacher
+from garment_transfer.models.parsing import REMAINING_CHANNELS, build_parsing_net
+from garment_transfer.models.pipeline import GarmentTransfer
+from garment_transfer.models.regrowth import build_regrowth_net
+from garment_transfer.models.warping import build_warping_student, build_warping_teacher
+from garment_transfer.stages.distilled_transfer.pipeline import PipelineDataModule
+from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
 
 SECTIONS = ("engine", "loader", "training", "pipeline", "complexity", "gpu")
 PRESETS = ("cpu", "paper")
 STAGES = {  # in dependency order: stage -> (symbol, config file of a preset)
-    "tryon_parsing": ("T_P", "conf/parsing/tryon_{preset}.yaml"),
-    "transfer_parsing": ("S_P", "conf/parsing/transfer_{preset}.yaml"),
-    "tryon_warping": ("T_W", "conf/warping/tryon_{preset}.yaml"),
-    "transfer_warping": ("S_W", "conf/warping/transfer_{preset}.yaml"),
-    "arm_regrowth": ("R", "conf/regrowth/{preset}.yaml"),
+    "tryon_parsing": ("T_P", "conf/distilled_transfer/tryon_parsing/{preset}.yaml"),
+    "transfer_parsing": ("S_P", "conf/distilled_transfer/transfer_parsing/{preset}.yaml"),
+    "tryon_warping": ("T_W", "conf/distilled_transfer/tryon_warping/{preset}.yaml"),
+    "transfer_warping": ("S_W", "conf/distilled_transfer/transfer_warping/{preset}.yaml"),
+    "arm_regrowth": ("R", "conf/distilled_transfer/arm_regrowth/{preset}.yaml"),
 }
 TABLE_2 = {"S_P": (44.10e6, 28.62e9), "S_W": (26.66e6, 55.05e9), "R": (43.90e6, 21.86e9), "all": (114.66e6, 105.53e9)}
 BENCH_256 = SynthSettings(seed=0, height=256, width=192, counts={"train": 104, "test": 16},
@@ -201,7 +202,7 @@ def build_stage(preset: str, stage: str, checkpoints: dict[str, str]) -> tuple[p
 
 
 def save_checkpoint(module: pl.LightningModule, data: dict, path: Path) -> str:
-    """A Lightning-format checkpoint of ``module`` as it is (what ``stages.checkpoints.read_checkpoint`` reads);
+    """A Lightning-format checkpoint of ``module`` as it is (what ``garment_transfer.checkpoints.read_checkpoint`` reads);
     a student leaves out the frozen nets it references, as in training."""
     checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
                   "datamodule_hyper_parameters": {"size": data["size"], "densepose": data.get("densepose", "iuv")},

@@ -1,6 +1,6 @@
 """Parsing stage benchmark on the synthetic CPU preset: teacher, distilled student and the no-distillation baselines.
 
-Trains every run with the Lightning CLI (``garment-transfer fit``) from ``conf/parsing`` into one folder
+Trains every run with the Lightning CLI (``garment-transfer fit``) from ``conf/distilled_transfer`` into one folder
 (default ``runs/bench-parsing``; finished runs are reused), then evaluates all of them with one routine on the same
 evaluation pairs: the test split's true-transfer pairs of the synthetic set. Rows:
 
@@ -18,16 +18,17 @@ from pathlib import Path
 
 import torch
 
-from report import emit, fit
+from report import CONF, emit, fit
 
 from garment_transfer.metrics.parsing import ParsingMetrics
 from garment_transfer.models.complexity import count_macs, count_parameters, format_count
 from garment_transfer.models.u2net import U2Net
-from garment_transfer.stages.checkpoints import freeze, net_from_checkpoint
-from garment_transfer.stages.transfer_parsing import TransferParsingDataModule
-from garment_transfer.stages.tryon_parsing.lightning_module import build_parsing_net, parsing_inputs
+from garment_transfer.checkpoints import TRANSFER_PARSING, TRYON_PARSING
+from garment_transfer.models.frozen import FrozenNet
+from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
+from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule
 
-STUDENTS = {  # row name -> overlay on conf/parsing/transfer_cpu.yaml (None: the distilled student itself)
+STUDENTS = {  # row name -> overlay on transfer_parsing/cpu.yaml (None: the distilled student itself)
     "distilled (feature -> response -> self-study)": None,
     "no self-study": "no_self_study",
     "response only": "response_only",
@@ -79,10 +80,11 @@ def main() -> None:
     teacher_schedule = quick if args.quick else ["--trainer.max_epochs", "8", "--trainer.limit_train_batches", "60"]
     extra = quick if args.quick else ["--trainer.max_epochs", "9", "--trainer.limit_train_batches", "40"]
     seconds = {}
-    teacher_ckpt, seconds["teacher"] = fit(["conf/parsing/tryon_cpu.yaml"], runs / "tryon_parsing", teacher_schedule)
+    teacher_ckpt, seconds["teacher"] = fit([f"{CONF}/tryon_parsing/cpu.yaml"], runs / "tryon_parsing", teacher_schedule)
     student_ckpts = {}
     for name, overlay in STUDENTS.items():
-        configs = ["conf/parsing/transfer_cpu.yaml"] + ([f"conf/parsing/ablations/{overlay}.yaml"] if overlay else [])
+        configs = [f"{CONF}/transfer_parsing/cpu.yaml"] + ([f"{CONF}/transfer_parsing/ablations/{overlay}.yaml"]
+                                                             if overlay else [])
         folder = runs / ("transfer_parsing" + (f"_{overlay}" if overlay else ""))
         student_ckpts[name], seconds[name] = fit(
             configs, folder, [*extra, "--model.init_args.teacher_checkpoint", str(teacher_ckpt)]
@@ -90,8 +92,9 @@ def main() -> None:
     data = TransferParsingDataModule(size="128x96", batch_size=25)
     data.prepare_data()
     data.setup("validate")
-    teacher = freeze(net_from_checkpoint(teacher_ckpt, build_parsing_net))
-    students = {name: freeze(net_from_checkpoint(path, build_parsing_net)) for name, path in student_ckpts.items()}
+    teacher = FrozenNet.from_checkpoint(teacher_ckpt, {TRYON_PARSING: build_parsing_net})
+    students = {name: FrozenNet.from_checkpoint(path, {TRANSFER_PARSING: build_parsing_net})
+                for name, path in student_ckpts.items()}
     results = evaluate(teacher, students, data)
     pairs = len(data.datasets["test"])
     lines = [f"# Parsing stage, synthetic CPU preset (128 x 96, tiny U-2-Net), {pairs} evaluation pairs\n",

@@ -1,9 +1,9 @@
 """Warping stage benchmark on the synthetic CPU preset: the try-on teacher, the distilled student and its ablations.
 
-Trains every run with the Lightning CLI (``garment-transfer fit``) from ``conf/warping`` into one folder (default
+Trains every run with the Lightning CLI (``garment-transfer fit``) from ``conf/distilled_transfer`` into one folder (default
 ``runs/bench-warping``; finished runs are reused): ``T_W``, then each student on top of it and of a transfer parsing
 student ``S_P`` (``--parsing-checkpoint``; by default ``runs/cpu/transfer_parsing`` when that run is complete, else
-``conf/parsing/*_cpu.yaml`` trained into the benchmark folder). All of them are then evaluated by one routine on the
+``conf/distilled_transfer/*_parsing/cpu.yaml`` trained into the benchmark folder). All of them are then evaluated by one routine on the
 test split's true-transfer pairs of the synthetic set, through the inference API (:func:`warp_garment` on ``S_P``'s
 target shape), as MSE (0-255) / PSNR / SSIM inside the garment mask, and mask IoU:
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from report import emit, fit
+from report import CONF, emit, fit
 
 from garment_transfer.data.label_maps import NUM_CLASSES, UPPER_GARMENT
 from garment_transfer.data.samples import one_hot
@@ -31,13 +31,15 @@ from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.complexity import count_macs, count_parameters, format_count
 from garment_transfer.models.flow_teacher import FlowTeacher
 from garment_transfer.models.scaw import SCAWStudent, TPSStudent
-from garment_transfer.stages.checkpoints import freeze, net_from_checkpoint, read_checkpoint
-from garment_transfer.stages.transfer_warping import TransferWarpingDataModule, build_warping_student, warp_garment
-from garment_transfer.stages.tryon_parsing.lightning_module import build_parsing_net, parsing_inputs
-from garment_transfer.stages.tryon_warping.lightning_module import (build_warping_teacher, mask_iou,
-                                                                    person_representation)
+from garment_transfer.checkpoints import TRANSFER_PARSING, TRANSFER_WARPING, TRYON_WARPING, read_checkpoint
+from garment_transfer.metrics.image import mask_iou
+from garment_transfer.models.frozen import FrozenNet
+from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
+from garment_transfer.models.warping import (build_warping_student, build_warping_teacher, person_representation,
+                                             warp_garment)
+from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
 
-STUDENTS = {  # row name -> overlay in conf/warping/ablations (None: the paper's student)
+STUDENTS = {  # row name -> overlay in transfer_warping/ablations (None: the paper's student)
     "S_W: SCAW, shape + content (paper)": None,
     "shape-only supervision": "shape_only",
     "no initial aligning": "no_align",
@@ -53,8 +55,8 @@ def parsing_student(runs: Path, given: str | None, extra: list[str], threads: in
         return Path(given)
     if (DEFAULT_PARSING / "complete").is_file():
         return DEFAULT_PARSING / "last.ckpt"
-    teacher, _ = fit(["conf/parsing/tryon_cpu.yaml"], runs / "tryon_parsing", extra, threads)
-    student, _ = fit(["conf/parsing/transfer_cpu.yaml"], runs / "transfer_parsing",
+    teacher, _ = fit([f"{CONF}/tryon_parsing/cpu.yaml"], runs / "tryon_parsing", extra, threads)
+    student, _ = fit([f"{CONF}/transfer_parsing/cpu.yaml"], runs / "transfer_parsing",
                      [*extra, "--model.init_args.teacher_checkpoint", str(teacher)], threads)
     return student
 
@@ -126,12 +128,13 @@ def main() -> None:
     extra = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2"] if args.quick else []
     parsing_ckpt = parsing_student(runs, args.parsing_checkpoint, extra, args.threads)
     seconds = {}
-    teacher_ckpt, seconds["T_W"] = fit(["conf/warping/tryon_cpu.yaml"], runs / "tryon_warping", extra, args.threads)
+    teacher_ckpt, seconds["T_W"] = fit([f"{CONF}/tryon_warping/cpu.yaml"], runs / "tryon_warping", extra, args.threads)
     student_ckpts = {}
     for name, overlay in STUDENTS.items():
         if overlay in args.skip:
             continue
-        configs = ["conf/warping/transfer_cpu.yaml"] + ([f"conf/warping/ablations/{overlay}.yaml"] if overlay else [])
+        configs = [f"{CONF}/transfer_warping/cpu.yaml"] + ([f"{CONF}/transfer_warping/ablations/{overlay}.yaml"]
+                                                             if overlay else [])
         folder = runs / ("transfer_warping" + (f"_{overlay}" if overlay else ""))
         student_ckpts[name], seconds[name] = fit(configs, folder, [
             *extra, "--model.init_args.teacher_checkpoint", str(teacher_ckpt),
@@ -141,9 +144,9 @@ def main() -> None:
     data = TransferWarpingDataModule(size="128x96", batch_size=25)
     data.prepare_data()
     data.setup("validate")
-    results = evaluate(freeze(net_from_checkpoint(parsing_ckpt, build_parsing_net)),
-                       freeze(net_from_checkpoint(teacher_ckpt, build_warping_teacher)),
-                       {name: freeze(net_from_checkpoint(path, build_warping_student))
+    results = evaluate(FrozenNet.from_checkpoint(parsing_ckpt, {TRANSFER_PARSING: build_parsing_net}),
+                       FrozenNet.from_checkpoint(teacher_ckpt, {TRYON_WARPING: build_warping_teacher}),
+                       {name: FrozenNet.from_checkpoint(path, {TRANSFER_WARPING: build_warping_student})
                         for name, path in student_ckpts.items()}, data)
     pairs = len(data.datasets["test"])
     timing = ", ".join(f"{k}: {steps[k]} steps" + ("" if seconds[k] != seconds[k] else

@@ -15,12 +15,13 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)  # one thread per pytest-xdist worker: two workers on two cores, no oversubscription
 
+from garment_transfer.checkpoints import STAGE_KEY, class_path  # noqa: E402
 from garment_transfer.data.synth import SynthSettings, generate  # noqa: E402
-from garment_transfer.stages.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule  # noqa: E402
-from garment_transfer.stages.transfer_parsing import TransferParsingDataModule, TransferParsingModule  # noqa: E402
-from garment_transfer.stages.transfer_warping import TransferWarpingDataModule, TransferWarpingModule  # noqa: E402
-from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule  # noqa: E402
-from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule  # noqa: E402
+from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule  # noqa: E402
+from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule, TransferParsingModule  # noqa: E402
+from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule  # noqa: E402
+from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule  # noqa: E402
+from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule  # noqa: E402
 
 TINY = dict(seed=0, height=64, width=48)
 
@@ -59,9 +60,9 @@ def tiny_parsing_config(data_root, run_dir, **trainer) -> dict:
         "trainer": {"accelerator": "cpu", "devices": 1, "max_epochs": 1, "log_every_n_steps": 1,
                     "default_root_dir": str(run_dir), "enable_progress_bar": False, "enable_model_summary": False,
                     "num_sanity_val_steps": 0, **trainer},
-        "model": {"class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingModule",
+        "model": {"class_path": "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingModule",
                   "init_args": {"width": "tiny", "lr": 1e-3}},
-        "data": {"class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingDataModule",
+        "data": {"class_path": "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingDataModule",
                  "init_args": {"root": str(data_root), "size": "64x48", "batch_size": 1, "eval_batch_size": 1}},
     }
 
@@ -87,6 +88,14 @@ def quiet_trainer(tmp_path, **kwargs) -> pl.Trainer:
                    enable_checkpointing=False)
     options.update(kwargs)
     return pl.Trainer(**options)
+
+
+def untrained_checkpoint(module: pl.LightningModule, path: Path) -> Path:
+    """Save ``module`` as it is (weights, hyper-parameters, stage class path) where a stage checkpoint would be."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+                STAGE_KEY: class_path(type(module))}, path)
+    return path
 
 
 def one_step_checkpoint(module, data, path: Path) -> str:

@@ -9,25 +9,26 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import training_losses
+from conftest import training_losses, untrained_checkpoint
 
+from garment_transfer.checkpoints import ARM_REGROWTH, read_checkpoint
 from garment_transfer.data.augment import Augmenter
-from garment_transfer.stages.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule, build_regrowth_net, regrow
-from garment_transfer.stages.arm_regrowth.cases import CONSTRUCTIONS, augment_case, crop_case, swap_case
-from garment_transfer.stages.checkpoints import net_from_checkpoint, read_checkpoint
-from garment_transfer.stages.tryon_parsing import TryOnParsingModule
+from garment_transfer.models.frozen import FrozenNet
+from garment_transfer.models.regrowth import build_regrowth_net, regrow
+from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule
+from garment_transfer.stages.distilled_transfer.arm_regrowth.cases import (CONSTRUCTIONS, augment_case, crop_case,
+                                                                           swap_case)
+from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingModule
 
 SIZE = "64x48"
 
 
 @pytest.fixture(scope="module")
 def parsing_checkpoint(tmp_path_factory) -> Path:
-    """An untrained tiny parsing net saved as a stage checkpoint (S_P and T_P share the net)."""
+    """An untrained tiny transfer parsing student (S_P) saved as a stage checkpoint."""
     torch.manual_seed(0)
-    module = TryOnParsingModule(width="tiny")
-    path = tmp_path_factory.mktemp("sp") / "sp.ckpt"
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}, path)
-    return path
+    module = TransferParsingModule(width="tiny", phases={"self_study": {"self": 1.0}})
+    return untrained_checkpoint(module, tmp_path_factory.mktemp("sp") / "sp.ckpt")
 
 
 def stage(parsing_checkpoint, **kwargs) -> ArmRegrowthModule:
@@ -173,7 +174,7 @@ def _stack(sample):
 def test_fit_validates_per_case_keeps_s_p_frozen_and_reloads_for_inference(parsing_checkpoint, synthetic_root,
                                                                            tmp_path):
     module = stage(parsing_checkpoint)
-    frozen = copy.deepcopy(module.parsing_net.state_dict())
+    frozen = copy.deepcopy(module.transfer_parser.net.state_dict())
     run = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
                      num_sanity_val_steps=0, max_epochs=1, limit_train_batches=2, limit_val_batches=1,
                      default_root_dir=str(tmp_path), enable_checkpointing=False)
@@ -183,14 +184,14 @@ def test_fit_validates_per_case_keeps_s_p_frozen_and_reloads_for_inference(parsi
         for name in ("mse", "psnr", "ssim"):
             assert torch.isfinite(logged[f"val/{case}/{name}"]) and torch.isfinite(logged[f"val/{case}_new/{name}"])
     assert "train/vgg" in logged and logged["train/vgg_random"] == 0
-    assert all(torch.equal(v, module.parsing_net.state_dict()[k]) for k, v in frozen.items())
-    assert module.train().net.training and not module.parsing_net.training, "S_P stays in eval mode"
+    assert frozen and all(torch.equal(v, module.transfer_parser.net.state_dict()[k]) for k, v in frozen.items())
+    assert module.train().net.training and not module.transfer_parser.net.training, "S_P stays in eval mode"
     optimised = {id(p) for group in run.optimizers[0].param_groups for p in group["params"]}
     assert optimised == {id(p) for p in module.net.parameters()}
     path = tmp_path / "regrowth.ckpt"
     run.save_checkpoint(path)
-    assert not [k for k in read_checkpoint(path)["state_dict"] if k.startswith("parsing_net.")]
-    net = net_from_checkpoint(path, build_regrowth_net).eval()
+    assert not [k for k in read_checkpoint(path)["state_dict"] if not k.startswith("net.")]
+    net = FrozenNet.from_checkpoint(path, {ARM_REGROWTH: build_regrowth_net})
     module.eval()
     batch = a_batch(synthetic_root, "val")
     content, shape = batch.target.image * batch.target.skin_mask, batch.target.skin_mask
@@ -199,7 +200,7 @@ def test_fit_validates_per_case_keeps_s_p_frozen_and_reloads_for_inference(parsi
         assert torch.equal(regrow(net, content, shape, batch.target.densepose), expected)
     assert torch.equal(expected, expected * shape) and expected.abs().max() <= 1
     reloaded = ArmRegrowthModule.load_from_checkpoint(path)
-    assert torch.equal(next(iter(reloaded.parsing_net.state_dict().values())), next(iter(frozen.values())))
+    assert torch.equal(next(iter(reloaded.transfer_parser.net.state_dict().values())), next(iter(frozen.values())))
 
 
 def test_regrow_checks_the_pose_it_is_given():

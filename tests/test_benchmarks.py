@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_all  # noqa: E402
 from report import emit  # noqa: E402
 
-from garment_transfer.stages.checkpoints import read_checkpoint  # noqa: E402
+from garment_transfer.checkpoints import read_checkpoint  # noqa: E402
 
 CPU = torch.device("cpu")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?( [KMGT])?$")

@@ -1,5 +1,6 @@
-"""Every YAML in conf/ loads: data configs instantiate, stage configs (and ablation overlays on their base) parse
-through the Lightning CLI, and ``--print_config`` round-trips."""
+"""Every YAML in conf/ loads: data configs instantiate, stage configs (on their preset's trainer overlay, and
+ablation overlays on their base) parse through the Lightning CLI, the stage configs leave the default callbacks to the
+CLI, and ``--print_config`` round-trips."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from garment_transfer.data.synth import EngineConfig
 
 CONF = Path(__file__).parents[1] / "conf"
 DATA = sorted((CONF / "data").rglob("*.yaml"))
-OVERLAY_DIRS = ("ablations", "baselines")  # overlays applied on BASE[<stage folder>]
-STAGES = sorted(p for p in CONF.rglob("*.yaml") if p.parent.name not in OVERLAY_DIRS and "data" not in p.parts)
+TRAINERS = sorted((CONF / "trainer").glob("*.yaml"))
+OVERLAY_DIRS = ("ablations", "baselines")  # overlays applied on the cpu.yaml of their stage folder
+STAGES = sorted(p for p in CONF.rglob("*.yaml")
+                if p.parent.name not in OVERLAY_DIRS and "data" not in p.parts and "trainer" not in p.parts)
 ABLATIONS = sorted(p for d in OVERLAY_DIRS for p in CONF.rglob(f"{d}/*.yaml"))
-BASE = {"parsing": CONF / "parsing" / "transfer_cpu.yaml", "pipeline": CONF / "pipeline" / "cpu.yaml",
-        "regrowth": CONF / "regrowth" / "cpu.yaml", "warping": CONF / "warping" / "transfer_cpu.yaml"}
+DEFAULT_CALLBACKS = ("StageCheckpoint", "ImageLogger", "FiniteLossGuard")  # the CLI adds them
 
 
 def _ids(paths):
@@ -59,16 +61,27 @@ def print_config(capsys, *configs: Path) -> dict:
 
 @pytest.mark.parametrize("path", STAGES, ids=_ids(STAGES))
 def test_every_stage_config_parses_through_the_cli(path, capsys):
-    config = print_config(capsys, path)
-    assert config["model"]["class_path"].startswith("garment_transfer.stages.")
+    trainer = CONF / "trainer" / path.name
+    config = print_config(capsys, trainer, path)
+    assert config["model"]["class_path"].startswith(f"garment_transfer.stages.{path.parent.parent.name}."
+                                                    f"{path.parent.name}.")
     assert config["data"]["class_path"].startswith("garment_transfer.stages.")
-    assert config["trainer"]["default_root_dir"].startswith("runs/")
+    assert config["trainer"]["default_root_dir"].startswith(f"runs/{path.stem}/")
+    assert config["trainer"]["devices"] == yaml.safe_load(trainer.read_text())["trainer"]["devices"]
+    listed = yaml.safe_load(path.read_text())["trainer"].get("callbacks") or []
+    assert not [c for c in listed if c["class_path"].endswith(DEFAULT_CALLBACKS)], "the CLI adds these"
+
+
+@pytest.mark.parametrize("path", TRAINERS, ids=_ids(TRAINERS))
+def test_trainer_overlays_hold_trainer_settings_only(path):
+    assert set(yaml.safe_load(path.read_text())) == {"trainer"}
 
 
 @pytest.mark.parametrize("path", ABLATIONS, ids=_ids(ABLATIONS))
 def test_every_ablation_overlay_applies_to_its_base(path, capsys):
-    base = print_config(capsys, BASE[path.parent.parent.name])
-    config = print_config(capsys, BASE[path.parent.parent.name], path)
+    stage = path.parent.parent / "cpu.yaml"
+    base = print_config(capsys, stage)
+    config = print_config(capsys, stage, path)
     assert config["trainer"]["default_root_dir"] != base["trainer"]["default_root_dir"]
     overlay = yaml.safe_load(path.read_text())
     if "phases" in overlay.get("model", {}).get("init_args", {}):
@@ -76,7 +89,8 @@ def test_every_ablation_overlay_applies_to_its_base(path, capsys):
 
 
 def test_print_config_round_trips(capsys, tmp_path):
-    first = print_config(capsys, CONF / "parsing" / "transfer_cpu.yaml", CONF / "parsing/ablations/cycle.yaml")
+    stage = CONF / "distilled_transfer" / "transfer_parsing"
+    first = print_config(capsys, CONF / "trainer" / "cpu.yaml", stage / "cpu.yaml", stage / "ablations" / "cycle.yaml")
     saved = tmp_path / "printed.yaml"
     saved.write_text(yaml.safe_dump(first))
     assert print_config(capsys, saved) == first

@@ -10,11 +10,11 @@ from garment_transfer.data.datamodule import GarmentDataModule, PairDataset, eva
 from garment_transfer.data.densepose import channels
 from garment_transfer.data.formats import dresscode, viton
 from garment_transfer.data.samples import PairSample, PersonSample
-from garment_transfer.stages.arm_regrowth import ArmRegrowthDataModule
-from garment_transfer.stages.transfer_parsing import TransferParsingDataModule
-from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule
-from garment_transfer.stages.transfer_warping import TransferWarpingDataModule
-from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule
+from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule
+from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule
+from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule
+from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
+from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule
 
 DATA_MODULES = [GarmentDataModule, TryOnParsingDataModule, TransferParsingDataModule, TryOnWarpingDataModule,
                 ArmRegrowthDataModule, TransferWarpingDataModule]

@@ -16,12 +16,14 @@ import torch
 import yaml
 from conftest import differing_tensors, subprocess_env, tiny_parsing_config
 
+from garment_transfer.callbacks.checkpointing import COMPLETE, PARTIAL, AtomicCheckpointIO, StageCheckpoint
 from garment_transfer.callbacks.guard import FiniteLossGuard, NonFiniteLossError
-from garment_transfer.callbacks.run import COMPLETE, PARTIAL, AtomicCheckpointIO, StageCheckpoint, stage_callbacks
+from garment_transfer.callbacks.image_logger import ImageLogger
+from garment_transfer.callbacks.run import stage_callbacks
+from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.cli import lightning_cli
-from garment_transfer.stages.checkpoints import read_checkpoint
-from garment_transfer.stages.transfer_parsing import TransferParsingModule
-from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
+from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingModule
+from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
 
 STEPS_PER_EPOCH, EPOCHS, SAVE_EVERY, KILL_AT = 6, 2, 2, 9
 
@@ -84,7 +86,7 @@ def batches_by_step(path: Path) -> dict[int, str]:
 def resumable_config(synthetic_root, run: Path, record: Path, *extra_callbacks: dict, model: str | None = None
                      ) -> dict:
     """Random partners and augmentation on, so the resumed batches must repeat the draws, not only the order."""
-    checkpoint = {"class_path": "garment_transfer.callbacks.run.StageCheckpoint",
+    checkpoint = {"class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
                   "init_args": {"last_every_n_steps": SAVE_EVERY}}
     recorder = {"class_path": "test_fault_tolerance.RecordBatches", "init_args": {"path": str(record)}}
     config = tiny_parsing_config(synthetic_root, run, max_epochs=EPOCHS, limit_train_batches=STEPS_PER_EPOCH,
@@ -178,10 +180,10 @@ def test_resume_from_a_checkpoint_written_at_an_epochs_last_batch_continues_with
 def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_path):
     run = tmp_path / "runs" / "test" / "transfer_parsing_nan"
     config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=5, callbacks=[
-        {"class_path": "garment_transfer.callbacks.run.StageCheckpoint", "init_args": {"last_every_n_steps": 1}}])
+        {"class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint", "init_args": {"last_every_n_steps": 1}}])
     config["model"] = {"class_path": "test_fault_tolerance.NaNSelfStudyAtStep2",
                        "init_args": {"width": "tiny", "phases": {"self_study": {"self": 1.0}}}}
-    config["data"]["class_path"] = "garment_transfer.stages.transfer_parsing.TransferParsingDataModule"
+    config["data"]["class_path"] = "garment_transfer.stages.distilled_transfer.transfer_parsing.TransferParsingDataModule"
     path = write_config(tmp_path / "nan.yaml", config)
     cli = lightning_cli(["-c", str(path)], run=False)  # the guard comes from GarmentCLI, not the config
     assert any(isinstance(c, FiniteLossGuard) for c in cli.trainer.callbacks)
@@ -222,7 +224,7 @@ def test_failing_checkpoint_write_leaves_the_previous_checkpoint(synthetic_root,
 
 KILLED_WRITER = """
 import os, signal, sys, torch
-from garment_transfer.callbacks.run import AtomicCheckpointIO
+from garment_transfer.callbacks.checkpointing import AtomicCheckpointIO
 io = AtomicCheckpointIO()
 io.save_checkpoint({"step": 1}, sys.argv[1])
 def killed_midway(obj, f, *args, **kwargs):
@@ -246,11 +248,12 @@ def test_writer_killed_midway_leaves_the_previous_checkpoint_and_setup_clears_th
     assert [p.name for p in folder.iterdir()] == ["last.ckpt"]
 
 
-def test_every_run_gets_a_stage_checkpoint_and_the_guard_once():
+def test_every_run_gets_a_stage_checkpoint_the_image_logger_and_the_guard_once():
     defaults = stage_callbacks(None)
     assert [type(c) for c in defaults] == [StageCheckpoint, FiniteLossGuard]
-    own = [StageCheckpoint(last_every_n_steps=7), FiniteLossGuard()]
-    assert stage_callbacks(own) == own
+    assert [type(c) for c in stage_callbacks(None, images=True)] == [StageCheckpoint, ImageLogger, FiniteLossGuard]
+    own = [StageCheckpoint(last_every_n_steps=7), ImageLogger(every_n_epochs=2), FiniteLossGuard()]
+    assert stage_callbacks(own, images=True) == own
     assert [type(c) for c in stage_callbacks(None, checkpointing=False)] == [FiniteLossGuard]
     with pytest.raises(ValueError, match="last_every_n_steps must be >= 0"):
         StageCheckpoint(last_every_n_steps=-1)

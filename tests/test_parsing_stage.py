@@ -11,11 +11,11 @@ import torch
 from conftest import quiet_trainer as trainer, training_losses
 
 from garment_transfer.callbacks.phases import PhaseSchedule
-from garment_transfer.callbacks.run import StageCheckpoint
+from garment_transfer.callbacks.checkpointing import StageCheckpoint
+from garment_transfer.checkpoints import STAGE_KEY, TRYON_PARSING, read_checkpoint
 from garment_transfer.data.samples import collate
-from garment_transfer.stages.checkpoints import read_checkpoint
-from garment_transfer.stages.transfer_parsing import TransferParsingDataModule, TransferParsingModule
-from garment_transfer.stages.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
+from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule, TransferParsingModule
+from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
 
 SIZE = "64x48"
 PHASES = {"feature": 0, "feature_response": 2, "self_study": 4}
@@ -55,22 +55,23 @@ def test_tryon_teacher_fits_a_batch(synthetic_root):
 def test_frozen_teacher_is_unchanged_and_absent_from_the_optimizer(teacher_checkpoint, synthetic_root, tmp_path):
     module = student(teacher_checkpoint, phases={"feature_response": {"feature": 1.0, "response": 1.0,
                                                                       "feature_layers": ["hx6", "hx2d"]}})
-    before = copy.deepcopy(module.teacher.state_dict())  # includes BatchNorm running statistics
+    before = copy.deepcopy(module.teacher.net.state_dict())  # includes BatchNorm running statistics
+    assert before
     seen_modes = []
 
     class Spy(pl.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            seen_modes.append((pl_module.net.training, pl_module.teacher.training))
+            seen_modes.append((pl_module.net.training, pl_module.teacher.net.training))
 
     data = TransferParsingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2)
     run = trainer(tmp_path, max_steps=3, callbacks=[Spy()])
     run.fit(module, data)
-    after = module.teacher.state_dict()
+    after = module.teacher.net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert not any(p.requires_grad for p in module.teacher.parameters())
+    assert not any(p.requires_grad for p in module.teacher.net.parameters())
     optimised = {id(p) for group in run.optimizers[0].param_groups for p in group["params"]}
     assert optimised == {id(p) for p in module.net.parameters()}
-    assert not optimised & {id(p) for p in module.teacher.parameters()}
+    assert not optimised & {id(p) for p in module.teacher.net.parameters()}
     assert seen_modes and all(net and not teacher for net, teacher in seen_modes)
 
 
@@ -82,6 +83,7 @@ def test_student_checkpoint_references_the_teacher_and_reloads(teacher_checkpoin
     run.save_checkpoint(path)
     saved = read_checkpoint(path)
     assert not [k for k in saved["state_dict"] if k.startswith("teacher.")]
+    assert read_checkpoint(teacher_checkpoint)[STAGE_KEY] == TRYON_PARSING
     assert saved["hyper_parameters"]["teacher_checkpoint"] == str(teacher_checkpoint)
     reloaded = TransferParsingModule.load_from_checkpoint(path)
     assert all(torch.equal(a, b) for a, b in zip(reloaded.net.state_dict().values(), module.net.state_dict().values()))

@@ -18,7 +18,8 @@ from garment_transfer.data.samples import collate
 from garment_transfer.evaluation import from_uint8, to_uint8
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.report import build_report
-from garment_transfer.stages.pipeline import GarmentTransfer, GarmentTransferPipeline, PipelineDataModule
+from garment_transfer.models.pipeline import GarmentTransfer
+from garment_transfer.stages.distilled_transfer.pipeline import GarmentTransferPipeline, PipelineDataModule
 
 SIZE = "64x48"
 

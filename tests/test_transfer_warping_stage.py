@@ -13,11 +13,12 @@ from conftest import one_step_checkpoint, quiet_trainer as trainer, tiny_setting
 
 from garment_transfer.data.label_maps import UPPER_GARMENT
 from garment_transfer.data.synth import generate
-from garment_transfer.stages.checkpoints import net_from_checkpoint, read_checkpoint
-from garment_transfer.stages.transfer_parsing import TransferParsingDataModule, TransferParsingModule
-from garment_transfer.stages.transfer_warping import (TransferWarpingDataModule, TransferWarpingModule,
-                                                      build_warping_student, warp_garment)
-from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule
+from garment_transfer.checkpoints import TRANSFER_WARPING, read_checkpoint
+from garment_transfer.models.frozen import FrozenNet
+from garment_transfer.models.warping import build_warping_student, warp_garment
+from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule, TransferParsingModule
+from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
+from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule
 
 SIZE = "64x48"
 pytestmark = [pytest.mark.filterwarnings("ignore:.*(random|RANDOM).*:UserWarning"),
@@ -55,12 +56,16 @@ def a_batch(root, split="val"):
     return next(iter(module.val_dataloader() if split == "val" else module.train_dataloader()))
 
 
+FROZEN = ("teacher", "transfer_parser")
+
+
 class ModeSpy(pl.Callback):
     def __init__(self):
         self.modes = []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.modes.append((pl_module.net.training, pl_module.teacher.training, pl_module.parser.training))
+        self.modes.append((pl_module.net.training, pl_module.teacher.net.training,
+                           pl_module.transfer_parser.net.training))
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +74,7 @@ def fitted(checkpoints, synthetic_root, tmp_path_factory):
     folder = tmp_path_factory.mktemp("transfer_warping")
     torch.manual_seed(0)
     module = student(checkpoints, lr=1e-3)
-    before = {name: copy.deepcopy(getattr(module, name).state_dict()) for name in ("teacher", "parser")}
+    before = {name: copy.deepcopy(getattr(module, name).net.state_dict()) for name in FROZEN}
     spy = ModeSpy()
     run = trainer(folder, max_epochs=1, limit_train_batches=2, callbacks=[spy])
     run.fit(module, data(synthetic_root))
@@ -83,10 +88,10 @@ def test_frozen_nets_are_unchanged_untrainable_and_absent_from_the_optimizer(fit
     module, run = fitted["module"], fitted["run"]
     optimised = {id(p) for group in run.optimizers[0].param_groups for p in group["params"]}
     assert optimised == {id(p) for p in module.net.parameters()}
-    for name in ("teacher", "parser"):
-        frozen = getattr(module, name)
+    for name in FROZEN:
+        frozen = getattr(module, name).net
         after = frozen.state_dict()  # includes BatchNorm running statistics
-        assert all(torch.equal(fitted["before"][name][k], after[k]) for k in after), name
+        assert after and all(torch.equal(fitted["before"][name][k], after[k]) for k in after), name
         assert not any(p.requires_grad for p in frozen.parameters()), name
         assert not optimised & {id(p) for p in frozen.parameters()}, name
     assert len(fitted["modes"]) == 2 and all(net and not t and not p for net, t, p in fitted["modes"])
@@ -94,13 +99,13 @@ def test_frozen_nets_are_unchanged_untrainable_and_absent_from_the_optimizer(fit
 
 def test_checkpoint_references_the_frozen_nets_and_reloads(fitted, checkpoints):
     saved = read_checkpoint(fitted["path"])
-    assert not [k for k in saved["state_dict"] if k.startswith(("teacher.", "parser.", "vgg."))]
+    assert not [k for k in saved["state_dict"] if not k.startswith("net.")]
     assert (saved["hyper_parameters"]["teacher_checkpoint"], saved["hyper_parameters"]["parsing_checkpoint"]) == tuple(
         map(str, checkpoints))
     reloaded = TransferWarpingModule.load_from_checkpoint(fitted["path"])
     trained = fitted["module"].net.state_dict()
     assert all(torch.equal(v, trained[k]) for k, v in reloaded.net.state_dict().items())
-    net = net_from_checkpoint(fitted["path"], build_warping_student)  # what the inference pipeline does
+    net = FrozenNet.from_checkpoint(fitted["path"], {TRANSFER_WARPING: build_warping_student})  # as the pipeline
     assert all(torch.equal(v, trained[k]) for k, v in net.state_dict().items())
 
 
@@ -171,12 +176,12 @@ def test_each_loss_term_responds_to_its_input(checkpoints, synthetic_root):
 def test_target_shape_comes_from_the_parsing_student_or_the_truth(checkpoints, synthetic_root):
     batch = a_batch(synthetic_root)
     truth = student(checkpoints, target_shape="truth", parsing_checkpoint=None)
-    assert truth.parser is None
+    assert truth.transfer_parser is None
     parsing, mask = truth.transfer_shape(batch)
     assert torch.equal(mask[:, 0], (batch.truth.parsing == UPPER_GARMENT).float())
     assert torch.equal(parsing.argmax(1), batch.truth.parsing)
     learned = student(checkpoints)
-    logits = learned.parser(torch.cat([batch.target.remaining, batch.source.garment_mask, batch.target.densepose], 1))
+    logits = learned.transfer_parser(torch.cat([batch.target.remaining, batch.source.garment_mask, batch.target.densepose], 1))
     assert torch.equal(learned.transfer_shape(batch)[1][:, 0], (logits.logits.argmax(1) == UPPER_GARMENT).float())
     without_truth = copy.copy(batch)
     without_truth.truth = None

@@ -13,11 +13,13 @@ import yaml
 from conftest import training_losses
 
 from garment_transfer.cli import lightning_cli
-from garment_transfer.stages.checkpoints import net_from_checkpoint
-from garment_transfer.stages.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule, build_warping_teacher
+from garment_transfer.checkpoints import TRYON_WARPING
+from garment_transfer.models.frozen import FrozenNet
+from garment_transfer.models.warping import build_warping_teacher
+from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule
 
 SIZE = "64x48"
-CONF = Path(__file__).parents[1] / "conf" / "warping"
+CONF = Path(__file__).parents[1] / "conf" / "distilled_transfer" / "tryon_warping"
 
 
 def module(**kwargs) -> TryOnWarpingModule:
@@ -97,7 +99,7 @@ def test_fit_validates_and_logs_the_random_vgg_choice(synthetic_root, tmp_path):
     assert 0 <= metrics["val/tryon/mask_iou"] <= 1
     path = tmp_path / "teacher.ckpt"
     run.save_checkpoint(path)
-    net = net_from_checkpoint(path, build_warping_teacher)
+    net = FrozenNet.from_checkpoint(path, {TRYON_WARPING: build_warping_teacher}).net
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), stage.net.state_dict().values()))
     visuals = stage.visuals(a_batch(synthetic_root, "val"))
     assert list(visuals) == ["cloth", "target", "warped", "target_garment"]
@@ -110,11 +112,11 @@ def test_pose_channel_mismatch_is_explained(synthetic_root):
         module(pose_channels=25).training_step(copy.copy(batch), 0)
 
 
-@pytest.mark.parametrize("name", ["tryon_cpu.yaml", "tryon_paper.yaml"])
+@pytest.mark.parametrize("name", ["cpu.yaml", "paper.yaml"])
 def test_configs_load_through_the_cli(name, capsys):
     with pytest.raises(SystemExit) as done:
         lightning_cli(["fit", "-c", str(CONF / name), "--print_config"])
     assert done.value.code in (0, None)
     config = yaml.safe_load(capsys.readouterr().out)
-    assert config["model"]["class_path"] == "garment_transfer.stages.tryon_warping.TryOnWarpingModule"
+    assert config["model"]["class_path"] == "garment_transfer.stages.distilled_transfer.tryon_warping.TryOnWarpingModule"
     assert config["trainer"]["default_root_dir"].startswith("runs/")

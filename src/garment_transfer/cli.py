@@ -1,7 +1,7 @@
 """The ``garment-transfer`` command.
 
 ``fit``, ``validate``, ``test`` and ``predict`` run Lightning's CLI (:class:`GarmentCLI`) on a stage config, e.g.
-``garment-transfer fit -c conf/parsing/tryon_cpu.yaml``; every model and data module is chosen by ``class_path``.
+``garment-transfer fit -c conf/distilled_transfer/tryon_parsing/cpu.yaml``; every model and data module is chosen by ``class_path``.
 Data and evaluation tools are subcommands (``synth``, ``contact-sheet``, ``export``, ``data``); each lives in
 ``garment_transfer.tools.<name>`` and exposes ``add_arguments(parser)`` and ``run(args) -> int``.
 """
@@ -44,14 +44,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def lightning_cli(args: list[str] | None = None, run: bool = True):
     """Lightning's CLI with any LightningModule / LightningDataModule by class path; the data module's DensePose
     encoding sets the model's ``pose_channels``. Every run gets the stage loggers (unless ``trainer.logger`` is
-    set), a ``StageCheckpoint`` (unless one is configured) and a ``FiniteLossGuard``, and logs its config and
-    run record (``callbacks/run.py``)."""
+    set) and the default callbacks (``callbacks.run.stage_callbacks``: a ``StageCheckpoint``, an ``ImageLogger`` for
+    modules with ``visuals``, a ``FiniteLossGuard``, each unless configured), and logs its config and run record."""
     import pytorch_lightning as pl
     from pytorch_lightning.cli import LightningCLI
 
-    from garment_transfer.data.densepose import channels
-
     from garment_transfer.callbacks.run import RunRecord, stage_callbacks, stage_loggers, stage_of
+    from garment_transfer.data.densepose import channels
 
     class GarmentCLI(LightningCLI):
         def add_arguments_to_parser(self, parser) -> None:
@@ -61,7 +60,8 @@ def lightning_cli(args: list[str] | None = None, run: bool = True):
             config = self._get(self.config_init, "trainer", default={})
             if config.get("logger") in (None, True):  # the standard loggers under the run folder
                 kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd(), stage_of(self.model))
-            kwargs["callbacks"] = stage_callbacks(config.get("callbacks"), config.get("enable_checkpointing"))
+            kwargs["callbacks"] = stage_callbacks(config.get("callbacks"), config.get("enable_checkpointing"),
+                                                  images=callable(getattr(self.model, "visuals", None)))
             return super().instantiate_trainer(**kwargs)
 
     return GarmentCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,

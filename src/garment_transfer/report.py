@@ -16,7 +16,7 @@ from typing import Mapping
 import numpy as np
 
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.formats._common import resize
+from garment_transfer.data.io import resize
 from garment_transfer.data.io import atomic_write_text, read_image, write_png
 from garment_transfer.evaluation.results import METRICS
 

@@ -21,9 +21,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.io import read_json
 from garment_transfer.data.readers import Reader, make_reader
-from garment_transfer.data.samples import PairSample, collate
+from garment_transfer.data.samples import PairSample, collate, parse_size
 from garment_transfer.data.sampling import EvaluationShards, ResumableSampler
-from garment_transfer.data.synth import SynthSettings, generate, parse_size
+from garment_transfer.data.synth import SynthSettings, generate
 
 PAIR_MODES = ("paired", "unpaired", "transfer")
 DEFAULT_SYNTHETIC = {"train": 2000, "test": 200, "seed": 0, "transfers": 1}

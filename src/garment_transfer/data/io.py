@@ -116,3 +116,14 @@ def read_image(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
             return np.asarray(image)
     except (OSError, SyntaxError) as err:  # PIL raises these for truncated or foreign files
         raise ValueError(f"{path}: cannot read image ({err})") from err
+
+
+def resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray:
+    """Resize an (H, W) or (H, W, 3) uint8 array to ``size`` = (height, width).
+
+    ``nearest`` for ids (labels, part indices); otherwise bilinear, which PIL antialiases when shrinking.
+    """
+    if array.shape[:2] == tuple(size):
+        return array
+    method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(array).resize((size[1], size[0]), method))

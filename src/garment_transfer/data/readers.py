@@ -24,10 +24,10 @@ import torch
 
 from garment_transfer.data import densepose
 from garment_transfer.data.formats import canonical, dresscode, viton
-from garment_transfer.data.formats._common import check_size, resize
+from garment_transfer.data.formats._common import check_size
+from garment_transfer.data.io import read_image, resize
 from garment_transfer.data.label_maps import LabelMap, derived_masks, load_label_map
-from garment_transfer.data.samples import PersonSample, TransferTruth
-from garment_transfer.data.synth.engine import parse_size
+from garment_transfer.data.samples import PersonSample, TransferTruth, parse_size
 
 FORMATS = ("canonical", "dresscode", "viton")
 
@@ -262,6 +262,41 @@ class VitonReader(Reader):
         files = {"image": paths["image"], "labels": paths["labels"], "densepose": paths["parts"],
                  "cloth": paths["cloth"], "cloth_mask": paths["cloth_mask"]}
         return RawPerson(sample_id, raw.image, raw.labels, raw.cloth, raw.cloth_mask, raw.parts, files=files)
+
+
+class FilesReader(Reader):
+    """A :class:`Reader` over explicitly named files, one person per id ``"source"`` / ``"target"``; the in-shop
+    garment is absent (a white picture with an empty mask: the transfer pipeline never reads it)."""
+
+    format = "files"
+
+    def __init__(self, files: dict[str, dict[str, str]], size, label_map, encoding: str, densepose_files: str):
+        self.files, self.densepose_files = files, densepose_files
+        self.has_uv = densepose_files == "iuv"
+        if densepose_files == "rendering" and encoding != "rendering":
+            raise ValueError(f"--densepose-files rendering: the networks were trained on the {encoding!r} encoding, "
+                             "which a colour rendering cannot give; bring IUV files")
+        super().__init__(Path("."), size, label_map, encoding)
+
+    def ids(self, split: str) -> list[str]:
+        return list(self.files)
+
+    def read_raw(self, split: str, sample_id: str) -> RawPerson:
+        paths = self.files[sample_id]
+        image = read_image(paths["image"], "RGB")
+        labels = read_image(paths["labels"])
+        if labels.ndim != 2:
+            raise ValueError(f"{paths['labels']}: expected a palette or grey PNG of label ids, got colour channels")
+        pose = read_image(paths["densepose"], "L" if self.densepose_files == "parts" else "RGB")
+        for key, array in (("labels", labels), ("densepose", pose)):
+            if array.shape[:2] != image.shape[:2]:
+                raise ValueError(f"{paths[key]}: size {array.shape[1]}x{array.shape[0]} (WxH) differs from the photo "
+                                 f"{paths['image']} ({image.shape[1]}x{image.shape[0]})")
+        cloth, cloth_mask = np.full_like(image, 255), np.zeros(image.shape[:2], np.uint8)
+        if self.densepose_files == "rendering":
+            return RawPerson(sample_id, image, labels, cloth, cloth_mask, densepose_picture=pose, files=paths)
+        parts, uv = split_iuv(pose, paths["densepose"], "use --densepose-files rendering")
+        return RawPerson(sample_id, image, labels, cloth, cloth_mask, parts, uv, files=paths)
 
 
 READERS = {"canonical": CanonicalReader, "dresscode": DressCodeReader, "viton": VitonReader}

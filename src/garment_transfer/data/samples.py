@@ -12,6 +12,29 @@ import torch
 
 from garment_transfer.data.label_maps import NUM_CLASSES, REMAINING, UPPER_GARMENT, UPPER_SKIN
 
+SIZE_MULTIPLE = 16  # the networks halve the resolution at least four times
+MIN_SIZE = (64, 48)  # the smallest size (height, width)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"HxW"`` -> ``(H, W)``, checked: both multiples of 16 and at least 64 x 48."""
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size {text!r}: expected HEIGHTxWIDTH, e.g. 128x96") from None
+    check_size(height, width)
+    return height, width
+
+
+def check_size(height: int, width: int) -> None:
+    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
+        raise ValueError(
+            f"size {height}x{width}: height and width must be multiples of {SIZE_MULTIPLE} "
+            f"(the networks halve the resolution at least four times), e.g. 128x96 or 256x192"
+        )
+    if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
+        raise ValueError(f"size {height}x{width}: the smallest size is {MIN_SIZE[0]}x{MIN_SIZE[1]}")
+
 
 def one_hot(parsing: torch.Tensor, classes: int = NUM_CLASSES, dtype=torch.float32) -> torch.Tensor:
     """Class indices (..., H, W) -> one-hot (..., classes, H, W) of ``dtype``."""

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from garment_transfer.data.datamodule import evaluation_pairs
-from garment_transfer.data.formats._common import resize
+from garment_transfer.data.io import resize
 from garment_transfer.data.io import read_image
 from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.evaluation.evaluator import Evaluator

@@ -23,6 +23,7 @@ from .grids import (
     identity_theta,
     normalise_points,
     offsets_to_grid,
+    resize_for_level,
     upsample_grid,
     warp,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "identity_theta",
     "normalise_points",
     "offsets_to_grid",
+    "resize_for_level",
     "tps_grid",
     "upsample_grid",
     "warp",

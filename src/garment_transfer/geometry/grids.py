@@ -14,6 +14,7 @@ Convention (the one of :func:`torch.nn.functional.grid_sample`, used by every fu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -200,3 +201,18 @@ def affine_grid(theta: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         raise ValueError(f"theta must be a (B, 2, 3) tensor, got {_shape(theta)}")
     height, width = size
     return F.affine_grid(theta, [theta.shape[0], 1, height, width], align_corners=True)
+
+
+def resize_for_level(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Resize an image or mask to a pyramid level's size (bilinear, antialiased); use it for multi-scale targets too.
+
+    Args:
+        x: (B, C, H, W).
+        size: (H', W').
+
+    Returns:
+        (B, C, H', W'); ``x`` itself when the size already matches.
+    """
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)

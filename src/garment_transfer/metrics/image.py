@@ -119,6 +119,14 @@ def ssim_255(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None
     return ssim
 
 
+
+def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of IoU(pred > 0.5, target > 0.5); masks (B, 1, H, W) in [0, 1]; both empty counts 1."""
+    pred, target = (pred > 0.5).flatten(1), (target > 0.5).flatten(1)
+    inter, union = (pred & target).sum(1).float(), (pred | target).sum(1).float()
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union)).mean()
+
+
 class ImageMetrics(Metric):
     """Mean per-image MSE, PSNR and SSIM on the 0..255 scale (definitions in the module docstring).
 

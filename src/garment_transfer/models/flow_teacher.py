@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from garment_transfer.geometry import compose, offsets_to_grid, upsample_grid, warp
+from garment_transfer.geometry import compose, offsets_to_grid, resize_for_level, upsample_grid, warp
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
 
 # Per width: pyramid channels (fine -> coarse), FPN channels, head widths, style size and style pooling grid.
@@ -39,21 +39,6 @@ _WIDTHS = {
     "full": dict(channels=(64, 128, 256, 256, 256), fpn=256, head=(128, 64, 32), style_dim=256, style_pool=(8, 6)),
     "tiny": dict(channels=(16, 32, 64, 64, 64), fpn=64, head=(32, 32, 16), style_dim=64, style_pool=(4, 3)),
 }
-
-
-def resize_for_level(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """Resize an image or mask to a pyramid level's size (bilinear, antialiased); use it for multi-scale targets too.
-
-    Args:
-        x: (B, C, H, W).
-        size: (H', W').
-
-    Returns:
-        (B, C, H', W'); ``x`` itself when the size already matches.
-    """
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
 
 
 class ModulatedConv2d(nn.Module):

@@ -1,24 +1,28 @@
-"""What every stage's LightningModule shares: evaluation hooks feeding ``self.metrics``, metric logging at epoch
-end as ``<split>/<comparison>/<name>``, and Adam on ``self.net`` (the teacher, if any, is never optimised).
+"""What every stage's LightningModule shares: its identity in checkpoints, logging of training and evaluation values,
+evaluation hooks feeding ``self.metrics``, metric logging at epoch end as ``<split>/<comparison>/<name>``, and Adam on
+``self.net`` (frozen networks, :class:`~garment_transfer.models.frozen.FrozenNet`, hold no parameters of the module).
 
-Multi-process runs (DDP): torchmetrics objects sum their states over processes, and a value that an evaluation
-step logs (validation, test, sanity check) goes into a torchmetrics ``MeanMetric`` of its name, weighted by the
-call's ``batch_size``, so it is the mean over the whole evaluation set even when the processes hold unequal shares
-(Lightning's own ``sync_dist`` reduction is not weighted by each process's count). Other values logged outside
-training are reduced over processes (``sync_dist=True`` unless the call says otherwise). Values logged in
-training are kept, per step, in ``logged_train_values`` (name -> value), where
-:class:`~garment_transfer.callbacks.guard.FiniteLossGuard` finds the loss terms to name when a loss is not finite.
+Logging goes through Lightning's public ``self.log`` and torchmetrics objects:
+
+- :meth:`StageModule.log_train` logs per-step training values and keeps them, per step, in ``logged_train_values``
+  (name -> value), where :class:`~garment_transfer.callbacks.guard.FiniteLossGuard` finds the loss terms to name when
+  a loss is not finite;
+- :meth:`StageModule.log_eval` puts each evaluation-step value into a torchmetrics ``MeanMetric`` of its name,
+  weighted by the batch size, so it is the mean over the whole evaluation set, also under DDP with unequal shares
+  (Lightning's own ``sync_dist`` reduction is not weighted by each process's count);
+- the ``self.metrics`` torchmetrics objects sum their states over processes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import pytorch_lightning as pl
 import torch
 from torch import nn
 from torchmetrics.aggregation import MeanMetric
 
-SYNC_DIST_POSITION = 6  # index of sync_dist among LightningModule.log's arguments after ``value``
-EVALUATION_STEPS = ("validation_step", "test_step")
+from garment_transfer.checkpoints import STAGE_KEY, class_path
 
 
 class StageModule(pl.LightningModule):
@@ -30,25 +34,24 @@ class StageModule(pl.LightningModule):
         self.logged_train_values: dict[str, torch.Tensor | float] = {}
         self.evaluation_means = nn.ModuleDict()  # name (slashes as "__") -> MeanMetric; states not checkpointed
 
-    def log(self, name: str, value, *args, **kwargs) -> None:
-        """``LightningModule.log``; remembers training values, averages evaluation-step values over the whole
-        evaluation set, syncs other evaluation values across processes."""
-        if self._trainer is not None and self._trainer.training:
-            if isinstance(value, (torch.Tensor, int, float)):
-                self.logged_train_values[name] = value.detach() if isinstance(value, torch.Tensor) else value
-        elif (self._current_fx_name in EVALUATION_STEPS and isinstance(value, (torch.Tensor, int, float)) and not args
-              and kwargs.get("reduce_fx", "mean") == "mean"):
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[STAGE_KEY] = class_path(type(self))
+
+    def log_train(self, values: Mapping[str, torch.Tensor | float], batch_size: int) -> None:
+        """Log training values of this step by full name (``train/loss`` also on the progress bar)."""
+        for name, value in values.items():
+            self.logged_train_values[name] = value.detach() if isinstance(value, torch.Tensor) else value
+            self.log(name, value, prog_bar=name == "train/loss", batch_size=batch_size)
+
+    def log_eval(self, values: Mapping[str, torch.Tensor | float], batch_size: int) -> None:
+        """Log evaluation-step values by full name as means over the whole evaluation set, weighted by batch size."""
+        for name, value in values.items():
             key = name.replace("/", "__").replace(".", "_")
             if key not in self.evaluation_means:
                 self.evaluation_means[key] = MeanMetric(nan_strategy="disable").to(self.device)  # NaN shows
             mean = self.evaluation_means[key]
-            mean.update(torch.as_tensor(value, dtype=torch.float32, device=self.device).mean(),
-                        weight=kwargs.get("batch_size") or 1)
-            value = mean
-            kwargs.setdefault("metric_attribute", f"evaluation_means.{key}")
-        elif len(args) <= SYNC_DIST_POSITION:
-            kwargs.setdefault("sync_dist", True)
-        super().log(name, value, *args, **kwargs)
+            mean.update(torch.as_tensor(value, dtype=torch.float32, device=self.device).mean(), weight=batch_size)
+            self.log(name, mean, batch_size=batch_size, metric_attribute=f"evaluation_means.{key}")
 
     def evaluate(self, batch, split: str) -> None:
         raise NotImplementedError

@@ -9,7 +9,8 @@ import argparse
 
 from omegaconf import OmegaConf
 
-from garment_transfer.data.synth import EngineConfig, SynthSettings, generate, parse_size
+from garment_transfer.data.samples import parse_size
+from garment_transfer.data.synth import EngineConfig, SynthSettings, generate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,16 +24,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from garment_transfer.data.io import read_image
+from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
-from garment_transfer.data.readers import RawPerson, Reader, split_iuv
-from garment_transfer.data.samples import PersonSample, collate
-from garment_transfer.data.synth.engine import parse_size
-from garment_transfer.stages.checkpoints import read_checkpoint
-from garment_transfer.stages.pipeline.lightning_module import INTERMEDIATES, save_images
-from garment_transfer.stages.pipeline.transfer import METHODS, NEEDS, GarmentTransfer
+from garment_transfer.data.readers import FilesReader
+from garment_transfer.data.samples import PersonSample, collate, parse_size
+from garment_transfer.models.pipeline import INTERMEDIATES, METHODS, NEEDS, GarmentTransfer
+from garment_transfer.visuals import save_images
 
 DENSEPOSE_FILES = ("iuv", "rendering", "parts")
 CHECKPOINTS = {"parsing_checkpoint": "transfer_parsing", "warping_checkpoint": "transfer_warping",
@@ -58,41 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fill", default="inpaint", help="hole filling of the composition (default inpaint)")
     parser.add_argument("--out", required=True, metavar="PNG", help="where to write the result")
     parser.add_argument("--intermediates", metavar="DIR", help="also write parsing, warped garment, skin here")
-
-
-class FilesReader(Reader):
-    """A :class:`Reader` over explicitly named files, one person per id ``"source"`` / ``"target"``; the in-shop
-    garment is absent (a white picture with an empty mask: the transfer pipeline never reads it)."""
-
-    format = "files"
-
-    def __init__(self, files: dict[str, dict[str, str]], size, label_map, encoding: str, densepose_files: str):
-        self.files, self.densepose_files = files, densepose_files
-        self.has_uv = densepose_files == "iuv"
-        if densepose_files == "rendering" and encoding != "rendering":
-            raise ValueError(f"--densepose-files rendering: the networks were trained on the {encoding!r} encoding, "
-                             "which a colour rendering cannot give; bring IUV files")
-        super().__init__(Path("."), size, label_map, encoding)
-
-    def ids(self, split: str) -> list[str]:
-        return list(self.files)
-
-    def read_raw(self, split: str, sample_id: str) -> RawPerson:
-        paths = self.files[sample_id]
-        image = read_image(paths["image"], "RGB")
-        labels = read_image(paths["labels"])
-        if labels.ndim != 2:
-            raise ValueError(f"{paths['labels']}: expected a palette or grey PNG of label ids, got colour channels")
-        pose = read_image(paths["densepose"], "L" if self.densepose_files == "parts" else "RGB")
-        for key, array in (("labels", labels), ("densepose", pose)):
-            if array.shape[:2] != image.shape[:2]:
-                raise ValueError(f"{paths[key]}: size {array.shape[1]}x{array.shape[0]} (WxH) differs from the photo "
-                                 f"{paths['image']} ({image.shape[1]}x{image.shape[0]})")
-        cloth, cloth_mask = np.full_like(image, 255), np.zeros(image.shape[:2], np.uint8)
-        if self.densepose_files == "rendering":
-            return RawPerson(sample_id, image, labels, cloth, cloth_mask, densepose_picture=pose, files=paths)
-        parts, uv = split_iuv(pose, paths["densepose"], "use --densepose-files rendering")
-        return RawPerson(sample_id, image, labels, cloth, cloth_mask, parts, uv, files=paths)
 
 
 def checkpoint_paths(args: argparse.Namespace) -> dict[str, str]:

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage  # installed with albumentations
 
 from garment_transfer.data import io
@@ -71,17 +70,6 @@ def mask_from_white(cloth: np.ndarray, threshold: int = WHITE_THRESHOLD) -> np.n
 # ---------------------------------------------------------------------------------------------------------- writing
 def write_lines(path: Path, lines: Iterable[str]) -> None:
     io.atomic_write_text(path, "".join(f"{line}\n" for line in lines))
-
-
-def resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray:
-    """Resize an (H, W) or (H, W, 3) uint8 array to ``size`` = (height, width).
-
-    ``nearest`` for ids (labels, part indices); otherwise bilinear, which PIL antialiases when shrinking.
-    """
-    if array.shape[:2] == tuple(size):
-        return array
-    method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
-    return np.asarray(Image.fromarray(array).resize((size[1], size[0]), method))
 
 
 # ------------------------------------------------------------------------------------------------- export folders

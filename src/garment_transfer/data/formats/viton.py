@@ -109,13 +109,13 @@ def write_viton_sample(
 ) -> None:
     """Resize one canonical sample to ``size`` = (H, W) and write its files (folders must exist); person last."""
     path = sample_paths(out_root, split, sample.id)
-    mask = _common.binarize(_common.resize(sample.cloth_mask, size, nearest=False))
+    mask = _common.binarize(io.resize(sample.cloth_mask, size, nearest=False))
     labels = _common.map_labels(sample.parse, CIHP_TO_ACGPN, f"CIHP parsing of {sample.id}")
-    io.write_jpeg(path["cloth"], _common.resize(sample.cloth, size, nearest=False))
+    io.write_jpeg(path["cloth"], io.resize(sample.cloth, size, nearest=False))
     io.write_jpeg(path["cloth_mask"], mask)
-    io.write_png(path["labels"], _common.resize(labels, size, nearest=True))
-    io.write_npy(path["parts"], _common.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
-    io.write_jpeg(path["image"], _common.resize(sample.image, size, nearest=False))
+    io.write_png(path["labels"], io.resize(labels, size, nearest=True))
+    io.write_npy(path["parts"], io.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
+    io.write_jpeg(path["image"], io.resize(sample.image, size, nearest=False))
 
 
 def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE) -> int:

@@ -5,9 +5,9 @@ DensePose IUV for the body under the clothes, and **true transfers** (person B i
 correspondence of every transferred garment pixel to the source image.
 """
 
-from garment_transfer.data.synth.engine import SyntheticEngine, parse_size, sample_id
+from garment_transfer.data.synth.engine import SyntheticEngine, sample_id
 from garment_transfer.data.synth.params import ENGINE_VERSION, EngineConfig
 from garment_transfer.data.synth.writer import SynthSettings, generate, read_meta
 
-__all__ = ["ENGINE_VERSION", "EngineConfig", "SynthSettings", "SyntheticEngine", "generate", "parse_size",
+__all__ = ["ENGINE_VERSION", "EngineConfig", "SynthSettings", "SyntheticEngine", "generate",
            "read_meta", "sample_id"]

@@ -10,35 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from garment_transfer.data.formats.canonical import RawSample, RawTransfer
+from garment_transfer.data.samples import check_size
 from garment_transfer.data.synth.params import EngineConfig, Person, sample_person
 from garment_transfer.data.synth.render import Rendering, correspondence, render_person, render_shop
 
 SPLIT_CODES = {"train": 0, "test": 1}
 PAIR_STREAM = 1_000_003  # keeps the pair draws apart from the sample draws
-SIZE_MULTIPLE = 16  # networks downsample at least four times; 64 x 48 is the smallest size
-MIN_SIZE = (64, 48)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"HxW"`` -> ``(H, W)``, checked: both multiples of 16 and at least 64 x 48."""
-    try:
-        height, width = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"size {text!r}: expected HEIGHTxWIDTH, e.g. 128x96") from None
-    check_size(height, width)
-    return height, width
-
-
-def check_size(height: int, width: int) -> None:
-    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
-        raise ValueError(
-            f"size {height}x{width}: height and width must be multiples of {SIZE_MULTIPLE} "
-            f"(the networks halve the resolution at least four times), e.g. 128x96 or 256x192"
-        )
-    if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
-        raise ValueError(f"size {height}x{width}: the smallest size is {MIN_SIZE[0]}x{MIN_SIZE[1]}")
-
-
 def sample_id(split: str, index: int) -> str:
     return f"{split}_{index:06d}"
 

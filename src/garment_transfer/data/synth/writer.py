@@ -20,7 +20,8 @@ import PIL
 from garment_transfer import __version__
 from garment_transfer.data import io
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.synth.engine import SyntheticEngine, check_size, sample_id
+from garment_transfer.data.samples import check_size
+from garment_transfer.data.synth.engine import SyntheticEngine, sample_id
 from garment_transfer.data.synth.params import ENGINE_VERSION, EngineConfig
 
 META_FILE = "meta.json"

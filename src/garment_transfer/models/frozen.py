@@ -1,0 +1,113 @@
+"""One way to hold a frozen network: another stage's trained net inside a student, the pipeline, a tool or a benchmark.
+
+:meth:`FrozenNet.from_checkpoint` reads a stage checkpoint safely (:func:`garment_transfer.checkpoints.read_checkpoint`),
+checks that the stage which wrote it is one the caller accepts (its class path is in the checkpoint) and that its
+DensePose encoding (``pose_channels``) is the caller's, rebuilds the net from the checkpoint's hyper-parameters with
+that stage's builder, loads its weights strictly and freezes it (``requires_grad`` off, eval mode).
+
+A :class:`FrozenNet` then
+
+- runs its forward under ``torch.no_grad()``;
+- stays in eval mode whatever ``train()`` is called with (Lightning puts every sub-module in train mode each epoch;
+  a teacher's BatchNorm statistics must never move);
+- keeps the net out of its owner's parameters, ``state_dict`` and optimizer: the net is held outside the module tree
+  (device and dtype moves still reach it), so a student's checkpoint references its teachers by path instead of
+  copying them, and loads strictly without them;
+- passes attribute reads on to the net (``frozen.in_channels``) and exposes it as ``frozen.net``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from garment_transfer.checkpoints import checkpoint_stage, read_checkpoint, short_stage
+
+Builder = Callable[[dict], nn.Module]
+
+
+class FrozenNet(nn.Module):
+    """A frozen network (module docstring).
+
+    Args:
+        net: the network; frozen and put in eval mode here.
+        source: where it came from (a checkpoint path), for messages and ``repr``.
+        stage: the class path of the stage that trained it.
+        hparams: that stage's hyper-parameters.
+    """
+
+    def __init__(self, net: nn.Module, source: str | Path = "", stage: str | None = None,
+                 hparams: dict | None = None) -> None:
+        super().__init__()
+        net.requires_grad_(False)
+        net.eval()
+        object.__setattr__(self, "_net", net)  # outside the module tree: no parameters, state_dict or train()
+        self.source, self.stage, self.hparams = str(source), stage, dict(hparams or {})
+        self.training = False
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, builders: Mapping[str, Builder], pose_channels: int | None = None,
+                        argument: str = "checkpoint") -> FrozenNet:
+        """The net of a stage checkpoint, frozen.
+
+        Args:
+            path: the checkpoint.
+            builders: the stages accepted here, ``{stage class path: builder(hyper_parameters) -> nn.Module}``
+                (the constants of :mod:`garment_transfer.checkpoints`).
+            pose_channels: the caller's DensePose channels; a checkpoint trained on another encoding is refused.
+            argument: the argument that named ``path``, for messages.
+
+        Raises:
+            FileNotFoundError, ValueError: one line naming the file and what is wrong with it.
+        """
+        checkpoint = read_checkpoint(path)
+        stage = checkpoint_stage(checkpoint)
+        if stage not in builders:
+            expected = " or ".join(short_stage(s) for s in builders)
+            found = short_stage(stage) if stage else "a checkpoint that records no stage"
+            raise ValueError(f"{path}: {argument} must be a checkpoint of {expected}; this is {found}")
+        hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
+        if pose_channels is not None and hparams.get("pose_channels") != pose_channels:
+            raise ValueError(f"{path}: trained with pose_channels={hparams.get('pose_channels')}, this stage has "
+                             f"pose_channels={pose_channels}: use the same densepose encoding")
+        net = builders[stage](hparams)
+        state = {k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        if not state:
+            raise ValueError(f"{path}: holds no network weights (no 'net.' entries in its state_dict)")
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as err:
+            raise ValueError(f"{path}: weights do not fit the network its hyper-parameters describe ({err})") from err
+        return cls(net, path, stage, hparams)
+
+    @property
+    def net(self) -> nn.Module:
+        return self._net
+
+    def forward(self, *args, **kwargs):
+        with torch.no_grad():
+            return self._net(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> FrozenNet:
+        self.training = False
+        self._net.eval()
+        return self
+
+    def _apply(self, fn, recurse: bool = True):
+        self._net._apply(fn, recurse)
+        return super()._apply(fn, recurse)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            net = self.__dict__.get("_net")
+            if net is None:
+                raise
+            return getattr(net, name)
+
+    def extra_repr(self) -> str:
+        return f"{type(self._net).__name__} from {self.source or 'memory'}, frozen"
