@@ -28,11 +28,12 @@ CONF := conf/distilled_transfer
 TRAINER := -c conf/trainer/$(PRESET).yaml
 FIT = $(CLI) fit $(TRAINER) -c $(CONF)/$(1)/$(PRESET).yaml --ckpt_path last
 EVAL = $(RUNS)/$(1)/results/metrics.json
+LAST = $(RUNS)/$(1)/checkpoints/last.ckpt
 # The preset's synthetic set; its test transfer pairs are written last, when generation is complete.
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping train-parsing train-all evaluate clean-venv
+.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping preflight train-parsing train-all evaluate clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,18 +70,23 @@ bench-parsing: $(STAMP) ## Train teacher, distilled student and baselines (CPU p
 bench-warping: $(STAMP) ## Train T_W, S_W and the warping comparison cases (CPU preset) and print their table
 	$(PY) benchmarks/bench_warping.py --out benchmarks/results/warping.md
 
+# Every file the preset's stages will read (weights, data roots, disk space), checked before the first one starts.
+STAGES := tryon_parsing transfer_parsing tryon_warping transfer_warping arm_regrowth pipeline
+preflight: $(STAMP) ## Check that every stage of the preset finds what it needs (make train-all runs it first)
+	$(CLI) preflight --runs $(RUNS) $(TRAINER) $(foreach s,$(STAGES),$(CONF)/$(s)/$(PRESET).yaml)
+
 # The five networks in dependency order; each reads the checkpoints of the ones before it at stable paths.
-$(PRESET_DATA): | $(STAMP)
+$(PRESET_DATA): | $(STAMP) preflight
 	$(CLI) synth --out data/synthetic-$(PRESET_SIZE) --size $(PRESET_SIZE) --train $(TRAIN) --test $(TEST) --seed $(SEED) \
 		--workers $(WORKERS)
 
-$(call DONE,tryon_parsing): | $(PRESET_DATA)
+$(call DONE,tryon_parsing): | $(PRESET_DATA) preflight
 	$(call FIT,tryon_parsing)
 
 $(call DONE,transfer_parsing): $(call DONE,tryon_parsing)
 	$(call FIT,transfer_parsing)
 
-$(call DONE,tryon_warping): | $(PRESET_DATA)
+$(call DONE,tryon_warping): | $(PRESET_DATA) preflight
 	$(call FIT,tryon_warping)
 
 $(call DONE,transfer_warping): $(call DONE,tryon_warping) $(call DONE,transfer_parsing)
@@ -95,7 +101,9 @@ $(call EVAL,pipeline): $(call DONE,transfer_parsing) $(call DONE,transfer_warpin
 
 $(call EVAL,baselines/teacher): $(call DONE,tryon_parsing) $(call DONE,tryon_warping) $(call DONE,arm_regrowth)
 	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/teacher.yaml \
-		--trainer.default_root_dir $(RUNS)/baselines/teacher
+		--trainer.default_root_dir $(RUNS)/baselines/teacher \
+		--model.init_args.tryon_parsing_checkpoint $(call LAST,tryon_parsing) \
+		--model.init_args.tryon_warping_checkpoint $(call LAST,tryon_warping)
 
 $(call EVAL,baselines/affine): | $(PRESET_DATA)
 	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/affine.yaml \

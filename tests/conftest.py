@@ -110,6 +110,7 @@ def one_step_checkpoint(module, data, path: Path) -> str:
 def stage_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
     """One optimiser step of each of the five stages, in dependency order, at 64 x 48 (tiny widths)."""
     folder = tmp_path_factory.mktemp("stages")
+    pl.seed_everything(0)  # the same tiny networks whichever test asks first
     data = dict(root=str(synthetic_root), size="64x48", batch_size=2, eval_batch_size=4)
     paths = {}
     paths["tryon_parsing"] = one_step_checkpoint(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),

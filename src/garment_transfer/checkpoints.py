@@ -10,7 +10,13 @@ whose checkpoints other code loads are the constants below (a test checks that e
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.util
+import pickle
+import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -36,15 +42,72 @@ LEGACY_CLASS_PATHS = {
 }
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """Load a Lightning checkpoint on the CPU, safely (``weights_only=True``); errors name the file."""
+def safe_load(path: str | Path, what: str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, every failure one line naming the file.
+
+    A file whose pickle asks for anything beyond tensors and plain containers (which could run code while it is
+    read) is refused, never executed; a truncated or foreign file says it cannot be read.
+
+    Args:
+        path: the file. what: what it should be ("checkpoint", "VGG-19 weights file"), for messages.
+
+    Raises:
+        FileNotFoundError: the file does not exist. ValueError: the file is refused or unreadable.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found (train the stage that writes it first)")
+        raise FileNotFoundError(f"{path}: {what} not found" + (" (it is a folder)" if path.is_dir() else ""))
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a foreign, truncated or unsafe file
-        raise ValueError(f"{path}: cannot read checkpoint ({err})") from err
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        text = str(err)
+        if "unsupported global" in text.lower() or "not an allowed global" in text.lower():
+            raise ValueError(f"{path}: refused: this {what} asks to unpickle objects beyond tensors and plain "
+                             "containers, which could run code; only files that load with weights_only=True are "
+                             "read") from err
+        detail = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                       if "WeightsUnpickler error" in line), text.strip().splitlines()[0] if text.strip() else "")
+        raise ValueError(f"{path}: cannot read {what} (not a torch file, or damaged: {detail})") from err
+    except Exception as err:  # torch raises many types for a truncated or foreign file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: cannot read {what} ({type(err).__name__}: {first})") from err
+
+
+class _LegacyStageModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes ``import garment_transfer.stages.<stage>[.lightning_module]`` give today's module, so that a checkpoint
+    whose hyper-parameters name an old class path (LightningCLI reads ``_class_path`` on ``--ckpt_path``) resolves."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self.modules = modules
+
+    def find_spec(self, name, path=None, target=None):
+        return importlib.util.spec_from_loader(name, self) if name in self.modules else None
+
+    def create_module(self, spec):
+        return importlib.import_module(self.modules[spec.name])
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+def install_legacy_stage_modules() -> None:
+    """Register the old stage packages (``garment_transfer.stages.<stage>`` and its ``lightning_module``) as aliases
+    of today's, ahead of the other finders so that an old name never loads a second copy (idempotent)."""
+    modules = {}
+    for new in LEGACY_CLASS_PATHS.values():
+        package = new.rsplit(".", 2)[0]  # garment_transfer.stages.<method>.<stage>
+        old = "garment_transfer.stages." + package.rsplit(".", 1)[1]
+        modules[old], modules[f"{old}.lightning_module"] = package, f"{package}.lightning_module"
+    if not any(isinstance(finder, _LegacyStageModules) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _LegacyStageModules(modules))
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a Lightning checkpoint on the CPU, safely (:func:`safe_load`); errors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: checkpoint not found (train the stage that writes it first)")
+    checkpoint = safe_load(path, "checkpoint")
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
         raise ValueError(f"{path}: not a Lightning checkpoint with state_dict and hyper_parameters")
     return checkpoint

@@ -1,9 +1,11 @@
 """The ``garment-transfer`` command.
 
-``fit``, ``validate``, ``test`` and ``predict`` run Lightning's CLI (:class:`GarmentCLI`) on a stage config, e.g.
-``garment-transfer fit -c conf/distilled_transfer/tryon_parsing/cpu.yaml``; every model and data module is chosen by ``class_path``.
-Data and evaluation tools are subcommands (``synth``, ``contact-sheet``, ``export``, ``data``); each lives in
-``garment_transfer.tools.<name>`` and exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+``fit``, ``validate``, ``test`` and ``predict`` run Lightning's CLI (``GarmentCLI``) on a stage config, e.g.
+``garment-transfer fit -c conf/trainer/cpu.yaml -c conf/distilled_transfer/tryon_parsing/cpu.yaml``; every model
+and data module is chosen by ``class_path``. Data and evaluation tools are subcommands (``synth``, ``data``,
+``transfer``, ...); each lives in ``garment_transfer.tools.<name>`` and exposes ``add_arguments(parser)`` and
+``run(args) -> int``. A problem with what the user gave ends the command with one line and exit code 2
+(:mod:`garment_transfer.errors`); the Lightning commands check everything up front (:mod:`garment_transfer.preflight`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ TOOLS = {
     "transfer": ("transfer", "dress one person in another's garment, on your own images"),
     "report": ("report", "collect a preset's evaluations into a markdown report with an image grid"),
     "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (METHOD.md 5)"),
+    "preflight": ("preflight", "check that a plan's configs find every file they need, before training starts"),
 }
 
 
@@ -41,28 +44,49 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def lightning_cli(args: list[str] | None = None, run: bool = True):
+def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict | None = None):
     """Lightning's CLI with any LightningModule / LightningDataModule by class path; the data module's DensePose
     encoding sets the model's ``pose_channels``. Every run gets the stage loggers (unless ``trainer.logger`` is
     set) and the default callbacks (``callbacks.run.stage_callbacks``: a ``StageCheckpoint``, an ``ImageLogger`` for
-    modules with ``visuals``, a ``FiniteLossGuard``, each unless configured), and logs its config and run record."""
+    modules with ``visuals``, a ``FiniteLossGuard``, each unless configured), and logs its config and run record.
+    Before the trainer exists the run is checked (``preflight.check_run``); ``state["started"]`` turns True when the
+    command's work begins, and checkpoints are always loaded with ``weights_only=True``."""
     import pytorch_lightning as pl
     from pytorch_lightning.cli import LightningCLI
 
     from garment_transfer.callbacks.run import RunRecord, stage_callbacks, stage_loggers, stage_of
     from garment_transfer.data.densepose import channels
+    from garment_transfer.preflight import check_ckpt_path, check_run
+
+    state = {} if state is None else state
 
     class GarmentCLI(LightningCLI):
         def add_arguments_to_parser(self, parser) -> None:
             parser.link_arguments("data.init_args.densepose", "model.init_args.pose_channels", compute_fn=channels)
 
+        def parse_arguments(self, parser, args) -> None:
+            super().parse_arguments(parser, args)
+            command = self.config.get("subcommand")
+            if command is not None:  # before Lightning reads the file
+                config = self.config[command]
+                check_ckpt_path(config.get("ckpt_path"), config.trainer.default_root_dir or os.getcwd(),
+                                config.model.class_path)
+
         def instantiate_trainer(self, **kwargs):
             config = self._get(self.config_init, "trainer", default={})
+            if self.subcommand is not None:
+                check_run(self.subcommand, self.model, self.datamodule)
             if config.get("logger") in (None, True):  # the standard loggers under the run folder
                 kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd(), stage_of(self.model))
             kwargs["callbacks"] = stage_callbacks(config.get("callbacks"), config.get("enable_checkpointing"),
                                                   images=callable(getattr(self.model, "visuals", None)))
             return super().instantiate_trainer(**kwargs)
+
+        def _start(self) -> None:
+            self.config_init[self.subcommand]["weights_only"] = True  # --ckpt_path never runs code from a file
+            state["started"] = True
+
+        before_fit = before_validate = before_test = before_predict = _start
 
     return GarmentCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
                       save_config_callback=RunRecord, save_config_kwargs={"overwrite": True},
@@ -70,16 +94,26 @@ def lightning_cli(args: list[str] | None = None, run: bool = True):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from garment_transfer.errors import report, user_error
+
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in LIGHTNING_COMMANDS:
-        lightning_cli(None if argv is None else words)  # None: Lightning reads sys.argv itself
+        state = {"started": False}
+        try:
+            lightning_cli(None if argv is None else words, state=state)  # None: Lightning reads sys.argv itself
+        except Exception as err:  # noqa: BLE001 - the user's problems become one line, bugs keep their traceback
+            problem = user_error(err, state["started"])
+            if problem is None:
+                raise
+            return report(words[0], problem)
         return 0
     args = build_parser(words[0] if words and words[0] in TOOLS else "").parse_args(words)
     try:
         return args.run(args)
     except (ValueError, OSError) as err:  # bad arguments and unusable files: one clear line, exit 2
-        print(f"garment-transfer {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        if user_error(err, started=False) is None:
+            raise
+        return report(args.command, err)
 
 
 if __name__ == "__main__":

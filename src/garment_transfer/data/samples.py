@@ -14,6 +14,7 @@ from garment_transfer.data.label_maps import NUM_CLASSES, REMAINING, UPPER_GARME
 
 SIZE_MULTIPLE = 16  # the networks halve the resolution at least four times
 MIN_SIZE = (64, 48)  # the smallest size (height, width)
+MAX_SIDE = 2048  # the largest height or width (VITON-HD's 1024 x 768 is the largest real data set)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -34,6 +35,8 @@ def check_size(height: int, width: int) -> None:
         )
     if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
         raise ValueError(f"size {height}x{width}: the smallest size is {MIN_SIZE[0]}x{MIN_SIZE[1]}")
+    if max(height, width) > MAX_SIDE:
+        raise ValueError(f"size {height}x{width}: the largest side allowed is {MAX_SIDE} pixels")
 
 
 def one_hot(parsing: torch.Tensor, classes: int = NUM_CLASSES, dtype=torch.float32) -> torch.Tensor:

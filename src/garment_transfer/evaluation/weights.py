@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from garment_transfer.checkpoints import safe_load
+
 MAX_LISTED = 5  # keys listed per kind of problem in an error message
 
 
@@ -25,10 +27,7 @@ def read_state_dict(path: str | Path, what: str, how_to_get: str) -> dict[str, t
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} weights file {path} not found: {how_to_get}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is reported with its name
-        raise ValueError(f"cannot read {what} weights file {path}: {error}") from error
+    state = safe_load(path, f"{what} weights file")
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{what} weights file {path} holds a {type(state).__name__}, not a state dict of tensors")
     return dict(state)

@@ -37,15 +37,16 @@ class FrozenNet(nn.Module):
         source: where it came from (a checkpoint path), for messages and ``repr``.
         stage: the class path of the stage that trained it.
         hparams: that stage's hyper-parameters.
+        data: its data module's hyper-parameters (``size``, ``densepose``, ...) where the checkpoint has them.
     """
 
     def __init__(self, net: nn.Module, source: str | Path = "", stage: str | None = None,
-                 hparams: dict | None = None) -> None:
+                 hparams: dict | None = None, data: dict | None = None) -> None:
         super().__init__()
         net.requires_grad_(False)
         net.eval()
         object.__setattr__(self, "_net", net)  # outside the module tree: no parameters, state_dict or train()
-        self.source, self.stage, self.hparams = str(source), stage, dict(hparams or {})
+        self.source, self.stage, self.hparams, self.data = str(source), stage, dict(hparams or {}), dict(data or {})
         self.training = False
 
     @classmethod
@@ -81,7 +82,9 @@ class FrozenNet(nn.Module):
             net.load_state_dict(state)
         except RuntimeError as err:
             raise ValueError(f"{path}: weights do not fit the network its hyper-parameters describe ({err})") from err
-        return cls(net, path, stage, hparams)
+        data = {k: v for k, v in (checkpoint.get("datamodule_hyper_parameters") or {}).items()
+                if not k.startswith("_")}
+        return cls(net, path, stage, hparams, data)
 
     @property
     def net(self) -> nn.Module:
@@ -111,3 +114,22 @@ class FrozenNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{type(self._net).__name__} from {self.source or 'memory'}, frozen"
+
+
+def check_data_settings(module: nn.Module, size: tuple[int, int], densepose: str, what: str = "this run") -> None:
+    """Every :class:`FrozenNet` inside ``module`` must have been trained at ``size`` on the ``densepose`` encoding
+    (where its checkpoint records them): a mismatch is one line naming the file.
+
+    Args:
+        module: a stage module or a pipeline holding frozen nets. size: ``(H, W)``. densepose: the encoding name.
+        what: who reads the data at that size, for messages.
+    """
+    for frozen in (m for m in module.modules() if isinstance(m, FrozenNet)):
+        trained = frozen.data.get("size")
+        if trained is not None and str(trained).lower() != f"{size[0]}x{size[1]}":
+            raise ValueError(f"{frozen.source}: trained at {trained}, but {what} reads {size[0]}x{size[1]}: use "
+                             "checkpoints trained at the data module's size (or set data.init_args.size to theirs)")
+        encoding = frozen.data.get("densepose")
+        if encoding is not None and encoding != densepose:
+            raise ValueError(f"{frozen.source}: trained on the {encoding!r} DensePose encoding, but {what} gives "
+                             f"{densepose!r}: use the same data.init_args.densepose")

@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from garment_transfer.checkpoints import safe_load
+
 CFG_E = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 # Named taps: index in torchvision's ``features`` and channel count.
 TAPS = {"relu1_1": (1, 64), "relu2_1": (6, 128), "relu3_1": (11, 256), "relu4_1": (20, 512), "relu5_1": (29, 512)}
@@ -90,10 +92,7 @@ class VGG19Features(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def _load(self, path: Path) -> None:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # noqa: BLE001 - reported with the file's name
-            raise ValueError(f"cannot read VGG-19 weights file {path}: {error}") from error
+        state = safe_load(path, "VGG-19 weights file")
         if not isinstance(state, dict):
             raise ValueError(f"VGG-19 weights file {path} holds a {type(state).__name__}, not a torchvision state dict")
         own = self.state_dict()

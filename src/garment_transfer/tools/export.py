@@ -1,10 +1,19 @@
-"""Write a canonical data set in the DressCode or VITON 256 x 192 layout (see ``garment_transfer.data.formats``)."""
+"""Write a canonical data set in the DressCode or VITON 256 x 192 layout (see ``garment_transfer.data.formats``).
+
+The export is written into a hidden temporary folder beside ``--out`` and renamed into place when it is complete:
+a failed export leaves ``--out`` as it was (absent, or the previous export).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from garment_transfer.data.formats import dresscode, viton
+from garment_transfer.data.io import read_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,12 +25,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def export(root: str, out: Path, fmt: str, category: str) -> int:
+    """Export into ``out`` (see the module docstring); returns the number of samples."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    if not Path(root).is_dir():
+        raise FileNotFoundError(f"ROOT {root}: data set folder not found")
+    previous = read_json(out / "meta.json") if out.is_dir() else None
+    if out.is_dir() and any(out.iterdir()) and (previous or {}).get("format") != fmt:
+        raise ValueError(f"--out {out}: folder is not empty and is not a previous {fmt} export; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
+    try:
+        if out.is_dir() and any(out.iterdir()):  # a previous export of the format: extend it in the copy
+            shutil.rmtree(staging)
+            shutil.copytree(out, staging)
+        if fmt == "dresscode":
+            count = dresscode.export_dresscode(root, staging, category=category)
+        else:
+            count = viton.export_viton(root, staging)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(staging, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return count
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.format == "dresscode":
-        count = dresscode.export_dresscode(args.root, args.out, category=args.category)
-        where = f"{args.out}/{args.category}"
-    else:
-        count = viton.export_viton(args.root, args.out)
-        where = args.out
+    out = Path(args.out)
+    count = export(args.root, out, args.format, args.category)
+    where = out / args.category if args.format == "dresscode" else out
     print(f"exported {count} samples in {args.format} layout to {where}")
     return 0

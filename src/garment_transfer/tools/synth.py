@@ -6,6 +6,7 @@ Example: garment-transfer synth --out data/synthetic-128x96 --size 128x96 --trai
 from __future__ import annotations
 
 import argparse
+import os
 
 from omegaconf import OmegaConf
 
@@ -23,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-transfers", type=int, default=0, help="true transfers per train target (default 0)")
     parser.add_argument("--config", help="YAML of engine parameter ranges overriding the defaults "
                                          "(conf/data/engine.yaml lists them)")
-    parser.add_argument("--workers", type=int, default=0, help="processes (default 0: every core)")
+    parser.add_argument("--workers", type=int, default=0, help="processes (default 0: every core; at most the "
+                                                                 "machine's cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -43,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     height, width = parse_size(args.size)
     if args.workers < 0:
         raise ValueError(f"--workers {args.workers}: must be 0 (every core) or more")
+    cores = os.cpu_count() or 1
+    if args.workers > cores:
+        print(f"--workers {args.workers}: this machine has {cores} cores; using {cores}")
+        args.workers = cores
     settings = SynthSettings(
         seed=args.seed, height=height, width=width, counts={"train": args.train, "test": args.test},
         transfers_per_target={"train": args.train_transfers, "test": args.transfers},

@@ -63,14 +63,23 @@ def checkpoint_paths(args: argparse.Namespace) -> dict[str, str]:
 
 
 def data_settings(paths: dict[str, str]) -> tuple[tuple[int, int], str]:
-    """``(size, DensePose encoding)`` the networks were trained with, from the first checkpoint's data module."""
+    """``(size, DensePose encoding)`` the networks were trained with, from their checkpoints' data modules; networks
+    trained at different sizes or on different encodings are an error naming both files."""
     if not paths:
         return (128, 96), "iuv"
-    first = next(iter(paths.values()))
-    data = read_checkpoint(first).get("datamodule_hyper_parameters") or {}
-    if "size" not in data or "densepose" not in data:
-        raise ValueError(f"{first}: holds no data module settings (size, densepose); was it written by this project?")
-    return parse_size(data["size"]), data["densepose"]
+    settings = {}
+    for path in paths.values():
+        data = read_checkpoint(path).get("datamodule_hyper_parameters") or {}
+        if "size" not in data or "densepose" not in data:
+            raise ValueError(f"{path}: holds no data module settings (size, densepose); was it written by this "
+                             "project?")
+        settings[path] = (parse_size(data["size"]), data["densepose"])
+    (first, expected), *others = settings.items()
+    for path, found in others:
+        if found != expected:
+            raise ValueError(f"{path}: trained at {found[0][0]}x{found[0][1]} on {found[1]!r} DensePose, but {first} at "
+                             f"{expected[0][0]}x{expected[0][1]} on {expected[1]!r}: give checkpoints of one preset")
+    return expected
 
 
 def check_person(person: PersonSample, side: str, path: str) -> None:
@@ -82,9 +91,23 @@ def check_person(person: PersonSample, side: str, path: str) -> None:
         raise ValueError(f"{path}: the target parsing has no upper body")
 
 
+def check_outputs(out: Path, intermediates: Path | None) -> None:
+    """Where the results go, checked before any work: ``--out`` a new or existing PNG file (not a folder) in a
+    folder that exists or can be made, ``--intermediates`` a folder (or a path for one)."""
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {out}: the result is written as PNG; give a .png path")
+    if out.is_dir():
+        raise ValueError(f"--out {out}: is a folder; give the path of the PNG file to write")
+    for name, folder in (("--out", out.parent), ("--intermediates", intermediates)):
+        ancestor = folder
+        while ancestor is not None and not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if ancestor is not None and ancestor.exists() and not ancestor.is_dir():
+            raise ValueError(f"{name} {folder}: {ancestor} is a file, not a folder")
+
+
 def run(args: argparse.Namespace) -> int:
-    if Path(args.out).suffix.lower() != ".png":
-        raise ValueError(f"--out {args.out}: the result is written as PNG; give a .png path")
+    check_outputs(Path(args.out), Path(args.intermediates) if args.intermediates else None)
     paths = checkpoint_paths(args)
     size, encoding = data_settings(paths)
     files = {side: {"image": getattr(args, side), "labels": getattr(args, f"{side}_parsing"),

@@ -183,7 +183,7 @@ def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progre
     """Generate (or finish generating) the data set ``settings`` describes into ``root``.
 
     Args:
-        workers: processes; 0 uses every core, 1 runs in this process.
+        workers: processes; 0 uses every core (more than the cores are capped), 1 runs in this process.
         progress: show a progress bar on stderr.
     """
     root = Path(root)
@@ -195,7 +195,7 @@ def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progre
     engine = SyntheticEngine(settings.seed, settings.height, settings.width, settings.config)
     jobs, pair_lists = _plan(settings, engine)
     todo = [job for job in jobs if not _is_done(root, job)]
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or os.cpu_count() or 1, os.cpu_count() or 1)  # never more processes than cores
     from tqdm import tqdm
 
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, unit="file-set",

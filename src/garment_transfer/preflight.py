@@ -1,0 +1,56 @@
+"""Up-front checks of a Lightning command (``fit``, ``validate``, ``test``, ``predict``): everything the run will read
+is checked after the model and the data module are built and before the trainer creates a folder or starts work.
+
+- the data module's own checks (``check_inputs(stage)``: the data root, the splits and pair lists the command reads,
+  batch sizes);
+- the frozen networks inside the model: trained at the data module's size and DensePose encoding
+  (:func:`garment_transfer.models.frozen.check_data_settings`; their stage and encoding were checked when loaded);
+- ``--ckpt_path`` (checked as soon as the arguments are parsed, before Lightning reads the file): a file that
+  exists, reads safely (``weights_only``) and was written by the configured model's own stage.
+
+Each problem is a ``ValueError`` / ``FileNotFoundError`` naming the file or argument (one line, exit code 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytorch_lightning as pl
+
+from garment_transfer.checkpoints import checkpoint_stage, class_path, read_checkpoint, short_stage
+from garment_transfer.models.frozen import check_data_settings
+
+def resume_path(ckpt_path: str | None, root_dir: str | Path) -> Path | None:
+    """The file ``--ckpt_path`` names: ``last`` is ``<root_dir>/checkpoints/last.ckpt`` (None when it does not exist
+    yet: a first run starts fresh), ``best`` / ``hpc`` are Lightning's (None: not checked here)."""
+    if ckpt_path in (None, "best", "hpc", "registry"):
+        return None
+    if ckpt_path == "last":
+        last = Path(root_dir) / "checkpoints" / "last.ckpt"
+        return last if last.is_file() else None
+    return Path(ckpt_path)
+
+
+def check_ckpt_path(ckpt_path: str | None, root_dir: str | Path, model_class_path: str) -> None:
+    """``--ckpt_path`` must exist, read safely and be a checkpoint of the configured model's stage."""
+    path = resume_path(ckpt_path, root_dir)
+    if path is None:
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"--ckpt_path {path}: checkpoint file not found")
+    module, _, name = model_class_path.rpartition(".")
+    own = class_path(getattr(importlib.import_module(module), name))
+    stage = checkpoint_stage(read_checkpoint(path))
+    if stage is not None and stage != own:
+        raise ValueError(f"--ckpt_path {path}: a checkpoint of {short_stage(stage)}, but the model is "
+                         f"{short_stage(own)}")
+
+
+def check_run(subcommand: str, model: pl.LightningModule, datamodule: pl.LightningDataModule | None) -> None:
+    """The data module's checks and the frozen networks' data settings, for ``subcommand``."""
+    if datamodule is not None and callable(getattr(datamodule, "check_inputs", None)):
+        datamodule.check_inputs(subcommand)
+    size, densepose = getattr(datamodule, "size", None), getattr(getattr(datamodule, "hparams", {}), "densepose", None)
+    if size is not None and densepose is not None:
+        check_data_settings(model, size, densepose, f"data module {type(datamodule).__name__}")
