@@ -23,6 +23,7 @@ TOOLS = {
     "transfer": ("transfer", "dress one person in another's garment, on your own images"),
     "report": ("report", "collect a preset's evaluations into a markdown report with an image grid"),
     "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (METHOD.md 5)"),
+    "sizes": ("sizes", "parameters and MACs of every network of every method at a size, beside the published counts"),
 }
 
 
