@@ -109,7 +109,8 @@ def preserve_masks(parsing: torch.Tensor, dtype: torch.dtype = torch.float32) ->
 
 def keypoint_maps(keypoints: torch.Tensor, height: int, width: int, radius: int = KEYPOINT_RADIUS,
                   present: torch.Tensor | None = None) -> torch.Tensor:
-    """PF-AFN's pose maps: one channel per keypoint, +1 on a ``(2 radius + 1)^2`` square around it, -1 elsewhere.
+    """PF-AFN's pose maps: one channel per keypoint, +1 on the ``(2 radius + 1)^2`` square centred on the point
+    rounded to the nearest pixel (clipped at the image border), -1 elsewhere.
 
     Args:
         keypoints: (B, K, 2) pixel coordinates (x, y), pixel centres at integers (K = 18 for COCO-18).
