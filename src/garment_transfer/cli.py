@@ -26,6 +26,7 @@ TOOLS = {
     "report": ("report", "collect a preset's evaluations into a markdown report with an image grid"),
     "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (METHOD.md 5)"),
     "preflight": ("preflight", "check that a plan's configs find every file they need, before training starts"),
+    "sizes": ("sizes", "parameters and MACs of every network of every method at a size, beside the published counts"),
 }
 
 

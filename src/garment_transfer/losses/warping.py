@@ -97,23 +97,31 @@ def total_variation(flow: torch.Tensor) -> torch.Tensor:
     return sum((d.abs().mean() for d in diffs if d.numel()), flow.new_zeros(()))
 
 
-def second_order_smoothness(flow: torch.Tensor, eps: float = CHARBONNIER_EPS,
-                            alpha: float = CHARBONNIER_ALPHA) -> torch.Tensor:
+def second_order_smoothness(flow: torch.Tensor, eps: float = CHARBONNIER_EPS, alpha: float = CHARBONNIER_ALPHA,
+                            coordinate_reduction: str = "mean") -> torch.Tensor:
     """Mean generalised Charbonnier ``(d^2 + eps)^alpha`` of second differences (``METHOD.md`` 9.3).
 
     The four 3x3 stencils (horizontal, vertical, two diagonals; +1 -2 +1) are applied to each coordinate channel with
-    valid padding, and the penalty is averaged over stencils, channels, positions and the batch. An affine field
-    gives the floor ``eps^alpha``.
+    valid padding, and the penalty is averaged over stencils, positions and the batch, then over the two
+    coordinates (``coordinate_reduction="mean"``, the default) or summed over them (``"sum"``: PF-AFN's
+    ``loss_flow_x + loss_flow_y``, twice the mean). An affine field gives the floor ``eps^alpha`` (twice that with
+    ``"sum"``).
 
     Args:
         flow: (B, 2, H, W) grid or offsets. Returns 0 when H or W < 3 (no valid position).
+        eps, alpha: the Charbonnier constants (PF-AFN: ``eps = 1e-3 ** 2``, ``alpha = 0.45``).
+        coordinate_reduction: "mean" or "sum" over the x and y channels.
     """
     _check_flow(flow, "second_order_smoothness")
+    if coordinate_reduction not in ("mean", "sum"):
+        raise ValueError(f"second_order_smoothness: coordinate_reduction must be 'mean' or 'sum', "
+                         f"got {coordinate_reduction!r}")
     b, c, h, w = flow.shape
     if h < 3 or w < 3:
         return flow.sum() * 0
     d = F.conv2d(flow.reshape(b * c, 1, h, w), _STENCILS.to(flow))  # (B * 2, 4, H - 2, W - 2)
-    return (d.square() + eps).pow(alpha).mean()
+    penalty = (d.square() + eps).pow(alpha).mean()
+    return penalty * c if coordinate_reduction == "sum" else penalty
 
 
 def mask_ratio(mask: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Feature pyramid and FPN of the appearance-flow warping nets (PF-AFN / FS-VTON family, ``METHOD.md`` 9.2).
 
 Architecture. :class:`FeaturePyramid` has five levels; level ``k`` is a stride-2 3x3 conv (pre-activation
-BatchNorm-ReLU-Conv; level 0 is a plain conv, so the raw input is not clipped by a ReLU) followed by two
+BatchNorm-ReLU-Conv; level 0 is a plain conv by default, so the raw input is not clipped by a ReLU, and
+``preactivate_input=True`` gives PF-AFN's level 0, BatchNorm-ReLU on the raw input too) followed by two
 pre-activation residual blocks (``x + Conv(ReLU(BN(Conv(ReLU(BN(x))))))``), giving maps at ``H/2 .. H/32``
 (ceil-divided for odd sizes: a 3x3 stride-2 conv with padding 1 maps ``n`` to ``ceil(n / 2)``). :class:`FPN` puts a 1x1
 lateral on every level, adds the nearest-upsampled coarser sum top-down (resized to the lateral's size, which is x2 for
@@ -40,14 +41,19 @@ class FeaturePyramid(nn.Module):
     Args:
         in_channels: input channels.
         channels: output channels per level, fine -> coarse (five reference levels; any length >= 1 works).
+        preactivate_input: level 0 as every other level, BatchNorm-ReLU-Conv on the raw input (PF-AFN's
+            ``FeatureEncoder``; adds ``2 * in_channels`` parameters); False (default, the warping nets of the
+            distilled-transfer method): a plain conv.
     """
 
-    def __init__(self, in_channels: int, channels: Sequence[int] = (64, 128, 256, 256, 256)) -> None:
+    def __init__(self, in_channels: int, channels: Sequence[int] = (64, 128, 256, 256, 256),
+                 preactivate_input: bool = False) -> None:
         super().__init__()
         self.in_channels, self.channels = in_channels, tuple(channels)
+        self.preactivate_input = preactivate_input
         self.levels = nn.ModuleList()
         for k, (c_in, c_out) in enumerate(zip((in_channels, *self.channels[:-1]), self.channels)):
-            down = (nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False) if k == 0
+            down = (nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False) if k == 0 and not preactivate_input
                     else _bn_relu_conv(c_in, c_out, stride=2))
             self.levels.append(nn.Sequential(down, ResidualBlock(c_out), ResidualBlock(c_out)))
 

@@ -11,7 +11,8 @@ to the skip's exact size, so any H, W of at least ``2^num_downs`` work (for mult
 upsampling is exactly x2); smaller inputs are refused.
 
 Parameters: 43,898,816 at ``ngf=64, num_downs=5`` with 7 inputs (source skin 3 + shape 1 + IUV 3) and 3 outputs,
-the paper's 43.90 M (Table 2); the ``tiny`` width (``ngf=16``) has 2.74 M.
+the paper's 43.90 M (Table 2); the ``tiny`` width (``ngf=16``) has 2.74 M. PF-AFN's try-on generators are this class
+with 4 outputs (``models/pfafn.py``): 43,900,544 parameters with 8 inputs, 43,899,968 with 7.
 """
 
 from __future__ import annotations
