@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -311,8 +312,8 @@ def test_viton_missing_file_error_names_the_file(handmade_root, tmp_path):
     path.unlink()
     with pytest.raises(FileNotFoundError, match=str(path)):
         viton.read_viton_sample(tmp_path / "viton", "train", "train_000002")
-    (tmp_path / "viton" / "test_pairs.txt").unlink()
-    with pytest.raises(FileNotFoundError, match="test_pairs.txt"):
+    shutil.rmtree(tmp_path / "viton" / "VITON_test" / "test_img")
+    with pytest.raises(FileNotFoundError, match="VITON_test/test_img: folder of the test person images not found"):
         viton.list_viton_ids(tmp_path / "viton", "test")
 
 

@@ -10,7 +10,7 @@ from garment_transfer.data.label_maps import BUILTIN, CLASSES, LabelMap, derived
 
 
 def test_builtin_tables_follow_the_method_mapping():
-    assert set(BUILTIN) == {"lip", "cihp", "atr18", "acgpn14"}
+    assert set(BUILTIN) == {"lip", "cihp", "atr18", "acgpn14", "gpvton29"}
     c = {name: CLASSES.index(name) for name in CLASSES}
     cihp = load_label_map("cihp").table
     assert cihp[10] == c["upper_skin"] and cihp[14] == cihp[15] == c["upper_skin"]
@@ -21,6 +21,7 @@ def test_builtin_tables_follow_the_method_mapping():
     assert atr[4] == atr[7] == c["upper_garment"] and atr[14] == c["upper_skin"] and atr[8] == c["lower_garment"]
     acgpn = load_label_map("acgpn14").table
     assert 2 not in acgpn and 3 not in acgpn and acgpn[11] == acgpn[13] == c["upper_skin"] and acgpn[4] == 4
+    assert acgpn[7] == c["upper_garment"], "ACGPN's noise label is relabelled upper clothes, as PF-AFN and ACGPN do"
 
 
 def test_unknown_id_error_names_file_ids_and_table():
