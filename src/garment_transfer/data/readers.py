@@ -479,7 +479,8 @@ class VitonReader(Reader):
         raw = viton.read_viton_sample(self.root, split, sample_id, warnings, self.overrides[split])
         paths = viton.sample_paths(self.root, split, sample_id, self.overrides[split])
         if raw.jpeg_labels:
-            warnings.append(f"{paths['labels']}: JPEG label map; values snapped to the nearest ACGPN-14 id")
+            warnings.append(f"{paths['labels']}: JPEG label map (lossy): values snapped to the nearest ACGPN-14 id; "
+                            "classes near label edges may be wrong")
         files = {"image": paths["image"], "labels": paths["labels"], "densepose": paths["parts"],
                  "cloth": paths["cloth"], "cloth_mask": paths["cloth_mask"]}
         if raw.keypoints is not None:

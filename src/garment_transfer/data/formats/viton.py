@@ -20,8 +20,10 @@ There is no training list: PF-AFN pairs the sorted listings of the training fold
 folders lack or add (they would shift PF-AFN's pairing). A folder holding ``train_img/`` or ``test_img/`` itself (this
 project's old export, or the pack unpacked into one folder) is read the same way.
 
-Labels: ACGPN-14 (``DATA.md`` section 3). A JPEG label map is lossy: its values are snapped to the nearest ACGPN-14 id
-within 2 (the reader says so); a value further from every id is an error. The exporter maps CIHP -> ACGPN-14
+Labels: ACGPN-14 (``DATA.md`` section 3). A JPEG label map is lossy, and ACGPN-14's ids 8..13 are consecutive, so
+JPEG's errors of one or two grey levels change classes near label edges: its values are snapped to the nearest
+ACGPN-14 id within 4 and the reader warns; a value further from every id (a colour visualisation?) is an error. Use
+PNG label maps where you have them (a ``_0.png`` is preferred to a ``_0.jpg``). The exporter maps CIHP -> ACGPN-14
 through ``CIHP_TO_ACGPN`` (lossy: hat into hair; dress and coat into upper clothes; glove, socks and scarf into
 background, as the ``cihp`` table reads them; skirt into bottom with pants; sunglasses and torso skin / neck into face,
 since ACGPN has no neck class and VITON's parsing labels the neck as face). ACGPN's label 7 ("noise") is read as upper
@@ -63,7 +65,7 @@ CIHP_TO_ACGPN = {CIHP[src]: ACGPN[dst] for src, dst in _CIHP_TO_ACGPN_NAMES.item
 LOSSY_CIHP = frozenset(
     CIHP[name] for name in ("hat", "glove", "sunglasses", "dress", "coat", "socks", "torso_skin", "scarf", "skirt")
 )
-JPEG_SNAP = 2  # a JPEG label value within this distance of an ACGPN-14 id is read as that id
+JPEG_SNAP = 4  # a JPEG label value within this distance of an ACGPN-14 id is read as that id
 
 # key -> (folder names by split, tried in order; file suffix after "<id>"); labels may also be "_0.jpg"
 _FILES = {
