@@ -5,6 +5,7 @@ each data set's own evaluation list is what the data module evaluates on."""
 from __future__ import annotations
 
 import io as bytes_io
+import json
 import shutil
 from pathlib import Path
 
@@ -258,3 +259,29 @@ def test_dresscode_masks_come_from_ladi_vton_files_or_the_background(layouts):
         sources[layouts["dresscode"].category[("train", real)]] = raw.files["cloth_mask"].name
     assert sources["lower_body"].endswith("_1.png")  # masks/<id>_1.png (LaDI-VTON)
     assert sources["upper_body"].endswith("_1.jpg") and sources["dresses"].endswith("_1.jpg")  # from the background
+
+
+def test_pipeline_test_on_a_vitonhd_test_split_runs_the_unpaired_protocol_on_its_official_list(
+        content, stage_checkpoints, tmp_path):
+    """``garment-transfer test`` on VITON-HD as downloaded, holding only ``test/`` and the official (unpaired)
+    ``test_pairs.txt``: the results are exactly the official pairs (file ``<cloth id>__<person id>.png``)."""
+    written = rl.write_vitonhd(tmp_path / "VITON-HD", content, splits=("test",))
+    assert not (written.root / "train").exists() and not (written.root / "train_pairs.txt").exists()
+    run = tmp_path / "run"
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    args = ["test", "-c", str(conf / "trainer/cpu.yaml"), "-c", str(conf / "distilled_transfer/pipeline/cpu.yaml"),
+            "--trainer.default_root_dir", str(run), "--trainer.logger", "false", "--trainer.accelerator", "cpu",
+            "--trainer.enable_progress_bar", "false",
+            "--model.init_args.parsing_checkpoint", stage_checkpoints["transfer_parsing"],
+            "--model.init_args.warping_checkpoint", stage_checkpoints["transfer_warping"],
+            "--model.init_args.regrowth_checkpoint", stage_checkpoints["arm_regrowth"],
+            "--model.init_args.protocols", "[unpaired, retransfer]",
+            "--data.init_args.root", str(written.root), "--data.init_args.format", "vitonhd",
+            "--data.init_args.size", "64x48", "--data.init_args.densepose", "rendering",
+            "--data.init_args.reader_options", "{densepose_files: rendering}",
+            "--data.init_args.eval_pairs", "unpaired", "--data.init_args.eval_batch_size", "4"]
+    assert main(args) == 0
+    results = sorted(p.stem for p in (run / "results" / "transfer").glob("*.png"))
+    assert results == sorted(f"{cloth}__{person}" for cloth, person in written.lists["test_unpaired"])
+    protocols = json.loads((run / "results" / "metrics.json").read_text())["protocols"]
+    assert set(protocols) == {"unpaired", "retransfer"}

@@ -27,8 +27,8 @@ from garment_transfer.data.label_maps import garment_classes
 from garment_transfer.data.readers import Reader, make_reader
 
 CATEGORIES = ("missing file", "unreadable image", "size mismatch", "unknown label id", "bad DensePose",
-              "empty garment mask", "bad garment mask", "bad pairs file", "pair points at nothing", "duplicate id",
-              "listing mismatch", "other")
+              "bad keypoints", "empty garment mask", "bad garment mask", "bad pairs file", "pair points at nothing",
+              "duplicate id", "listing mismatch", "other")
 _KEYWORDS = (  # (category, words of the problem text), tried in order after FileNotFoundError -> "missing file"
     ("bad pairs file", ("pairs file", "not utf-8", "binary file")),
     ("unreadable image", ("cannot read", "cannot identify", "truncated")),
@@ -36,6 +36,7 @@ _KEYWORDS = (  # (category, words of the problem text), tried in order after Fil
     ("bad garment mask", ("garment mask recovered",)),
     ("bad DensePose", ("densepose", "part ind", "'uv'")),
     ("unknown label id", ("label id", "label map")),
+    ("bad keypoints", ("keypoint", "openpose")),
 )
 _GARMENT_WORDS = {"upper": "upper-garment", "lower": "lower-garment", "dresses": "dress (upper or lower garment)"}
 MAX_WARNINGS = 5

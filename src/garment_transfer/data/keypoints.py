@@ -164,8 +164,13 @@ def heatmaps(points, size: tuple[int, int], radius: int) -> np.ndarray:
 
 def system_heatmaps(points, size: tuple[int, int], system: str) -> np.ndarray:
     """Heatmaps as ``system`` (``pfafn``: r = 5 at 256 x 192; ``gpvton``: r = 8 at 512 x 384) draws them, the radius
-    scaled to ``size``'s height (rounded, at least 1)."""
+    scaled to ``size``'s height (rounded half up, at least 1)."""
+    return heatmaps(points, size, system_radius(system, size[0]))
+
+
+def system_radius(system: str, height: int) -> int:
+    """``system``'s square radius at an image ``height``: its own at its height, scaled (rounded half up, >= 1)."""
     if system not in HEATMAPS:
         raise ValueError(f"heatmap system {system!r}: choose one of {tuple(HEATMAPS)}")
     spec = HEATMAPS[system]
-    return heatmaps(points, size, max(1, round(spec.radius * size[0] / spec.height)))
+    return max(1, int(spec.radius * height / spec.height + 0.5))
