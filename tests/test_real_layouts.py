@@ -19,7 +19,7 @@ import real_layouts as rl
 from conftest import tiny_settings
 from garment_transfer.cli import main
 from garment_transfer.data.datamodule import GarmentDataModule
-from garment_transfer.data.densepose import encode, encode_rendering
+from garment_transfer.data.densepose import encode_rendering
 from garment_transfer.data.label_maps import LOWER_GARMENT, UPPER_GARMENT, load_label_map
 from garment_transfer.data.readers import make_reader
 from garment_transfer.data.synth import generate

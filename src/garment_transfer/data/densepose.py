@@ -119,7 +119,8 @@ def parts_from_image(image: np.ndarray, path) -> np.ndarray:
         ValueError: naming ``path`` for colour channels (an IUV picture or a colour rendering) or ids above 24.
     """
     if image.ndim == 3:
-        if image.shape[-1] in (3, 4) and (image[..., 1] == image[..., 0]).all() and (image[..., 2] == image[..., 0]).all():
+        grey = image.shape[-1] in (3, 4) and (image[..., 1] == image[..., 0]).all()
+        if grey and (image[..., 2] == image[..., 0]).all():
             image = image[..., 0]
         else:
             raise ValueError(f"{path}: colour channels where a grey DensePose part index is expected: an IUV picture "

@@ -47,7 +47,8 @@ class HeatmapSpec:
     width: int
 
 
-HEATMAPS = {"pfafn": HeatmapSpec(radius=5, height=256, width=192), "gpvton": HeatmapSpec(radius=8, height=512, width=384)}
+HEATMAPS = {"pfafn": HeatmapSpec(radius=5, height=256, width=192),
+            "gpvton": HeatmapSpec(radius=8, height=512, width=384)}
 
 
 def mark_missing(points: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ import torch
 from garment_transfer.data import densepose
 from garment_transfer.data.formats import _common, canonical, cpvton, dresscode, gpvton, viton
 from garment_transfer.data.formats._common import check_size
-from garment_transfer.data.formats.pairs import PairLine, read_pair_lines, unique
+from garment_transfer.data.formats.pairs import PairLine, is_paired, read_pair_lines, unique
 from garment_transfer.data.io import read_image, resize
 from garment_transfer.data.keypoints import (BODY_25, COCO_18, DRESSCODE_FRAME, read_keypoint_array, read_openpose_json,
                                              rescale)
@@ -120,8 +120,7 @@ class Reader:
     format = ""
     default_label_map = "cihp"
     has_uv = True
-    has_picture = False  # holds colour DensePose renderings (the ``rendering`` encoding)
-    keypoint_count: int | None = None
+    has_picture = False  # holds colour DensePose renderings (the ``rendering`` encoding)one
 
     def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "iuv"):
         self.root = Path(root)
@@ -180,11 +179,11 @@ class Reader:
 
     # -- shared
     def official_or_none(self, paired: bool, lines: list[PairLine], path: Path, source_id, target_id):
-        """A :class:`PairList` of ``lines`` when their kind (paired or not) is the one asked for, else None."""
-        is_paired = all(source_id(line.cloth) == target_id(line.person) for line in lines)
-        if is_paired != paired or not lines:
+        """A :class:`PairList` of ``lines`` (``source_id`` of the cloth, ``target_id`` of the person) when their kind,
+        paired or not, is the one asked for, else None."""
+        if not lines or is_paired(lines, target_id, source_id) != paired:
             return None
-        return PairList(path, is_paired, [(source_id(line.cloth), target_id(line.person)) for line in lines])
+        return PairList(path, paired, [(source_id(line.cloth), target_id(line.person)) for line in lines])
 
     def person(self, split: str, sample_id: str, augment=None, seed: int = 0) -> PersonSample:
         """Read, resize, optionally augment (an ``augment.Augmenter``), map labels and encode one person."""
@@ -283,7 +282,6 @@ class CanonicalReader(Reader):
 
     format = "canonical"
     default_label_map = "cihp"
-    keypoint_count = BODY_25
 
     def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "iuv", densepose_files: str = "iuv"):
         self.densepose_files = _check_densepose_files(densepose_files)
@@ -366,7 +364,6 @@ class DressCodeReader(Reader):
 
     format = "dresscode"
     default_label_map = "atr18"
-    keypoint_count = COCO_18
 
     def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "iuv", category="upper_body"):
         self.categories = dresscode.categories(category)
@@ -424,11 +421,10 @@ class DressCodeReader(Reader):
 
     def pair_files(self, split: str) -> list[tuple[Path, bool]]:
         files = []
-        for category in self.categories:
-            listed = [dresscode.pairs_path(self.root, split, category, paired) for paired in (True, False)]
-            listed = listed[:1] if split == "train" else listed
-            required = split == "train" or not any(p.is_file() for p in listed)
-            files += [(p, required and k == 0) for k, p in enumerate(listed) if p.is_file() or (required and k == 0)]
+        for category in self.categories:  # the paired list, required unless the test split has an unpaired one
+            unpaired = dresscode.pairs_path(self.root, split, category, paired=False) if split == "test" else None
+            files.append((dresscode.pairs_path(self.root, split, category), unpaired is None or not unpaired.is_file()))
+            files += [(unpaired, False)] if unpaired is not None else []
         return files
 
     def line_id(self, line: PairLine) -> str:
@@ -460,7 +456,6 @@ class VitonReader(Reader):
     format = "viton"
     default_label_map = "acgpn14"
     has_uv = False
-    keypoint_count = COCO_18
 
     def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "parts", train_root=None,
                  test_root=None, test_pairs=None):
@@ -545,7 +540,6 @@ class CPVTONReader(Reader):
 
     format = "cpvton"
     default_label_map = "lip"
-    keypoint_count = COCO_18
 
     def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "parts", densepose_files: str = "iuv"):
         if _check_densepose_files(densepose_files) == "rendering":
@@ -626,7 +620,6 @@ class GPVTONReader(Reader):
     format = "gpvton"
     default_label_map = "gpvton29"
     has_uv = False
-    keypoint_count = BODY_25
 
     def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "parts", pairs: dict | None = None):
         super().__init__(root, size, label_map, densepose)

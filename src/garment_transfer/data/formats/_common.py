@@ -112,7 +112,7 @@ def check_recovered_mask(mask: np.ndarray, path: Path, hint: str) -> np.ndarray:
     return mask
 
 
-# ---------------------------------------------------------------------------------------------------------- reading photos
+# ------------------------------------------------------------------------------------------------- reading photos
 def read_photo(path: Path, warnings: list[str] | None = None) -> np.ndarray:
     """A photo (person or in-shop garment) as (H, W, 3) uint8 RGB; an alpha channel is composited on white and, when
     ``warnings`` is given, a line naming the file is added to it."""
@@ -124,7 +124,9 @@ def read_photo(path: Path, warnings: list[str] | None = None) -> np.ndarray:
 
 def fit_to(array: np.ndarray, path: Path, size: tuple[int, int], nearest: bool = True) -> np.ndarray:
     """Resize an (H, W) or (H, W, C) array read from ``path`` to ``size`` when it has the same aspect ratio (within
-    2 %, e.g. a DensePose map stored at another resolution than its photo); another shape is an error."""
+    2 %, e.g. a DensePose map stored at another resolution than its photo); another shape is an error. uint8 arrays
+    resize as ``io.resize`` does (``nearest`` or bilinear); other dtypes (UV floats) always nearest, pixel centre
+    onto pixel centre."""
     height, width = array.shape[:2]
     if (height, width) == tuple(size):
         return array

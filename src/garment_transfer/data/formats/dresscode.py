@@ -105,7 +105,8 @@ def categories(spec: str | list | tuple = "upper_body") -> list[str]:
 
 
 def sample_paths(root: str | Path, sample_id: str, category: str = "upper_body") -> dict[str, Path]:
-    """A sample's file paths keyed by suffix: "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz", "_2.json"."""
+    """A sample's file paths keyed by suffix: "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz",
+    "_2.json"."""
     base = category_dir(root, category)
     return {suffix: base / folder / f"{sample_id}{suffix}" for suffix, folder in _FOLDERS.items()}
 

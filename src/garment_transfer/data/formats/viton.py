@@ -1,4 +1,5 @@
-"""The VITON 256 x 192 pack as PF-AFN / FS-VTON ship it (ACGPN's labels): raw read, and export from the canonical layout.
+"""The VITON 256 x 192 pack as PF-AFN / FS-VTON ship it (ACGPN's labels): raw read, and export from the canonical
+layout.
 
 Two roots, each found under the data set folder or given as the folder itself::
 
