@@ -3,12 +3,15 @@ evaluation pairs. Stage data modules join ``DATA_MODULES`` as they arrive."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
 
 from garment_transfer.data.datamodule import GarmentDataModule, PairDataset, evaluation_pairs
 from garment_transfer.data.densepose import channels
-from garment_transfer.data.formats import dresscode, viton
+from garment_transfer.data.formats import canonical, dresscode, viton
 from garment_transfer.data.samples import PairSample, PersonSample
 from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule
 from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule
@@ -128,4 +131,49 @@ def test_missing_root_is_an_error_naming_it(tmp_path):
     module = GarmentDataModule(root=str(tmp_path / "absent"), size="64x48")
     module.prepare_data()  # a user's root is never generated
     with pytest.raises(FileNotFoundError, match="absent: data set folder not found"):
+        module.setup("fit")
+
+
+def _as_old_layout(root, tmp_path):
+    """A copy of a synthetic set laid out as this project's old layout wrote it: each split's paired list inside
+    its split folder, none at the root."""
+    old = Path(shutil.copytree(root, tmp_path / "old"))
+    for split in ("train", "test"):
+        (old / f"{split}_pairs.txt").unlink()
+        ids = [p.stem for p in sorted((old / split / "image").glob("*.png"))]
+        (old / split / f"{split}_pairs.txt").write_text("".join(f"{i}.png {i}.png\n" for i in ids))
+    return old
+
+
+@pytest.mark.parametrize("mode", ["paired", "unpaired", "transfer"])
+def test_moving_the_pair_lists_to_the_root_keeps_samples_and_evaluation_pairs(synthetic_root, tmp_path, mode):
+    old = _as_old_layout(synthetic_root, tmp_path)
+    new, before = _module(GarmentDataModule, synthetic_root, eval_pairs=mode), _module(GarmentDataModule, old,
+                                                                                         eval_pairs=mode)
+    assert new.datasets["train"].ids == before.datasets["train"].ids
+    assert new.datasets["test"].pairs == before.datasets["test"].pairs
+    item = (2, 12345)
+    assert torch.equal(new.datasets["train"][item].target.image, before.datasets["train"][item].target.image)
+    sources = {"paired": ("each test person", "paired list"), "unpaired": ("unpaired list", "seeded draw"),
+               "transfer": ("true transfers", "true transfers")}[mode]
+    assert new.eval_pairs_source.startswith(sources[0]) and before.eval_pairs_source.startswith(sources[1])
+
+
+def test_engines_unpaired_test_list_is_the_seed_0_draw(synthetic_root):
+    listed = canonical.read_pairs(synthetic_root / "test_pairs.txt")
+    ids = [Path(person).stem for person, _ in listed]
+    assert [(Path(c).stem, Path(p).stem) for p, c in listed] == evaluation_pairs(ids, "unpaired", seed=0)
+    assert all(p != c for p, c in listed)
+    assert canonical.read_pairs(synthetic_root / "train_pairs.txt")[0] == ("train_000000.png", "train_000000.png")
+
+
+def test_test_and_predict_need_only_the_test_split(synthetic_root, tmp_path):
+    root = Path(shutil.copytree(synthetic_root, tmp_path / "only_test"))
+    shutil.rmtree(root / "train")
+    (root / "train_pairs.txt").unlink()
+    module = GarmentDataModule(root=str(root), size="64x48", eval_pairs="unpaired", batch_size=2)
+    module.setup("test")
+    assert "train" not in module.datasets and len(module.datasets["test"]) == 4
+    assert next(iter(module.test_dataloader())).target.image.shape[0] == 2
+    with pytest.raises(FileNotFoundError, match="train_pairs.txt: pairs file not found"):
         module.setup("fit")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -256,6 +257,28 @@ def test_mask_from_white_fills_white_areas_inside_the_garment():
     np.testing.assert_array_equal(_common.mask_from_white(cloth), mask)
 
 
+def test_background_model_mask_keeps_the_white_rule_and_handles_a_grey_background():
+    cloth, mask = _cloth(np.array([90, 40, 160], np.uint8), np.random.default_rng(0))
+    np.testing.assert_array_equal(_common.mask_from_background(cloth), _common.mask_from_white(cloth))
+    noise = np.random.default_rng(1).normal(0, 2, cloth.shape)
+    grey = np.where(mask[..., None] > 0, cloth, np.clip(226 + noise, 0, 255)).astype(np.uint8)
+    np.testing.assert_array_equal(_common.mask_from_background(grey), mask)
+    whole = _common.mask_from_white(grey)
+    assert whole.all(), "the white rule takes a grey background for garment"
+    with pytest.raises(ValueError, match=r"c.jpg: the garment mask recovered from its background covers 100%"):
+        _common.check_recovered_mask(whole, Path("c.jpg"), "add masks")
+
+
+def test_viton_export_writes_pfafns_two_roots_and_an_unpaired_test_list(handmade_root, tmp_path):
+    viton.export_viton(handmade_root, tmp_path / "viton", size=(32, 24))
+    train, test = tmp_path / "viton" / "VITON_traindata", tmp_path / "viton" / "VITON_test"
+    assert sorted(p.name for p in train.iterdir()) == ["train_color", "train_densepose", "train_edge", "train_img",
+                                                       "train_label"]
+    assert {"test_img", "test_clothes", "test_edge"} <= {p.name for p in test.iterdir()}
+    pairs = canonical.read_pairs(test / "test_pairs.txt")
+    assert pairs == [("test_000000_0.jpg", "test_000001_1.jpg"), ("test_000001_0.jpg", "test_000000_1.jpg")]
+
+
 def test_dresscode_export_refuses_ids_shared_by_both_splits(handmade_root, tmp_path):
     io.atomic_write_text(canonical.pairs_path(handmade_root, "test"), "train_000000.png train_000000.png\n")
     with pytest.raises(ValueError, match="train_000000"):
@@ -311,8 +334,8 @@ def test_viton_missing_file_error_names_the_file(handmade_root, tmp_path):
     path.unlink()
     with pytest.raises(FileNotFoundError, match=str(path)):
         viton.read_viton_sample(tmp_path / "viton", "train", "train_000002")
-    (tmp_path / "viton" / "test_pairs.txt").unlink()
-    with pytest.raises(FileNotFoundError, match="test_pairs.txt"):
+    shutil.rmtree(tmp_path / "viton" / "VITON_test" / "test_img")
+    with pytest.raises(FileNotFoundError, match="VITON_test/test_img: folder of the test person images not found"):
         viton.list_viton_ids(tmp_path / "viton", "test")
 
 

@@ -3,6 +3,7 @@ every bad file is an error that names the file and the problem."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 import torch
 
 from garment_transfer.data import io
+from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.formats import canonical, dresscode, viton
+from garment_transfer.data.formats.pairs import read_pair_lines
 from garment_transfer.data.label_maps import load_label_map
 from garment_transfer.data.readers import make_reader
 from garment_transfer.data.samples import PersonSample, collate
@@ -139,6 +142,10 @@ def test_colour_densepose_rendering_read_as_iuv_is_explained(broken_root):
     (dict(format="canonical", root=".", densepose="iuv", densepose_files="rendering"), ValueError, "renderings"),
     (dict(format="viton", root=".", densepose="iuv"), ValueError, "part indices only; use densepose: parts"),
     (dict(format="dresscode", root=".", category="shoes"), ValueError, "category must be one of"),
+    (dict(format="dresscode", root=".", category=["dresses", "dresses"]), ValueError, "names a category twice"),
+    (dict(format="gpvton", root=".", densepose="iuv"), ValueError, "part indices only; use densepose: parts"),
+    (dict(format="canonical", root=".", densepose="rendering"), ValueError, "holds no colour DensePose renderings"),
+    (dict(format="canonical", root=".", densepose_files="xyz"), ValueError, "densepose_files 'xyz': choose one of"),
 ])
 def test_bad_reader_settings_are_refused(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -169,3 +176,34 @@ def test_missing_flow_leaves_the_truth_without_correspondence(broken_root):
     canonical.transfer_paths(broken_root, "test", source, target)["flow"].unlink()
     truth = make_reader("canonical", broken_root, size=SIZE).read_truth("test", source, target)
     assert truth.flow is None and truth.image.shape == (3, *SIZE)
+
+
+def test_pair_lists_accept_tabs_windows_line_ends_a_bom_and_no_final_newline(tmp_path):
+    path = tmp_path / "pairs.txt"
+    path.write_bytes("\ufeffa_0.jpg\tb_1.jpg\r\n\r\nc_0.jpg  d_1.jpg upper\r\ne_0.jpg f_1.jpg".encode())
+    lines = read_pair_lines(path, (2, 3))
+    assert [(x.person, x.cloth, x.category, x.line) for x in lines] == [
+        ("a_0.jpg", "b_1.jpg", None, 1), ("c_0.jpg", "d_1.jpg", "upper", 3), ("e_0.jpg", "f_1.jpg", None, 4)]
+    with pytest.raises(ValueError, match=rf"{path}: pairs file line 3 has 3 fields, expected 2"):
+        read_pair_lines(path)
+
+
+def test_keypoints_are_read_and_rescaled_with_the_sample(broken_root):
+    folder = broken_root / "train" / "openpose_json"
+    folder.mkdir()
+    for sample_id in canonical.list_ids(broken_root, "train"):
+        values = [10.0, 20.0, 0.9] + [0.0, 0.0, 0.0] + [30.0, 40.0, 0.5] * 23
+        (folder / f"{sample_id}_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": values}]}))
+    small = make_reader("canonical", broken_root, size=SIZE).person("train", "train_000001")
+    large = make_reader("canonical", broken_root, size=(128, 96)).person("train", "train_000001")
+    assert small.keypoints.shape == (25, 3) and small.keypoints[0].tolist() == pytest.approx([10, 20, 0.9])
+    assert large.keypoints[0].tolist() == pytest.approx([20.5, 40.5, 0.9])  # pixel centres onto pixel centres
+    assert small.keypoints[1].tolist() == large.keypoints[1].tolist() == [-1, -1, 0]
+    assert collate([small, small]).keypoints.shape == (2, 25, 3)
+    assert small.files["keypoints"].endswith("openpose_json/train_000001_keypoints.json")
+    augmented = make_reader("canonical", broken_root, size=SIZE).person("train", "train_000001",
+                                                                         Augmenter("affine"), seed=3)
+    assert augmented.keypoints is None  # augmentation does not move keypoints: none rather than wrong ones
+    (folder / "train_000002_keypoints.json").unlink()
+    with pytest.raises(FileNotFoundError, match="train_000002_keypoints.json: keypoint file not found"):
+        make_reader("canonical", broken_root, size=SIZE).person("train", "train_000002")

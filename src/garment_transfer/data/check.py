@@ -1,10 +1,16 @@
-"""Check a data set before training on it: read every listed sample once through its format's reader, and report.
+"""Check a data set before training on it: read every listed sample once through its layout's reader, and report.
 
-Each sample id of a split's pairs file is read with ``Reader.read_raw`` (which checks files, ids and sizes), its
-labels mapped through the label map and its DensePose encoded, at the stored size so that resizing hides no stray id.
-A reader error names its file first (``"<file>: <problem>"``); it is classified by type (``FileNotFoundError``) and
-by the words of the problem. Pairs files are checked line by line: every person and cloth file must exist and no
-person may be listed twice; for the canonical layout ``transfer/pairs.txt`` must name known ids and present files.
+Each sample id of a split is read with ``Reader.read_raw`` (which checks files, ids, sizes and what the DensePose
+files hold), its labels mapped through the label map, its DensePose encoded and its keypoints read, at the stored size
+so that resizing hides no stray id. A reader error names its file first (``"<file>: <problem>"``); it is classified
+by type (``FileNotFoundError``) and by the words of the problem. Pair lists are checked line by line: the file must be
+UTF-8 text with the layout's number of columns, every person and cloth file must exist and no person may be listed
+twice. Across splits, an id in both splits is reported (a leak, and the same file where the splits share folders).
+For the canonical layout ``transfer/pairs.txt`` must name known ids and present files. Layout-wide problems (PF-AFN's
+sorted listings that do not match) are reported too.
+
+Notes (files the layout does not ship, lists at the old place) and warnings (an alpha channel composited on white, a
+JPEG label map) are printed but are not problems.
 """
 
 from __future__ import annotations
@@ -15,18 +21,25 @@ from pathlib import Path
 from typing import NamedTuple
 
 from garment_transfer.data import densepose
-from garment_transfer.data.formats import canonical, dresscode, viton
-from garment_transfer.data.label_maps import UPPER_GARMENT
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.pairs import read_pair_lines
+from garment_transfer.data.label_maps import garment_classes
 from garment_transfer.data.readers import Reader, make_reader
 
 CATEGORIES = ("missing file", "unreadable image", "size mismatch", "unknown label id", "bad DensePose",
-              "empty garment mask", "pair points at nothing", "duplicate id", "other")
+              "bad keypoints", "empty garment mask", "bad garment mask", "bad pairs file", "pair points at nothing",
+              "duplicate id", "listing mismatch", "other")
 _KEYWORDS = (  # (category, words of the problem text), tried in order after FileNotFoundError -> "missing file"
+    ("bad pairs file", ("pairs file", "not utf-8", "binary file")),
     ("unreadable image", ("cannot read", "cannot identify", "truncated")),
     ("size mismatch", ("differs from the sample's size", "must have shape")),
+    ("bad garment mask", ("garment mask recovered",)),
     ("bad DensePose", ("densepose", "part ind", "'uv'")),
     ("unknown label id", ("label id", "label map")),
+    ("bad keypoints", ("keypoint", "openpose")),
 )
+_GARMENT_WORDS = {"upper": "upper-garment", "lower": "lower-garment", "dresses": "dress (upper or lower garment)"}
+MAX_WARNINGS = 5
 
 
 class Problem(NamedTuple):
@@ -51,6 +64,9 @@ class CheckReport:
     root: str
     splits: dict[str, SplitStats] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    layout: str = ""  # how the layout was recognised (no --format given)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -67,25 +83,11 @@ def classify(err: Exception) -> str:
                 "unreadable image" if isinstance(err, OSError) else "other")
 
 
-def _layout(reader: Reader, split: str):
-    """(split folder, pairs files (first required), person file of a pairs name, cloth file of a pairs name)."""
-    root = reader.root
-    if reader.format == "canonical":  # the reader finds <stem>.png whatever extension the pairs file gives
-        def path(key):
-            return lambda name: canonical.sample_paths(root, split, Path(name).stem)[key]
-        return canonical.split_dir(root, split), [canonical.pairs_path(root, split)], path("image"), path("cloth")
-    if reader.format == "dresscode":
-        base = dresscode.category_dir(root, reader.category)
-        pairs = [dresscode.pairs_path(root, split, reader.category, paired) for paired in (True, False)]
-        return base, pairs[: 1 if split == "train" else 2], (base / "images").joinpath, (base / "images").joinpath
-    folder = root / f"{split}_img"
-    return folder, [viton.pairs_path(root, split)], folder.joinpath, (root / f"{split}_color").joinpath
-
-
 class _Checker:
     def __init__(self, reader: Reader):
         self.reader, self.report = reader, CheckReport(reader.format, str(reader.root))
         self.missing: set[str] = set()  # files reported by a pairs line, not reported again by a sample read
+        self.lacking: Counter = Counter()  # samples without parsing / DensePose, by what they lack
 
     def add(self, category, file, message, sample_id=None):
         self.report.problems.append(Problem(category, str(file), message))
@@ -103,11 +105,12 @@ class _Checker:
             self.bad.add(sample_id)
 
     def run(self) -> CheckReport:
-        split_of = {}  # DressCode keeps both splits in one folder: ids must differ across splits
+        split_ids: dict[str, list[str]] = {}
+        self.person_files: dict[str, str] = {}
         for split in canonical.SPLITS:
             self.split, self.stats, self.bad = split, SplitStats(), set()
             self.report.splits[split] = self.stats
-            folder, pairs_files, person_file, cloth_file = _layout(self.reader, self.split)
+            folder = self.reader.split_folder(split)
             if not folder.is_dir():
                 self.add("missing file", folder, f"folder of the {self.split} split not found")
                 continue
@@ -117,52 +120,75 @@ class _Checker:
                 self.add_error(err)
                 continue
             self.stats.listed = len(ids)
-            for path in pairs_files[:1] + [p for p in pairs_files[1:] if p.is_file()]:
-                self.pairs(path, person_file, cloth_file)
+            for path, required in self.reader.pair_files(split):
+                if required or path.is_file():
+                    self.pairs(path)
+            for category, file, message in self.reader.layout_problems(split):
+                self.add(category, file, message)
             for sample_id in ids:
-                if self.reader.format == "dresscode" and split_of.setdefault(sample_id, self.split) != self.split:
-                    self.add("duplicate id", person_file(f"{sample_id}_0.jpg"),
-                             f"id {sample_id!r} is listed in both {split_of[sample_id]} and {self.split}", sample_id)
                 self.sample(sample_id)
+            if split == "test":
+                self.overlap(split_ids.get("train", []), ids)
+            split_ids[split] = ids
             if self.reader.format == "canonical":
                 self.transfers(set(ids))
             self.stats.with_problems = len(self.bad)
+        self.report.notes = self.reader.notes() + [
+            f"{count} {split} samples have no {what} (see the note above on what this layout ships)"
+            for (split, what), count in sorted(self.lacking.items())]
         return self.report
 
-    def pairs(self, path: Path, person_file, cloth_file):
+    def pairs(self, path: Path):
         try:
-            pairs = canonical.read_pairs(path)
+            lines = read_pair_lines(path, self.reader.pair_columns())
         except (OSError, ValueError) as err:
             return self.add_error(err)
         first = {}
-        for line, (person, cloth) in enumerate(pairs, start=1):
-            sample_id = Path(person).stem if self.reader.format == "canonical" else person.rsplit("_", 1)[0]
-            if first.setdefault(person, line) != line:
-                self.add("duplicate id", path, f"line {line}: person {person!r} already on line {first[person]}",
-                         sample_id)
-            for role, file in (("person", person_file(person)), ("cloth", cloth_file(cloth))):
+        for line in lines:
+            sample_id = self.reader.line_id(line)
+            if first.setdefault(line.person, line.line) != line.line:
+                self.add("duplicate id", path, f"line {line.line}: person {line.person!r} already on line "
+                                               f"{first[line.person]}", sample_id)
+            for role, file in self.reader.line_files(self.split, line):
                 if not file.is_file() and str(file) not in self.missing:
                     self.missing.add(str(file))
-                    self.add("pair points at nothing", file, f"{path.name} line {line}: {role} file not found",
+                    self.add("pair points at nothing", file, f"{path.name} line {line.line}: {role} file not found",
                              sample_id)
 
     def sample(self, sample_id: str):
         reader = self.reader
         try:
             raw = reader.read_raw(self.split, sample_id)
-            parsing = reader.label_map.apply(raw.labels, raw.files["labels"])
-            if reader.densepose != "rendering":
+            parsing = None if raw.labels is None else reader.label_map.apply(raw.labels, raw.files["labels"])
+            if reader.densepose == "rendering":
+                if raw.densepose_picture is None:
+                    raise ValueError(f"{raw.files['densepose']}: no DensePose colour picture for the 'rendering' "
+                                     "encoding")
+            elif raw.parts is not None:
                 densepose.encode(raw.parts, raw.uv, reader.densepose, raw.files["densepose"])
-            elif raw.densepose_picture is None:
-                raise ValueError(f"{raw.files['densepose']}: no DensePose colour picture for the 'rendering' encoding")
         except (OSError, ValueError) as err:
             self.add_error(err, sample_id)
             return
         self.stats.readable += 1
+        self.person_files[f"{self.split}/{sample_id}"] = str(raw.files.get("image", sample_id))
+        self.report.warnings += raw.warnings
+        for what, value in (("parsing", raw.labels), ("DensePose", raw.parts if raw.densepose_picture is None
+                                                      else raw.densepose_picture)):
+            if value is None:
+                self.lacking[(self.split, what)] += 1
         if not raw.cloth_mask.any():
             self.add("empty garment mask", raw.files["cloth_mask"], "in-shop cloth mask is all zero", sample_id)
-        if getattr(reader, "category", "upper_body") == "upper_body" and not (parsing == UPPER_GARMENT).any():
-            self.add("empty garment mask", raw.files["labels"], "person parsing has no upper-garment pixel", sample_id)
+        if parsing is not None and not any((parsing == c).any() for c in garment_classes(raw.category)):
+            self.add("empty garment mask", raw.files["labels"],
+                     f"person parsing has no {_GARMENT_WORDS[raw.category]} pixel", sample_id)
+
+    def overlap(self, train_ids: list[str], test_ids: list[str]):
+        """Ids in both splits: a leak, and the same file where the layout keeps both splits in one folder."""
+        for sample_id in sorted(set(train_ids) & set(test_ids), key=test_ids.index):
+            file = self.person_files.get(f"test/{sample_id}", sample_id)
+            same = file == self.person_files.get(f"train/{sample_id}")
+            self.add("duplicate id", file, f"id {sample_id!r} is listed in both train and test"
+                     + (" (the same file)" if same else " (a leak? the two splits' ids should differ)"), sample_id)
 
     def transfers(self, known: set[str]):
         path = canonical.transfer_pairs_path(self.reader.root, self.split)
@@ -186,7 +212,7 @@ class _Checker:
 
 
 def check_dataset(format: str, root, **reader_options) -> CheckReport:
-    """Read every sample listed in each split's pairs files (``format`` one of ``readers.FORMATS``) and report.
+    """Read every sample listed in each split (``format`` one of ``readers.FORMATS``) and report.
 
     ``reader_options`` go to ``make_reader`` (``size``, ``label_map``, ``densepose``, ...). A missing root or a bad
     option raises (``FileNotFoundError``, ``ValueError``); problems with the data are reported, not raised.
@@ -195,17 +221,23 @@ def check_dataset(format: str, root, **reader_options) -> CheckReport:
 
 
 def format_report(report: CheckReport, max_problems: int = 20) -> str:
-    """A table (rows: sample counts, then problem categories; columns: splits and total), then the first problems."""
+    """The layout (when recognised), a table (rows: sample counts, then problem categories; columns: splits and
+    total), the notes and warnings, then the first problems."""
     stats = list(report.splits.values())
     rows = [("samples listed", [s.listed for s in stats]), ("readable", [s.readable for s in stats]),
             ("with problems", [s.with_problems for s in stats]), None]
     rows += [(c, [s.categories[c] for s in stats]) for c in CATEGORIES if c != "other" or any(
         s.categories[c] for s in stats)]
     header = f"{'':<24}" + "".join(f"{name:>8}" for name in [*report.splits, "total"])
-    lines = [f"data check: {report.root} ({report.format})", header]
+    lines = [f"data check: {report.root} ({report.format})"] + ([report.layout] if report.layout else []) + [header]
     for row in rows:
         cells = "-" * len(header) if row is None else "".join(f"{v:>8}" for v in [*row[1], sum(row[1])])
         lines.append(cells if row is None else f"{row[0]:<24}{cells}")
+    lines += [f"note: {note}" for note in report.notes]
+    if report.warnings:
+        shown = report.warnings[:MAX_WARNINGS]
+        more = f", the first {len(shown)}" if len(shown) < len(report.warnings) else ""
+        lines += [f"{len(report.warnings)} warnings{more}:"] + [f"  {w}" for w in shown]
     if report.ok:
         return "\n".join([*lines, "OK: no problems found"])
     shown = report.problems[:max_problems]

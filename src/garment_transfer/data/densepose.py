@@ -5,10 +5,18 @@
 - ``parts_uv``: the 25 one-hot channels followed by ``U``, ``V``;
 - ``rendering``: a 3-channel colour picture (VITON-HD's ``image-densepose``), scaled to [-1, 1].
 
-Part-index-only data (the VITON 256 x 192 pack) supports ``parts`` only.
+Part-index-only data (the VITON 256 x 192 pack, GP-VTON, CP-VTON with added part maps) supports ``parts`` only.
+
+Files are checked against what they are declared to hold (:func:`iuv_from_picture`, :func:`parts_from_image`,
+:func:`parts_from_array`); one that does not fit is an error naming the file and the likely cause, never a silent
+misread: a grey part-index picture given as IUV, an IUV picture written by ``cv2.imwrite`` (channels on disk in V, U, I
+order: read it with ``densepose_files: iuv_bgr``), a colour rendering (VITON-HD's ``image-densepose``) given as IUV or
+as a part index, a lossy JPEG given as IUV, a float array that holds no integers.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -62,3 +70,86 @@ def encode(parts: np.ndarray, uv: np.ndarray | None, encoding: str, source: str 
 def encode_rendering(picture: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 colour DensePose picture -> (3, H, W) float32 in [-1, 1]."""
     return (np.moveaxis(picture, -1, 0).astype(np.float32) / 127.5 - 1.0)
+
+
+# ------------------------------------------------------------------------------------------------ checked reading
+def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv") -> tuple[np.ndarray, np.ndarray]:
+    """An IUV picture as read (mode kept) -> ``(parts (H, W) uint8, uv (2, H, W) float32 in [0, 1])``.
+
+    Args:
+        picture: (H, W, 3) uint8 as stored; channels I, U * 255, V * 255 (``order="iuv"``, detectron2's
+            ``labels_uv_uint8`` saved by PIL) or V, U, I (``order="vui"``, the same array saved by ``cv2.imwrite``).
+        path: the file, named in errors.
+
+    Raises:
+        ValueError: naming ``path`` and the likely cause when the picture cannot be IUV.
+    """
+    path = Path(path)
+    if str(path).lower().endswith((".jpg", ".jpeg")):
+        raise ValueError(f"{path}: a JPEG cannot hold DensePose IUV (lossy): is this a colour rendering (VITON-HD's "
+                         "image-densepose/*.jpg)? Use densepose: rendering with densepose_files: rendering")
+    if picture.ndim == 2:
+        raise ValueError(f"{path}: one channel where IUV (3 channels) is expected: a grey DensePose part-index "
+                         "picture? Use densepose_files: parts with densepose: parts")
+    if picture.ndim != 3 or picture.shape[-1] != 3:
+        raise ValueError(f"{path}: expected an (H, W, 3) IUV picture, got shape {picture.shape}")
+    if order == "vui":
+        picture = picture[..., ::-1]
+    parts = np.ascontiguousarray(picture[..., 0])
+    if parts.max() >= DENSEPOSE_NUM_PARTS:
+        last = picture[..., 2]
+        if order == "iuv" and last.max() < DENSEPOSE_NUM_PARTS and last.any():
+            raise ValueError(f"{path}: part index {int(parts.max())} > 24 in the first channel while the third holds "
+                             "0..24: channels in V, U, I order, as cv2.imwrite writes detectron2's IUV? Use "
+                             "densepose_files: iuv_bgr")
+        raise ValueError(f"{path}: part index {int(parts.max())} > 24: is this a colour rendering (VITON-HD's "
+                         "image-densepose)? Use densepose_files: rendering with densepose: rendering")
+    if parts.any() and (picture[..., 1] == parts).all() and (picture[..., 2] == parts).all():
+        raise ValueError(f"{path}: all three channels are equal (a grey part-index picture saved as RGB?), so U and V "
+                         "would be I / 255; use densepose_files: parts with densepose: parts")
+    uv = np.moveaxis(picture[..., 1:], -1, 0).astype(np.float32) / 255.0
+    return parts, uv
+
+
+def parts_from_image(image: np.ndarray, path) -> np.ndarray:
+    """A grey (or palette) part-index picture as read -> (H, W) uint8 part indices 0..24; an RGB picture is accepted
+    only when its three channels are equal (a grey picture saved as RGB).
+
+    Raises:
+        ValueError: naming ``path`` for colour channels (an IUV picture or a colour rendering) or ids above 24.
+    """
+    if image.ndim == 3:
+        grey = image.shape[-1] in (3, 4) and (image[..., 1] == image[..., 0]).all()
+        if grey and (image[..., 2] == image[..., 0]).all():
+            image = image[..., 0]
+        else:
+            raise ValueError(f"{path}: colour channels where a grey DensePose part index is expected: an IUV picture "
+                             "(use densepose_files: iuv) or a colour rendering (densepose_files: rendering)?")
+    if image.ndim != 2:
+        raise ValueError(f"{path}: expected an (H, W) DensePose part index, got shape {image.shape}")
+    if image.max(initial=0) >= DENSEPOSE_NUM_PARTS:
+        raise ValueError(f"{path}: DensePose part index {int(image.max())} > 24: not a part-index picture (a colour "
+                         "rendering?)")
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def parts_from_array(array: np.ndarray, path) -> np.ndarray:
+    """A part-index array (``.npy``: integer, or float holding whole numbers; (H, W), (1, H, W) or (H, W, 1)) ->
+    (H, W) uint8 part indices 0..24.
+
+    Raises:
+        ValueError: naming ``path`` for other shapes (IUV?), fractional values or ids outside 0..24.
+    """
+    if array.ndim == 3 and 1 in (array.shape[0], array.shape[-1]):
+        array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
+    if array.ndim != 2:
+        raise ValueError(f"{path}: expected an (H, W) DensePose part index, got shape {array.shape} (IUV channels?)")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all() or (array != np.round(array)).any():
+            raise ValueError(f"{path}: float DensePose part index holds values that are not whole numbers (U or V, "
+                             "or a resized map?)")
+    elif not np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_:
+        raise ValueError(f"{path}: DensePose part index of dtype {array.dtype}, expected integers")
+    if array.size and (array.min() < 0 or array.max() >= DENSEPOSE_NUM_PARTS):
+        raise ValueError(f"{path}: DensePose part indices must be 0..24, found {array.min()}..{array.max()}")
+    return array.astype(np.uint8)

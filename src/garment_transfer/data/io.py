@@ -118,6 +118,36 @@ def read_image(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
         raise ValueError(f"{path}: cannot read image ({err})") from err
 
 
+WHITE = (255, 255, 255)  # the background an alpha channel is composited on
+
+
+def read_rgb(path: str | os.PathLike) -> tuple[np.ndarray, bool]:
+    """Read a photo as (H, W, 3) uint8 RGB; an alpha channel (RGBA, LA, or a palette / grey image with a transparent
+    colour) is composited on white (:data:`WHITE`) instead of being dropped.
+
+    Returns:
+        ``(image, composited)``: ``composited`` says an alpha channel was found and composited.
+
+    Raises:
+        FileNotFoundError: naming the file when it is missing.
+        ValueError: naming the file when it cannot be decoded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+            if not alpha:
+                return np.asarray(image if image.mode == "RGB" else image.convert("RGB")), False
+            rgba = image.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (*WHITE, 255))
+            return np.asarray(Image.alpha_composite(white, rgba).convert("RGB")), True
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: cannot read image ({err})") from err
+
+
 def resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray:
     """Resize an (H, W) or (H, W, 3) uint8 array to ``size`` = (height, width).
 

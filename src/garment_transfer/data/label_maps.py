@@ -1,8 +1,11 @@
 """Label maps: tables from a parser's label ids to the 7 classes of the method (``METHOD.md`` section 2).
 
-The tables are data (``resources/label_maps/<name>.yaml``: ``lip``, ``cihp``, ``atr18``, ``acgpn14``). A config
-names one, gives a path to a YAML of the same form, or gives the table inline (``{id: class name or index}``).
-An id a table does not know is an error that names the file, the ids and the table.
+The tables are data (``resources/label_maps/<name>.yaml``: ``lip``, ``cihp``, ``atr18``, ``acgpn14``,
+``gpvton29``). A config names one, gives a path to a YAML of the same form, or gives the table inline
+(``{id: class name or index}``). An id a table does not know is an error that names the file, the ids and the table.
+
+The garment of a sample (``M^g``) is the upper garment class, except where the data set says the garment is another
+one (DressCode's ``lower_body`` and ``dresses`` folders, GP-VTON's category column): :data:`GARMENT_CLASSES`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ CLASSES = ("background", "hair", "face", "upper_skin", "upper_garment", "lower_g
 NUM_CLASSES = len(CLASSES)
 BACKGROUND, HAIR, FACE, UPPER_SKIN, UPPER_GARMENT, LOWER_GARMENT, THIGH = range(NUM_CLASSES)
 REMAINING = (HAIR, FACE, LOWER_GARMENT, THIGH)  # the garment-agnostic parsing M^r
+# garment category -> the classes its garment mask M^g covers (a dress is parsed as upper and / or lower garment)
+GARMENT_CLASSES = {"upper": (UPPER_GARMENT,), "lower": (LOWER_GARMENT,), "dresses": (UPPER_GARMENT, LOWER_GARMENT)}
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "resources" / "label_maps"
 BUILTIN = tuple(sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml")))
 
@@ -95,11 +100,19 @@ def load_label_map(spec: str | Path | Mapping | LabelMap) -> LabelMap:
     return _from_mapping(content["ids"], str(spec) if str(spec) in BUILTIN else str(path))
 
 
-def derived_masks(parsing: np.ndarray) -> dict[str, np.ndarray]:
-    """The method's masks from a 7-class parsing (H, W): ``garment`` and ``skin`` (1, H, W) float32 in {0, 1},
-    ``remaining`` (4, H, W) float32 one-hot of hair, face, lower garment, thigh."""
+def garment_classes(category: str) -> tuple[int, ...]:
+    """The classes of a garment ``category`` (``upper``, ``lower``, ``dresses``)."""
+    if category not in GARMENT_CLASSES:
+        raise ValueError(f"garment category {category!r}: choose one of {tuple(GARMENT_CLASSES)}")
+    return GARMENT_CLASSES[category]
+
+
+def derived_masks(parsing: np.ndarray, category: str = "upper") -> dict[str, np.ndarray]:
+    """The method's masks from a 7-class parsing (H, W): ``garment`` (the classes of ``category``) and ``skin``
+    (1, H, W) float32 in {0, 1}, ``remaining`` (4, H, W) float32 one-hot of hair, face, lower garment, thigh."""
+    garment = np.isin(parsing, garment_classes(category)) if category != "upper" else parsing == UPPER_GARMENT
     return {
-        "garment": (parsing == UPPER_GARMENT)[None].astype(np.float32),
+        "garment": garment[None].astype(np.float32),
         "skin": (parsing == UPPER_SKIN)[None].astype(np.float32),
         "remaining": np.stack([parsing == c for c in REMAINING]).astype(np.float32),
     }

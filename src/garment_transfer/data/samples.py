@@ -58,6 +58,9 @@ class PersonSample:
         skin_mask: ``M^s_x`` (1, H, W) in {0, 1}, upper-body skin (arms, neck, exposed chest).
         remaining: ``M^r_x`` (4, H, W) one-hot of hair, face, lower garment, thigh.
         id: the sample id; ``files``: the files it was read from, by role.
+        keypoints: (K, 3) float32 ``x, y, score`` in pixels at the sample's size (K = 25 BODY_25 or 18 COCO-18;
+            a missing point is ``(-1, -1, 0)``, see :mod:`garment_transfer.data.keypoints`), or None where the data
+            set has none (and for an augmented sample: augmentation does not move keypoints).
     """
 
     image: torch.Tensor
@@ -70,6 +73,7 @@ class PersonSample:
     remaining: torch.Tensor
     id: str
     files: dict = field(default_factory=dict)
+    keypoints: torch.Tensor | None = None
 
     @property
     def garment(self) -> torch.Tensor:

@@ -1,1 +1,2 @@
-"""On-disk layouts: the canonical (VITON-HD style) layout and exporters to the DressCode and VITON 256 x 192 packs."""
+"""On-disk layouts as the data sets ship them: the canonical (VITON-HD's) layout, DressCode, PF-AFN's VITON pack,
+CP-VTON and GP-VTON (paths and raw reading), pair lists, and exporters to the DressCode and PF-AFN layouts."""

@@ -1,8 +1,10 @@
-"""Helpers shared by the DressCode and VITON 256 x 192 exporters and raw loaders.
+"""Helpers shared by the format modules: exporters' label tables and folders, and the readers' checked loading.
 
 Writing: label tables applied as lookups (files go through the atomic writers of ``data/io.py``), and the
 export folder's ``meta.json`` (which also marks a folder as a previous export of one kind).
-Reading: index maps, ``.npy`` / ``.npz`` arrays and pairs files, each checked with an error naming the file.
+Reading: pair lists (text, two or three columns, tabs or spaces, with or without a final newline), photos (an alpha
+channel is composited on white and said so), index maps, ``.npy`` / ``.npz`` arrays, and in-shop garment masks, each
+checked with an error naming the file.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import numpy as np
 from scipy import ndimage  # installed with albumentations
 
 from garment_transfer.data import io
-from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats import canonical, pairs
 
 MASK_THRESHOLD = 128  # a grey mask (JPEG or resized) is garment where >= this value
 WHITE_THRESHOLD = 240  # an in-shop pixel is white background where all three channels are >= this value
+BACKGROUND_TOLERANCE = (15, 48)  # background model: per-channel distance to the border colour, low / high bound
+MAX_RECOVERED_MASK = 0.9  # a garment mask recovered from the background may cover at most this image fraction
 META_NAME = "meta.json"
 
 
@@ -65,6 +69,77 @@ def mask_from_white(cloth: np.ndarray, threshold: int = WHITE_THRESHOLD) -> np.n
     """
     garment = ndimage.binary_fill_holes(~(cloth >= threshold).all(axis=-1))
     return np.where(garment, 255, 0).astype(np.uint8)
+
+
+def mask_from_background(cloth: np.ndarray) -> np.ndarray:
+    """Recover an in-shop garment mask from a background that is roughly uniform but not clean white (DressCode).
+
+    The background colour is the per-channel median of the image border; the tolerance is twice the 90th percentile
+    of the border's distance (largest channel difference) to it, kept within :data:`BACKGROUND_TOLERANCE`.
+    Background is the region within tolerance connected to the border; everything else, including background-
+    coloured areas enclosed by the garment, is garment. On a clean white background (border 255, no spread) this is
+    :func:`mask_from_white`'s rule. The caller checks the result with :func:`check_recovered_mask`.
+
+    Args:
+        cloth: (H, W, 3) uint8 in-shop image.
+
+    Returns:
+        (H, W) uint8 mask, 0 / 255.
+    """
+    image = cloth.astype(np.int16)
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    colour = np.median(border, axis=0)
+    spread = np.percentile(np.abs(border - colour).max(axis=-1), 90)
+    tolerance = float(np.clip(2 * spread, *BACKGROUND_TOLERANCE))
+    near = np.abs(image - colour).max(axis=-1) <= tolerance
+    labels, _ = ndimage.label(near)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    background = np.isin(labels, edge[edge > 0])
+    garment = ndimage.binary_fill_holes(~background)
+    return np.where(garment, 255, 0).astype(np.uint8)
+
+
+def check_recovered_mask(mask: np.ndarray, path: Path, hint: str) -> np.ndarray:
+    """Refuse a garment mask recovered from the background of ``path`` that covers (nearly) the whole image.
+
+    Raises:
+        ValueError: naming the file, the fraction covered and ``hint`` (where a real mask can come from).
+    """
+    cover = float((mask > 0).mean()) if mask.size else 0.0
+    if cover > MAX_RECOVERED_MASK:
+        raise ValueError(f"{path}: the garment mask recovered from its background covers {cover:.0%} of the image "
+                         f"(more than {MAX_RECOVERED_MASK:.0%}): the background is not uniform; {hint}")
+    return mask
+
+
+# ------------------------------------------------------------------------------------------------- reading photos
+def read_photo(path: Path, warnings: list[str] | None = None) -> np.ndarray:
+    """A photo (person or in-shop garment) as (H, W, 3) uint8 RGB; an alpha channel is composited on white and, when
+    ``warnings`` is given, a line naming the file is added to it."""
+    image, composited = io.read_rgb(path)
+    if composited and warnings is not None:
+        warnings.append(f"{path}: has an alpha channel; composited on a white background")
+    return image
+
+
+def fit_to(array: np.ndarray, path: Path, size: tuple[int, int], nearest: bool = True) -> np.ndarray:
+    """Resize an (H, W) or (H, W, C) array read from ``path`` to ``size`` when it has the same aspect ratio (within
+    2 %, e.g. a DensePose map stored at another resolution than its photo); another shape is an error. uint8 arrays
+    resize as ``io.resize`` does (``nearest`` or bilinear); other dtypes (UV floats) always nearest, pixel centre
+    onto pixel centre."""
+    height, width = array.shape[:2]
+    if (height, width) == tuple(size):
+        return array
+    if abs(height * size[1] - width * size[0]) > 0.02 * width * size[0]:
+        raise ValueError(f"{path}: size {(height, width)} differs from the sample's size {tuple(size)} and has "
+                         "another aspect ratio")
+    if array.dtype == np.uint8:
+        return io.resize(array, size, nearest)
+    channels = [array] if array.ndim == 2 else [array[..., c] for c in range(array.shape[-1])]
+    rows = np.minimum(((np.arange(size[0]) + 0.5) * height / size[0]).astype(int), height - 1)
+    cols = np.minimum(((np.arange(size[1]) + 0.5) * width / size[1]).astype(int), width - 1)
+    resized = [c[rows][:, cols] for c in channels]
+    return resized[0] if array.ndim == 2 else np.stack(resized, axis=-1)
 
 
 # ---------------------------------------------------------------------------------------------------------- writing
@@ -190,7 +265,7 @@ def ids_from_pairs(path: Path, suffix: str = "_0.jpg") -> list[str]:
         ValueError: naming the file when a person name lacks ``suffix``.
     """
     ids = []
-    for person, _ in canonical.read_pairs(path):
+    for person, _ in pairs.read_pairs(path):
         if not person.endswith(suffix):
             raise ValueError(f"{path}: person name {person!r} does not end with {suffix!r}")
         ids.append(person[: -len(suffix)])

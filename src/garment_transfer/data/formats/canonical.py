@@ -1,16 +1,22 @@
-"""The canonical on-disk layout (VITON-HD style, ``DATA.md`` section 2): paths, and raw read / write of one sample.
+"""The canonical on-disk layout, exactly VITON-HD's (``DATA.md`` section 2): paths, and raw read / write of one sample.
 
 ::
 
-    <root>/<split>/image/<id>.png               person RGB
-    <root>/<split>/cloth/<id>.png               in-shop garment RGB on white
-    <root>/<split>/cloth-mask/<id>.png          in-shop garment mask, 0 / 255
+    <root>/train_pairs.txt                      "<id>.png <id>.png" per line: paired (VITON-HD: .jpg names)
+    <root>/test_pairs.txt                       "<person> <cloth>" per line: unpaired, like VITON-HD's official list
+    <root>/<split>/image/<id>.png|jpg           person RGB (VITON-HD: JPEG)
+    <root>/<split>/cloth/<id>.png|jpg           in-shop garment RGB on white
+    <root>/<split>/cloth-mask/<id>.png|jpg      in-shop garment mask, 0 / 255 (VITON-HD: grey JPEG)
     <root>/<split>/image-parse-v3/<id>.png      "P" PNG of CIHP ids
-    <root>/<split>/image-densepose/<id>.png     IUV: I (0..24), U * 255, V * 255
-    <root>/<split>/<split>_pairs.txt            "<id>.png <id>.png" per line (paired)
+    <root>/<split>/image-densepose/<id>.png     IUV: I (0..24), U * 255, V * 255 (VITON-HD: <id>.jpg, a colour
+                                                rendering named like the person)
+    <root>/<split>/openpose_json/<id>_keypoints.json   OpenPose BODY_25 (VITON-HD; optional)
     <root>/<split>/transfer/pairs.txt           "<source_id> <target_id>" per line (synthetic only)
     <root>/<split>/transfer/image/<t>__<s>.png, image-parse-v3/<t>__<s>.png, flow/<t>__<s>.npz
     <root>/meta.json
+
+The old layout of this project kept each list inside its split folder (``<root>/<split>/<split>_pairs.txt``, both
+paired); :func:`pairs_path` finds a list there when the root has none, so data sets written that way still read.
 
 "Raw" arrays keep the stored encodings: uint8 RGB, CIHP ids, IUV bytes. Turning them into model tensors
 (7-class parsing, DensePose encodings, [-1, 1] images) is the readers' job.
@@ -24,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from garment_transfer.data import io
+from garment_transfer.data.formats.pairs import read_pairs  # noqa: F401  (re-exported: canonical.read_pairs)
 from garment_transfer.data.labels import CIHP_PALETTE
 
 SPLITS = ("train", "test")
@@ -70,18 +77,25 @@ def split_dir(root: str | Path, split: str) -> Path:
 
 
 PHOTO_KEYS = ("image", "cloth", "cloth_mask")  # VITON-HD ships these as JPEG; label maps are always PNG
+JPEG_KEYS = (*PHOTO_KEYS, "densepose")  # VITON-HD's image-densepose/<id>.jpg is a JPEG colour rendering
+KEYPOINTS_FOLDER = "openpose_json"
 
 
 def sample_paths(root: str | Path, split: str, sample_id: str) -> dict[str, Path]:
-    """A sample's files by role. Photos are ``.png`` (what the engine writes) or, where only that exists, ``.jpg``
-    (as VITON-HD ships them)."""
+    """A sample's files by role. Photos and DensePose are ``.png`` (what the engine writes) or, where only that
+    exists, ``.jpg`` (as VITON-HD ships them)."""
     base = split_dir(root, split)
     paths = {key: base / folder / f"{sample_id}.png" for key, folder in FOLDERS.items()}
-    for key in PHOTO_KEYS:
+    for key in JPEG_KEYS:
         jpeg = paths[key].with_suffix(".jpg")
         if not paths[key].exists() and jpeg.exists():
             paths[key] = jpeg
     return paths
+
+
+def keypoints_path(root: str | Path, split: str, sample_id: str) -> Path:
+    """``<root>/<split>/openpose_json/<id>_keypoints.json`` (OpenPose BODY_25, as VITON-HD ships it)."""
+    return split_dir(root, split) / KEYPOINTS_FOLDER / f"{sample_id}_keypoints.json"
 
 
 def transfer_name(source_id: str, target_id: str) -> str:
@@ -152,30 +166,36 @@ def read_transfer(root: str | Path, split: str, source_id: str, target_id: str) 
     )
 
 
-def pairs_path(root: str | Path, split: str) -> Path:
+def root_pairs_path(root: str | Path, split: str) -> Path:
+    """Where the canonical layout (and VITON-HD) keeps a split's list: ``<root>/<split>_pairs.txt``."""
+    split_dir(root, split)  # checks the split
+    return Path(root) / f"{split}_pairs.txt"
+
+
+def old_pairs_path(root: str | Path, split: str) -> Path:
+    """Where this project's old layout kept it: ``<root>/<split>/<split>_pairs.txt``."""
     return split_dir(root, split) / f"{split}_pairs.txt"
+
+
+def pairs_path(root: str | Path, split: str) -> Path:
+    """A split's pair list: at the root, else at the old place when only that exists (else the root path)."""
+    path = root_pairs_path(root, split)
+    old = old_pairs_path(root, split)
+    return old if not path.is_file() and old.is_file() else path
 
 
 def transfer_pairs_path(root: str | Path, split: str) -> Path:
     return split_dir(root, split) / "transfer" / "pairs.txt"
 
 
-def read_pairs(path: str | Path) -> list[tuple[str, str]]:
-    """Read a two-column pairs file; a line without exactly two names is an error naming the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: pairs file not found")
-    pairs = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        fields = line.split()
-        if len(fields) != 2:
-            raise ValueError(f"{path}:{number}: expected two names, got {line!r}")
-        pairs.append((fields[0], fields[1]))
-    return pairs
-
-
 def list_ids(root: str | Path, split: str) -> list[str]:
-    """The ids of a split, from its paired pairs file (person names without extension), in file order."""
-    return [Path(person).stem for person, _ in read_pairs(pairs_path(root, split))]
+    """The ids of a split: the persons of its pair list (names without extension), in file order, each once.
+
+    Raises:
+        FileNotFoundError: naming the root list (and the old place) when neither exists.
+    """
+    path = pairs_path(root, split)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: pairs file not found (nor at the old place {old_pairs_path(root, split)})")
+    return list(dict.fromkeys(Path(person).stem for person, _ in read_pairs(path)))
+

@@ -1,24 +1,29 @@
-"""The DressCode layout: export from the canonical layout, and raw read of one sample.
+"""The DressCode layout (aimagelab/dress-code): raw read of one sample, and export from the canonical layout.
 
 ::
 
-    <out>/meta.json                                  format "dresscode", source and sample count per category
-    <out>/<category>/images/<id>_0.jpg               person RGB
-    <out>/<category>/images/<id>_1.jpg               in-shop garment RGB on white
-    <out>/<category>/masks/<id>_1.png                garment mask 0 / 255 (project addition, see below)
-    <out>/<category>/label_maps/<id>_4.png           grey PNG of ATR-18 ids
-    <out>/<category>/dense/<id>_5.png                grey PNG of the DensePose part index I (0..24)
-    <out>/<category>/dense/<id>_5_uv.npz             key "uv": (2, H, W) float32 in [0, 1], rows U then V
-    <out>/<category>/train_pairs.txt                 "<id>_0.jpg <id>_1.jpg" (paired)
-    <out>/<category>/test_pairs_paired.txt           paired
-    <out>/<category>/test_pairs_unpaired.txt         each test person with the next test person's garment (cyclic)
+    <root>/meta.json                                 (exports only) format "dresscode", source per category
+    <root>/<category>/images/<id>_0.jpg              person RGB           category = upper_body | lower_body | dresses
+    <root>/<category>/images/<id>_1.jpg              in-shop garment RGB (real backgrounds are not clean white)
+    <root>/<category>/masks/<id>_1.png               garment mask 0 / 255: not in DressCode; LaDI-VTON distributes
+                                                     these, and the exporter writes them
+    <root>/<category>/label_maps/<id>_4.png          grey / palette PNG of ATR-18 ids
+    <root>/<category>/dense/<id>_5.png               grey PNG of the DensePose part index I (0..24)
+    <root>/<category>/dense/<id>_5_uv.npz            key "uv": (2, h, w) (or (h, w, 2)) float in [0, 1] or uint8
+    <root>/<category>/keypoints/<id>_2.json          "keypoints": 18 x [x, y, score, id] in a 384 x 512 frame
+    <root>/<category>/skeletons/<id>_5.jpg           rendered skeleton (not read)
+    <root>/<category>/train_pairs.txt                "<id>_0.jpg <id>_1.jpg" (paired); tabs or spaces, the last
+    <root>/<category>/test_pairs_paired.txt          line may lack its newline
+    <root>/<category>/test_pairs_unpaired.txt        the official unpaired test list
 
 DressCode keeps both splits in one folder, so sample ids must differ across splits (canonical ids carry the split).
-The category only names the folder: the canonical in-shop garment is exported as it is. Images keep their size.
+The garment class follows the category (:data:`GARMENT`): ``lower_body`` garments are the lower garment class. The
+exporter writes the canonical in-shop garment as it is under the category it is given. Images keep their size. The
+DensePose maps may be stored at another resolution than the photo (same aspect ratio): they are resized, nearest.
 
-Garment mask: DressCode ships none. The exporter writes ``masks/<id>_1.png`` (a project addition) so that exported
-data round-trips exactly; the loader uses it when present and otherwise recovers the mask from the white background
-(``_common.mask_from_white``: all channels >= 240, connected to the border), as a real DressCode copy needs.
+Garment mask: ``masks/<id>_1.png`` when present; otherwise recovered from the cloth's background
+(``_common.mask_from_background``: the border's colour, with a tolerance from its spread) and refused when it covers
+more than 90 % of the image, which a non-uniform background gives.
 
 Labels: CIHP -> ATR-18 through ``CIHP_TO_ATR``. Lossy (no inverse): glove and socks become background (ATR has no
 such class), coat merges into upper-clothes, and torso skin / neck becomes head, as DressCode codes the neck.
@@ -31,9 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from garment_transfer.data import io
+from garment_transfer.data import densepose, io
 from garment_transfer.data.formats import _common, canonical
-from garment_transfer.data.labels import CIHP, DENSEPOSE_NUM_PARTS
+from garment_transfer.data.keypoints import read_dresscode_keypoints
+from garment_transfer.data.labels import CIHP
 
 FORMAT = "dresscode"
 CATEGORIES = ("upper_body", "lower_body", "dresses")
@@ -54,14 +60,20 @@ LOSSY_CIHP = frozenset(CIHP[name] for name in ("glove", "socks", "coat", "torso_
 
 # file name suffixes after "<id>"
 _PERSON, _CLOTH, _MASK, _LABELS, _PARTS, _UV = "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz"
-_FOLDERS = {_PERSON: "images", _CLOTH: "images", _MASK: "masks", _LABELS: "label_maps", _PARTS: "dense", _UV: "dense"}
+_KEYPOINTS = "_2.json"
+_FOLDERS = {_PERSON: "images", _CLOTH: "images", _MASK: "masks", _LABELS: "label_maps", _PARTS: "dense", _UV: "dense",
+            _KEYPOINTS: "keypoints"}
+GARMENT = {"upper_body": "upper", "lower_body": "lower", "dresses": "dresses"}  # the garment class of a category
+MASK_HINT = "add LaDI-VTON's masks/<id>_1.png (DressCode ships no cloth masks)"
 
 
 @dataclass(frozen=True)
 class DressCodeSample:
-    """One DressCode sample as stored: ``image`` (H, W, 3) uint8, ``cloth`` (Hc, Wc, 3) uint8 on white,
-    ``cloth_mask`` (Hc, Wc) uint8 0 / 255, ``labels`` (H, W) ATR-18 ids, ``parts`` (H, W) DensePose I in 0..24,
-    ``uv`` (2, H, W) float32 in [0, 1] (U, V)."""
+    """One DressCode sample as stored: ``image`` (H, W, 3) uint8, ``cloth`` (Hc, Wc, 3) uint8, ``cloth_mask``
+    (Hc, Wc) uint8 0 / 255 (``masks/<id>_1.png``, else recovered from the background: ``mask_source``),
+    ``labels`` (H, W) ATR-18 ids, ``parts`` (H, W) DensePose I in 0..24 and ``uv`` (2, H, W) float32 in [0, 1]
+    (both resized to the photo's size when stored at another resolution of the same aspect ratio), ``keypoints``
+    (18, 3) in DressCode's 384 x 512 frame or None without a ``keypoints`` folder."""
 
     id: str
     image: np.ndarray
@@ -70,6 +82,8 @@ class DressCodeSample:
     labels: np.ndarray
     parts: np.ndarray
     uv: np.ndarray
+    keypoints: np.ndarray | None = None
+    mask_source: str = "file"
 
 
 def category_dir(root: str | Path, category: str = "upper_body") -> Path:
@@ -78,8 +92,21 @@ def category_dir(root: str | Path, category: str = "upper_body") -> Path:
     return Path(root) / category
 
 
+def categories(spec: str | list | tuple = "upper_body") -> list[str]:
+    """A category option -> the categories read: one name, a list of names, or ``"all"`` (every category)."""
+    names = list(CATEGORIES) if spec == "all" else [spec] if isinstance(spec, str) else list(spec)
+    if not names:
+        raise ValueError("DressCode category: give at least one of " + ", ".join(CATEGORIES) + " (or all)")
+    for name in names:
+        category_dir(".", name)  # validates
+    if len(set(names)) != len(names):
+        raise ValueError(f"DressCode category: {names} names a category twice")
+    return names
+
+
 def sample_paths(root: str | Path, sample_id: str, category: str = "upper_body") -> dict[str, Path]:
-    """A sample's file paths keyed by suffix: "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz"."""
+    """A sample's file paths keyed by suffix: "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz",
+    "_2.json"."""
     base = category_dir(root, category)
     return {suffix: base / folder / f"{sample_id}{suffix}" for suffix, folder in _FOLDERS.items()}
 
@@ -91,52 +118,77 @@ def pairs_path(root: str | Path, split: str, category: str = "upper_body", paire
     return category_dir(root, category) / f"test_pairs_{'paired' if paired else 'unpaired'}.txt"
 
 
+def person_id(name: str) -> str:
+    """``"020714_0.jpg"`` -> ``"020714"`` (and a garment's ``"020714_1.jpg"`` -> ``"020714"``)."""
+    return name.rsplit("_", 1)[0]
+
+
 def list_dresscode_ids(root: str | Path, split: str, category: str = "upper_body") -> list[str]:
-    """The person ids of ``split`` from its paired pairs file, in file order."""
-    return _common.ids_from_pairs(pairs_path(root, split, category), suffix=_PERSON)
+    """The person ids of ``split``: from its paired list (the test split's unpaired list where no paired one ships),
+    in file order, each once."""
+    path = pairs_path(root, split, category)
+    if split == "test" and not path.is_file() and pairs_path(root, split, category, paired=False).is_file():
+        path = pairs_path(root, split, category, paired=False)
+    return list(dict.fromkeys(_common.ids_from_pairs(path, suffix=_PERSON)))
 
 
-def read_dresscode_sample(root: str | Path, sample_id: str, category: str = "upper_body") -> DressCodeSample:
+def read_dresscode_sample(root: str | Path, sample_id: str, category: str = "upper_body",
+                          warnings: list[str] | None = None) -> DressCodeSample:
     """Read one sample's files as stored (see module docstring); ``uv`` stored as uint8 is scaled by 1 / 255.
 
     Raises:
         FileNotFoundError: naming a missing file.
-        ValueError: naming a file that is unreadable, wrongly sized or holds out-of-range ids.
+        ValueError: naming a file that is unreadable, wrongly sized or holds out-of-range ids, or a cloth whose
+            background gives no usable mask.
     """
     path = sample_paths(root, sample_id, category)
-    image = io.read_image(path[_PERSON], "RGB")
+    image = _common.read_photo(path[_PERSON], warnings)
     size = image.shape[:2]
     labels = _common.read_index_map(path[_LABELS], ATR.values(), "ATR-18 label ids")
-    parts = _common.read_index_map(path[_PARTS], range(DENSEPOSE_NUM_PARTS), "DensePose part indices")
-    cloth = io.read_image(path[_CLOTH], "RGB")
+    parts = densepose.parts_from_image(io.read_image(path[_PARTS]), path[_PARTS])
+    cloth = _common.read_photo(path[_CLOTH], warnings)
+    mask, source = _read_cloth_mask(path[_MASK], path[_CLOTH], cloth)
+    keypoints = None
+    if path[_KEYPOINTS].parent.is_dir():
+        keypoints = read_dresscode_keypoints(path[_KEYPOINTS])
     return DressCodeSample(
         id=sample_id,
         image=image,
         cloth=cloth,
-        cloth_mask=_common.check_size(path[_MASK], _read_cloth_mask(path[_MASK], cloth), cloth.shape[:2]),
+        cloth_mask=_common.check_size(path[_MASK] if source == "file" else path[_CLOTH], mask, cloth.shape[:2]),
         labels=_common.check_size(path[_LABELS], labels, size),
-        parts=_common.check_size(path[_PARTS], parts, size),
+        parts=_common.fit_to(parts, path[_PARTS], size),
         uv=_read_uv(path[_UV], size),
+        keypoints=keypoints,
+        mask_source=source,
     )
 
 
-def _read_cloth_mask(mask_path: Path, cloth: np.ndarray) -> np.ndarray:
-    """The exported mask when present, else the mask recovered from the white background of ``cloth``."""
+def _read_cloth_mask(mask_path: Path, cloth_path: Path, cloth: np.ndarray) -> tuple[np.ndarray, str]:
+    """LaDI-VTON's (or our exporter's) ``masks/<id>_1.png`` when present, else the mask recovered from the cloth's
+    background (refused when it covers nearly the whole image)."""
     if mask_path.is_file():
-        return _common.binarize(io.read_image(mask_path, "L"))
-    return _common.mask_from_white(cloth)
+        return _common.binarize(io.read_image(mask_path, "L")), "file"
+    mask = _common.mask_from_background(cloth)
+    return _common.check_recovered_mask(mask, cloth_path, MASK_HINT), "background"
 
 
 def _read_uv(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """Read ``<id>_5_uv.npz`` key "uv" as (2, H, W) float32 in [0, 1], from float or uint8 storage."""
+    """Read ``<id>_5_uv.npz`` key "uv" as (2, H, W) float32 in [0, 1] at ``size``, from float or uint8 storage.
+
+    The array may be (2, h, w) or (h, w, 2), at ``size`` or another resolution of the same aspect ratio (resized
+    nearest, as the part indices are)."""
     uv = _common.read_npz_key(path, "uv")
-    if uv.shape != (2, *size):
-        raise ValueError(f"{path}: 'uv' must have shape (2, {size[0]}, {size[1]}), got {uv.shape}")
+    if uv.ndim == 3 and uv.shape[-1] == 2 and uv.shape[0] != 2:
+        uv = np.moveaxis(uv, -1, 0)
+    if uv.ndim != 3 or uv.shape[0] != 2:
+        raise ValueError(f"{path}: 'uv' must have shape (2, H, W) or (H, W, 2), got {uv.shape}")
     if uv.dtype == np.uint8:
-        return uv.astype(np.float32) / 255.0
-    if not np.issubdtype(uv.dtype, np.floating) or uv.min() < 0.0 or uv.max() > 1.0:
-        raise ValueError(f"{path}: 'uv' must be uint8 or float in [0, 1], got {uv.dtype} {uv.min()}..{uv.max()}")
-    return uv.astype(np.float32)
+        uv = uv.astype(np.float32) / 255.0
+    elif not np.issubdtype(uv.dtype, np.floating) or not np.isfinite(uv).all() or uv.min() < 0.0 or uv.max() > 1.0:
+        raise ValueError(f"{path}: 'uv' must be uint8 or finite floats in [0, 1], got {uv.dtype}")
+    moved = np.ascontiguousarray(np.moveaxis(uv.astype(np.float32), 0, -1))
+    return np.ascontiguousarray(np.moveaxis(_common.fit_to(moved, path, size), -1, 0))
 
 
 def write_dresscode_sample(out_root: str | Path, sample: canonical.RawSample, category: str = "upper_body") -> None:
@@ -170,7 +222,7 @@ def export_dresscode(canonical_root: str | Path, out_root: str | Path, category:
     exports = _common.claim_export_dir(out_root, FORMAT).get("exports", {})
     exports[category] = _common.source_record(canonical_root, count)
     io.atomic_write_json(Path(out_root) / _common.META_NAME, {"format": FORMAT, "exports": exports})
-    for folder in sorted(set(_FOLDERS.values())):
+    for folder in sorted(set(_FOLDERS.values()) - {_FOLDERS[_KEYPOINTS]}):  # the engine has no keypoints yet
         (base / folder).mkdir(parents=True, exist_ok=True)
     for split, ids in splits.items():
         for sample_id in ids:

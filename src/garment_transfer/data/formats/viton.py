@@ -1,21 +1,39 @@
-"""The VITON 256 x 192 pack (PF-AFN / ACGPN / FS-VTON layout): export from the canonical layout, and raw read.
+"""The VITON 256 x 192 pack as PF-AFN / FS-VTON ship it (ACGPN's labels): raw read, and export from the canonical
+layout.
 
-::
+Two roots, each found under the data set folder or given as the folder itself::
 
-    <out>/meta.json                          format "viton", source, sample count, size
-    <out>/<split>_img/<id>_0.jpg             person RGB
-    <out>/<split>_color/<id>_1.jpg           in-shop garment RGB on white
-    <out>/<split>_edge/<id>_1.jpg            filled garment mask, grey JPEG (read back with threshold 128)
-    <out>/<split>_label/<id>_0.png           grey PNG of ACGPN-14 ids
-    <out>/<split>_densepose/<id>_0.npy       (H, W) uint8 DensePose part index I (0..24), no U / V
-    <out>/<split>_pairs.txt                  "<id>_0.jpg <id>_1.jpg" (paired)
+    <root>/VITON_traindata/train_img/<id>_0.jpg          person RGB
+                           train_color/<id>_1.jpg        in-shop garment RGB on white
+                           train_edge/<id>_1.jpg         filled garment mask, grey JPEG (threshold 128)
+                           train_label/<id>_0.png        grey PNG of ACGPN-14 ids (may be a JPEG: see below)
+                           train_densepose/<id>_0.npy    (H, W) DensePose part index I (integer, or float holding
+                                                         whole numbers); no U / V
+                           train_pose/<id>_0_keypoints.json   OpenPose COCO-18, people[0].pose_keypoints (optional)
+    <root>/VITON_test/test_img/<id>_0.jpg, test_clothes/<id>_1.jpg, test_edge/<id>_1.jpg
+                      (the pack holds only these; test_label/, test_densepose/, test_pose/ are read where present,
+                      and test_color/ where test_clothes/ is absent)
+    test list: test_pairs.txt or demo.txt, in VITON_test/ or the data set folder (PF-AFN keeps it in its code
+               repository: copy it there, or name it with the reader option ``test_pairs``)
 
-The exporter resizes every sample to ``size`` (256 x 192 by default): bilinear (antialiased when shrinking) for
-images, nearest for labels and part indices, and bilinear then re-threshold at 128 for the garment mask.
+There is no training list: PF-AFN pairs the sorted listings of the training folders, so a sample is an id with a
+``train_img/<id>_0.jpg``, and the ids are that folder's sorted listing; ``data check`` reports ids that the other
+folders lack or add (they would shift PF-AFN's pairing). A folder holding ``train_img/`` or ``test_img/`` itself (this
+project's old export, or the pack unpacked into one folder) is read the same way.
 
-Labels: CIHP -> ACGPN-14 through ``CIHP_TO_ACGPN``. Lossy (no inverse): hat merges into hair; dress and coat into
-upper clothes; glove, socks and scarf into noise (7); skirt into bottom (8) with pants; sunglasses and torso skin /
-neck into face (12), since ACGPN has no neck class and VITON's LIP parsing labels the neck as face.
+Labels: ACGPN-14 (``DATA.md`` section 3). A JPEG label map is lossy, and ACGPN-14's ids 8..13 are consecutive, so
+JPEG's errors of one or two grey levels change classes near label edges: its values are snapped to the nearest
+ACGPN-14 id within 4 and the reader warns; a value further from every id (a colour visualisation?) is an error. Use
+PNG label maps where you have them (a ``_0.png`` is preferred to a ``_0.jpg``). The exporter maps CIHP -> ACGPN-14
+through ``CIHP_TO_ACGPN`` (lossy: hat into hair; dress and coat into upper clothes; glove, socks and scarf into
+background, as the ``cihp`` table reads them; skirt into bottom with pants; sunglasses and torso skin / neck into face,
+since ACGPN has no neck class and VITON's parsing labels the neck as face). ACGPN's label 7 ("noise") is read as upper
+clothes (``acgpn14`` table), as PF-AFN and ACGPN relabel it; the exporter never writes it.
+
+The exporter writes both roots at ``size`` (256 x 192 by default: bilinear, antialiased when shrinking, for images;
+nearest for labels and part indices; bilinear then re-threshold at 128 for the garment mask), the test pack with
+``test_label`` and ``test_densepose`` as well (so this project's stages can evaluate on it) and ``VITON_test/
+test_pairs.txt``, each test person with the next one's garment (cyclic).
 """
 
 from __future__ import annotations
@@ -25,20 +43,22 @@ from pathlib import Path
 
 import numpy as np
 
-from garment_transfer.data import io
+from garment_transfer.data import densepose, io
 from garment_transfer.data.formats import _common, canonical
-from garment_transfer.data.labels import CIHP, DENSEPOSE_NUM_PARTS
+from garment_transfer.data.keypoints import COCO_18, read_openpose_json
+from garment_transfer.data.labels import CIHP
 
 FORMAT = "viton"
 SIZE = (256, 192)
+ROOTS = {"train": "VITON_traindata", "test": "VITON_test"}
 ACGPN = {
     "background": 0, "hair": 1, "upper_clothes": 4, "left_shoe": 5, "right_shoe": 6, "noise": 7, "bottom": 8,
     "left_leg": 9, "right_leg": 10, "left_arm": 11, "face": 12, "right_arm": 13,
 }
 _CIHP_TO_ACGPN_NAMES = {
-    "background": "background", "hat": "hair", "hair": "hair", "glove": "noise", "sunglasses": "face",
-    "upper_clothes": "upper_clothes", "dress": "upper_clothes", "coat": "upper_clothes", "socks": "noise",
-    "pants": "bottom", "torso_skin": "face", "scarf": "noise", "skirt": "bottom", "face": "face",
+    "background": "background", "hat": "hair", "hair": "hair", "glove": "background", "sunglasses": "face",
+    "upper_clothes": "upper_clothes", "dress": "upper_clothes", "coat": "upper_clothes", "socks": "background",
+    "pants": "bottom", "torso_skin": "face", "scarf": "background", "skirt": "bottom", "face": "face",
     "left_arm": "left_arm", "right_arm": "right_arm", "left_leg": "left_leg", "right_leg": "right_leg",
     "left_shoe": "left_shoe", "right_shoe": "right_shoe",
 }
@@ -46,68 +66,179 @@ CIHP_TO_ACGPN = {CIHP[src]: ACGPN[dst] for src, dst in _CIHP_TO_ACGPN_NAMES.item
 LOSSY_CIHP = frozenset(
     CIHP[name] for name in ("hat", "glove", "sunglasses", "dress", "coat", "socks", "torso_skin", "scarf", "skirt")
 )
+JPEG_SNAP = 4  # a JPEG label value within this distance of an ACGPN-14 id is read as that id
 
-# key -> (folder suffix, file suffix)
+# key -> (folder names by split, tried in order; file suffix after "<id>"); labels may also be "_0.jpg"
 _FILES = {
-    "image": ("img", "_0.jpg"), "cloth": ("color", "_1.jpg"), "cloth_mask": ("edge", "_1.jpg"),
-    "labels": ("label", "_0.png"), "parts": ("densepose", "_0.npy"),
+    "image": ({"train": ("img",), "test": ("img",)}, "_0.jpg"),
+    "cloth": ({"train": ("color",), "test": ("clothes", "color")}, "_1.jpg"),
+    "cloth_mask": ({"train": ("edge",), "test": ("edge",)}, "_1.jpg"),
+    "labels": ({"train": ("label",), "test": ("label",)}, "_0.png"),
+    "parts": ({"train": ("densepose",), "test": ("densepose",)}, "_0.npy"),
+    "keypoints": ({"train": ("pose",), "test": ("pose",)}, "_0_keypoints.json"),
 }
+REQUIRED = {"train": ("image", "cloth", "cloth_mask", "labels", "parts"), "test": ("image", "cloth", "cloth_mask")}
+TEST_LISTS = ("test_pairs.txt", "demo.txt")
 
 
 @dataclass(frozen=True)
 class VitonSample:
     """One VITON sample as stored: ``image`` and ``cloth`` (H, W, 3) uint8, ``cloth_mask`` (H, W) uint8 0 / 255,
-    ``labels`` (H, W) ACGPN-14 ids, ``parts`` (H, W) DensePose I in 0..24."""
+    ``labels`` (H, W) ACGPN-14 ids and ``parts`` (H, W) DensePose I in 0..24 (None where the test pack lacks them),
+    ``keypoints`` (18, 3) in the image's pixels (None without a pose folder)."""
 
     id: str
     image: np.ndarray
     cloth: np.ndarray
     cloth_mask: np.ndarray
-    labels: np.ndarray
-    parts: np.ndarray
+    labels: np.ndarray | None
+    parts: np.ndarray | None
+    keypoints: np.ndarray | None = None
+    jpeg_labels: bool = False
 
 
-def sample_paths(root: str | Path, split: str, sample_id: str) -> dict[str, Path]:
-    """A sample's file paths keyed "image", "cloth", "cloth_mask", "labels", "parts"."""
+def split_root(root: str | Path, split: str, override: str | Path | None = None) -> Path:
+    """The folder holding ``<split>_img``: ``override``, else ``<root>/VITON_traindata`` (``VITON_test``) when
+    present, else ``root``."""
     _common.check_split(split)
-    return {key: Path(root) / f"{split}_{folder}" / f"{sample_id}{suffix}" for key, (folder, suffix) in _FILES.items()}
+    if override is not None:
+        return Path(override)
+    packed = Path(root) / ROOTS[split]
+    return packed if packed.is_dir() else Path(root)
 
 
-def pairs_path(root: str | Path, split: str) -> Path:
-    return Path(root) / f"{_common.check_split(split)}_pairs.txt"
+def folder(base: Path, split: str, key: str) -> Path:
+    """``<base>/<split>_<name>`` for ``key``: the first of its names that exists (else the first name)."""
+    names = _FILES[key][0][split]
+    for name in names:
+        if (base / f"{split}_{name}").is_dir():
+            return base / f"{split}_{name}"
+    return base / f"{split}_{names[0]}"
 
 
-def list_viton_ids(root: str | Path, split: str) -> list[str]:
-    """The person ids of ``split`` from ``<split>_pairs.txt``, in file order."""
-    return _common.ids_from_pairs(pairs_path(root, split), suffix=_FILES["image"][1])
+def sample_paths(root: str | Path, split: str, sample_id: str, base: str | Path | None = None) -> dict[str, Path]:
+    """A sample's file paths keyed "image", "cloth", "cloth_mask", "labels", "parts", "keypoints" under the split
+    root (:func:`split_root` of ``root``, or ``base``); the label map is ``_0.png``, or ``_0.jpg`` where only that
+    exists."""
+    base = split_root(root, split, base)
+    paths = {key: folder(base, split, key) / f"{sample_id}{suffix}" for key, (_, suffix) in _FILES.items()}
+    jpeg = paths["labels"].with_suffix(".jpg")
+    if not paths["labels"].exists() and jpeg.exists():
+        paths["labels"] = jpeg
+    return paths
 
 
-def read_viton_sample(root: str | Path, split: str, sample_id: str) -> VitonSample:
-    """Read one sample's files as stored (see module docstring), all checked to share the person image's size.
+def person_id(name: str) -> str:
+    """``"000066_0.jpg"`` -> ``"000066"`` (and a garment's ``"017575_1.jpg"`` -> ``"017575"``)."""
+    return Path(name).stem.rsplit("_", 1)[0]
+
+
+def list_viton_ids(root: str | Path, split: str, base: str | Path | None = None) -> list[str]:
+    """The ids of ``split``: the sorted listing of ``<split>_img/*_0.jpg`` under the split root (:func:`split_root`
+    of ``root``, or ``base``).
+
+    Raises:
+        FileNotFoundError: naming the folder when it is missing.
+    """
+    images = folder(split_root(root, split, base), split, "image")
+    if not images.is_dir():
+        raise FileNotFoundError(f"{images}: folder of the {split} person images not found")
+    suffix = _FILES["image"][1]
+    return sorted(p.name[: -len(suffix)] for p in images.iterdir() if p.name.endswith(suffix))
+
+
+def listing_mismatches(base: Path, split: str, ids: list[str]) -> list[tuple[Path, str]]:
+    """``(folder, message)`` for each present folder of ``split`` whose files are not exactly ``ids`` (PF-AFN pairs
+    the sorted listings by position, so an extra or missing file shifts every later pair)."""
+    problems = []
+    for key, (_, suffix) in _FILES.items():
+        where = folder(base, split, key)
+        if key == "image" or not where.is_dir():
+            continue
+        suffixes = (suffix, "_0.jpg") if key == "labels" else (suffix,)
+        found = {p.name[: -len(s)] for p in where.iterdir() for s in suffixes if p.name.endswith(s)}
+        extra, missing = sorted(found - set(ids)), sorted(set(ids) - found)
+        if extra:
+            problems.append((where, f"{len(extra)} files without a person image, e.g. {extra[:3]}"))
+        if missing:
+            problems.append((where, f"lacks {len(missing)} of the {len(ids)} persons' files, e.g. {missing[:3]}"))
+    return problems
+
+
+def test_list_path(root: str | Path, base: Path, explicit: str | Path | None = None) -> Path | None:
+    """The test list: ``explicit``, else the first of ``test_pairs.txt`` / ``demo.txt`` in the test root or the data
+    set folder, else None."""
+    if explicit is not None:
+        return Path(explicit)
+    for where in (base, Path(root)):
+        for name in TEST_LISTS:
+            if (where / name).is_file():
+                return where / name
+    return None
+
+
+def _snap_jpeg_labels(labels: np.ndarray, path: Path) -> np.ndarray:
+    """JPEG label values -> the nearest ACGPN-14 id within :data:`JPEG_SNAP`; other values are an error."""
+    valid = np.array(sorted(ACGPN.values()))
+    distance = np.abs(np.arange(256)[:, None] - valid[None])
+    lut = np.where(distance.min(1) <= JPEG_SNAP, valid[distance.argmin(1)], -1)
+    snapped = lut[labels]
+    if (snapped < 0).any():
+        bad = np.unique(labels[snapped < 0]).tolist()
+        raise ValueError(f"{path}: ACGPN-14 label ids {bad[:10]} are not valid (JPEG label map: values within "
+                         f"{JPEG_SNAP} of an id are read as that id; expected ids in {valid.tolist()})")
+    return snapped.astype(np.uint8)
+
+
+def _labels(path: Path) -> tuple[np.ndarray, bool]:
+    if path.suffix.lower() == ".jpg":
+        labels = io.read_image(path, "L")
+        return _snap_jpeg_labels(labels, path), True
+    return _common.read_index_map(path, ACGPN.values(), "ACGPN-14 label ids"), False
+
+
+def _present(path: Path, split: str, key: str) -> bool:
+    """Whether ``key``'s file must be read: always for the split's required keys, else when its folder exists."""
+    return key in REQUIRED[split] or path.parent.is_dir()
+
+
+def read_viton_sample(root: str | Path, split: str, sample_id: str, warnings: list[str] | None = None,
+                      base: str | Path | None = None) -> VitonSample:
+    """Read one sample's files as stored (see module docstring) under the split root (:func:`split_root` of
+    ``root``, or ``base``), all checked to share the person image's size.
 
     Raises:
         FileNotFoundError: naming a missing file.
         ValueError: naming a file that is unreadable, wrongly sized or holds invalid ids.
     """
-    path = sample_paths(root, split, sample_id)
-    image = io.read_image(path["image"], "RGB")
+    path = sample_paths(root, split, sample_id, base)
+    image = _common.read_photo(path["image"], warnings)
     arrays = {
-        "cloth": io.read_image(path["cloth"], "RGB"),
+        "cloth": _common.read_photo(path["cloth"], warnings),
         "cloth_mask": _common.binarize(io.read_image(path["cloth_mask"], "L")),
-        "labels": _common.read_index_map(path["labels"], ACGPN.values(), "ACGPN-14 label ids"),
-        "parts": _common.check_ids(
-            path["parts"], _common.read_npy(path["parts"]), range(DENSEPOSE_NUM_PARTS), "DensePose part indices"
-        ),
     }
+    jpeg = False
+    if _present(path["labels"], split, "labels"):
+        arrays["labels"], jpeg = _labels(path["labels"])
+    if _present(path["parts"], split, "parts"):
+        arrays["parts"] = densepose.parts_from_array(_common.read_npy(path["parts"]), path["parts"])
     for key, array in arrays.items():
         _common.check_size(path[key], array, image.shape[:2])
-    return VitonSample(id=sample_id, image=image, **arrays)
+    keypoints = None
+    if _present(path["keypoints"], split, "keypoints"):
+        keypoints = read_openpose_json(path["keypoints"], COCO_18)
+    return VitonSample(id=sample_id, image=image, cloth=arrays["cloth"], cloth_mask=arrays["cloth_mask"],
+                       labels=arrays.get("labels"), parts=arrays.get("parts"), keypoints=keypoints, jpeg_labels=jpeg)
 
 
-def write_viton_sample(
-    out_root: str | Path, split: str, sample: canonical.RawSample, size: tuple[int, int] = SIZE
-) -> None:
-    """Resize one canonical sample to ``size`` = (H, W) and write its files (folders must exist); person last."""
+# ------------------------------------------------------------------------------------------------------- export
+EXPORTED = ("image", "cloth", "cloth_mask", "labels", "parts")
+
+
+def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSample,
+                       size: tuple[int, int] = SIZE) -> None:
+    """Resize one canonical sample to ``size`` = (H, W) and write its files under the split's root in ``out_root``
+    (folders must exist); person last."""
     path = sample_paths(out_root, split, sample.id)
     mask = _common.binarize(io.resize(sample.cloth_mask, size, nearest=False))
     labels = _common.map_labels(sample.parse, CIHP_TO_ACGPN, f"CIHP parsing of {sample.id}")
@@ -119,7 +250,7 @@ def write_viton_sample(
 
 
 def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE) -> int:
-    """Write a canonical data set (both splits) in the VITON layout at ``size`` = (H, W).
+    """Write a canonical data set (both splits) in the PF-AFN layout (two roots) at ``size`` = (H, W).
 
     ``out_root`` must be absent, empty, or a previous VITON export (its files are overwritten, stale extra ones are
     not removed). Output is deterministic.
@@ -136,10 +267,12 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
     meta = {"format": FORMAT, "size": list(size), **_common.source_record(canonical_root, count)}
     io.atomic_write_json(Path(out_root) / _common.META_NAME, meta)
     for split, ids in splits.items():
-        for folder, _ in _FILES.values():
-            (Path(out_root) / f"{split}_{folder}").mkdir(exist_ok=True)
+        base = Path(out_root) / ROOTS[split]
+        for key in EXPORTED:
+            (base / f"{split}_{_FILES[key][0][split][0]}").mkdir(parents=True, exist_ok=True)
         for sample_id in ids:
             write_viton_sample(out_root, split, canonical.read_sample(canonical_root, split, sample_id), size)
-        lines = [f"{sample_id}{_FILES['image'][1]} {sample_id}{_FILES['cloth'][1]}" for sample_id in ids]
-        _common.write_lines(pairs_path(out_root, split), lines)
+        if split == "test" and len(ids) > 1:
+            shifted = ids[1:] + ids[:1]
+            _common.write_lines(base / TEST_LISTS[0], [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, shifted)])
     return count

@@ -20,6 +20,7 @@ import PIL
 from garment_transfer import __version__
 from garment_transfer.data import io
 from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.pairs import derangement
 from garment_transfer.data.samples import check_size
 from garment_transfer.data.synth.engine import SyntheticEngine, sample_id
 from garment_transfer.data.synth.params import ENGINE_VERSION, EngineConfig
@@ -127,7 +128,7 @@ def _meta(settings: SynthSettings, status: str) -> dict:
         "package_version": __version__,
         "settings": settings.to_dict(),
         "regenerate": settings.command(),
-        "layout": "canonical VITON-HD style (DATA.md section 2)",
+        "layout": "canonical: VITON-HD's (DATA.md section 2), pair lists at the root (train paired, test unpaired)",
         "labels": "image-parse-v3: CIHP ids; image-densepose: I, U*255, V*255; transfer/flow: (2, H, W) float32 "
                   "source pixel (x, y) per garment pixel, -1 unseen",
         "ids": {split: [sample_id(split, 0), sample_id(split, settings.counts[split] - 1)] for split in canonical.SPLITS},
@@ -179,6 +180,16 @@ def _plan(settings: SynthSettings, engine: SyntheticEngine) -> tuple[list[tuple]
     return jobs, pair_lists
 
 
+def pair_list(split: str, ids: list[str]) -> str:
+    """The text of a split's pair list at the root, as VITON-HD has them: ``train`` paired (each person with their
+    own garment), ``test`` unpaired like the official list (``"<person>.png <cloth>.png"``, the garments a seed-0
+    derangement: the pairs the data module drew for ``eval_pairs: unpaired`` before the list existed); a test split
+    of one sample gets a paired line."""
+    if split == "train" or len(ids) < 2:
+        return "".join(f"{i}.png {i}.png\n" for i in ids)
+    return "".join(f"{target}.png {source}.png\n" for source, target in derangement(ids, seed=0))
+
+
 def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progress: bool = True) -> SynthReport:
     """Generate (or finish generating) the data set ``settings`` describes into ``root``.
 
@@ -211,8 +222,8 @@ def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progre
                 bar.update(1)
     bar.close()
     for split in canonical.SPLITS:
-        names = [f"{sample_id(split, i)}.png" for i in range(settings.counts[split])]
-        io.atomic_write_text(canonical.pairs_path(root, split), "".join(f"{n} {n}\n" for n in names))
+        ids = [sample_id(split, i) for i in range(settings.counts[split])]
+        io.atomic_write_text(canonical.root_pairs_path(root, split), pair_list(split, ids))
         io.atomic_write_text(canonical.transfer_pairs_path(root, split),
                              "".join(f"{sample_id(split, s)} {sample_id(split, t)}\n" for s, t in pair_lists[split]))
     io.atomic_write_json(root / META_FILE, _meta(settings, "complete"))

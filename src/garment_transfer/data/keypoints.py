@@ -1,0 +1,177 @@
+"""Body keypoints: reading the files the data sets ship, rescaling, and the seed systems' heatmap encodings.
+
+Keypoints are an (K, 3) float32 array of ``x, y, score`` in pixels (x right, y down, the centre of the top-left pixel
+at (0, 0)); K = 25 (OpenPose BODY_25: VITON-HD ``openpose_json``, GP-VTON) or 18 (COCO-18: the VITON 256 x 192 packs,
+CP-VTON, DressCode). A point the file does not hold is ``(-1, -1, 0)``. The seed systems' loaders (PF-AFN, CP-VTON,
+GP-VTON, DressCode) draw a point only where ``x > 1 and y > 1`` in the file's coordinates; the readers apply the same
+rule when they read, so a missing point is missing everywhere (``SYSTEMS.md``).
+
+Files:
+
+- OpenPose JSON: ``people[0].pose_keypoints_2d`` (BODY_25 and newer OpenPose) or ``people[0].pose_keypoints``
+  (older OpenPose, COCO-18), a flat list ``x0, y0, s0, x1, ...``; no person detected (``people`` empty) gives every
+  point missing, as PF-AFN does.
+- DressCode ``keypoints/<id>_2.json``: ``keypoints``, 18 x ``[x, y, score, id]`` in a 384 x 512 (W x H) frame
+  whatever the image size.
+- GP-VTON's DressCode ``pose_25/<name>.npy``: (1, 25, 3) or (25, 3) (or without the score column).
+
+Heatmaps (:func:`heatmaps`): one channel per point, 1 inside a filled square of side ``2 r + 1`` around the point and
+-1 elsewhere (all -1 for a missing point), the squares of PIL's ``ImageDraw.rectangle((x - r, y - r, x + r, y + r))``
+that PF-AFN and GP-VTON draw (ends truncated towards zero). :data:`HEATMAPS` holds their radii at their sizes;
+:func:`system_heatmaps` scales the radius to another height.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from garment_transfer.data.formats._common import read_npy
+from garment_transfer.data.formats.pairs import read_text
+
+BODY_25 = 25
+COCO_18 = 18
+DRESSCODE_FRAME = (512, 384)  # (H, W) of DressCode's keypoint coordinates
+MISSING = (-1.0, -1.0, 0.0)
+
+
+@dataclass(frozen=True)
+class HeatmapSpec:
+    """A system's square radius ``radius`` at its image height ``height`` (width ``width``)."""
+
+    radius: int
+    height: int
+    width: int
+
+
+HEATMAPS = {"pfafn": HeatmapSpec(radius=5, height=256, width=192),
+            "gpvton": HeatmapSpec(radius=8, height=512, width=384)}
+
+
+def mark_missing(points: np.ndarray) -> np.ndarray:
+    """(K, 3) ``x, y, score`` -> float32 with points not ``x > 1 and y > 1`` set to ``(-1, -1, 0)``."""
+    points = np.asarray(points, np.float32).copy()
+    missing = ~((points[:, 0] > 1) & (points[:, 1] > 1))
+    points[missing] = MISSING
+    return points
+
+
+def from_flat(values, path, count: int | None = None) -> np.ndarray:
+    """A flat ``x, y, score, ...`` list -> (K, 3) float32 with missing points marked; ``count`` checks K."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size % 3:
+        raise ValueError(f"{path}: keypoints must be a flat list of x, y, score triples, got {array.size} numbers")
+    points = array.reshape(-1, 3)
+    if count is not None and len(points) != count:
+        raise ValueError(f"{path}: {len(points)} keypoints, expected {count}")
+    return mark_missing(points)
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        content = json.loads(read_text(path, "keypoint file"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: keypoint file is not valid JSON ({err})") from None
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: keypoint file must hold a JSON object")
+    return content
+
+
+def read_openpose_json(path: str | Path, count: int | None = None) -> np.ndarray:
+    """OpenPose JSON -> (K, 3) keypoints (``pose_keypoints_2d``, else ``pose_keypoints``).
+
+    Args:
+        count: the expected number of points (25 or 18); also the size of the all-missing result when the file
+            lists no person.
+
+    Raises:
+        FileNotFoundError, ValueError: naming the file (missing, not JSON, no keypoint key, wrong count).
+    """
+    path = Path(path)
+    people = _load_json(path).get("people")
+    if not isinstance(people, list):
+        raise ValueError(f"{path}: no 'people' list (not an OpenPose keypoint file)")
+    if not people:
+        if count is None:
+            raise ValueError(f"{path}: OpenPose found no person")
+        return np.tile(np.asarray(MISSING, np.float32), (count, 1))
+    person = people[0]
+    for key in ("pose_keypoints_2d", "pose_keypoints"):
+        if isinstance(person, dict) and key in person:
+            return from_flat(person[key], path, count)
+    raise ValueError(f"{path}: people[0] has neither 'pose_keypoints_2d' (BODY_25) nor 'pose_keypoints' (COCO-18)")
+
+
+def read_dresscode_keypoints(path: str | Path) -> np.ndarray:
+    """DressCode ``keypoints/<id>_2.json`` -> (18, 3) keypoints in the 384 x 512 frame (:data:`DRESSCODE_FRAME`)."""
+    path = Path(path)
+    values = _load_json(path).get("keypoints")
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = np.zeros(0)
+    if array.ndim != 2 or array.shape[1] < 3 or len(array) != COCO_18:
+        raise ValueError(f"{path}: 'keypoints' must be 18 entries of [x, y, score, id], got "
+                         f"{getattr(array, 'shape', None)}")
+    return mark_missing(array[:, :3])
+
+
+def read_keypoint_array(path: str | Path, count: int = BODY_25) -> np.ndarray:
+    """GP-VTON's ``pose_25/*.npy``: (1, K, 2 or 3) or (K, 2 or 3) -> (K, 3) keypoints (score 1 where absent)."""
+    path = Path(path)
+    array = read_npy(path)
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 2 or array.shape != (count, array.shape[1]) or array.shape[1] not in (2, 3):
+        raise ValueError(f"{path}: keypoint array must be ({count}, 3) or (1, {count}, 3), got {array.shape}")
+    if array.shape[1] == 2:
+        array = np.concatenate([array, np.ones((count, 1))], axis=1)
+    return mark_missing(array.astype(np.float64))
+
+
+def rescale(points: np.ndarray, frame: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """Keypoints in a ``frame`` = (H, W) image -> the same points at ``size`` (pixel centres map onto pixel centres:
+    ``x' = (x + 0.5) * W' / W - 0.5``); missing points stay missing."""
+    points = np.asarray(points, np.float32)
+    if tuple(frame) == tuple(size):
+        return points.copy()
+    scale = np.array([size[1] / frame[1], size[0] / frame[0]], np.float32)
+    out = points.copy()
+    present = points[:, 0] >= 0
+    out[present, :2] = (points[present, :2] + 0.5) * scale - 0.5
+    return out
+
+
+def heatmaps(points, size: tuple[int, int], radius: int) -> np.ndarray:
+    """(K, 3) keypoints (numpy or torch) -> (K, H, W) float32 in {-1, 1}: a square of side ``2 r + 1`` around each
+    present point (PIL rectangle semantics, see the module docstring), -1 elsewhere."""
+    points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] < 2:
+        raise ValueError(f"keypoints must be (K, 3), got shape {points.shape}")
+    height, width = size
+    out = np.full((len(points), height, width), -1.0, np.float32)
+    for k, (x, y) in enumerate(points[:, :2]):
+        if x < 0 or y < 0:
+            continue
+        c0, c1 = max(int(x - radius), 0), min(int(x + radius), width - 1)
+        r0, r1 = max(int(y - radius), 0), min(int(y + radius), height - 1)
+        if c0 <= c1 and r0 <= r1:
+            out[k, r0 : r1 + 1, c0 : c1 + 1] = 1.0
+    return out
+
+
+def system_heatmaps(points, size: tuple[int, int], system: str) -> np.ndarray:
+    """Heatmaps as ``system`` (``pfafn``: r = 5 at 256 x 192; ``gpvton``: r = 8 at 512 x 384) draws them, the radius
+    scaled to ``size``'s height (rounded half up, at least 1)."""
+    return heatmaps(points, size, system_radius(system, size[0]))
+
+
+def system_radius(system: str, height: int) -> int:
+    """``system``'s square radius at an image ``height``: its own at its height, scaled (rounded half up, >= 1)."""
+    if system not in HEATMAPS:
+        raise ValueError(f"heatmap system {system!r}: choose one of {tuple(HEATMAPS)}")
+    spec = HEATMAPS[system]
+    return max(1, int(spec.radius * height / spec.height + 0.5))
