@@ -61,8 +61,11 @@ def user_error(err: BaseException, started: bool) -> BaseException | None:
 
 
 def one_line(err: BaseException) -> str:
-    """The message of ``err`` on one line (line breaks folded into "; ")."""
+    """The message of ``err`` on one line (line breaks folded into "; "); an error re-raised from a data loader
+    worker keeps only the original message (the last line of the worker's traceback)."""
     lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if any(line.startswith("Original Traceback") for line in lines):
+        lines = [lines[-1].split(": ", 1)[-1]]
     return "; ".join(lines) or type(err).__name__
 
 

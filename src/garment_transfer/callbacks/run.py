@@ -6,7 +6,8 @@ that changes ``default_root_dir`` moves all of it, so an ablation overlay needs 
 
 Run records: :class:`RunRecord` (LightningCLI's config saver) writes ``config.yaml`` into the log folder and logs,
 to every logger, the full resolved config (``config``) and a ``run`` record: stage, run name, preset, git commit
-and dirty flag, data set fingerprint (:func:`~garment_transfer.data.fingerprint.dataset_fingerprint`), world size,
+and dirty flag, data set fingerprint (:func:`~garment_transfer.data.fingerprint.dataset_fingerprint`), which
+evaluation pairs the data module used (the data set's own list, its true transfers or a seeded draw), world size,
 resumed checkpoint and versions. :class:`~garment_transfer.callbacks.phases.PhaseSchedule` logs the phases.
 """
 
@@ -129,7 +130,8 @@ def run_record(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, 
             "run_dir": str(trainer.default_root_dir), "preset": names["group"], "name": names["name"],
             "ablation": names["ablation"], "command": trainer.state.fn.value if trainer.state.fn else UNKNOWN,
             "git_commit": commit, "git_dirty": dirty, "data_root": str(data_root) if data_root else None,
-            "data_fingerprint": fingerprint, "world_size": trainer.world_size,
+            "data_fingerprint": fingerprint,
+            "eval_pairs": getattr(trainer.datamodule, "eval_pairs_source", None), "world_size": trainer.world_size,
             "resumed_from": str(trainer.ckpt_path) if trainer.ckpt_path else None,
             "versions": {"garment_transfer": garment_transfer.__version__, "torch": str(torch.__version__),
                          "pytorch_lightning": str(pl.__version__)}}

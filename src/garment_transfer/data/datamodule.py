@@ -33,6 +33,7 @@ from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.data.samples import PairSample, collate, parse_size
 from garment_transfer.data.sampling import EvaluationShards, ResumableSampler
 from garment_transfer.data.synth import SynthSettings, generate
+from garment_transfer.errors import UserError, one_line
 
 PAIR_MODES = ("paired", "unpaired", "transfer")
 DEFAULT_SYNTHETIC = {"train": 2000, "test": 200, "seed": 0, "transfers": 1}
@@ -98,6 +99,12 @@ class PairDataset(Dataset):
     def __getitem__(self, item: int | tuple[int, int]) -> PairSample:
         """``item``: an index (random draws from the global generator) or ``(index, item_seed)`` from
         :class:`~garment_transfer.data.sampling.ResumableSampler` (draws from ``item_seed``)."""
+        try:
+            return self._read(item)
+        except (ValueError, OSError) as err:  # a file met in the middle of a run: the user's problem, one line
+            raise UserError(one_line(err)) from err
+
+    def _read(self, item: int | tuple[int, int]) -> PairSample:
         index, generator = (item, None) if isinstance(item, int) else (item[0], torch.Generator().manual_seed(item[1]))
         source_id, target_id = self._pair(index, generator)
         augmented = self.augment_source or self.augment_target

@@ -6,8 +6,9 @@ column says. The pair list is, in this order of precedence:
 
 1. a pairs file: CSV or whitespace-separated text, ``source,target[,result]`` per line (a ``source,target[,result]``
    header, blank lines and ``#`` comments are skipped; ``.png`` / ``.jpg`` endings of ids are dropped);
-2. the data set's fixed evaluation pairs, as the pipeline's data module draws them: the true-transfer pairs where the
-   data set has them (synthetic), else a derangement of the split's ids drawn with ``eval_seed``
+2. the data set's fixed evaluation pairs, as the pipeline's data module takes them: the true-transfer pairs where the
+   data set has them (synthetic), else the data set's own unpaired list (VITON-HD ``test_pairs.txt``, DressCode
+   ``test_pairs_unpaired.txt``, ...), else a derangement of the split's ids drawn with ``eval_seed``
    (``data.datamodule.evaluation_pairs``);
 3. without a data set (unpaired protocol only): every ``<source>__<target>`` image of the folder, sorted.
 
@@ -27,8 +28,7 @@ import torch
 from tqdm import tqdm
 
 from garment_transfer.data.datamodule import evaluation_pairs
-from garment_transfer.data.io import resize
-from garment_transfer.data.io import read_image
+from garment_transfer.data.io import read_image, resize
 from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.evaluation.evaluator import Evaluator
 from garment_transfer.evaluation.preprocessing import from_uint8
@@ -125,8 +125,13 @@ def _pairs(results: Path, protocol: str, reader: Reader | None, split: str, pair
     if protocol == "transfer" and not truth:
         raise ValueError(f"{reader.root}: protocol 'transfer' needs true transfers ({split}/transfer/pairs.txt), "
                          "which this data set does not have; use --protocol retransfer or unpaired")
-    listed = truth or evaluation_pairs(reader.ids(split), "transfer", eval_seed)
-    return [(s, t, result_name(s, t)) for s, t in listed], f"{reader.root} ({split} evaluation pairs)"
+    if truth:
+        return [(s, t, result_name(s, t)) for s, t in truth], f"{reader.root} ({split} true transfers)"
+    official = reader.official_pairs(split, paired=False)
+    if official is not None:
+        return [(s, t, result_name(s, t)) for s, t in official.pairs], f"{official.path} (the data set's own list)"
+    listed = evaluation_pairs(reader.ids(split), "transfer", eval_seed)
+    return [(s, t, result_name(s, t)) for s, t in listed], f"{reader.root} ({split} pairs drawn with eval_seed)"
 
 
 def _images(arrays: list[np.ndarray]) -> torch.Tensor:

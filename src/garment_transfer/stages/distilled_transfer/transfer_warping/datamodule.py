@@ -21,10 +21,9 @@ class TransferWarpingDataModule(GarmentDataModule):
         self.train_truth = train_truth
 
     def setup(self, stage: str | None = None) -> None:
-        if self.reader is not None:
-            return
+        missing_train = "train" not in self.datasets
         super().setup(stage)
-        if self.train_truth:
+        if self.train_truth and missing_train and "train" in self.datasets:  # training pairs just built: with truth
             pairs = self.reader.truth_pairs("train")
             if not pairs:
                 raise ValueError(f"{self.root}: train_truth needs true transfers in the train split and there are "
