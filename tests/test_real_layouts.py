@@ -17,6 +17,7 @@ from scipy import ndimage
 
 import real_layouts as rl
 from conftest import tiny_settings
+from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.cli import main
 from garment_transfer.data.datamodule import GarmentDataModule
 from garment_transfer.data.densepose import encode_rendering
@@ -267,14 +268,20 @@ def test_pipeline_test_on_a_vitonhd_test_split_runs_the_unpaired_protocol_on_its
     ``test_pairs.txt``: the results are exactly the official pairs (file ``<cloth id>__<person id>.png``)."""
     written = rl.write_vitonhd(tmp_path / "VITON-HD", content, splits=("test",))
     assert not (written.root / "train").exists() and not (written.root / "train_pairs.txt").exists()
+    checkpoints = {}  # the tiny stages, recorded as trained on VITON-HD's colour renderings (also 3 channels)
+    for stage in ("transfer_parsing", "transfer_warping", "arm_regrowth"):
+        checkpoint = read_checkpoint(stage_checkpoints[stage])
+        checkpoint["datamodule_hyper_parameters"]["densepose"] = "rendering"
+        checkpoints[stage] = str(tmp_path / f"{stage}.ckpt")
+        torch.save(checkpoint, checkpoints[stage])
     run = tmp_path / "run"
     conf = Path(__file__).resolve().parents[1] / "conf"
     args = ["test", "-c", str(conf / "trainer/cpu.yaml"), "-c", str(conf / "distilled_transfer/pipeline/cpu.yaml"),
             "--trainer.default_root_dir", str(run), "--trainer.logger", "false", "--trainer.accelerator", "cpu",
             "--trainer.enable_progress_bar", "false",
-            "--model.init_args.parsing_checkpoint", stage_checkpoints["transfer_parsing"],
-            "--model.init_args.warping_checkpoint", stage_checkpoints["transfer_warping"],
-            "--model.init_args.regrowth_checkpoint", stage_checkpoints["arm_regrowth"],
+            "--model.init_args.parsing_checkpoint", checkpoints["transfer_parsing"],
+            "--model.init_args.warping_checkpoint", checkpoints["transfer_warping"],
+            "--model.init_args.regrowth_checkpoint", checkpoints["arm_regrowth"],
             "--model.init_args.protocols", "[unpaired, retransfer]",
             "--data.init_args.root", str(written.root), "--data.init_args.format", "vitonhd",
             "--data.init_args.size", "64x48", "--data.init_args.densepose", "rendering",
