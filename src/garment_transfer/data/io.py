@@ -98,6 +98,19 @@ def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _decoded(path: str | os.PathLike, convert) -> object:
+    """``convert(image)`` of the decoded image file at ``path``; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return convert(image)
+    except (OSError, SyntaxError) as err:  # PIL raises these for truncated or foreign files
+        raise ValueError(f"{path}: cannot read image ({err})") from err
+
+
 def read_image(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
     """Read an image file as a uint8 array; ``mode`` "RGB" / "L" converts, None keeps indices of "P" images.
 
@@ -105,20 +118,20 @@ def read_image(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
         FileNotFoundError: naming the file when it is missing.
         ValueError: naming the file when it cannot be decoded.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if mode is not None and image.mode != mode:
-                image = image.convert(mode)
-            return np.asarray(image)
-    except (OSError, SyntaxError) as err:  # PIL raises these for truncated or foreign files
-        raise ValueError(f"{path}: cannot read image ({err})") from err
+    return _decoded(path, lambda image: np.asarray(image if mode is None or image.mode == mode
+                                                   else image.convert(mode)))
 
 
 WHITE = (255, 255, 255)  # the background an alpha channel is composited on
+
+
+def _composited(image: Image.Image) -> tuple[np.ndarray, bool]:
+    alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if not alpha:
+        return np.asarray(image if image.mode == "RGB" else image.convert("RGB")), False
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (*WHITE, 255))
+    return np.asarray(Image.alpha_composite(white, rgba).convert("RGB")), True
 
 
 def read_rgb(path: str | os.PathLike) -> tuple[np.ndarray, bool]:
@@ -132,20 +145,7 @@ def read_rgb(path: str | os.PathLike) -> tuple[np.ndarray, bool]:
         FileNotFoundError: naming the file when it is missing.
         ValueError: naming the file when it cannot be decoded.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-            if not alpha:
-                return np.asarray(image if image.mode == "RGB" else image.convert("RGB")), False
-            rgba = image.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (*WHITE, 255))
-            return np.asarray(Image.alpha_composite(white, rgba).convert("RGB")), True
-    except (OSError, SyntaxError) as err:
-        raise ValueError(f"{path}: cannot read image ({err})") from err
+    return _decoded(path, _composited)
 
 
 def resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray:
