@@ -42,7 +42,7 @@ def test_sample_i_does_not_depend_on_how_many_are_generated(tmp_path):
     generate(tmp_path / "many", tiny_settings(train=7, test=5), workers=1, progress=False)
     few, many = tree(tmp_path / "few"), tree(tmp_path / "many")
     shared = [name for name in few if name.endswith(".png") and "transfer" not in name]
-    assert len(shared) == 5 * 5
+    assert len(shared) == 5 * 10  # person, cloth, mask, parsing, DensePose; skeleton, two part maps, HR-VITON x 2
     assert all(few[name] == many[name] for name in shared)
 
 
@@ -150,6 +150,7 @@ def test_engine_yaml_lists_the_engine_defaults():
     from omegaconf import OmegaConf
 
     listed = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[1] / "conf/data/engine.yaml"))
+    assert set(listed) == set(EngineConfig().to_dict()), "every engine parameter is listed"
     assert EngineConfig.from_dict(listed) == EngineConfig()
 
 
