@@ -12,7 +12,8 @@
                                                 rendering named like the person)
     <root>/<split>/openpose_json/<id>_keypoints.json   OpenPose BODY_25 (VITON-HD; optional)
     <root>/<split>/openpose_img/<id>_rendered.png      the skeleton on black (VITON-HD; not read)
-    <root>/<split>/agnostic-v3.2/<id>.png|jpg          HR-VITON's agnostic person (upper-body samples; not read)
+    <root>/<split>/agnostic-v3.2/<id>.jpg|png          HR-VITON's agnostic person, JPEG as VITON-HD ships it
+                                                (upper-body samples; not read)
     <root>/<split>/image-parse-agnostic-v3.2/<id>.png  HR-VITON's agnostic parsing, CIHP ids (upper-body samples)
     <root>/<split>/image-parse-parts/<id>.png   "P" PNG of garment part ids (labels.GARMENT_PARTS; synthetic only)
     <root>/<split>/cloth-parse-parts/<id>.png   the in-shop garment's part ids (synthetic only)
@@ -69,7 +70,7 @@ class RawSample:
     Optional (None where a data set has none): ``keypoints`` (25, 3) float BODY_25 ``x, y, score`` in pixels, a
     missing point ``(-1, -1, 0)`` (``data.keypoints``); ``parts`` (H, W) and ``cloth_parts`` (H, W) uint8 garment part
     ids (``labels.GARMENT_PARTS``); ``agnostic`` (H, W, 3) uint8 and ``parse_agnostic`` (H, W) CIHP ids, HR-VITON's
-    agnostic inputs. ``category`` is the garment's: ``upper``, ``lower`` or ``dresses``."""
+    agnostic inputs (the person image is stored as JPEG, so ``agnostic`` read back is close, not equal). ``category`` is the garment's: ``upper``, ``lower`` or ``dresses``."""
 
     id: str
     image: np.ndarray
@@ -129,14 +130,14 @@ def keypoints_path(root: str | Path, split: str, sample_id: str) -> Path:
 
 def extra_paths(root: str | Path, split: str, sample_id: str) -> dict[str, Path]:
     """A sample's optional files by role (``EXTRA_FOLDERS``): ``keypoints`` (OpenPose JSON), ``skeleton``
-    (``<id>_rendered.png``), ``agnostic`` (``.png``, or ``.jpg`` where only that exists), ``parse_agnostic``,
-    ``parts``, ``cloth_parts``."""
+    (``<id>_rendered.png``), ``agnostic`` (``.jpg`` as VITON-HD ships it and the engine writes it, or ``.png``
+    where only that exists), ``parse_agnostic``, ``parts``, ``cloth_parts``."""
     base = split_dir(root, split)
     paths = {key: base / folder / f"{sample_id}.png" for key, folder in EXTRA_FOLDERS.items()}
     paths["keypoints"] = keypoints_path(root, split, sample_id)
     paths["skeleton"] = base / EXTRA_FOLDERS["skeleton"] / f"{sample_id}_rendered.png"
     jpeg = paths["agnostic"].with_suffix(".jpg")
-    if not paths["agnostic"].exists() and jpeg.exists():
+    if jpeg.exists() or not paths["agnostic"].exists():
         paths["agnostic"] = jpeg
     return paths
 
@@ -182,14 +183,15 @@ def write_sample(root: str | Path, split: str, sample: RawSample) -> None:
     io.write_png(paths["densepose"], sample.iuv)
     if sample.keypoints is not None:
         io.atomic_write_text(extra["keypoints"], json.dumps(kp.openpose_document(sample.keypoints)))
-        io.write_png(extra["skeleton"], kp.skeleton_picture(sample.keypoints, sample.image.shape[:2]))
+        skeleton = kp.skeleton_indices(sample.keypoints, sample.image.shape[:2])
+        io.write_png(extra["skeleton"], skeleton, palette=kp.SKELETON_PALETTE)
     for key in ("parts", "cloth_parts"):
         if getattr(sample, key) is not None:
             io.write_png(extra[key], getattr(sample, key), palette=PARTS_PALETTE)
     if sample.parse_agnostic is not None:
         io.write_png(extra["parse_agnostic"], sample.parse_agnostic, palette=CIHP_PALETTE)
-    if sample.agnostic is not None:
-        io.write_png(extra["agnostic"], sample.agnostic)
+    if sample.agnostic is not None:  # JPEG, as VITON-HD ships it (a PNG of the noisy photo costs 5x the time)
+        io.write_jpeg(extra["agnostic"], sample.agnostic)
     io.write_png(paths["image"], sample.image)
 
 

@@ -19,7 +19,6 @@ PANEL_PARTS = {"upper": _UPPER, "lower": _LOWER, "dresses": {**_UPPER, 6: P["ski
 _ARMS = {CIHP["left_arm"]: P["left_arm"], CIHP["right_arm"]: P["right_arm"], CIHP["torso_skin"]: P["neck"]}
 _LEGS = {CIHP["left_leg"]: P["left_leg_skin"], CIHP["right_leg"]: P["right_leg_skin"]}
 SKIN_PARTS = {"upper": _ARMS, "lower": _LEGS, "dresses": {**_ARMS, **_LEGS}}
-GARMENT_PARSE = {"upper": CIHP["upper_clothes"], "lower": None, "dresses": CIHP["dress"]}
 
 
 def _lookup(table: dict[int, int]) -> np.ndarray:
@@ -29,10 +28,14 @@ def _lookup(table: dict[int, int]) -> np.ndarray:
     return lut
 
 
+_PANEL_LUT = {category: _lookup(table) for category, table in PANEL_PARTS.items()}
+_SKIN_LUT = {category: _lookup(table) for category, table in SKIN_PARTS.items()}
+
+
 def garment_parts(panel: np.ndarray, garment_uv: np.ndarray, category: str, split_band: bool) -> np.ndarray:
     """(H, W) part ids of the category's garment from its panel map; ``split_band`` gives a trouser waist band
     (panel 6) to the legs: ``u > 0.5`` (the wearer's left) to the left leg, else the right."""
-    parts = _lookup(PANEL_PARTS[category])[panel]
+    parts = _PANEL_LUT[category][panel]
     if split_band:
         band = panel == 6
         parts[band] = np.where(garment_uv[..., 0][band] > 0.5, P["left_leg"], P["right_leg"])
@@ -44,9 +47,8 @@ def person_parts(rendering, category: str = "upper", bottom_kind: str | None = N
     skin they can cover (``labels.GARMENT_PARTS``)."""
     parts = garment_parts(rendering.panel, rendering.garment_uv, category, split_band=bottom_kind in ("trousers",
                                                                                                        "shorts"))
-    skin = _lookup(SKIN_PARTS[category])[rendering.parse]
-    garment = parts > 0
-    return np.where(garment, parts, skin).astype(np.uint8)
+    skin = _SKIN_LUT[category][rendering.parse]
+    return np.where(parts > 0, parts, skin)
 
 
 def shop_parts(rendering, category: str = "upper", bottom_kind: str | None = None) -> np.ndarray:

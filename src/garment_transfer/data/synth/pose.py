@@ -63,6 +63,11 @@ def figure_joints(fig) -> np.ndarray:
     return np.stack([np.asarray(points[name], np.float64) for name in BODY_25_NAMES])
 
 
+_OWN_TABLE = np.zeros((len(BODY_25_NAMES), 256), bool)  # [joint, part]: the part is one of the joint's own
+for _k, _name in enumerate(BODY_25_NAMES):
+    _OWN_TABLE[_k, list(OWN_PARTS[_name])] = True
+
+
 def body25(fig, parts: np.ndarray) -> np.ndarray:
     """BODY_25 keypoints of a rendered figure: (25, 3) float64 ``x, y, score`` (keypoint coordinates, rounded to
     3 decimals), ``(-1, -1, 0)`` for a joint that is not visible (module docstring).
@@ -73,17 +78,13 @@ def body25(fig, parts: np.ndarray) -> np.ndarray:
     """
     height, width = parts.shape
     joints = figure_joints(fig)
-    radius = PROBE * height
+    kx, ky = joints[:, 0] - 0.5, joints[:, 1] - 0.5  # keypoint coordinates: pixel centres at integers
+    framed = (kx > 1) & (ky > 1) & (joints[:, 0] < width) & (joints[:, 1] < height)
+    probes = joints[:, None, :] + PROBE * height * _PROBES[None]  # (25, 9, 2), the joint first
+    cols = np.clip(probes[..., 0].astype(int), 0, width - 1)
+    rows = np.clip(probes[..., 1].astype(int), 0, height - 1)
+    own = _OWN_TABLE[np.arange(len(joints))[:, None], parts[rows, cols]]  # (25, 9)
+    visible = framed & own[:, 0]
     out = np.tile(np.array([-1.0, -1.0, 0.0]), (len(joints), 1))
-    for k, (name, (x, y)) in enumerate(zip(BODY_25_NAMES, joints)):
-        kx, ky = x - 0.5, y - 0.5  # keypoint coordinates: pixel centres at integers
-        if not (kx > 1 and ky > 1 and x < width and y < height):
-            continue
-        own = OWN_PARTS[name]
-        if parts[int(y), int(x)] not in own:
-            continue
-        px = np.clip((x + radius * _PROBES[:, 0]).astype(int), 0, width - 1)
-        py = np.clip((y + radius * _PROBES[:, 1]).astype(int), 0, height - 1)
-        score = np.isin(parts[py, px], own).mean()
-        out[k] = (round(kx, 3), round(ky, 3), round(float(score), 3))
+    out[visible] = np.stack([np.round(kx, 3), np.round(ky, 3), np.round(own.mean(1), 3)], 1)[visible]
     return out

@@ -438,7 +438,10 @@ class Rendering:
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    scaled = image * 255.0
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def render_person(person: Person, height: int, width: int, garment: Garment | None = None,
@@ -477,8 +480,9 @@ def render_person(person: Person, height: int, width: int, garment: Garment | No
     for side in (1 - body.front_arm, body.front_arm):
         paint_arm(canvas, fig, body, side, sh)
         paint_sleeve(canvas, fig, top, side, 1.0, top_parse)
-    noise = np.random.default_rng(scene.noise_seed).standard_normal((height, width, 3), dtype=np.float32)
-    image = canvas.image + noise * np.float32(scene.noise_std / 255.0)
+    image = np.random.default_rng(scene.noise_seed).standard_normal((height, width, 3), dtype=np.float32)
+    image *= np.float32(scene.noise_std / 255.0)
+    image += canvas.image  # in place: the same sums as image + noise * std, without temporaries
     iuv = np.stack([canvas.part, _to_uint8(canvas.u), _to_uint8(canvas.v)], axis=-1)
     iuv[canvas.part == 0] = 0
     return Rendering(_to_uint8(image), canvas.parse, iuv, canvas.panel, np.stack([canvas.gu, canvas.gv], -1), fig)
@@ -508,7 +512,7 @@ def _shop_result(canvas: Canvas, fig: Figure) -> tuple[np.ndarray, np.ndarray, R
 # Flat lays of lower garments and dresses: stand-in bodies placed so the garment fills a portrait frame (the head
 # is above the frame: only the garment is painted).
 FLAT_BOTTOM_BODY = replace(
-    FLAT_BODY, top=-0.3, torso_len=0.3, hip_hw=0.13, waist_hw=0.125, thigh_len=0.4, shin_len=0.39, thigh_r=0.062,
+    FLAT_BODY, top=-0.27, torso_len=0.3, hip_hw=0.13, waist_hw=0.125, thigh_len=0.4, shin_len=0.39, thigh_r=0.062,
     shin_r=0.05, legs=(Limb(7.0, 0.0), Limb(7.0, 0.0)))
 FLAT_DRESS_BODY = replace(
     FLAT_BODY, top=-0.02, head_ry=0.04, neck_len=0.015, shoulder_hw=0.105, chest_hw=0.1, waist_hw=0.09, hip_hw=0.1,
