@@ -41,8 +41,8 @@ def test_sample_i_does_not_depend_on_how_many_are_generated(tmp_path):
     generate(tmp_path / "few", tiny_settings(train=3, test=2), workers=1, progress=False)
     generate(tmp_path / "many", tiny_settings(train=7, test=5), workers=1, progress=False)
     few, many = tree(tmp_path / "few"), tree(tmp_path / "many")
-    shared = [name for name in few if name.endswith(".png") and "transfer" not in name]
-    assert len(shared) == 5 * 10  # person, cloth, mask, parsing, DensePose; skeleton, two part maps, HR-VITON x 2
+    shared = [name for name in few if name.startswith(("train/", "test/")) and "transfer" not in name]
+    assert len(shared) == 5 * 11  # person, cloth, mask, parsing, DensePose; keypoints, skeleton, 2 part maps, 2 agnostic
     assert all(few[name] == many[name] for name in shared)
 
 
