@@ -290,3 +290,28 @@ def test_in_shop_lower_garments_and_dresses_lie_flat_on_white(category):
         assert 0.05 < (sample.cloth_mask > 0).mean() < 0.7
         rows = np.nonzero(sample.cloth_mask.any(1))[0]
         assert rows.min() > 0 and rows.max() < 127, "the whole garment is in the frame"
+
+
+def test_contact_sheet_shows_keypoints_and_parts_of_each_category_in_turn(tmp_path):
+    from garment_transfer.data.contact_sheet import COLUMNS, HEADER, contact_sheet
+    from garment_transfer.data.labels import PARTS_PALETTE
+
+    root = tmp_path / "cats"
+    generate(root, tiny_settings(train=2, test=2, categories=("upper", "lower", "dresses")), workers=1,
+             progress=False)
+    sheet = contact_sheet(root, rows=3)
+    zoom = 192 // 48
+    assert sheet.shape == (3 * 64 * zoom + HEADER, len(COLUMNS) * 48 * zoom, 3)
+
+    def tile(row: int, column: str) -> np.ndarray:
+        top, left = HEADER + row * 64 * zoom, COLUMNS.index(column) * 48 * zoom
+        return sheet[top: top + 64 * zoom, left: left + 48 * zoom]
+
+    def shows(picture: np.ndarray, part: str) -> bool:
+        return bool((picture == PARTS_PALETTE[P[part]]).all(-1).any())
+
+    assert shows(tile(0, "in-shop parts"), "left_sleeve") and not shows(tile(0, "in-shop parts"), "skirt")
+    assert shows(tile(1, "in-shop parts"), "left_leg") or shows(tile(1, "in-shop parts"), "skirt")
+    assert shows(tile(2, "in-shop parts"), "skirt") and shows(tile(2, "parts"), "torso")
+    for row in range(3):
+        assert not (tile(row, "keypoints") == tile(row, "source") // 2).all(), "the skeleton is drawn"
