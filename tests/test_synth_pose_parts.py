@@ -134,7 +134,8 @@ def test_sleeve_parts_cover_exactly_the_sleeve_pixels_of_the_worn_garment(monkey
             assert shows.any()
             np.testing.assert_array_equal(parts == part, shows, err_msg=f"part {part} of person {index}")
         neck_x = rendering.figure.torso.p0[0]
-        assert np.nonzero(parts == P["left_sleeve"])[1].mean() > neck_x > np.nonzero(parts == P["right_sleeve"])[1].mean()
+        left, right = (np.nonzero(parts == P[side])[1].mean() for side in ("left_sleeve", "right_sleeve"))
+        assert left > neck_x > right, "the person's left sleeve is on the image right"
         for part, label in ((P["left_arm"], "left_arm"), (P["right_arm"], "right_arm"), (P["neck"], "torso_skin")):
             np.testing.assert_array_equal(parts == part, rendering.parse == CIHP[label])
 
@@ -171,7 +172,8 @@ def test_every_garment_pixel_of_a_category_has_a_part_and_the_in_shop_parts_cove
     engine = SyntheticEngine(2, 128, 96)
     garment_labels = {"upper": [CIHP["upper_clothes"]], "lower": [CIHP["pants"], CIHP["skirt"]],
                       "dresses": [CIHP["dress"]]}
-    allowed = {"upper": {0, 1, 2, 3, 4, 5, 6}, "lower": {0, 7, 8, 9, 10, 11}, "dresses": {0, 1, 2, 3, 4, 5, 6, 8, 10, 11}}
+    allowed = {"upper": {0, 1, 2, 3, 4, 5, 6}, "lower": {0, 7, 8, 9, 10, 11},
+               "dresses": {0, 1, 2, 3, 4, 5, 6, 8, 10, 11}}
     for category, labels in garment_labels.items():
         for index in range(5):
             sample = engine.sample("train", index, category)

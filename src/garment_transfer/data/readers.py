@@ -291,6 +291,7 @@ class CanonicalReader(Reader):
             raise ValueError(f"densepose {densepose!r}: VITON-HD's colour renderings hold no part indices; "
                              "use densepose: rendering, or point densepose_files: iuv at an IUV folder")
         super().__init__(root, size, label_map, densepose)
+        self._categories: dict[str, dict[str, str]] = {}  # split -> id -> garment category
 
     def ids(self, split: str) -> list[str]:
         return canonical.list_ids(self.root, split)
@@ -319,8 +320,6 @@ class CanonicalReader(Reader):
 
     def category_of(self, split: str, sample_id: str) -> str:
         """The garment category of a sample: from the synthetic set's per-category lists, else ``upper``."""
-        if not hasattr(self, "_categories"):
-            self._categories: dict[str, dict[str, str]] = {}
         if split not in self._categories:
             self._categories[split] = canonical.categories(self.root, split)
         return self._categories[split].get(sample_id, "upper")

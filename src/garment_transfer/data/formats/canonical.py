@@ -70,7 +70,8 @@ class RawSample:
     Optional (None where a data set has none): ``keypoints`` (25, 3) float BODY_25 ``x, y, score`` in pixels, a
     missing point ``(-1, -1, 0)`` (``data.keypoints``); ``parts`` (H, W) and ``cloth_parts`` (H, W) uint8 garment part
     ids (``labels.GARMENT_PARTS``); ``agnostic`` (H, W, 3) uint8 and ``parse_agnostic`` (H, W) CIHP ids, HR-VITON's
-    agnostic inputs (the person image is stored as JPEG, so ``agnostic`` read back is close, not equal). ``category`` is the garment's: ``upper``, ``lower`` or ``dresses``."""
+    agnostic inputs (the person image is stored as JPEG, so ``agnostic`` read back is close, not equal).
+    ``category`` is the garment's: ``upper``, ``lower`` or ``dresses``."""
 
     id: str
     image: np.ndarray

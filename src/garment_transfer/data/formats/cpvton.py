@@ -18,9 +18,9 @@ samples have no pose encoding until ``image-densepose`` is added; the reader say
 The exporter (:func:`export_cpvton`) writes a canonical set as ``<out>/data/`` at ``size`` (256 x 192 by default,
 resized as the VITON exporter does), with ``image-densepose`` (IUV PNG) so this project's stages can read it, COCO-18
 ``pose`` files where the canonical set has keypoints, ``train_pairs.txt`` paired and ``test_pairs.txt`` unpaired
-(each test person with the next one's garment of the same category, cyclic). Labels: CIHP -> LIP through ``CIHP_TO_LIP``, the same ids
-except torso skin / neck, which LIP lacks (its 10 is jumpsuits): it becomes face, as VITON's LIP parsings label the
-neck (lossy).
+(each test person with the next one's garment of the same category, cyclic). Labels: CIHP -> LIP through
+``CIHP_TO_LIP``, the same ids except torso skin / neck, which LIP lacks (its 10 is jumpsuits): it becomes face, as
+VITON's LIP parsings label the neck (lossy).
 """
 
 from __future__ import annotations

@@ -137,18 +137,19 @@ class Canvas:
             body: ``(part, u, v)`` DensePose values for a body layer (scalars or (N,) arrays), else None.
             garment: ``(panel, gu, gv)`` for an upper-garment layer, else None (the layer then hides the garment).
         """
-        rows, cols = win.rows, win.cols
-        self.image[rows, cols][mask] = color
-        self.parse[rows, cols][mask] = parse_id
+        r, c = np.nonzero(mask)  # once: each buffer below takes the same pixels in the same (row-major) order
+        r += win.rows.start
+        c += win.cols.start
+        self.image[r, c] = color
+        self.parse[r, c] = parse_id
         if body is not None:
             part, u, v = body
-            self.part[rows, cols][mask] = part
-            self.u[rows, cols][mask] = u
-            self.v[rows, cols][mask] = v
-        panel = self.panel[rows, cols]
+            self.part[r, c] = part
+            self.u[r, c] = u
+            self.v[r, c] = v
         if garment is None:
-            panel[mask] = 0
+            self.panel[r, c] = 0
         else:
-            panel[mask] = garment[0]
-            self.gu[rows, cols][mask] = garment[1]
-            self.gv[rows, cols][mask] = garment[2]
+            self.panel[r, c] = garment[0]
+            self.gu[r, c] = garment[1]
+            self.gv[r, c] = garment[2]
