@@ -37,8 +37,9 @@ class EngineConfig:
         bottom_weights: weights of ``trousers``, ``shorts``, ``skirt`` for the transferable lower garments of the
             ``lower`` category (the plain lower garment of the ``upper`` category follows ``lower_garment_weights``).
         bottom_fit: extra width of trouser legs as a fraction of the leg's width.
-        shorts_length, skirt_length, dress_length: in thigh lengths (shorts: along the thigh; skirts and the skirt
-            of a dress: from the waist).
+        shorts_length: how far down the thigh shorts reach (fraction of the thigh).
+        skirt_length, dress_length: how far a skirt (or a dress's skirt) reaches below the hip line, in thigh
+            lengths (1 = to the knee).
         skirt_flare: the hem's extra half-width as a fraction of the hips' (skirts and dresses).
     """
 
@@ -184,8 +185,9 @@ class Scene:
 @dataclass(frozen=True)
 class Bottom:
     """A transferable lower garment (the ``lower`` category): ``kind`` trousers, shorts or skirt; ``length`` in thigh
-    lengths (shorts: how far down the thigh; skirts: from the waist); ``fit`` widens trouser legs; ``flare`` widens
-    a skirt's hem; ``texture`` is a :class:`Garment` whose pattern fields colour it (its shape fields are unused)."""
+    lengths (shorts: how far down the thigh; skirts: below the hip line; trousers: 1); ``fit`` widens trouser legs;
+    ``flare`` widens a skirt's hem; ``texture`` is a :class:`Garment` whose pattern fields colour it (its shape fields
+    are unused)."""
 
     kind: str
     length: float
@@ -197,7 +199,8 @@ class Bottom:
 @dataclass(frozen=True)
 class Dress:
     """A dress (the ``dresses`` category): a bodice shaped and textured like an upper garment (``top``, its hem at
-    the waist) and a skirt of ``length`` thigh lengths from the waist with ``flare``, in the same texture."""
+    the waist) and a skirt from the waist to ``length`` thigh lengths below the hip line with ``flare``, in the same
+    texture."""
 
     top: Garment
     length: float

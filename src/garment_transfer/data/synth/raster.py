@@ -63,8 +63,8 @@ class Segment:
         """Pixels inside the segment between ``t_lo`` and ``t_hi``, with optional round caps at either end.
 
         Returns:
-            ``(inside, t, s)``: a boolean (h, w) mask, the along coordinate clipped to ``[t_lo, t_hi]``, and the
-            across coordinate ``s = sp / hw`` clipped to [-1, 1].
+            ``(inside, t, s)``: a boolean (h, w) mask, and for its pixels (row-major order, (N,) each) the along
+            coordinate clipped to ``[t_lo, t_hi]`` and the across coordinate ``s = sp / hw`` clipped to [-1, 1].
         """
         t, sp, hw = self.local(win)
         inside = (t >= t_lo) & (t <= t_hi) & (np.abs(sp) <= hw)
@@ -73,6 +73,7 @@ class Segment:
                 ex, ey = self.point(t_end, 0.0)
                 radius = self.half_width(t_end)
                 inside |= beyond & ((win.x - ex) ** 2 + (win.y - ey) ** 2 <= radius**2)
+        t, sp, hw = t[inside], sp[inside], hw[inside]
         return inside, np.clip(t, t_lo, t_hi), np.clip(sp / np.maximum(hw, 1e-6), -1.0, 1.0)
 
 

@@ -169,7 +169,8 @@ def _shade(s: np.ndarray, strength: float) -> np.ndarray:
 
 def _paint_garment(canvas: Canvas, g: Garment, win: Window, mask, panel: int, s, u, v, shading: float,
                    parse_id: int = CIHP["upper_clothes"]) -> None:
-    u, v, s = u[mask], v[mask], s[mask]
+    """Paint garment pixels ``mask`` of ``win``; ``s`` (across), ``u``, ``v`` (garment coordinates) are (N,), one
+    per masked pixel in row-major order."""
     panel_ids = np.full(u.shape, panel, np.uint8)
     folds = 1.0 - g.fold_amplitude * 0.5 * (1 + np.sin(2 * np.pi * g.fold_frequency * u + 7 * v))
     color = garment_colors(g, panel_ids, u, v) * _shade(s, shading) * folds[:, None]
@@ -189,7 +190,7 @@ def paint_panel(canvas: Canvas, fig: Figure, g: Garment, shading: float, parse_i
     profile = {"round": np.sqrt(np.clip(1 - a * a, 0, 1)), "v": np.clip(1 - a, 0, 1), "square": (a < 1) * 1.0}
     neck_hole = (a < 1) & (t < top + g.neck_depth * profile[g.neckline])
     mask = (t <= g.hem) & (np.abs(s) <= 1) & (t >= top) & ~neck_hole
-    _paint_garment(canvas, g, win, mask, TORSO_PANEL, s, u, t, g.shading * shading, parse_id)
+    _paint_garment(canvas, g, win, mask, TORSO_PANEL, s[mask], u[mask], t[mask], g.shading * shading, parse_id)
 
 
 def paint_neck_back(canvas: Canvas, fig: Figure, g: Garment) -> None:
@@ -229,8 +230,8 @@ def skirt_extent(length: float) -> float:
 
 
 def skirt_segment(fig: Figure, length: float, flare: float) -> Segment:
-    """A skirt (or a dress's skirt) on ``fig``: from the waist down the torso's axis, ``length`` thigh lengths past
-    the hip line, its hem ``flare`` wider than the hips."""
+    """A skirt (or a dress's skirt) on ``fig``: from the waist down the torso's axis to ``length`` thigh lengths past
+    the hip line, its hem ``1.15 + flare`` times the hips' half-width."""
     torso = fig.torso
     start = np.stack(torso.point(LOWER_WAIST_T, 0.0))
     reach = (1.0 - LOWER_WAIST_T) * torso.length + length * fig.legs[0][0].length
@@ -325,7 +326,6 @@ def _paint_part(canvas: Canvas, seg: Segment, color, shading: float, parse_id: i
     if win is None:
         return
     mask, t, s = seg.region(win, cap_lo=cap_lo, cap_hi=cap_hi)
-    s, t = s[mask], t[mask]
     canvas.paint(win, mask, np.asarray(color) * _shade(s, shading), parse_id, body=(part, (sign * s + 1) / 2, t))
 
 
@@ -336,7 +336,7 @@ def _paint_plain(canvas: Canvas, seg: Segment, color, parse_id: int, t_lo=0.0, t
     if win is None:
         return
     mask, _, s = seg.region(win, t_lo, t_hi, cap_lo=caps[0], cap_hi=caps[1])
-    canvas.paint(win, mask, np.asarray(color) * _shade(s[mask], shading), parse_id)
+    canvas.paint(win, mask, np.asarray(color) * _shade(s, shading), parse_id)
 
 
 def paint_torso(canvas: Canvas, fig: Figure, skin, shading: float) -> None:
