@@ -317,3 +317,31 @@ def test_contact_sheet_shows_keypoints_and_parts_of_each_category_in_turn(tmp_pa
     assert shows(tile(2, "in-shop parts"), "skirt") and shows(tile(2, "parts"), "torso")
     for row in range(3):
         assert not (tile(row, "keypoints") == tile(row, "source") // 2).all(), "the skeleton is drawn"
+
+
+def test_a_set_without_the_new_files_still_reads_exports_and_shows(tmp_path):
+    """A set as engine 1.0 wrote it (no keypoints, skeletons, parts, agnostic inputs or per-category lists)."""
+    import shutil
+
+    from garment_transfer.data.contact_sheet import contact_sheet
+    from garment_transfer.data.formats import dresscode
+
+    root = tmp_path / "old"
+    generate(root, tiny_settings(train=2, test=2), workers=1, progress=False)
+    for split in canonical.SPLITS:
+        for folder in canonical.EXTRA_FOLDERS.values():
+            shutil.rmtree(root / split / folder)
+        shutil.rmtree(root / split / "transfer" / "image-parse-parts")
+    shutil.rmtree(root / "upper_body")
+    reader = CanonicalReader(root, size=(64, 48))
+    for split in canonical.SPLITS:
+        for sample_id in reader.ids(split):
+            person = reader.person(split, sample_id)
+            assert person.keypoints is None and person.garment_mask.sum() > 0
+            raw = canonical.read_sample(root, split, sample_id)
+            assert raw.keypoints is None and raw.parts is None and raw.category == "upper"
+    assert reader.read_truth("test", *reader.truth_pairs("test")[0]).image.shape == (3, 64, 48)
+    assert dresscode.export_dresscode(root, tmp_path / "dc") == 4
+    assert not (tmp_path / "dc" / "upper_body" / "keypoints").exists()
+    sheet = contact_sheet(root, rows=2)
+    assert sheet.shape[0] > 2 * 64
