@@ -42,7 +42,6 @@ import numpy as np
 
 from garment_transfer.data import io
 from garment_transfer.data.formats.pairs import read_pairs  # noqa: F401  (re-exported: canonical.read_pairs)
-from garment_transfer.data import keypoints as kp  # the module: keypoints imports formats._common, which imports this
 from garment_transfer.data.labels import CIHP_PALETTE, PARTS_PALETTE
 
 SPLITS = ("train", "test")
@@ -176,6 +175,8 @@ def make_dirs(root: str | Path, splits=SPLITS) -> None:
 def write_sample(root: str | Path, split: str, sample: RawSample) -> None:
     """Write one sample; each file atomically. The person image goes last, so its presence marks completeness.
     The optional files are written where the sample has their content (folders must exist: :func:`make_dirs`)."""
+    from garment_transfer.data import keypoints as kp  # here: keypoints imports formats._common, which imports us
+
     paths = sample_paths(root, split, sample.id)
     extra = extra_paths(root, split, sample.id)
     io.write_png(paths["cloth"], sample.cloth)
@@ -199,6 +200,8 @@ def write_sample(root: str | Path, split: str, sample: RawSample) -> None:
 def read_sample(root: str | Path, split: str, sample_id: str, category: str | None = None) -> RawSample:
     """A sample's files as stored; the optional ones where present. ``category`` is the sample's garment category
     (None: looked up in the per-category lists, :func:`categories`; pass it when reading many samples)."""
+    from garment_transfer.data import keypoints as kp  # here: keypoints imports formats._common, which imports us
+
     paths = sample_paths(root, split, sample_id)
     extra = {key: path for key, path in extra_paths(root, split, sample_id).items() if path.is_file()}
     keypoints = kp.read_openpose_json(extra["keypoints"], kp.BODY_25) if "keypoints" in extra else None
