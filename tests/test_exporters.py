@@ -374,3 +374,152 @@ def test_engine_data_round_trips_through_dresscode(synthetic_root, tmp_path):
 def test_engine_data_round_trips_through_viton(synthetic_root, tmp_path):
     viton.export_viton(synthetic_root, tmp_path / "viton")
     assert_viton_roundtrip(synthetic_root, tmp_path / "viton")
+
+
+# ------------------------------------------------------------------------ keypoints, categories, CP-VTON, GP-VTON
+@pytest.fixture(scope="module")
+def engine_root(tmp_path_factory) -> Path:
+    """A 64 x 48 engine set of the three categories (3 train, 3 test each), with keypoints and garment parts."""
+    from conftest import tiny_settings
+
+    from garment_transfer.data.synth import generate
+
+    root = tmp_path_factory.mktemp("categories") / "data"
+    generate(root, tiny_settings(train=3, test=3, categories=("upper", "lower", "dresses")), workers=1,
+             progress=False)
+    return root
+
+
+def _canonical_person(root: Path, split: str, sample_id: str, size=(64, 48)):
+    from garment_transfer.data.readers import CanonicalReader
+
+    return CanonicalReader(root, size=size, densepose="parts").person(split, sample_id)
+
+
+def test_dresscode_export_writes_every_category_with_its_keypoints(engine_root, tmp_path):
+    from garment_transfer.data.keypoints import DRESSCODE_FRAME, rescale, to_coco18
+    from garment_transfer.data.readers import DressCodeReader
+
+    out = tmp_path / "dc"
+    assert dresscode.export_dresscode(engine_root, out) == 18
+    reader = DressCodeReader(out, size=(64, 48), category="all", densepose="parts")
+    for split in canonical.SPLITS:
+        own = canonical.categories(engine_root, split)
+        for category in dresscode.CATEGORIES:
+            members = [i for i in canonical.list_ids(engine_root, split) if
+                       canonical.CATEGORY_FOLDERS[own[i]] == category]
+            assert dresscode.list_dresscode_ids(out, split, category) == members and len(members) == 3
+        for sample_id in canonical.list_ids(engine_root, split):
+            raw = canonical.read_sample(engine_root, split, sample_id)
+            got = dresscode.read_dresscode_sample(out, sample_id, canonical.CATEGORY_FOLDERS[raw.category])
+            expected = rescale(to_coco18(raw.keypoints), raw.image.shape[:2], DRESSCODE_FRAME)
+            np.testing.assert_allclose(got.keypoints, expected, atol=2e-3, err_msg=sample_id)
+            assert (got.keypoints[:, 2] == 0).sum() == (raw.keypoints[[0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13,
+                                                                        14, 15, 16, 17, 18], 2] == 0).sum()
+            person, truth = reader.person(split, sample_id), _canonical_person(engine_root, split, sample_id)
+            assert torch_equal(person.garment_mask, truth.garment_mask), f"{sample_id}: the category's garment"
+            np.testing.assert_allclose(person.keypoints.numpy(), truth.keypoints.numpy()[list(
+                range(8)) + list(range(9, 19))], atol=2e-3)
+    skeleton = io.read_image(dresscode.sample_paths(out, "train_000000")["_5.jpg"], "RGB")
+    assert skeleton.shape == (64, 48, 3) and skeleton.max() > 100
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())
+
+
+def test_viton_export_writes_coco18_train_and_test_pose(engine_root, tmp_path):
+    from garment_transfer.data.keypoints import rescale, to_coco18
+
+    viton.export_viton(engine_root, tmp_path / "viton", size=(128, 96))
+    for split, folder in (("train", "VITON_traindata/train_pose"), ("test", "VITON_test/test_pose")):
+        document = json.loads(next((tmp_path / "viton" / folder).iterdir()).read_text())
+        assert len(document["people"][0]["pose_keypoints"]) == 54
+        for sample_id in canonical.list_ids(engine_root, split):
+            raw = canonical.read_sample(engine_root, split, sample_id)
+            got = viton.read_viton_sample(tmp_path / "viton", split, sample_id)
+            np.testing.assert_allclose(got.keypoints, rescale(to_coco18(raw.keypoints), (64, 48), (128, 96)),
+                                       atol=2e-3)
+    pairs = canonical.read_pairs(tmp_path / "viton" / "VITON_test" / "test_pairs.txt")
+    own = canonical.categories(engine_root, "test")
+    assert all(own[viton.person_id(p)] == own[viton.person_id(c)] and p[:-6] != c[:-6] for p, c in pairs)
+
+
+def test_cpvton_export_reads_back_through_its_reader(engine_root, tmp_path):
+    from garment_transfer.data.formats import cpvton
+    from garment_transfer.data.keypoints import rescale, to_coco18
+    from garment_transfer.data.readers import CPVTONReader
+
+    assert cpvton.export_cpvton(engine_root, tmp_path / "cp", size=(128, 96)) == 18
+    reader = CPVTONReader(tmp_path / "cp", size=(128, 96), densepose="iuv")
+    assert reader.data == tmp_path / "cp" / "data"
+    for split in canonical.SPLITS:
+        assert reader.ids(split) == canonical.list_ids(engine_root, split)
+        for sample_id in reader.ids(split):
+            raw = canonical.read_sample(engine_root, split, sample_id)
+            got = reader.read_raw(split, sample_id)
+            parse = nearest_resize(raw.parse, (128, 96))
+            assert_labels_roundtrip(got.labels, parse, cpvton.CIHP_TO_LIP, cpvton.LOSSY_CIHP, sample_id)
+            np.testing.assert_array_equal(got.parts, nearest_resize(raw.iuv[..., 0], (128, 96)))
+            np.testing.assert_allclose(got.keypoints, rescale(to_coco18(raw.keypoints), (64, 48), (128, 96)),
+                                       atol=2e-3)
+            assert mean_abs_diff(got.image, _bilinear(raw.image, (128, 96))) < IMAGE_TOLERANCE
+            assert_masks_close(got.cloth_mask, np.where(_bilinear(raw.cloth_mask, (128, 96)) >= 128, 255, 0))
+    unpaired = reader.official_pairs("test", paired=False)
+    own = canonical.categories(engine_root, "test")
+    assert unpaired is not None and all(own[s] == own[t] and s != t for s, t in unpaired.pairs)
+    assert reader.official_pairs("train", paired=True) is not None
+
+
+def test_gpvton_export_reads_back_with_categories_sleeves_and_keypoints(engine_root, tmp_path):
+    from garment_transfer.data.formats import gpvton
+    from garment_transfer.data.labels import GARMENT_PARTS as P
+    from garment_transfer.data.readers import GPVTONReader
+
+    assert gpvton.export_gpvton(engine_root, tmp_path / "gp") == 18
+    reader = GPVTONReader(tmp_path / "gp", size=(64, 48))
+    for split in canonical.SPLITS:
+        assert reader.ids(split) == canonical.list_ids(engine_root, split)
+        for sample_id in reader.ids(split):
+            raw = canonical.read_sample(engine_root, split, sample_id)
+            got = reader.read_raw(split, sample_id)
+            assert got.category == raw.category
+            for part, gp in ((P["left_sleeve"], 21), (P["right_sleeve"], 22), (P["torso"], 5), (P["skirt"], 13),
+                             (P["left_leg"], 9), (P["right_leg"], 10)):
+                assert (got.labels[raw.parts == part] == gp).all(), f"{sample_id}: part {part}"
+            np.testing.assert_array_equal(got.labels == 14, raw.parse == 13)  # face
+            np.testing.assert_array_equal(got.parts, raw.iuv[..., 0])
+            np.testing.assert_allclose(got.keypoints, raw.keypoints, atol=2e-3)
+            np.testing.assert_array_equal(got.image, raw.image)
+            flat = io.read_image(tmp_path / "gp" / split / "cloth_parse-bytedance" / f"{sample_id}.png")
+            np.testing.assert_array_equal(flat == 21, raw.cloth_parts == P["left_sleeve"])
+            np.testing.assert_array_equal(flat > 0, raw.cloth_mask > 0)
+            person, truth = reader.person(split, sample_id), _canonical_person(engine_root, split, sample_id)
+            assert torch_equal(person.garment_mask, truth.garment_mask), f"{sample_id}: the category's garment"
+    lines = (tmp_path / "gp" / "test_pairs_unpaired.txt").read_text().splitlines()
+    assert {line.split()[2] for line in lines} == {"upper", "lower", "dresses"}
+    assert all(line.split()[0] != line.split()[1] for line in lines)
+
+
+def test_gp_labels_split_pants_of_an_upper_sample_by_the_leg_they_cover(engine_root):
+    from garment_transfer.data.formats import gpvton
+
+    raw = canonical.read_sample(engine_root, "train", "train_000001")
+    labels = gpvton.gp_labels(raw)
+    pants = raw.parse == 9
+    if pants.any():
+        assert (labels[pants & np.isin(raw.iuv[..., 0], (8, 12))] == 9).all()
+        assert (labels[pants & np.isin(raw.iuv[..., 0], (7, 11))] == 10).all()
+    assert (labels[raw.parts == 1] == 21).all() and (labels[raw.parts == 3] == 22).all()
+
+
+@pytest.mark.parametrize("fmt", ["cpvton", "gpvton"])
+def test_new_exports_are_byte_identical_when_repeated_and_run_from_the_tool(engine_root, tmp_path, capsys, fmt):
+    from garment_transfer.tools import export
+
+    parser = argparse.ArgumentParser()
+    export.add_arguments(parser)
+    for name in ("a", "b"):
+        assert export.run(parser.parse_args([str(engine_root), "--format", fmt, "--out", str(tmp_path / name)])) == 0
+    assert "exported 18 samples" in capsys.readouterr().out
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")

@@ -190,7 +190,7 @@ def test_pair_lists_accept_tabs_windows_line_ends_a_bom_and_no_final_newline(tmp
 
 def test_keypoints_are_read_and_rescaled_with_the_sample(broken_root):
     folder = broken_root / "train" / "openpose_json"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # the engine writes its own keypoints there: replaced below
     for sample_id in canonical.list_ids(broken_root, "train"):
         values = [10.0, 20.0, 0.9] + [0.0, 0.0, 0.0] + [30.0, 40.0, 0.5] * 23
         (folder / f"{sample_id}_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": values}]}))

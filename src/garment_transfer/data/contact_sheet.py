@@ -1,8 +1,10 @@
 """A contact sheet: one PNG that shows what a generated data set looks like.
 
-Each row is one true-transfer pair of the test split: the source person with their parsing, DensePose and
-in-shop garment; the target; the true transfer and its parsing; and the source image pulled through the
-stored garment correspondence (it should reproduce the transferred garment, black where unseen).
+Each row is one true-transfer pair of the test split: the source person, their keypoints (the skeleton drawn over
+the person), parsing, garment parts, DensePose, in-shop garment and its parts; the target; the true transfer and its
+parsing; and the source image pulled through the stored garment correspondence (it should reproduce the transferred
+garment, black where unseen). A set with several garment categories shows them in turn. Files a data set lacks
+(keypoints and parts of sets written before engine 1.1) show as black tiles.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from PIL import Image, ImageDraw
 
 from garment_transfer.data import io
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.labels import CIHP_PALETTE, DENSEPOSE_PALETTE, colorize
+from garment_transfer.data.keypoints import skeleton_picture
+from garment_transfer.data.labels import CIHP_PALETTE, DENSEPOSE_PALETTE, PARTS_PALETTE, colorize
 
-COLUMNS = ("source", "parsing", "DensePose", "in-shop", "target", "true transfer", "its parsing", "via flow")
+COLUMNS = ("source", "keypoints", "parsing", "parts", "DensePose", "in-shop", "in-shop parts", "target",
+           "true transfer", "its parsing", "via flow")
 HEADER = 18
 
 
@@ -37,23 +41,52 @@ def pull_through_flow(source_image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return out
 
 
-def _row(root: Path, source_id: str, target_id: str) -> list[np.ndarray]:
-    source = canonical.read_sample(root, "test", source_id)
-    target = canonical.read_sample(root, "test", target_id)
+def keypoint_picture(image: np.ndarray, points: np.ndarray | None) -> np.ndarray:
+    """The skeleton of (K, 3) keypoints drawn over ``image`` (black where there are none)."""
+    if points is None:
+        return np.zeros_like(image)
+    skeleton = skeleton_picture(points, image.shape[:2])
+    return np.where(skeleton.any(-1, keepdims=True), skeleton, image // 2)
+
+
+def _parts_picture(parts: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    return np.zeros_like(like) if parts is None else colorize(parts, PARTS_PALETTE)
+
+
+def _row(root: Path, source_id: str, target_id: str, category: str) -> list[np.ndarray]:
+    source = canonical.read_sample(root, "test", source_id, category)
+    target = canonical.read_sample(root, "test", target_id, category)
     transfer = canonical.read_transfer(root, "test", source_id, target_id)
     via_flow = pull_through_flow(source.image, transfer.flow) if transfer.flow is not None else np.zeros_like(
         source.image)
-    return [source.image, colorize(source.parse, CIHP_PALETTE), densepose_picture(source.iuv), source.cloth,
-            target.image, transfer.image, colorize(transfer.parse, CIHP_PALETTE), via_flow]
+    return [source.image, keypoint_picture(source.image, source.keypoints), colorize(source.parse, CIHP_PALETTE),
+            _parts_picture(source.parts, source.image), densepose_picture(source.iuv), source.cloth,
+            _parts_picture(source.cloth_parts, source.image), target.image, transfer.image,
+            colorize(transfer.parse, CIHP_PALETTE), via_flow]
+
+
+def _spread(pairs: list[tuple[str, str]], category: dict[str, str], rows: int) -> list[tuple[str, str]]:
+    """The first ``rows`` pairs, taking the categories in turn (upper, lower, dresses) while each has pairs left."""
+    queues: dict[str, list[tuple[str, str]]] = {}
+    for pair in pairs:
+        queues.setdefault(category.get(pair[1], "upper"), []).append(pair)
+    chosen = []
+    while len(chosen) < rows and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(chosen) < rows:
+                chosen.append(queue.pop(0))
+    return chosen
 
 
 def contact_sheet(root: str | Path, rows: int = 4, tile_width: int = 192) -> np.ndarray:
-    """Render the sheet for the first ``rows`` transfer pairs of the test split; (H, W, 3) uint8."""
+    """Render the sheet for ``rows`` transfer pairs of the test split (the first of each category in turn);
+    (H, W, 3) uint8."""
     root = Path(root)
-    pairs = canonical.read_pairs(canonical.transfer_pairs_path(root, "test"))[:rows]
+    category = canonical.categories(root, "test")
+    pairs = _spread(canonical.read_pairs(canonical.transfer_pairs_path(root, "test")), category, rows)
     if not pairs:
         raise ValueError(f"{canonical.transfer_pairs_path(root, 'test')}: no transfer pairs to show")
-    tiles = [_row(root, s, t) for s, t in pairs]
+    tiles = [_row(root, s, t, category.get(t, "upper")) for s, t in pairs]
     height, width = tiles[0][0].shape[:2]
     zoom = max(1, tile_width // width)
     grid = np.concatenate([np.concatenate(row, axis=1) for row in tiles], axis=0)

@@ -15,6 +15,10 @@ Files:
   whatever the image size.
 - GP-VTON's DressCode ``pose_25/<name>.npy``: (1, 25, 3) or (25, 3) (or without the score column).
 
+Writing (:func:`openpose_document`, :func:`dresscode_document`, :func:`skeleton_picture`): the same files as the
+data sets ship them, an invisible point written as OpenPose writes it (``0, 0, 0``); :func:`to_coco18` picks COCO-18
+out of BODY_25 (the same joints; BODY_25 adds the mid-hip and six foot points).
+
 Heatmaps (:func:`heatmaps`): one channel per point, 1 inside a filled square of side ``2 r + 1`` around the point and
 -1 elsewhere (all -1 for a missing point), the squares of PIL's ``ImageDraw.rectangle((x - r, y - r, x + r, y + r))``
 that PF-AFN and GP-VTON draw (ends truncated towards zero). :data:`HEATMAPS` holds their radii at their sizes;
@@ -34,6 +38,22 @@ from garment_transfer.data.formats.pairs import read_text
 
 BODY_25 = 25
 COCO_18 = 18
+BODY_25_NAMES = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
+    "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "right_eye",
+    "left_eye", "right_ear", "left_ear", "left_big_toe", "left_small_toe", "left_heel", "right_big_toe",
+    "right_small_toe", "right_heel",
+)
+COCO_18_NAMES = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
+    "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye",
+    "right_ear", "left_ear",
+)
+BODY_25_TO_COCO_18 = tuple(BODY_25_NAMES.index(name) for name in COCO_18_NAMES)
+# limbs drawn by OpenPose's renderer (BODY_25; the COCO-18 ones are those whose both ends COCO-18 has)
+BODY_25_LIMBS = ((1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11), (8, 12),
+                 (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19), (19, 20), (14, 21),
+                 (11, 22), (22, 23), (11, 24))
 DRESSCODE_FRAME = (512, 384)  # (H, W) of DressCode's keypoint coordinates
 MISSING = (-1.0, -1.0, 0.0)
 
@@ -175,3 +195,95 @@ def system_radius(system: str, height: int) -> int:
         raise ValueError(f"heatmap system {system!r}: choose one of {tuple(HEATMAPS)}")
     spec = HEATMAPS[system]
     return max(1, int(spec.radius * height / spec.height + 0.5))
+
+
+# ------------------------------------------------------------------------------------------------------- writing
+def to_coco18(points: np.ndarray) -> np.ndarray:
+    """(25, 3) BODY_25 keypoints -> (18, 3) COCO-18 (the same joints, in COCO order)."""
+    points = np.asarray(points)
+    if points.shape[0] != BODY_25:
+        raise ValueError(f"to_coco18 expects 25 BODY_25 keypoints, got {points.shape[0]}")
+    return points[list(BODY_25_TO_COCO_18)].copy()
+
+
+def _openpose_triples(points: np.ndarray) -> list[float]:
+    """(K, 3) keypoints -> the flat OpenPose list, a missing point as ``0, 0, 0``."""
+    flat = []
+    for x, y, score in np.asarray(points, np.float64).tolist():
+        flat += [0.0, 0.0, 0.0] if x < 0 or y < 0 or score <= 0 else [round(x, 3), round(y, 3), round(score, 3)]
+    return flat
+
+
+def openpose_document(points: np.ndarray, key: str = "pose_keypoints_2d") -> dict:
+    """An OpenPose JSON document holding one person: ``key`` ``pose_keypoints_2d`` (OpenPose 1.3+, BODY_25: VITON-HD,
+    GP-VTON) with version 1.3 and the empty face / hand / 3-D lists it writes, or the older ``pose_keypoints``
+    (COCO-18: the VITON packs of CP-VTON and PF-AFN) with version 1.0."""
+    if key == "pose_keypoints_2d":
+        person = {"person_id": [-1], key: _openpose_triples(points), "face_keypoints_2d": [],
+                  "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [], "pose_keypoints_3d": [],
+                  "face_keypoints_3d": [], "hand_left_keypoints_3d": [], "hand_right_keypoints_3d": []}
+        return {"version": 1.3, "people": [person]}
+    if key == "pose_keypoints":
+        person = {"face_keypoints": [], key: _openpose_triples(points), "hand_right_keypoints": [],
+                  "hand_left_keypoints": []}
+        return {"version": 1.0, "people": [person]}
+    raise ValueError(f"OpenPose key {key!r}: choose pose_keypoints_2d or pose_keypoints")
+
+
+def dresscode_document(points: np.ndarray, size: tuple[int, int]) -> dict:
+    """DressCode's ``keypoints/<id>_2.json`` for (18, 3) COCO-18 keypoints of an image of ``size`` = (H, W):
+    ``keypoints`` as 18 x ``[x, y, score, id]`` in the 384 x 512 frame (:data:`DRESSCODE_FRAME`), a missing point
+    as ``[0, 0, 0, id]``."""
+    points = rescale(np.asarray(points, np.float32), size, DRESSCODE_FRAME)
+    rows = np.asarray(_openpose_triples(points), np.float64).reshape(-1, 3).tolist()
+    return {"keypoints": [[*row, float(k)] for k, row in enumerate(rows)]}
+
+
+def _limb_colors(count: int) -> list[tuple[int, int, int]]:
+    """A fixed rainbow, one colour per limb, in the manner of OpenPose's renderings."""
+    colors = []
+    for k in range(count):
+        hue = (k / count) * 6.0
+        i, f = int(hue) % 6, hue - int(hue)
+        rgb = [(1, f, 0), (1 - f, 1, 0), (0, 1, f), (0, 1 - f, 1), (f, 0, 1), (1, 0, 1 - f)][i]
+        colors.append(tuple(int(round(255 * c)) for c in rgb))
+    return colors
+
+
+_COLORS = _limb_colors(len(BODY_25_LIMBS))
+
+
+def skeleton_picture(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The skeleton of (25, 3) BODY_25 or (18, 3) COCO-18 keypoints drawn as OpenPose renders it without the photo
+    (``openpose_img/<id>_rendered.png``, DressCode ``skeletons/``): coloured limbs and joints on black, line width
+    and joint radius growing with the height; (H, W, 3) uint8. Limbs with a missing end are not drawn."""
+    return SKELETON_PALETTE[skeleton_indices(points, size)]
+
+
+SKELETON_PALETTE = np.array([(0, 0, 0), *_COLORS], np.uint8)  # index 0 black, limb k drawn with index k + 1
+
+
+def skeleton_indices(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """:func:`skeleton_picture` as (H, W) uint8 indices into :data:`SKELETON_PALETTE` (a palette PNG of it is the
+    same picture, a third of the bytes to compress)."""
+    from PIL import Image, ImageDraw
+
+    points = np.asarray(points, np.float64)
+    if points.shape[0] not in (BODY_25, COCO_18):
+        raise ValueError(f"skeleton_picture expects 25 or 18 keypoints, got {points.shape[0]}")
+    if points.shape[0] == COCO_18:  # place COCO-18 points at their BODY_25 positions
+        full = np.tile(np.array(MISSING), (BODY_25, 1))
+        full[list(BODY_25_TO_COCO_18)] = points
+        points = full
+    height, width = size
+    picture = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(picture)
+    line, radius = max(1, round(height / 128)), max(1.0, height / 128)
+    present = (points[:, 0] >= 0) & (points[:, 1] >= 0) & (points[:, 2] > 0)
+    for k, (a, b) in enumerate(BODY_25_LIMBS):
+        if present[a] and present[b]:
+            draw.line([tuple(points[a, :2] + 0.5), tuple(points[b, :2] + 0.5)], fill=k + 1, width=line)
+    for k in np.nonzero(present)[0]:
+        x, y = points[k, :2] + 0.5
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=int(k) % len(_COLORS) + 1)
+    return np.asarray(picture)

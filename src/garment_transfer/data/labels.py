@@ -42,7 +42,20 @@ def _palette(n: int, seed: int) -> np.ndarray:
     return out
 
 
+# Garment parts (this project's files <split>/image-parse-parts/, cloth-parse-parts/ and transfer/image-parse-parts/,
+# "P" PNGs of these ids). Left and right are the person's own (left = image right), as in CIHP. A person's map holds
+# the parts of the garment of its category and the skin that garment can cover: upper 1-6 (GP-VTON's seven classes:
+# background, left sleeve, torso, right sleeve, left arm, right arm, neck); lower 7-11; dresses 1-6, 8, 10, 11. The
+# in-shop garment's map holds its garment parts only. Trousers and shorts have no skirt part: their waist band is
+# split between the legs at the garment's middle.
+GARMENT_PARTS = {
+    "background": 0, "left_sleeve": 1, "torso": 2, "right_sleeve": 3, "left_arm": 4, "right_arm": 5, "neck": 6,
+    "left_leg": 7, "skirt": 8, "right_leg": 9, "left_leg_skin": 10, "right_leg_skin": 11,
+}
+GARMENT_PART_NAMES = tuple(sorted(GARMENT_PARTS, key=GARMENT_PARTS.get))
+
 CIHP_PALETTE = _palette(len(CIHP), seed=7)
+PARTS_PALETTE = _palette(len(GARMENT_PARTS), seed=13)
 DENSEPOSE_PALETTE = _palette(DENSEPOSE_NUM_PARTS, seed=11)
 
 

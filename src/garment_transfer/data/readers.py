@@ -291,6 +291,7 @@ class CanonicalReader(Reader):
             raise ValueError(f"densepose {densepose!r}: VITON-HD's colour renderings hold no part indices; "
                              "use densepose: rendering, or point densepose_files: iuv at an IUV folder")
         super().__init__(root, size, label_map, densepose)
+        self._categories: dict[str, dict[str, str]] = {}  # split -> id -> garment category
 
     def ids(self, split: str) -> list[str]:
         return canonical.list_ids(self.root, split)
@@ -315,7 +316,13 @@ class CanonicalReader(Reader):
         if keypoint_file.parent.is_dir():
             keypoints, files["keypoints"] = read_openpose_json(keypoint_file, BODY_25), keypoint_file
         return RawPerson(sample_id, image, labels, cloth, cloth_mask, parts, uv, picture, files, keypoints,
-                         warnings=warnings)
+                         category=self.category_of(split, sample_id), warnings=warnings)
+
+    def category_of(self, split: str, sample_id: str) -> str:
+        """The garment category of a sample: from the synthetic set's per-category lists, else ``upper``."""
+        if split not in self._categories:
+            self._categories[split] = canonical.categories(self.root, split)
+        return self._categories[split].get(sample_id, "upper")
 
     def truth_pairs(self, split: str) -> list[tuple[str, str]] | None:
         path = canonical.transfer_pairs_path(self.root, split)

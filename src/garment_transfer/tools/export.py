@@ -1,4 +1,5 @@
-"""Write a canonical data set in the DressCode or VITON 256 x 192 layout (see ``garment_transfer.data.formats``).
+"""Write a canonical data set in the layout of DressCode, PF-AFN's VITON 256 x 192 pack, CP-VTON or GP-VTON (see
+``garment_transfer.data.formats``); each export reads back through its reader.
 
 The export is written into a hidden temporary folder beside ``--out`` and renamed into place when it is complete:
 a failed export leaves ``--out`` as it was (absent, or the previous export).
@@ -12,20 +13,30 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from garment_transfer.data.formats import dresscode, viton
+from garment_transfer.data.formats import cpvton, dresscode, gpvton, viton
 from garment_transfer.data.io import read_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", metavar="ROOT", help="canonical data set root (holding train/ and test/)")
-    parser.add_argument("--format", required=True, choices=("dresscode", "viton"), help="layout to write")
+    parser.add_argument("--format", required=True, choices=tuple(EXPORTERS), help="layout to write")
     parser.add_argument("--out", required=True, metavar="DIR", help="empty folder, or a previous export of the format")
     parser.add_argument(
-        "--category", default="upper_body", choices=dresscode.CATEGORIES, help="DressCode category folder"
+        "--category", default=None, choices=dresscode.CATEGORIES,
+        help="DressCode: write every sample into this category folder (default: each into its own category, "
+             "upper_body for a set without categories)"
     )
 
 
-def export(root: str, out: Path, fmt: str, category: str) -> int:
+EXPORTERS = {
+    "dresscode": lambda root, out, category: dresscode.export_dresscode(root, out, category=category),
+    "viton": lambda root, out, category: viton.export_viton(root, out),
+    "cpvton": lambda root, out, category: cpvton.export_cpvton(root, out),
+    "gpvton": lambda root, out, category: gpvton.export_gpvton(root, out),
+}
+
+
+def export(root: str, out: Path, fmt: str, category: str | None) -> int:
     """Export into ``out`` (see the module docstring); returns the number of samples."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: exists and is not a folder")
@@ -40,10 +51,7 @@ def export(root: str, out: Path, fmt: str, category: str) -> int:
         if out.is_dir() and any(out.iterdir()):  # a previous export of the format: extend it in the copy
             shutil.rmtree(staging)
             shutil.copytree(out, staging)
-        if fmt == "dresscode":
-            count = dresscode.export_dresscode(root, staging, category=category)
-        else:
-            count = viton.export_viton(root, staging)
+        count = EXPORTERS[fmt](root, staging, category)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / out.name)
@@ -60,6 +68,6 @@ def export(root: str, out: Path, fmt: str, category: str) -> int:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     count = export(args.root, out, args.format, args.category)
-    where = out / args.category if args.format == "dresscode" else out
+    where = out / args.category if args.format == "dresscode" and args.category else out
     print(f"exported {count} samples in {args.format} layout to {where}")
     return 0

@@ -1,6 +1,7 @@
 """Generate the synthetic garment-transfer data set in the canonical layout (resumable, parallel, deterministic).
 
 Example: garment-transfer synth --out data/synthetic-128x96 --size 128x96 --train 2000 --test 200 --seed 0
+         garment-transfer synth --out data/synthetic-3cat --categories upper,lower,dresses   (DressCode-like)
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-transfers", type=int, default=0, help="true transfers per train target (default 0)")
     parser.add_argument("--config", help="YAML of engine parameter ranges overriding the defaults "
                                          "(conf/data/engine.yaml lists them)")
+    parser.add_argument("--categories", default="upper",
+                        help="garment categories, comma-separated: upper (default), lower, dresses; each gets --train "
+                             "and --test samples of its own, true transfers within the category and DressCode-like "
+                             "lists in <out>/<upper_body|lower_body|dresses>/")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: every core; at most the "
                                                                  "machine's cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -53,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed, height=height, width=width, counts={"train": args.train, "test": args.test},
         transfers_per_target={"train": args.train_transfers, "test": args.transfers},
         config=load_engine_config(args.config),
+        categories=tuple(name.strip() for name in args.categories.split(",") if name.strip()),
     )
     report = generate(args.out, settings, workers=args.workers, progress=not args.quiet)
     print(f"{report.root}: {report.written} file sets written, {report.skipped} already there")

@@ -147,6 +147,18 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
     io.atomic_write_text(path, "".join(f"{line}\n" for line in lines))
 
 
+def cycled_within(ids: list[str], category: Mapping[str, str]) -> list[str]:
+    """Each id's unpaired partner: the next id of the same garment category (cyclic within it; an id alone in its
+    category keeps its own garment). ``category`` maps ids to categories (absent: ``upper``)."""
+    groups: dict[str, list[str]] = {}
+    for sample_id in ids:
+        groups.setdefault(category.get(sample_id, "upper"), []).append(sample_id)
+    partner = {}
+    for members in groups.values():
+        partner.update(zip(members, members[1:] + members[:1]))
+    return [partner[sample_id] for sample_id in ids]
+
+
 # ------------------------------------------------------------------------------------------------- export folders
 def check_split(split: str) -> str:
     if split not in canonical.SPLITS:

@@ -11,8 +11,18 @@
     <root>/<split>/image-densepose/<id>.png     IUV: I (0..24), U * 255, V * 255 (VITON-HD: <id>.jpg, a colour
                                                 rendering named like the person)
     <root>/<split>/openpose_json/<id>_keypoints.json   OpenPose BODY_25 (VITON-HD; optional)
+    <root>/<split>/openpose_img/<id>_rendered.png      the skeleton on black (VITON-HD; not read)
+    <root>/<split>/agnostic-v3.2/<id>.jpg|png          HR-VITON's agnostic person, JPEG as VITON-HD ships it
+                                                (upper-body samples; not read)
+    <root>/<split>/image-parse-agnostic-v3.2/<id>.png  HR-VITON's agnostic parsing, CIHP ids (upper-body samples)
+    <root>/<split>/image-parse-parts/<id>.png   "P" PNG of garment part ids (labels.GARMENT_PARTS; synthetic only)
+    <root>/<split>/cloth-parse-parts/<id>.png   the in-shop garment's part ids (synthetic only)
     <root>/<split>/transfer/pairs.txt           "<source_id> <target_id>" per line (synthetic only)
-    <root>/<split>/transfer/image/<t>__<s>.png, image-parse-v3/<t>__<s>.png, flow/<t>__<s>.npz
+    <root>/<split>/transfer/image/<t>__<s>.png, image-parse-v3/<t>__<s>.png, flow/<t>__<s>.npz,
+                                          image-parse-parts/<t>__<s>.png
+    <root>/<category>/train_pairs.txt, test_pairs_paired.txt, test_pairs_unpaired.txt
+                                                per-category lists as DressCode has them (category = upper_body,
+                                                lower_body, dresses; synthetic only; a sample in none is upper_body)
     <root>/meta.json
 
 The old layout of this project kept each list inside its split folder (``<root>/<split>/<split>_pairs.txt``, both
@@ -24,6 +34,7 @@ paired); :func:`pairs_path` finds a list there when the root has none, so data s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +42,7 @@ import numpy as np
 
 from garment_transfer.data import io
 from garment_transfer.data.formats.pairs import read_pairs  # noqa: F401  (re-exported: canonical.read_pairs)
-from garment_transfer.data.labels import CIHP_PALETTE
+from garment_transfer.data.labels import CIHP_PALETTE, PARTS_PALETTE
 
 SPLITS = ("train", "test")
 FOLDERS = {
@@ -41,13 +52,25 @@ FOLDERS = {
     "parse": "image-parse-v3",
     "densepose": "image-densepose",
 }
-TRANSFER_FOLDERS = {"image": "image", "parse": "image-parse-v3", "flow": "flow"}
+TRANSFER_FOLDERS = {"image": "image", "parse": "image-parse-v3", "flow": "flow", "parts": "image-parse-parts"}
+# optional per-sample files (VITON-HD's keypoints, skeleton and agnostic inputs; the engine's garment parts)
+EXTRA_FOLDERS = {
+    "keypoints": "openpose_json", "skeleton": "openpose_img", "agnostic": "agnostic-v3.2",
+    "parse_agnostic": "image-parse-agnostic-v3.2", "parts": "image-parse-parts", "cloth_parts": "cloth-parse-parts",
+}
+CATEGORY_FOLDERS = {"upper": "upper_body", "lower": "lower_body", "dresses": "dresses"}  # DressCode's names
 
 
 @dataclass(frozen=True)
 class RawSample:
     """One person as stored: ``image`` (H, W, 3) uint8, ``parse`` (H, W) CIHP ids, ``iuv`` (H, W, 3) uint8,
-    ``cloth`` (H, W, 3) uint8 on white, ``cloth_mask`` (H, W) uint8 0 / 255."""
+    ``cloth`` (H, W, 3) uint8 on white, ``cloth_mask`` (H, W) uint8 0 / 255.
+
+    Optional (None where a data set has none): ``keypoints`` (25, 3) float BODY_25 ``x, y, score`` in pixels, a
+    missing point ``(-1, -1, 0)`` (``data.keypoints``); ``parts`` (H, W) and ``cloth_parts`` (H, W) uint8 garment part
+    ids (``labels.GARMENT_PARTS``); ``agnostic`` (H, W, 3) uint8 and ``parse_agnostic`` (H, W) CIHP ids, HR-VITON's
+    agnostic inputs (the person image is stored as JPEG, so ``agnostic`` read back is close, not equal).
+    ``category`` is the garment's: ``upper``, ``lower`` or ``dresses``."""
 
     id: str
     image: np.ndarray
@@ -55,6 +78,12 @@ class RawSample:
     iuv: np.ndarray
     cloth: np.ndarray
     cloth_mask: np.ndarray
+    keypoints: np.ndarray | None = None
+    parts: np.ndarray | None = None
+    cloth_parts: np.ndarray | None = None
+    agnostic: np.ndarray | None = None
+    parse_agnostic: np.ndarray | None = None
+    category: str = "upper"
 
 
 @dataclass(frozen=True)
@@ -68,6 +97,7 @@ class RawTransfer:
     image: np.ndarray
     parse: np.ndarray
     flow: np.ndarray | None = None
+    parts: np.ndarray | None = None
 
 
 def split_dir(root: str | Path, split: str) -> Path:
@@ -98,6 +128,26 @@ def keypoints_path(root: str | Path, split: str, sample_id: str) -> Path:
     return split_dir(root, split) / KEYPOINTS_FOLDER / f"{sample_id}_keypoints.json"
 
 
+def extra_paths(root: str | Path, split: str, sample_id: str) -> dict[str, Path]:
+    """A sample's optional files by role (``EXTRA_FOLDERS``): ``keypoints`` (OpenPose JSON), ``skeleton``
+    (``<id>_rendered.png``), ``agnostic`` (``.jpg`` as VITON-HD ships it and the engine writes it, or ``.png``
+    where only that exists), ``parse_agnostic``, ``parts``, ``cloth_parts``."""
+    base = split_dir(root, split)
+    paths = {key: base / folder / f"{sample_id}.png" for key, folder in EXTRA_FOLDERS.items()}
+    paths["keypoints"] = keypoints_path(root, split, sample_id)
+    paths["skeleton"] = base / EXTRA_FOLDERS["skeleton"] / f"{sample_id}_rendered.png"
+    jpeg = paths["agnostic"].with_suffix(".jpg")
+    if jpeg.exists() or not paths["agnostic"].exists():
+        paths["agnostic"] = jpeg
+    return paths
+
+
+def written_extras(sample: RawSample) -> tuple[str, ...]:
+    """The optional files :func:`write_sample` writes for ``sample`` (those whose content it has)."""
+    keys = [key for key in ("parts", "cloth_parts", "agnostic", "parse_agnostic") if getattr(sample, key) is not None]
+    return tuple(keys + (["keypoints", "skeleton"] if sample.keypoints is not None else []))
+
+
 def transfer_name(source_id: str, target_id: str) -> str:
     return f"{target_id}__{source_id}"
 
@@ -109,30 +159,52 @@ def transfer_paths(root: str | Path, split: str, source_id: str, target_id: str)
         "image": base / "image" / f"{name}.png",
         "parse": base / "image-parse-v3" / f"{name}.png",
         "flow": base / "flow" / f"{name}.npz",
+        "parts": base / "image-parse-parts" / f"{name}.png",
     }
 
 
 def make_dirs(root: str | Path, splits=SPLITS) -> None:
     for split in splits:
         base = split_dir(root, split)
-        for folder in FOLDERS.values():
+        for folder in (*FOLDERS.values(), *EXTRA_FOLDERS.values()):
             (base / folder).mkdir(parents=True, exist_ok=True)
         for folder in TRANSFER_FOLDERS.values():
             (base / "transfer" / folder).mkdir(parents=True, exist_ok=True)
 
 
 def write_sample(root: str | Path, split: str, sample: RawSample) -> None:
-    """Write one sample; each file atomically. The person image goes last, so its presence marks completeness."""
+    """Write one sample; each file atomically. The person image goes last, so its presence marks completeness.
+    The optional files are written where the sample has their content (folders must exist: :func:`make_dirs`)."""
+    from garment_transfer.data import keypoints as kp  # here: keypoints imports formats._common, which imports us
+
     paths = sample_paths(root, split, sample.id)
+    extra = extra_paths(root, split, sample.id)
     io.write_png(paths["cloth"], sample.cloth)
     io.write_png(paths["cloth_mask"], sample.cloth_mask)
     io.write_png(paths["parse"], sample.parse, palette=CIHP_PALETTE)
     io.write_png(paths["densepose"], sample.iuv)
+    if sample.keypoints is not None:
+        io.atomic_write_text(extra["keypoints"], json.dumps(kp.openpose_document(sample.keypoints)))
+        skeleton = kp.skeleton_indices(sample.keypoints, sample.image.shape[:2])
+        io.write_png(extra["skeleton"], skeleton, palette=kp.SKELETON_PALETTE)
+    for key in ("parts", "cloth_parts"):
+        if getattr(sample, key) is not None:
+            io.write_png(extra[key], getattr(sample, key), palette=PARTS_PALETTE)
+    if sample.parse_agnostic is not None:
+        io.write_png(extra["parse_agnostic"], sample.parse_agnostic, palette=CIHP_PALETTE)
+    if sample.agnostic is not None:  # JPEG, as VITON-HD ships it (a PNG of the noisy photo costs 5x the time)
+        io.write_jpeg(extra["agnostic"], sample.agnostic)
     io.write_png(paths["image"], sample.image)
 
 
-def read_sample(root: str | Path, split: str, sample_id: str) -> RawSample:
+def read_sample(root: str | Path, split: str, sample_id: str, category: str | None = None) -> RawSample:
+    """A sample's files as stored; the optional ones where present. ``category`` is the sample's garment category
+    (None: looked up in the per-category lists, :func:`categories`; pass it when reading many samples)."""
+    from garment_transfer.data import keypoints as kp  # here: keypoints imports formats._common, which imports us
+
     paths = sample_paths(root, split, sample_id)
+    extra = {key: path for key, path in extra_paths(root, split, sample_id).items() if path.is_file()}
+    keypoints = kp.read_openpose_json(extra["keypoints"], kp.BODY_25) if "keypoints" in extra else None
     return RawSample(
         id=sample_id,
         image=io.read_image(paths["image"], "RGB"),
@@ -140,6 +212,12 @@ def read_sample(root: str | Path, split: str, sample_id: str) -> RawSample:
         iuv=io.read_image(paths["densepose"], "RGB"),
         cloth=io.read_image(paths["cloth"], "RGB"),
         cloth_mask=io.read_image(paths["cloth_mask"], "L"),
+        keypoints=keypoints,
+        parts=io.read_image(extra["parts"]) if "parts" in extra else None,
+        cloth_parts=io.read_image(extra["cloth_parts"]) if "cloth_parts" in extra else None,
+        agnostic=io.read_image(extra["agnostic"], "RGB") if "agnostic" in extra else None,
+        parse_agnostic=io.read_image(extra["parse_agnostic"]) if "parse_agnostic" in extra else None,
+        category=category or categories(root, split).get(sample_id, "upper"),
     )
 
 
@@ -147,6 +225,8 @@ def write_transfer(root: str | Path, split: str, transfer: RawTransfer) -> None:
     paths = transfer_paths(root, split, transfer.source_id, transfer.target_id)
     if transfer.flow is not None:
         io.write_npz(paths["flow"], flow=transfer.flow.astype(np.float32))
+    if transfer.parts is not None:
+        io.write_png(paths["parts"], transfer.parts, palette=PARTS_PALETTE)
     io.write_png(paths["parse"], transfer.parse, palette=CIHP_PALETTE)
     io.write_png(paths["image"], transfer.image)
 
@@ -163,7 +243,32 @@ def read_transfer(root: str | Path, split: str, source_id: str, target_id: str) 
         image=io.read_image(paths["image"], "RGB"),
         parse=io.read_image(paths["parse"]),
         flow=flow,
+        parts=io.read_image(paths["parts"]) if paths["parts"].is_file() else None,
     )
+
+
+# ----------------------------------------------------------------------------------------------------- categories
+def category_pairs_path(root: str | Path, category: str, split: str, paired: bool = True) -> Path:
+    """A per-category list as DressCode names them: ``<root>/<upper_body|lower_body|dresses>/train_pairs.txt``,
+    ``test_pairs_paired.txt`` or ``test_pairs_unpaired.txt``."""
+    if category not in CATEGORY_FOLDERS:
+        raise ValueError(f"garment category {category!r}: choose one of {tuple(CATEGORY_FOLDERS)}")
+    base = Path(root) / CATEGORY_FOLDERS[category]
+    if split_dir(root, split).name == "train":
+        return base / "train_pairs.txt"
+    return base / f"test_pairs_{'paired' if paired else 'unpaired'}.txt"
+
+
+def categories(root: str | Path, split: str) -> dict[str, str]:
+    """id -> garment category (``upper``, ``lower``, ``dresses``) from the per-category paired lists of ``split``;
+    empty when the data set has none (every sample is then ``upper``)."""
+    found: dict[str, str] = {}
+    for category in CATEGORY_FOLDERS:
+        path = category_pairs_path(root, category, split)
+        if path.is_file():
+            for person, _ in read_pairs(path):
+                found.setdefault(Path(person).stem, category)
+    return found
 
 
 def root_pairs_path(root: str | Path, split: str) -> Path:

@@ -18,8 +18,11 @@
 
 DressCode keeps both splits in one folder, so sample ids must differ across splits (canonical ids carry the split).
 The garment class follows the category (:data:`GARMENT`): ``lower_body`` garments are the lower garment class. The
-exporter writes the canonical in-shop garment as it is under the category it is given. Images keep their size. The
-DensePose maps may be stored at another resolution than the photo (same aspect ratio): they are resized, nearest.
+exporter writes each canonical sample under its own category (the synthetic set's per-category lists; a set without
+them is all ``upper_body``), or every sample under one category when it is given one. Images keep their size. Where
+the canonical set has keypoints (BODY_25), it writes them as DressCode does: COCO-18 in the 384 x 512 frame, and the
+skeleton as ``skeletons/<id>_5.jpg``. The DensePose maps may be stored at another resolution than the photo (same
+aspect ratio): they are resized, nearest.
 
 Garment mask: ``masks/<id>_1.png`` when present; otherwise recovered from the cloth's background
 (``_common.mask_from_background``: the border's colour, with a tolerance from its spread) and refused when it covers
@@ -38,7 +41,7 @@ import numpy as np
 
 from garment_transfer.data import densepose, io
 from garment_transfer.data.formats import _common, canonical
-from garment_transfer.data.keypoints import read_dresscode_keypoints
+from garment_transfer.data.keypoints import dresscode_document, read_dresscode_keypoints, skeleton_picture, to_coco18
 from garment_transfer.data.labels import CIHP
 
 FORMAT = "dresscode"
@@ -60,9 +63,9 @@ LOSSY_CIHP = frozenset(CIHP[name] for name in ("glove", "socks", "coat", "torso_
 
 # file name suffixes after "<id>"
 _PERSON, _CLOTH, _MASK, _LABELS, _PARTS, _UV = "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz"
-_KEYPOINTS = "_2.json"
+_KEYPOINTS, _SKELETON = "_2.json", "_5.jpg"
 _FOLDERS = {_PERSON: "images", _CLOTH: "images", _MASK: "masks", _LABELS: "label_maps", _PARTS: "dense", _UV: "dense",
-            _KEYPOINTS: "keypoints"}
+            _KEYPOINTS: "keypoints", _SKELETON: "skeletons"}
 GARMENT = {"upper_body": "upper", "lower_body": "lower", "dresses": "dresses"}  # the garment class of a category
 MASK_HINT = "add LaDI-VTON's masks/<id>_1.png (DressCode ships no cloth masks)"
 
@@ -106,7 +109,7 @@ def categories(spec: str | list | tuple = "upper_body") -> list[str]:
 
 def sample_paths(root: str | Path, sample_id: str, category: str = "upper_body") -> dict[str, Path]:
     """A sample's file paths keyed by suffix: "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz",
-    "_2.json"."""
+    "_2.json", "_5.jpg" (the skeleton, in ``skeletons/``)."""
     base = category_dir(root, category)
     return {suffix: base / folder / f"{sample_id}{suffix}" for suffix, folder in _FOLDERS.items()}
 
@@ -192,13 +195,20 @@ def _read_uv(path: Path, size: tuple[int, int]) -> np.ndarray:
 
 
 def write_dresscode_sample(out_root: str | Path, sample: canonical.RawSample, category: str = "upper_body") -> None:
-    """Write one canonical sample's DressCode files (folders must exist); the person image goes last."""
+    """Write one canonical sample's DressCode files (folders must exist; ``keypoints`` and ``skeletons`` are made
+    for a sample with keypoints); the person image goes last."""
     path = sample_paths(out_root, sample.id, category)
     io.write_jpeg(path[_CLOTH], sample.cloth)
     io.write_png(path[_MASK], sample.cloth_mask)
     io.write_png(path[_LABELS], _common.map_labels(sample.parse, CIHP_TO_ATR, f"CIHP parsing of {sample.id}"))
     io.write_png(path[_PARTS], np.ascontiguousarray(sample.iuv[..., 0]))
     io.write_npz(path[_UV], uv=np.moveaxis(sample.iuv[..., 1:], -1, 0).astype(np.float32) / 255.0)
+    if sample.keypoints is not None:
+        coco = to_coco18(sample.keypoints)
+        for key in (_KEYPOINTS, _SKELETON):
+            path[key].parent.mkdir(exist_ok=True)
+        io.atomic_write_json(path[_KEYPOINTS], dresscode_document(coco, sample.image.shape[:2]))
+        io.write_jpeg(path[_SKELETON], skeleton_picture(coco, sample.image.shape[:2]))
     io.write_jpeg(path[_PERSON], sample.image)
 
 
@@ -206,32 +216,49 @@ def _pair_lines(persons: list[str], cloths: list[str]) -> list[str]:
     return [f"{person}{_PERSON} {cloth}{_CLOTH}" for person, cloth in zip(persons, cloths)]
 
 
-def export_dresscode(canonical_root: str | Path, out_root: str | Path, category: str = "upper_body") -> int:
-    """Write a canonical data set (both splits) in the DressCode layout under ``out_root / category``.
+def export_dresscode(canonical_root: str | Path, out_root: str | Path, category: str | None = None) -> int:
+    """Write a canonical data set (both splits) in the DressCode layout: each sample under its own category folder
+    (``category`` None), or every sample under ``category``.
 
-    ``out_root`` must be absent, empty, or a previous DressCode export (other categories are kept; files of this
-    category are overwritten, stale extra ones are not removed). Output is deterministic.
+    ``out_root`` must be absent, empty, or a previous DressCode export (other categories are kept; files of the
+    categories written are overwritten, stale extra ones are not removed). Output is deterministic.
 
     Returns:
         The number of samples written.
     """
-    base = category_dir(out_root, category)
+    if category is not None:
+        category_dir(out_root, category)  # validates
     splits = _common.canonical_splits(canonical_root)
     _check_disjoint(canonical_root, splits)
-    count = sum(map(len, splits.values()))
+    placed = {split: _placement(canonical_root, split, ids, category) for split, ids in splits.items()}
+    written = sorted({c for split in placed.values() for c in split.values()}, key=CATEGORIES.index)
     exports = _common.claim_export_dir(out_root, FORMAT).get("exports", {})
-    exports[category] = _common.source_record(canonical_root, count)
+    for name in written:
+        count = sum(list(split.values()).count(name) for split in placed.values())
+        exports[name] = _common.source_record(canonical_root, count)
+        for folder in sorted(set(_FOLDERS.values()) - {_FOLDERS[_KEYPOINTS], _FOLDERS[_SKELETON]}):
+            (category_dir(out_root, name) / folder).mkdir(parents=True, exist_ok=True)
     io.atomic_write_json(Path(out_root) / _common.META_NAME, {"format": FORMAT, "exports": exports})
-    for folder in sorted(set(_FOLDERS.values()) - {_FOLDERS[_KEYPOINTS]}):  # the engine has no keypoints yet
-        (base / folder).mkdir(parents=True, exist_ok=True)
     for split, ids in splits.items():
+        own = canonical.categories(canonical_root, split)
         for sample_id in ids:
-            write_dresscode_sample(out_root, canonical.read_sample(canonical_root, split, sample_id), category)
-        _common.write_lines(pairs_path(out_root, split, category), _pair_lines(ids, ids))
-        if split == "test":
-            shifted = ids[1:] + ids[:1]
-            _common.write_lines(pairs_path(out_root, split, category, paired=False), _pair_lines(ids, shifted))
-    return count
+            raw = canonical.read_sample(canonical_root, split, sample_id, own.get(sample_id, "upper"))
+            write_dresscode_sample(out_root, raw, placed[split][sample_id])
+        for name in written:
+            members = [i for i in ids if placed[split][i] == name]
+            _common.write_lines(pairs_path(out_root, split, name), _pair_lines(members, members))
+            if split == "test":
+                shifted = members[1:] + members[:1]
+                _common.write_lines(pairs_path(out_root, split, name, paired=False), _pair_lines(members, shifted))
+    return sum(map(len, splits.values()))
+
+
+def _placement(canonical_root: str | Path, split: str, ids: list[str], category: str | None) -> dict[str, str]:
+    """id -> the DressCode category folder it is written to."""
+    if category is not None:
+        return {sample_id: category for sample_id in ids}
+    own = canonical.categories(canonical_root, split)
+    return {sample_id: canonical.CATEGORY_FOLDERS[own.get(sample_id, "upper")] for sample_id in ids}
 
 
 def _check_disjoint(canonical_root: str | Path, splits: dict[str, list[str]]) -> None:

@@ -22,14 +22,27 @@ DressCode (category folders, both splits in each)::
 A name in a list whose file is absent is looked up with the other extension (``.png`` / ``.jpg``), as GP-VTON does at
 1024 x 768. A sample's own garment is the cloth its paired line gives (train lists are paired); a person only in an
 unpaired list wears ``cloth/<its own name>`` (VITON-HD) or ``<id>_1`` (DressCode).
+
+The exporter (:func:`export_gpvton`) writes a canonical set in the VITON-HD variant at its own size, PNG throughout:
+``parse-bytedance`` from the CIHP parsing and the engine's garment parts (:func:`gp_labels`: sleeves 21 / 22 and the
+torso 5 from the parts, pants split into left 9 / right 10), ``cloth_parse-bytedance`` from the in-shop garment's
+parts (21 left sleeve, 5 torso, 22 right sleeve, 13 skirt, 9 / 10 trouser legs: the ids GP-VTON's loader reads), the
+grey part index in ``densepose``, BODY_25 in ``openpose_json``, and three-column lists ``train_pairs.txt``,
+``test_pairs_paired.txt``, ``test_pairs_unpaired.txt`` whose category column is each sample's (``upper``, ``lower``,
+``dresses``; unpaired within a category). GP-VTON's ``person_clothes_ratio_train.txt`` is not written.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from garment_transfer.data.formats import _common
+import numpy as np
+
+from garment_transfer.data import io
+from garment_transfer.data.formats import _common, canonical
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
+from garment_transfer.data.keypoints import openpose_document
+from garment_transfer.data.labels import CIHP, DENSEPOSE, GARMENT_PARTS
 
 CATEGORY_TOKENS = {"upper": "upper", "upper_body": "upper", "lower": "lower", "lower_body": "lower",
                    "dresses": "dresses", "dress": "dresses"}
@@ -134,3 +147,99 @@ def sample_paths(base: Path, kind: str, person: str, cloth: str) -> dict[str, Pa
         paths["cloth_mask"] = find(base / folders["cloth_mask"] / cloth)
         paths["keypoints"] = base / folders["keypoints"] / f"{image.name}.npy"
     return paths
+
+
+# ------------------------------------------------------------------------------------------------------- export
+FORMAT = "gpvton"
+# CIHP -> GP-VTON's 29 ids where the parsing alone decides (sleeves, torso and pants sides come from parts / sides)
+CIHP_TO_GP = {CIHP["background"]: 0, CIHP["hat"]: 1, CIHP["hair"]: 2, CIHP["glove"]: 3, CIHP["sunglasses"]: 4,
+              CIHP["upper_clothes"]: 5, CIHP["dress"]: 6, CIHP["coat"]: 6, CIHP["socks"]: 8, CIHP["pants"]: 9,
+              CIHP["torso_skin"]: 11, CIHP["scarf"]: 12, CIHP["skirt"]: 13, CIHP["face"]: 14, CIHP["left_arm"]: 15,
+              CIHP["right_arm"]: 16, CIHP["left_leg"]: 17, CIHP["right_leg"]: 18, CIHP["left_shoe"]: 19,
+              CIHP["right_shoe"]: 20}
+P = GARMENT_PARTS
+PART_TO_GP = {P["left_sleeve"]: 21, P["torso"]: 5, P["right_sleeve"]: 22, P["skirt"]: 13, P["left_leg"]: 9,
+              P["right_leg"]: 10}
+_LEFT_LEG = (DENSEPOSE["upper_leg_left"], DENSEPOSE["lower_leg_left"])
+_RIGHT_LEG = (DENSEPOSE["upper_leg_right"], DENSEPOSE["lower_leg_right"])
+TOKENS = {"upper": "upper", "lower": "lower", "dresses": "dresses"}
+
+
+def gp_labels(sample: canonical.RawSample) -> np.ndarray:
+    """GP-VTON's 29-class parsing of a canonical sample: the CIHP ids mapped (``CIHP_TO_GP``), then the garment
+    parts where the sample has them (sleeves 21 / 22, torso 5, skirt 13, trouser legs 9 / 10), and pants without
+    parts split by side: the left leg's DensePose parts, or right of the mid-hip keypoint (the image centre without
+    keypoints), give left pants 9, the rest right pants 10."""
+    labels = _common.map_labels(sample.parse, CIHP_TO_GP, f"CIHP parsing of {sample.id}")
+    pants = sample.parse == CIHP["pants"]
+    parts = sample.iuv[..., 0]
+    middle = sample.image.shape[1] / 2
+    if sample.keypoints is not None and sample.keypoints[8, 2] > 0:
+        middle = float(sample.keypoints[8, 0]) + 0.5
+    left = np.isin(parts, _LEFT_LEG) | (~np.isin(parts, _RIGHT_LEG) & (np.arange(parts.shape[1])[None] >= middle))
+    labels[pants & ~left] = 10
+    if sample.parts is not None:
+        for part, gp in PART_TO_GP.items():
+            labels[sample.parts == part] = gp
+    return labels
+
+
+def cloth_labels(sample: canonical.RawSample) -> np.ndarray:
+    """``cloth_parse-bytedance`` of the in-shop garment: its parts as GP-VTON's ids, or the whole mask as torso (5)
+    where the sample has no parts."""
+    if sample.cloth_parts is None:
+        return np.where(sample.cloth_mask > 127, 5, 0).astype(np.uint8)
+    lut = np.zeros(256, np.uint8)
+    for part, gp in PART_TO_GP.items():
+        lut[part] = gp
+    return lut[sample.cloth_parts]
+
+
+def write_gpvton_sample(out_root: Path, split: str, sample: canonical.RawSample) -> None:
+    """Write one canonical sample's GP-VTON (VITON-HD variant) files under ``out_root/split`` (folders must exist);
+    the person image last."""
+    name = f"{sample.id}.png"
+    paths = sample_paths(out_root / split, "vitonhd", name, name)
+    io.write_png(paths["cloth"], sample.cloth)
+    io.write_png(paths["cloth_mask"], _common.binarize(sample.cloth_mask))
+    io.write_png(paths["cloth"].parent.parent / "cloth_parse-bytedance" / name, cloth_labels(sample))
+    io.write_png(paths["labels"], gp_labels(sample))
+    io.write_png(paths["densepose"], np.ascontiguousarray(sample.iuv[..., 0]))
+    if sample.keypoints is not None:
+        paths["keypoints"].parent.mkdir(exist_ok=True)
+        io.atomic_write_json(paths["keypoints"], openpose_document(sample.keypoints))
+    io.write_png(paths["image"], sample.image)
+
+
+def export_gpvton(canonical_root: str | Path, out_root: str | Path) -> int:
+    """Write a canonical data set (both splits) in GP-VTON's VITON-HD layout (module docstring).
+
+    ``out_root`` must be absent, empty, or a previous GP-VTON export. Output is deterministic.
+
+    Returns:
+        The number of samples written.
+    """
+    out = Path(out_root)
+    splits = _common.canonical_splits(canonical_root)
+    count = sum(map(len, splits.values()))
+    _common.claim_export_dir(out, FORMAT)
+    io.atomic_write_json(out / _common.META_NAME, {"format": FORMAT, **_common.source_record(canonical_root, count)})
+    for split, ids in splits.items():
+        for key in ("image", "cloth", "cloth_mask", "labels", "densepose"):
+            (out / split / _VITONHD[key]).mkdir(parents=True, exist_ok=True)
+        (out / split / "cloth_parse-bytedance").mkdir(exist_ok=True)
+        own = canonical.categories(canonical_root, split)
+        for sample_id in ids:
+            write_gpvton_sample(out, split, canonical.read_sample(canonical_root, split, sample_id,
+                                                                  own.get(sample_id, "upper")))
+
+        def line(person: str, cloth: str) -> str:
+            return f"{person}.png {cloth}.png {TOKENS[own.get(person, 'upper')]}"
+
+        if split == "train":
+            _common.write_lines(out / "train_pairs.txt", [line(i, i) for i in ids])
+        else:
+            _common.write_lines(out / "test_pairs_paired.txt", [line(i, i) for i in ids])
+            _common.write_lines(out / "test_pairs_unpaired.txt",
+                                [line(p, c) for p, c in zip(ids, _common.cycled_within(ids, own))])
+    return count

@@ -33,7 +33,9 @@ clothes (``acgpn14`` table), as PF-AFN and ACGPN relabel it; the exporter never 
 The exporter writes both roots at ``size`` (256 x 192 by default: bilinear, antialiased when shrinking, for images;
 nearest for labels and part indices; bilinear then re-threshold at 128 for the garment mask), the test pack with
 ``test_label`` and ``test_densepose`` as well (so this project's stages can evaluate on it) and ``VITON_test/
-test_pairs.txt``, each test person with the next one's garment (cyclic).
+test_pairs.txt``, each test person with the next one's garment (cyclic). Where the canonical set has keypoints
+(BODY_25), ``train_pose`` and ``test_pose`` get them as PF-AFN reads them: COCO-18 under ``pose_keypoints``, in the
+exported image's pixels.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import numpy as np
 
 from garment_transfer.data import densepose, io
 from garment_transfer.data.formats import _common, canonical
-from garment_transfer.data.keypoints import COCO_18, read_openpose_json
+from garment_transfer.data.keypoints import COCO_18, openpose_document, read_openpose_json, rescale, to_coco18
 from garment_transfer.data.labels import CIHP
 
 FORMAT = "viton"
@@ -246,6 +248,10 @@ def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSa
     io.write_jpeg(path["cloth_mask"], mask)
     io.write_png(path["labels"], io.resize(labels, size, nearest=True))
     io.write_npy(path["parts"], io.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
+    if sample.keypoints is not None:
+        path["keypoints"].parent.mkdir(exist_ok=True)
+        points = rescale(to_coco18(sample.keypoints), sample.image.shape[:2], size)
+        io.atomic_write_json(path["keypoints"], openpose_document(points, "pose_keypoints"))
     io.write_jpeg(path["image"], io.resize(sample.image, size, nearest=False))
 
 
@@ -270,9 +276,11 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
         base = Path(out_root) / ROOTS[split]
         for key in EXPORTED:
             (base / f"{split}_{_FILES[key][0][split][0]}").mkdir(parents=True, exist_ok=True)
+        own = canonical.categories(canonical_root, split)
         for sample_id in ids:
-            write_viton_sample(out_root, split, canonical.read_sample(canonical_root, split, sample_id), size)
+            raw = canonical.read_sample(canonical_root, split, sample_id, own.get(sample_id, "upper"))
+            write_viton_sample(out_root, split, raw, size)
         if split == "test" and len(ids) > 1:
-            shifted = ids[1:] + ids[:1]
+            shifted = _common.cycled_within(ids, own)
             _common.write_lines(base / TEST_LISTS[0], [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, shifted)])
     return count

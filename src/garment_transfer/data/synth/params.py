@@ -7,15 +7,17 @@ generator handed in, in a fixed order, so a sample depends only on the seed it w
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"  # 1.1: keypoints, garment parts, agnostic inputs, lower and dress categories (the files of
+# 1.0 are unchanged: same seed, same bytes)
 PATTERNS = ("solid", "stripes", "checks", "dots", "print", "noise")
 NECKLINES = ("round", "v", "square")
 LOWER_GARMENTS = ("trousers", "shorts", "skirt")
 ARM_POSES = ("relaxed", "raised", "hand_on_hip", "across_torso")
+CATEGORIES = ("upper", "lower", "dresses")  # garment categories a data set can hold (DressCode's three)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,13 @@ class EngineConfig:
         fit: extra garment width as a fraction of the body width (0 tight .. 0.3 loose).
         shading: strength of the cylindrical shading on skin and garments; (0, 0) renders flat colours.
         noise_std: standard deviation of the additive pixel noise, in 0..255 units.
+        bottom_weights: weights of ``trousers``, ``shorts``, ``skirt`` for the transferable lower garments of the
+            ``lower`` category (the plain lower garment of the ``upper`` category follows ``lower_garment_weights``).
+        bottom_fit: extra width of trouser legs as a fraction of the leg's width.
+        shorts_length: how far down the thigh shorts reach (fraction of the thigh).
+        skirt_length, dress_length: how far a skirt (or a dress's skirt) reaches below the hip line, in thigh
+            lengths (1 = to the knee).
+        skirt_flare: the hem's extra half-width as a fraction of the hips' (skirts and dresses).
     """
 
     cross_arm_rate: float = 0.15
@@ -49,6 +58,12 @@ class EngineConfig:
     gradient_background_rate: float = 0.5
     shading: tuple[float, float] = (0.1, 0.3)
     noise_std: tuple[float, float] = (0.0, 3.0)
+    bottom_weights: tuple[float, float, float] = (0.45, 0.25, 0.3)
+    bottom_fit: tuple[float, float] = (0.0, 0.25)
+    shorts_length: tuple[float, float] = (0.25, 0.8)
+    skirt_length: tuple[float, float] = (0.35, 1.4)
+    skirt_flare: tuple[float, float] = (0.0, 0.6)
+    dress_length: tuple[float, float] = (0.5, 1.6)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -168,11 +183,45 @@ class Scene:
 
 
 @dataclass(frozen=True)
+class Bottom:
+    """A transferable lower garment (the ``lower`` category): ``kind`` trousers, shorts or skirt; ``length`` in thigh
+    lengths (shorts: how far down the thigh; skirts: below the hip line; trousers: 1); ``fit`` widens trouser legs;
+    ``flare`` widens a skirt's hem; ``texture`` is a :class:`Garment` whose pattern fields colour it (its shape fields
+    are unused)."""
+
+    kind: str
+    length: float
+    fit: float
+    flare: float
+    texture: Garment
+
+
+@dataclass(frozen=True)
+class Dress:
+    """A dress (the ``dresses`` category): a bodice shaped and textured like an upper garment (``top``, its hem at
+    the waist) and a skirt from the waist to ``length`` thigh lengths below the hip line with ``flare``, in the same
+    texture."""
+
+    top: Garment
+    length: float
+    flare: float
+
+
+@dataclass(frozen=True)
 class Person:
+    """One person. ``bottom`` is set for the ``lower`` category (worn instead of ``lower``), ``dress`` for the
+    ``dresses`` category (worn instead of ``garment`` and ``lower``)."""
+
     body: Body
     garment: Garment
     lower: LowerGarment
     scene: Scene
+    bottom: Bottom | None = None
+    dress: Dress | None = None
+
+    @property
+    def category(self) -> str:
+        return "dresses" if self.dress is not None else "lower" if self.bottom is not None else "upper"
 
 
 def _u(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
@@ -307,7 +356,35 @@ def sample_scene(rng: np.random.Generator, cfg: EngineConfig) -> Scene:
     )
 
 
-def sample_person(rng: np.random.Generator, cfg: EngineConfig) -> Person:
-    """Draw one person; the order of draws is part of the engine version."""
-    return Person(body=sample_body(rng, cfg), garment=sample_garment(rng, cfg), lower=sample_lower(rng, cfg),
-                  scene=sample_scene(rng, cfg))
+def sample_person(rng: np.random.Generator, cfg: EngineConfig, category: str = "upper") -> Person:
+    """Draw one person of a garment ``category``; the order of draws is part of the engine version. The ``upper``
+    person is drawn exactly as in engine 1.0; the other categories draw the same person fields first, then their
+    garment (from the category's own generator, see ``engine``)."""
+    person = Person(body=sample_body(rng, cfg), garment=sample_garment(rng, cfg), lower=sample_lower(rng, cfg),
+                    scene=sample_scene(rng, cfg))
+    if category == "upper":
+        return person
+    if category == "lower":  # the top ends above the hips, so the lower garment shows
+        top = replace(person.garment, hem=min(person.garment.hem, LOWER_TOP_HEM))
+        return replace(person, garment=top, bottom=sample_bottom(rng, cfg))
+    if category == "dresses":
+        return replace(person, dress=sample_dress(rng, cfg))
+    raise ValueError(f"garment category {category!r}: choose one of {CATEGORIES}")
+
+
+def sample_bottom(rng: np.random.Generator, cfg: EngineConfig) -> Bottom:
+    kind = _choice(rng, LOWER_GARMENTS, cfg.bottom_weights)
+    texture = sample_garment(rng, cfg)
+    length = _u(rng, cfg.skirt_length if kind == "skirt" else cfg.shorts_length)
+    return Bottom(kind=kind, length=length if kind != "trousers" else 1.0, fit=_u(rng, cfg.bottom_fit),
+                  flare=_u(rng, cfg.skirt_flare), texture=texture)
+
+
+def sample_dress(rng: np.random.Generator, cfg: EngineConfig) -> Dress:
+    top = sample_garment(rng, cfg)
+    return Dress(top=replace(top, hem=DRESS_BODICE_HEM, sleeve=min(top.sleeve, 0.6)), length=_u(rng, cfg.dress_length),
+                 flare=_u(rng, cfg.skirt_flare))
+
+
+LOWER_TOP_HEM = 0.9  # the upper garment of a lower-category person ends between waist (0.8) and hips (1.0)
+DRESS_BODICE_HEM = 0.86  # the bodice reaches just past the waist (LOWER_WAIST_T = 0.8), under the skirt's top

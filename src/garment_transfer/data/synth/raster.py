@@ -63,8 +63,8 @@ class Segment:
         """Pixels inside the segment between ``t_lo`` and ``t_hi``, with optional round caps at either end.
 
         Returns:
-            ``(inside, t, s)``: a boolean (h, w) mask, the along coordinate clipped to ``[t_lo, t_hi]``, and the
-            across coordinate ``s = sp / hw`` clipped to [-1, 1].
+            ``(inside, t, s)``: a boolean (h, w) mask, and for its pixels (row-major order, (N,) each) the along
+            coordinate clipped to ``[t_lo, t_hi]`` and the across coordinate ``s = sp / hw`` clipped to [-1, 1].
         """
         t, sp, hw = self.local(win)
         inside = (t >= t_lo) & (t <= t_hi) & (np.abs(sp) <= hw)
@@ -73,6 +73,7 @@ class Segment:
                 ex, ey = self.point(t_end, 0.0)
                 radius = self.half_width(t_end)
                 inside |= beyond & ((win.x - ex) ** 2 + (win.y - ey) ** 2 <= radius**2)
+        t, sp, hw = t[inside], sp[inside], hw[inside]
         return inside, np.clip(t, t_lo, t_hi), np.clip(sp / np.maximum(hw, 1e-6), -1.0, 1.0)
 
 
@@ -137,18 +138,19 @@ class Canvas:
             body: ``(part, u, v)`` DensePose values for a body layer (scalars or (N,) arrays), else None.
             garment: ``(panel, gu, gv)`` for an upper-garment layer, else None (the layer then hides the garment).
         """
-        rows, cols = win.rows, win.cols
-        self.image[rows, cols][mask] = color
-        self.parse[rows, cols][mask] = parse_id
+        r, c = np.nonzero(mask)  # once: each buffer below takes the same pixels in the same (row-major) order
+        r += win.rows.start
+        c += win.cols.start
+        self.image[r, c] = color
+        self.parse[r, c] = parse_id
         if body is not None:
             part, u, v = body
-            self.part[rows, cols][mask] = part
-            self.u[rows, cols][mask] = u
-            self.v[rows, cols][mask] = v
-        panel = self.panel[rows, cols]
+            self.part[r, c] = part
+            self.u[r, c] = u
+            self.v[r, c] = v
         if garment is None:
-            panel[mask] = 0
+            self.panel[r, c] = 0
         else:
-            panel[mask] = garment[0]
-            self.gu[rows, cols][mask] = garment[1]
-            self.gv[rows, cols][mask] = garment[2]
+            self.panel[r, c] = garment[0]
+            self.gu[r, c] = garment[1]
+            self.gv[r, c] = garment[2]

@@ -17,9 +17,9 @@ import numpy as np
 
 from garment_transfer.data.labels import CIHP
 from garment_transfer.data.labels import DENSEPOSE as DP
-from garment_transfer.data.synth.params import Body, Garment, Limb, LowerGarment, Person, Scene
+from garment_transfer.data.synth.params import Body, Bottom, Dress, Garment, Limb, LowerGarment, Person, Scene
 from garment_transfer.data.synth.raster import Canvas, Ellipse, Segment, Window
-from garment_transfer.data.synth.texture import garment_colors
+from garment_transfer.data.synth.texture import BAND_LENGTH, garment_colors
 
 SIGN = (-1.0, 1.0)  # side 0 is the person's right, on the image left
 ARM_PARSE = (CIHP["right_arm"], CIHP["left_arm"])
@@ -32,6 +32,9 @@ UPPER_LEG_PART = (DP["upper_leg_right"], DP["upper_leg_left"])
 LOWER_LEG_PART = (DP["lower_leg_right"], DP["lower_leg_left"])
 FOOT_PART = (DP["right_foot"], DP["left_foot"])
 TORSO_PANEL, SLEEVE_PANELS = 1, (2, 3)  # garment panel ids; sleeve panel of side k is SLEEVE_PANELS[k]
+LEG_PANELS, SKIRT_PANEL = (4, 5), 6  # trouser leg of side k, and the waist band / skirt (texture.py)
+UPPER_PANELS, BOTTOM_PANELS, DRESS_PANELS = (1, 2, 3), (4, 5, 6), (1, 2, 3, 6)  # the panels of each category
+NOMINAL_THIGH = 0.75  # thigh length in torso lengths of an average body: a skirt's extent in garment coordinates
 
 TORSO_KNOTS_T = (0.0, 0.28, 0.62, 1.0, 1.5)
 SHOULDER_DROP = 0.09  # the torso's top edge falls this many torso lengths from the neck to the shoulder tip
@@ -116,9 +119,9 @@ FLAT_BODY = Body(
 )
 
 
-def _flat_figure(garment: Garment, height: int, width: int) -> Figure:
+def _flat_figure(garment: Garment, height: int, width: int, body: Body = FLAT_BODY) -> Figure:
     """The flat-lay stand-in, its sleeves attached at the shoulder edge of this garment's (fit-widened) panel."""
-    fig = pose_figure(FLAT_BODY, height, width)
+    fig = pose_figure(body, height, width)
     arms = []
     for sign, (upper, fore, hand) in zip(SIGN, fig.arms):
         shift = sign * fig.n * fig.shoulder_hw * garment.fit
@@ -164,15 +167,17 @@ def _shade(s: np.ndarray, strength: float) -> np.ndarray:
     return (1.0 - strength * s * s + 0.05 * strength * s)[:, None]
 
 
-def _paint_garment(canvas: Canvas, g: Garment, win: Window, mask, panel: int, s, u, v, shading: float) -> None:
-    u, v, s = u[mask], v[mask], s[mask]
+def _paint_garment(canvas: Canvas, g: Garment, win: Window, mask, panel: int, s, u, v, shading: float,
+                   parse_id: int = CIHP["upper_clothes"]) -> None:
+    """Paint garment pixels ``mask`` of ``win``; ``s`` (across), ``u``, ``v`` (garment coordinates) are (N,), one
+    per masked pixel in row-major order."""
     panel_ids = np.full(u.shape, panel, np.uint8)
     folds = 1.0 - g.fold_amplitude * 0.5 * (1 + np.sin(2 * np.pi * g.fold_frequency * u + 7 * v))
     color = garment_colors(g, panel_ids, u, v) * _shade(s, shading) * folds[:, None]
-    canvas.paint(win, mask, color, CIHP["upper_clothes"], garment=(panel, u, v))
+    canvas.paint(win, mask, color, parse_id, garment=(panel, u, v))
 
 
-def paint_panel(canvas: Canvas, fig: Figure, g: Garment, shading: float) -> None:
+def paint_panel(canvas: Canvas, fig: Figure, g: Garment, shading: float, parse_id: int = CIHP["upper_clothes"]) -> None:
     seg = panel_segment(fig, g)
     win = canvas.segment_window(seg, 0.0, g.hem)
     if win is None:
@@ -185,7 +190,7 @@ def paint_panel(canvas: Canvas, fig: Figure, g: Garment, shading: float) -> None
     profile = {"round": np.sqrt(np.clip(1 - a * a, 0, 1)), "v": np.clip(1 - a, 0, 1), "square": (a < 1) * 1.0}
     neck_hole = (a < 1) & (t < top + g.neck_depth * profile[g.neckline])
     mask = (t <= g.hem) & (np.abs(s) <= 1) & (t >= top) & ~neck_hole
-    _paint_garment(canvas, g, win, mask, TORSO_PANEL, s, u, t, g.shading * shading)
+    _paint_garment(canvas, g, win, mask, TORSO_PANEL, s[mask], u[mask], t[mask], g.shading * shading, parse_id)
 
 
 def paint_neck_back(canvas: Canvas, fig: Figure, g: Garment) -> None:
@@ -200,7 +205,8 @@ def paint_neck_back(canvas: Canvas, fig: Figure, g: Garment) -> None:
     canvas.paint(win, mask, np.asarray(g.base) * 0.6, CIHP["upper_clothes"], garment=(0, 0.0, 0.0))
 
 
-def paint_sleeve(canvas: Canvas, fig: Figure, g: Garment, side: int, shading: float) -> None:
+def paint_sleeve(canvas: Canvas, fig: Figure, g: Garment, side: int, shading: float,
+                 parse_id: int = CIHP["upper_clothes"]) -> None:
     upper, fore = sleeve_segments(fig, g, side)
     total = upper.length + fore.length
     reach = g.sleeve * total
@@ -214,7 +220,103 @@ def paint_sleeve(canvas: Canvas, fig: Figure, g: Garment, side: int, shading: fl
         mask, t, s = seg.region(win, 0.0, t_hi, cap_lo=True)
         u = (SIGN[side] * s + 1) / 2
         _paint_garment(canvas, g, win, mask, SLEEVE_PANELS[side], s, u, (start + t * seg.length) / total,
-                       g.shading * shading)
+                       g.shading * shading, parse_id)
+
+
+# ------------------------------------------------------------------------------ lower garments and dresses
+def skirt_extent(length: float) -> float:
+    """A skirt's length in garment coordinates (torso lengths of an average body, from the waist)."""
+    return (1.0 - LOWER_WAIST_T) + length * NOMINAL_THIGH
+
+
+def skirt_segment(fig: Figure, length: float, flare: float) -> Segment:
+    """A skirt (or a dress's skirt) on ``fig``: from the waist down the torso's axis to ``length`` thigh lengths past
+    the hip line, its hem ``1.15 + flare`` times the hips' half-width."""
+    torso = fig.torso
+    start = np.stack(torso.point(LOWER_WAIST_T, 0.0))
+    reach = (1.0 - LOWER_WAIST_T) * torso.length + length * fig.legs[0][0].length
+    return Segment(start, start + torso.d * reach, (0, 1),
+                   (float(torso.half_width(LOWER_WAIST_T)) * 1.06, float(torso.half_width(1.0)) * (1.15 + flare)))
+
+
+def band_segment(fig: Figure, fit: float) -> Segment:
+    """The waist band of trousers and shorts: the torso from the waist (``LOWER_WAIST_T``) to the hip line."""
+    torso = fig.torso
+    return Segment(torso.p0, torso.p1, torso.knots_t, torso.knots_hw * (1.05 + 0.3 * fit))
+
+
+def leg_segments(fig: Figure, bottom: Bottom, side: int) -> tuple[Segment, Segment]:
+    """A trouser leg of side ``side``: the thigh and the shin widened by the garment's fit."""
+    thigh, shin, _ = fig.legs[side]
+    return (Segment(thigh.p0, thigh.p1, thigh.knots_t, thigh.knots_hw * (1.18 + bottom.fit)),
+            Segment(shin.p0, shin.p1, shin.knots_t, shin.knots_hw * (1.3 + bottom.fit)))
+
+
+def paint_skirt(canvas: Canvas, fig: Figure, texture: Garment, length: float, flare: float, parse_id: int,
+                shading: float) -> None:
+    seg = skirt_segment(fig, length, flare)
+    win = canvas.segment_window(seg)
+    if win is None:
+        return
+    mask, t, s = seg.region(win)
+    _paint_garment(canvas, texture, win, mask, SKIRT_PANEL, s, (s + 1) / 2, t * skirt_extent(length),
+                   texture.shading * shading, parse_id)
+
+
+def paint_bottom(canvas: Canvas, fig: Figure, bottom: Bottom, shading: float) -> None:
+    """A transferable lower garment in garment coordinates (panels 4, 5, 6), parsed as pants or skirt."""
+    texture = bottom.texture
+    if bottom.kind == "skirt":
+        paint_skirt(canvas, fig, texture, bottom.length, bottom.flare, CIHP["skirt"], shading)
+        return
+    band = band_segment(fig, bottom.fit)
+    win = canvas.segment_window(band, LOWER_WAIST_T, 1.0)
+    if win is not None:
+        mask, t, s = band.region(win, LOWER_WAIST_T, 1.0)
+        _paint_garment(canvas, texture, win, mask, SKIRT_PANEL, s, (s + 1) / 2, t - LOWER_WAIST_T,
+                       texture.shading * shading, CIHP["pants"])
+    shorts = bottom.kind == "shorts"
+    for side, sign in enumerate(SIGN):
+        thigh, shin = leg_segments(fig, bottom, side)
+        parts = ((thigh, 0.0, bottom.length if shorts else 1.0, (True, not shorts)),) + (
+            () if shorts else ((shin, 0.5, 1.0, (True, False)),))
+        for seg, start, t_hi, caps in parts:
+            win = canvas.segment_window(seg, 0.0, t_hi)
+            if win is None:
+                continue
+            mask, t, s = seg.region(win, 0.0, t_hi, cap_lo=caps[0], cap_hi=caps[1])
+            _paint_garment(canvas, texture, win, mask, LEG_PANELS[side], s, (sign * s + 1) / 2, start + 0.5 * t,
+                           texture.shading * shading, CIHP["pants"])
+
+
+def bottom_point(fig: Figure, bottom: Bottom, panel, u, v):
+    """Where garment coordinates ``(panel, u, v)`` of a lower garment lie on ``fig`` (NaN for other panels)."""
+    panel, u, v = (np.asarray(a, dtype=np.float64) for a in (panel, u, v))
+    x, y = np.full(panel.shape, np.nan), np.full(panel.shape, np.nan)
+    sel = panel == SKIRT_PANEL
+    if bottom.kind == "skirt":
+        seg, t = skirt_segment(fig, bottom.length, bottom.flare), v / skirt_extent(bottom.length)
+    else:
+        seg, t = band_segment(fig, bottom.fit), LOWER_WAIST_T + v
+    x[sel], y[sel] = seg.point(t[sel], (2 * u[sel] - 1) * seg.half_width(t[sel]))
+    for side, sign in enumerate(SIGN):
+        thigh, shin = leg_segments(fig, bottom, side)
+        for seg, part, t in ((thigh, v <= 0.5, v / 0.5), (shin, v > 0.5, (v - 0.5) / 0.5)):
+            sel = part & (panel == LEG_PANELS[side])
+            x[sel], y[sel] = seg.point(t[sel], sign * (2 * u[sel] - 1) * seg.half_width(t[sel]))
+    return x, y
+
+
+def dress_point(fig: Figure, dress: Dress, panel, u, v):
+    """Where garment coordinates ``(panel, u, v)`` of a dress lie on ``fig``: bodice and sleeves as an upper
+    garment, panel 6 on its skirt."""
+    x, y = garment_point(fig, dress.top, panel, u, v)
+    panel, u, v = (np.asarray(a, dtype=np.float64) for a in (panel, u, v))
+    sel = panel == SKIRT_PANEL
+    seg = skirt_segment(fig, dress.length, dress.flare)
+    t = v[sel] / skirt_extent(dress.length)
+    x[sel], y[sel] = seg.point(t, (2 * u[sel] - 1) * seg.half_width(t))
+    return x, y
 
 
 # ----------------------------------------------------------------------------------------------------- body
@@ -224,7 +326,6 @@ def _paint_part(canvas: Canvas, seg: Segment, color, shading: float, parse_id: i
     if win is None:
         return
     mask, t, s = seg.region(win, cap_lo=cap_lo, cap_hi=cap_hi)
-    s, t = s[mask], t[mask]
     canvas.paint(win, mask, np.asarray(color) * _shade(s, shading), parse_id, body=(part, (sign * s + 1) / 2, t))
 
 
@@ -235,7 +336,7 @@ def _paint_plain(canvas: Canvas, seg: Segment, color, parse_id: int, t_lo=0.0, t
     if win is None:
         return
     mask, _, s = seg.region(win, t_lo, t_hi, cap_lo=caps[0], cap_hi=caps[1])
-    canvas.paint(win, mask, np.asarray(color) * _shade(s[mask], shading), parse_id)
+    canvas.paint(win, mask, np.asarray(color) * _shade(s, shading), parse_id)
 
 
 def paint_torso(canvas: Canvas, fig: Figure, skin, shading: float) -> None:
@@ -337,13 +438,21 @@ class Rendering:
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    scaled = image * 255.0
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
-def render_person(person: Person, height: int, width: int, garment: Garment | None = None) -> Rendering:
-    """Render ``person``; with ``garment``, the same person, pose and scene wearing that upper garment instead."""
+def render_person(person: Person, height: int, width: int, garment: Garment | None = None,
+                  bottom: Bottom | None = None, dress: Dress | None = None) -> Rendering:
+    """Render ``person``; with ``garment`` (``bottom``, ``dress``), the same person, pose and scene wearing that
+    upper garment (lower garment, dress) instead. A person of the ``lower`` category wears ``person.bottom`` in
+    place of the plain lower garment, one of the ``dresses`` category ``person.dress`` in place of both garments."""
     body, scene = person.body, person.scene
     g = person.garment if garment is None else garment
+    bottom = person.bottom if bottom is None else bottom
+    dress = person.dress if dress is None else dress
     fig = pose_figure(body, height, width)
     canvas = Canvas(height, width)
     paint_background(canvas, scene)
@@ -355,18 +464,25 @@ def render_person(person: Person, height: int, width: int, garment: Garment | No
     paint_torso(canvas, fig, body.skin, sh)
     _paint_part(canvas, fig.neck, np.asarray(body.skin) * 0.95, sh, CIHP["torso_skin"], DP["torso_front"],
                 cap_lo=False, cap_hi=False)
-    paint_lower(canvas, fig, person.lower, body)
+    if dress is not None:
+        paint_skirt(canvas, fig, dress.top, dress.length, dress.flare, CIHP["dress"], 1.0)
+    elif bottom is not None:
+        paint_bottom(canvas, fig, bottom, 1.0)
+    else:
+        paint_lower(canvas, fig, person.lower, body)
     paint_feet(canvas, fig, body)
-    paint_panel(canvas, fig, g, 1.0)
+    top, top_parse = (dress.top, CIHP["dress"]) if dress is not None else (g, CIHP["upper_clothes"])
+    paint_panel(canvas, fig, top, 1.0, top_parse)
     paint_head(canvas, fig, body, sh)
     if body.long_hair:
         for lock in locks:
             _paint_plain(canvas, lock, body.hair_color, CIHP["hair"])
     for side in (1 - body.front_arm, body.front_arm):
         paint_arm(canvas, fig, body, side, sh)
-        paint_sleeve(canvas, fig, g, side, 1.0)
-    noise = np.random.default_rng(scene.noise_seed).standard_normal((height, width, 3), dtype=np.float32)
-    image = canvas.image + noise * np.float32(scene.noise_std / 255.0)
+        paint_sleeve(canvas, fig, top, side, 1.0, top_parse)
+    image = np.random.default_rng(scene.noise_seed).standard_normal((height, width, 3), dtype=np.float32)
+    image *= np.float32(scene.noise_std / 255.0)
+    image += canvas.image  # in place: the same sums as image + noise * std, without temporaries
     iuv = np.stack([canvas.part, _to_uint8(canvas.u), _to_uint8(canvas.v)], axis=-1)
     iuv[canvas.part == 0] = 0
     return Rendering(_to_uint8(image), canvas.parse, iuv, canvas.panel, np.stack([canvas.gu, canvas.gv], -1), fig)
@@ -382,30 +498,84 @@ def render_shop(garment: Garment, height: int, width: int) -> tuple[np.ndarray, 
     paint_panel(canvas, fig, flat, 0.3)
     for side in (0, 1):
         paint_sleeve(canvas, fig, flat, side, 0.3)
+    return _shop_result(canvas, fig)
+
+
+def _shop_result(canvas: Canvas, fig: Figure) -> tuple[np.ndarray, np.ndarray, Rendering]:
+    height, width = canvas.height, canvas.width
     mask = np.where(canvas.parse > 0, 255, 0).astype(np.uint8)
     rendering = Rendering(_to_uint8(canvas.image), canvas.parse, np.zeros((height, width, 3), np.uint8),
                           canvas.panel, np.stack([canvas.gu, canvas.gv], -1), fig)
     return rendering.image, mask, rendering
 
 
-def correspondence(target: Rendering, source: Rendering, garment: Garment, tolerance: float = 1.5) -> np.ndarray:
+# Flat lays of lower garments and dresses: stand-in bodies placed so the garment fills a portrait frame (the head
+# is above the frame: only the garment is painted).
+FLAT_BOTTOM_BODY = replace(
+    FLAT_BODY, top=-0.27, torso_len=0.3, hip_hw=0.13, waist_hw=0.125, thigh_len=0.4, shin_len=0.39, thigh_r=0.062,
+    shin_r=0.05, legs=(Limb(7.0, 0.0), Limb(7.0, 0.0)))
+FLAT_DRESS_BODY = replace(
+    FLAT_BODY, top=-0.02, head_ry=0.04, neck_len=0.015, shoulder_hw=0.105, chest_hw=0.1, waist_hw=0.09, hip_hw=0.1,
+    torso_len=0.3, upper_arm_len=0.16, forearm_len=0.14, arm_r=0.032, forearm_r=0.028, thigh_len=0.3,
+    legs=(Limb(0.0, 0.0), Limb(0.0, 0.0)))
+
+
+def render_shop_bottom(bottom: Bottom, height: int, width: int) -> tuple[np.ndarray, np.ndarray, Rendering]:
+    """A lower garment laid flat on white (waist at the top, legs down): ``(cloth, mask, rendering)``."""
+    fig = pose_figure(FLAT_BOTTOM_BODY, height, width)
+    canvas = Canvas(height, width)
+    canvas.image[:] = 1.0
+    texture = bottom.texture
+    paint_bottom(canvas, fig, replace(bottom, texture=replace(texture, fold_amplitude=texture.fold_amplitude * 0.3)),
+                 0.3)
+    return _shop_result(canvas, fig)
+
+
+def render_shop_dress(dress: Dress, height: int, width: int) -> tuple[np.ndarray, np.ndarray, Rendering]:
+    """A dress laid flat on white: ``(cloth, mask, rendering)``."""
+    fig = _flat_figure(dress.top, height, width, FLAT_DRESS_BODY)
+    canvas = Canvas(height, width)
+    canvas.image[:] = 1.0
+    flat = replace(dress.top, fold_amplitude=dress.top.fold_amplitude * 0.3)
+    paint_neck_back(canvas, fig, flat)
+    paint_skirt(canvas, fig, flat, dress.length, dress.flare, CIHP["dress"], 0.3)
+    paint_panel(canvas, fig, flat, 0.3, CIHP["dress"])
+    for side in (0, 1):
+        paint_sleeve(canvas, fig, flat, side, 0.3, CIHP["dress"])
+    return _shop_result(canvas, fig)
+
+
+def correspondence(target: Rendering, source: Rendering, garment: Garment, tolerance: float = 1.5, locate=None,
+                   panels: tuple[int, ...] = UPPER_PANELS) -> np.ndarray:
     """For each garment pixel of ``target`` (a rendering wearing ``garment``), where it is in ``source``.
+
+    Args:
+        locate: ``locate(figure, panel, u, v) -> (x, y)``, where garment coordinates lie on a figure; default the
+            upper garment's (:func:`garment_point` of ``garment``); :func:`bottom_point`, :func:`dress_point` for
+            the other categories.
+        panels: the panels of the transferred garment (the other garment's pixels get -1).
 
     Returns:
         (2, H, W) float32 ``(x, y)`` in pixel-index units (pixel ``[r, c]`` is at ``(c, r)``), -1 where the target
         pixel is not garment or the garment point is hidden in the source (by an arm, hair, another panel).
     """
+    if locate is None:
+        def locate(fig, panel, u, v):
+            return garment_point(fig, garment, panel, u, v)
     height, width = target.panel.shape
     flow = np.full((2, height, width), -1.0, np.float32)
-    rows, cols = np.nonzero(target.panel)
+    rows, cols = np.nonzero(np.isin(target.panel, panels))
     panel = target.panel[rows, cols]
-    x, y = garment_point(source.figure, garment, panel, *target.garment_uv[rows, cols].T)
-    c, r = np.floor(x).astype(int), np.floor(y).astype(int)
+    x, y = locate(source.figure, panel, *target.garment_uv[rows, cols].T)
+    finite = np.isfinite(x) & np.isfinite(y)
+    c = np.floor(np.where(finite, x, -1.0)).astype(int)
+    r = np.floor(np.where(finite, y, -1.0)).astype(int)
     inside = (c >= 0) & (c < width) & (r >= 0) & (r < height)
     c, r = np.clip(c, 0, width - 1), np.clip(r, 0, height - 1)
     seen_panel = source.panel[r, c]
-    x2, y2 = garment_point(source.figure, garment, seen_panel, *source.garment_uv[r, c].T)
-    visible = inside & (seen_panel == panel) & (np.hypot(x2 - x, y2 - y) <= tolerance)
+    x2, y2 = locate(source.figure, seen_panel, *source.garment_uv[r, c].T)
+    with np.errstate(invalid="ignore"):
+        visible = inside & (seen_panel == panel) & (np.hypot(x2 - x, y2 - y) <= tolerance)
     flow[0, rows[visible], cols[visible]] = x[visible] - 0.5
     flow[1, rows[visible], cols[visible]] = y[visible] - 0.5
     return flow

@@ -2,8 +2,11 @@
 
 Garment coordinates: panel 1 is the torso panel (``u`` across from the wearer's right to left, ``v`` down in torso
 lengths from the shoulder line); panels 2 and 3 are the wearer's right and left sleeves (``u`` around, ``v`` along in
-arm lengths from the shoulder). Patterns are evaluated in a flat "garment space" ``(X, Y)`` laid out like the
-in-shop image, so a stripe crosses the torso panel the same way on every body.
+arm lengths from the shoulder). Lower garments and the skirt of a dress: panels 4 and 5 are the wearer's right and
+left trouser legs (``u`` around, ``v`` along: 0 at the hip, 0.5 at the knee, 1 at the ankle) and panel 6 is the waist
+band of trousers and shorts or the skirt (``u`` across, ``v`` down in torso lengths from the waist). Patterns are
+evaluated in a flat "garment space" ``(X, Y)`` laid out like the in-shop image, so a stripe crosses the torso panel the
+same way on every body.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from garment_transfer.data.synth.params import Garment
 
 SLEEVE_SPACE_WIDTH = 0.35  # the sleeve's circumference in garment-space units (the torso panel is 1 wide)
 SLEEVE_SPACE_OFFSET = 0.75  # sleeves sit beside the panel in garment space
+LEG_SPACE_WIDTH = 0.5  # a trouser leg's circumference in garment-space units
+LEG_SPACE_OFFSET = 0.3  # the legs' centres beside the garment's middle
+LEG_SPACE_LENGTH = 1.4  # a trouser leg from hip to ankle, in garment-space units
+WAIST_Y = 0.8  # garment-space Y of the waist (LOWER_WAIST_T): a dress's skirt continues its bodice's pattern
+BAND_LENGTH = 0.2  # the waist band of trousers, waist to hip line, in torso lengths
 
 
 @lru_cache(maxsize=64)
@@ -52,10 +60,18 @@ def _motif(g: Garment, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 def garment_space(panel: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map garment coordinates to the flat garment space ``(X, Y)``; all arrays (N,)."""
-    side = np.where(panel == 2, -1.0, 1.0)
-    sleeve = panel >= 2
+    if panel.size and panel.max() <= 3:  # upper garments: engine 1.0's arithmetic, unchanged
+        side = np.where(panel == 2, -1.0, 1.0)
+        sleeve = panel >= 2
+        X = np.where(sleeve, side * SLEEVE_SPACE_OFFSET + (u - 0.5) * SLEEVE_SPACE_WIDTH, u - 0.5)
+        return X, v.astype(np.float64)
+    side = np.where((panel == 2) | (panel == 4), -1.0, 1.0)
+    sleeve, leg = (panel == 2) | (panel == 3), (panel == 4) | (panel == 5)
     X = np.where(sleeve, side * SLEEVE_SPACE_OFFSET + (u - 0.5) * SLEEVE_SPACE_WIDTH, u - 0.5)
-    return X, v.astype(np.float64)
+    X = np.where(leg, side * LEG_SPACE_OFFSET + (u - 0.5) * LEG_SPACE_WIDTH, X)
+    Y = v.astype(np.float64)
+    Y = np.where(panel == 6, WAIST_Y + Y, np.where(leg, WAIST_Y + BAND_LENGTH + Y * LEG_SPACE_LENGTH, Y))
+    return X, Y
 
 
 def garment_colors(g: Garment, panel: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:

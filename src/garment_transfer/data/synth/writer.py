@@ -21,9 +21,10 @@ from garment_transfer import __version__
 from garment_transfer.data import io
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.formats.pairs import derangement
+from garment_transfer.data.labels import GARMENT_PARTS
 from garment_transfer.data.samples import check_size
 from garment_transfer.data.synth.engine import SyntheticEngine, sample_id
-from garment_transfer.data.synth.params import ENGINE_VERSION, EngineConfig
+from garment_transfer.data.synth.params import CATEGORIES, ENGINE_VERSION, EngineConfig
 
 META_FILE = "meta.json"
 
@@ -33,8 +34,10 @@ class SynthSettings:
     """Everything that determines the files of a synthetic data set.
 
     Attributes:
-        counts: samples per split, e.g. ``{"train": 2000, "test": 200}``.
+        counts: samples per split and category, e.g. ``{"train": 2000, "test": 200}``.
         transfers_per_target: true transfers rendered per target sample, per split.
+        categories: the garment categories to generate (``upper``, ``lower``, ``dresses``), each with ``counts``
+            samples of its own.
     """
 
     seed: int
@@ -43,9 +46,14 @@ class SynthSettings:
     counts: dict = field(default_factory=lambda: {"train": 2000, "test": 200})
     transfers_per_target: dict = field(default_factory=lambda: {"train": 0, "test": 1})
     config: EngineConfig = field(default_factory=EngineConfig)
+    categories: tuple = ("upper",)
 
     def validate(self) -> None:
         check_size(self.height, self.width)
+        if not self.categories or any(c not in CATEGORIES for c in self.categories) or len(
+                set(self.categories)) != len(self.categories):
+            raise ValueError(f"--categories {','.join(map(str, self.categories))}: give one or more of "
+                             f"{', '.join(CATEGORIES)}, each once")
         for split in canonical.SPLITS:
             count = self.counts.get(split)
             if not isinstance(count, int) or count < 1:
@@ -64,6 +72,7 @@ class SynthSettings:
             "counts": {split: self.counts[split] for split in canonical.SPLITS},
             "transfers_per_target": {split: self.transfers_per_target.get(split, 0) for split in canonical.SPLITS},
             "engine_config": self.config.to_dict(),
+            "categories": list(self.categories),
         }
 
     @classmethod
@@ -75,12 +84,14 @@ class SynthSettings:
         height, width = values["size"]
         return cls(seed=values["seed"], height=height, width=width, counts=dict(values["counts"]),
                    transfers_per_target=dict(values["transfers_per_target"]),
-                   config=EngineConfig.from_dict(values["engine_config"]))
+                   config=EngineConfig.from_dict(values["engine_config"]),
+                   categories=tuple(values.get("categories", ("upper",))))
 
     def command(self) -> str:
         return (f"garment-transfer synth --out DIR --size {self.height}x{self.width} --train {self.counts['train']} "
                 f"--test {self.counts['test']} --seed {self.seed} --transfers {self.transfers_per_target['test']} "
-                f"--train-transfers {self.transfers_per_target['train']} [--config the engine_config below as YAML]")
+                f"--train-transfers {self.transfers_per_target['train']} --categories {','.join(self.categories)} "
+                "[--config the engine_config below as YAML]")
 
 
 @dataclass(frozen=True)
@@ -130,8 +141,13 @@ def _meta(settings: SynthSettings, status: str) -> dict:
         "regenerate": settings.command(),
         "layout": "canonical: VITON-HD's (DATA.md section 2), pair lists at the root (train paired, test unpaired)",
         "labels": "image-parse-v3: CIHP ids; image-densepose: I, U*255, V*255; transfer/flow: (2, H, W) float32 "
-                  "source pixel (x, y) per garment pixel, -1 unseen",
+                  "source pixel (x, y) per garment pixel, -1 unseen; image-parse-parts, cloth-parse-parts: garment "
+                  "part ids " + ", ".join(f"{i} {name}" for name, i in GARMENT_PARTS.items()) + "; openpose_json: "
+                  "BODY_25 in pixels, 0 0 0 where a joint is hidden or outside the frame",
         "ids": {split: [sample_id(split, 0), sample_id(split, settings.counts[split] - 1)] for split in canonical.SPLITS},
+        "categories": {category: {split: [sample_id(split, 0, category),
+                                          sample_id(split, settings.counts[split] - 1, category)]
+                                  for split in canonical.SPLITS} for category in settings.categories},
         "libraries": {"numpy": np.__version__, "pillow": PIL.__version__, "python": sys.version.split()[0]},
     }
 
@@ -142,7 +158,7 @@ def _remove_stale_temporaries(root: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-# A job is ("sample", split, index) or ("transfer", split, source, target).
+# A job is ("sample", split, index, category) or ("transfer", split, source, target, category).
 _ENGINE: SyntheticEngine | None = None
 _ROOT: Path | None = None
 
@@ -155,28 +171,40 @@ def _init_worker(settings: SynthSettings, root: Path) -> None:
 
 def _run_job(job: tuple) -> tuple:
     if job[0] == "sample":
-        canonical.write_sample(_ROOT, job[1], _ENGINE.sample(job[1], job[2]))
+        canonical.write_sample(_ROOT, job[1], _ENGINE.sample(job[1], job[2], job[3]))
     else:
-        canonical.write_transfer(_ROOT, job[1], _ENGINE.transfer(job[1], job[2], job[3]))
+        canonical.write_transfer(_ROOT, job[1], _ENGINE.transfer(job[1], job[2], job[3], job[4]))
     return job
+
+
+# The optional files the engine writes for every sample (HR-VITON's agnostic inputs: upper-body samples only).
+SAMPLE_EXTRAS = {"upper": ("keypoints", "skeleton", "parts", "cloth_parts", "agnostic", "parse_agnostic"),
+                 "lower": ("keypoints", "skeleton", "parts", "cloth_parts"),
+                 "dresses": ("keypoints", "skeleton", "parts", "cloth_parts")}
 
 
 def _is_done(root: Path, job: tuple) -> bool:
     if job[0] == "sample":
-        paths = canonical.sample_paths(root, job[1], sample_id(job[1], job[2])).values()
+        split, name, category = job[1], sample_id(job[1], job[2], job[3]), job[3]
+        extras = canonical.extra_paths(root, split, name)
+        paths = [*canonical.sample_paths(root, split, name).values(), *(extras[k] for k in SAMPLE_EXTRAS[category])]
     else:
-        paths = canonical.transfer_paths(root, job[1], sample_id(job[1], job[2]), sample_id(job[1], job[3])).values()
+        paths = canonical.transfer_paths(root, job[1], sample_id(job[1], job[2], job[4]),
+                                         sample_id(job[1], job[3], job[4])).values()
     return all(path.exists() for path in paths)
 
 
 def _plan(settings: SynthSettings, engine: SyntheticEngine) -> tuple[list[tuple], dict]:
-    jobs, pair_lists = [], {}
-    for split in canonical.SPLITS:
-        count = settings.counts[split]
-        jobs += [("sample", split, i) for i in range(count)]
-        pairs = engine.transfer_pairs(split, count, settings.transfers_per_target.get(split, 0))
-        pair_lists[split] = pairs
-        jobs += [("transfer", split, source, target) for source, target in pairs]
+    """The jobs, and each split's transfer pairs as ids: categories one after the other, each as engine 1.0 planned
+    the upper-body set (samples, then the split's transfers)."""
+    jobs, pair_lists = [], {split: [] for split in canonical.SPLITS}
+    for category in settings.categories:
+        for split in canonical.SPLITS:
+            count = settings.counts[split]
+            jobs += [("sample", split, i, category) for i in range(count)]
+            pairs = engine.transfer_pairs(split, count, settings.transfers_per_target.get(split, 0), category)
+            pair_lists[split] += [(sample_id(split, s, category), sample_id(split, t, category)) for s, t in pairs]
+            jobs += [("transfer", split, source, target, category) for source, target in pairs]
     return jobs, pair_lists
 
 
@@ -188,6 +216,24 @@ def pair_list(split: str, ids: list[str]) -> str:
     if split == "train" or len(ids) < 2:
         return "".join(f"{i}.png {i}.png\n" for i in ids)
     return "".join(f"{target}.png {source}.png\n" for source, target in derangement(ids, seed=0))
+
+
+def _write_lists(root: Path, settings: SynthSettings, pair_lists: dict) -> None:
+    """The root lists (every category, each unpaired within its category), the per-category lists as DressCode has
+    them, and the transfer pairs."""
+    for split in canonical.SPLITS:
+        text = ""
+        for category in settings.categories:
+            ids = [sample_id(split, i, category) for i in range(settings.counts[split])]
+            text += pair_list(split, ids)
+            (root / canonical.CATEGORY_FOLDERS[category]).mkdir(exist_ok=True)
+            io.atomic_write_text(canonical.category_pairs_path(root, category, split), pair_list("train", ids))
+            if split == "test":
+                io.atomic_write_text(canonical.category_pairs_path(root, category, split, paired=False),
+                                     pair_list(split, ids))
+        io.atomic_write_text(canonical.root_pairs_path(root, split), text)
+        io.atomic_write_text(canonical.transfer_pairs_path(root, split),
+                             "".join(f"{s} {t}\n" for s, t in pair_lists[split]))
 
 
 def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progress: bool = True) -> SynthReport:
@@ -221,10 +267,6 @@ def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progre
             for _ in pool.imap_unordered(_run_job, todo, chunksize=max(1, min(32, len(todo) // (8 * workers)))):
                 bar.update(1)
     bar.close()
-    for split in canonical.SPLITS:
-        ids = [sample_id(split, i) for i in range(settings.counts[split])]
-        io.atomic_write_text(canonical.root_pairs_path(root, split), pair_list(split, ids))
-        io.atomic_write_text(canonical.transfer_pairs_path(root, split),
-                             "".join(f"{sample_id(split, s)} {sample_id(split, t)}\n" for s, t in pair_lists[split]))
+    _write_lists(root, settings, pair_lists)
     io.atomic_write_json(root / META_FILE, _meta(settings, "complete"))
     return SynthReport(written=len(todo), skipped=len(jobs) - len(todo), root=root)
