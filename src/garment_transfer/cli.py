@@ -20,7 +20,7 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 TOOLS = {
     "synth": ("synth", "generate the synthetic garment-transfer data set"),
     "contact-sheet": ("contact_sheet", "render a PNG overview of a generated data set"),
-    "export": ("export", "write a canonical data set in the DressCode or VITON 256 x 192 layout"),
+    "export": ("export", "write a canonical data set in another layout (DressCode, VITON 256 x 192, CP-VTON, GP-VTON)"),
     "data": ("data", "inspect data sets: garment-transfer data check ROOT --format F"),
     "transfer": ("transfer", "dress one person in another's garment, on your own images"),
     "report": ("report", "collect a preset's evaluations into a markdown report with an image grid"),
