@@ -13,10 +13,13 @@ from garment_transfer.data.label_maps import BACKGROUND, FACE, HAIR, LOWER_GARME
 from garment_transfer.geometry import compose, identity_grid, upsample_grid
 from garment_transfer.models.afwm import AFWM, _compose_sampled, _upsample_absolute
 from garment_transfer.models.complexity import count_parameters
-from garment_transfer.models.pfafn import (PB_PERSON_CHANNELS, PF_OWN_PREFIXES, build_pb_afwm, build_pf_afwm,
-                                           build_pfafn_generator, init_pf_from_pb, keypoint_maps,
-                                           pb_generator_input, pb_person_representation, pf_generator_input,
-                                           pf_own_parameters, preserve_masks, tryon)
+from garment_transfer.data.keypoints import BODY_25_TO_COCO_18, heatmaps
+from garment_transfer.data.samples import PersonSample
+from garment_transfer.models.pfafn import (PB_PERSON_CHANNELS, PF_OWN_PREFIXES, PFAFNTryOn, build_pb_afwm,
+                                           build_pb_tryon, build_pf_afwm, build_pf_tryon, build_pfafn_generator,
+                                           densepose_parts, dress, init_pf_from_pb, keypoint_heatmaps, pb_context,
+                                           pb_generator_input, pb_person, pb_person_representation,
+                                           pf_generator_input, pf_own_parameters, preserve_masks, tryon)
 from garment_transfer.models.pyramid import FeaturePyramid
 
 
@@ -206,21 +209,95 @@ def test_preserve_masks_map_face_and_other_clothes_from_the_seven_classes():
         preserve_masks(_parsing().float())
 
 
-def test_keypoint_maps_are_11_by_11_squares_in_minus_one_to_one_and_skip_absent_points():
-    points = torch.tensor([[[20.0, 30.0], [0.0, 0.0], [2.4, 40.0]]])
-    maps = keypoint_maps(points, 64, 48)
-    assert maps.shape == (1, 3, 64, 48) and set(maps.unique().tolist()) <= {-1.0, 1.0}
-    square = maps[0, 0] > 0
-    assert square.sum() == 121 and square[25:36, 15:26].all()
-    assert (maps[0, 1] == -1).all()  # (0, 0): OpenPose's undetected point
-    assert (maps[0, 2] > 0).sum() == 11 * 8  # clipped at the left edge: columns 0..7
-    present = torch.tensor([[False, True, True]])
-    assert (keypoint_maps(points, 64, 48, present=present)[0, 0] == -1).all()
+def test_keypoint_heatmaps_are_the_data_encoders_squares_on_coco18_scaled_to_the_height():
+    gen = torch.Generator().manual_seed(0)
+    body25 = torch.cat([torch.rand(2, 25, 2, generator=gen) * torch.tensor([47.0, 63.0]), torch.ones(2, 25, 1)], -1)
+    body25[0, 3] = torch.tensor([-1.0, -1.0, 0.0])  # missing: the readers' marker
+    maps = keypoint_heatmaps(body25, (64, 48))
+    assert maps.shape == (2, 18, 64, 48) and set(maps.unique().tolist()) <= {-1.0, 1.0}
+    coco = body25[:, list(BODY_25_TO_COCO_18)]
+    for b in range(2):  # one encoder: data.keypoints.heatmaps, radius 5 at 256 x 192 scaled to 64 (1)
+        assert torch.equal(maps[b], torch.from_numpy(heatmaps(coco[b].numpy(), (64, 48), 1)))
+    assert (maps[0, 3] == -1).all()  # BODY_25 point 3 (right elbow) is COCO-18 point 3
+    assert torch.equal(keypoint_heatmaps(coco, (64, 48)), maps)
+    centre = torch.tensor([[[100.0, 120.0, 1.0]] * 18])
+    assert ((keypoint_heatmaps(centre, (256, 192)) > 0).sum((2, 3)) == 121).all()  # PF-AFN's 11 x 11 at 256 x 192
+    with pytest.raises(ValueError, match="need body keypoints"):
+        keypoint_heatmaps(None, (64, 48))
+    with pytest.raises(ValueError, match="18 or 25"):
+        keypoint_heatmaps(torch.zeros(1, 17, 3), (64, 48))
+
+
+def test_densepose_parts_come_from_parts_parts_uv_and_iuv_but_not_a_rendering():
+    index = torch.randint(0, 25, (2, 8, 6), generator=torch.Generator().manual_seed(0))
+    parts = torch.nn.functional.one_hot(index, 25).permute(0, 3, 1, 2).float()
+    uv = torch.rand(2, 2, 8, 6)
+    assert torch.equal(densepose_parts(parts), parts)
+    assert torch.equal(densepose_parts(torch.cat([parts, uv], 1)), parts)
+    assert torch.equal(densepose_parts(torch.cat([index[:, None] / 24.0, uv], 1)), parts)
+    with pytest.raises(ValueError, match="rendering"):
+        densepose_parts(torch.rand(2, 3, 8, 6) * 2 - 1)
+    with pytest.raises(ValueError, match="4 channels"):
+        densepose_parts(torch.zeros(2, 4, 8, 6))
+
+
+def _person(batch: int = 2, h: int = 64, w: int = 48, seed: int = 0) -> PersonSample:
+    gen = torch.Generator().manual_seed(seed)
+    parsing = torch.randint(0, 7, (batch, h, w), generator=gen)
+    index = torch.randint(0, 25, (batch, h, w), generator=gen)
+    points = torch.cat([torch.rand(batch, 25, 2, generator=gen) * torch.tensor([w - 1.0, h - 1.0]),
+                        torch.ones(batch, 25, 1)], -1)
+    garment_mask = (parsing == 4)[:, None].float()
+    return PersonSample(image=torch.rand(batch, 3, h, w, generator=gen) * 2 - 1, parsing=parsing,
+                        densepose=torch.cat([index[:, None] / 24.0, torch.rand(batch, 2, h, w, generator=gen)], 1),
+                        cloth=torch.rand(batch, 3, h, w, generator=gen) * 2 - 1, cloth_mask=torch.ones(batch, 1, h, w),
+                        garment_mask=garment_mask, skin_mask=(parsing == 3)[:, None].float(),
+                        remaining=torch.zeros(batch, 4, h, w), id=["a", "b"][:batch], keypoints=points)
+
+
+def test_person_adapters_build_the_parser_based_inputs_from_a_sample():
+    person = _person()
+    parts = densepose_parts(person.densepose)
+    pose = keypoint_heatmaps(person.keypoints, (64, 48))
+    torch.testing.assert_close(pb_person(person), pb_person_representation(person.parsing, parts, pose))
+    warped, mask, covered = torch.rand(2, 3, 64, 48), torch.rand(2, 1, 64, 48), torch.rand(2, 1, 64, 48)
+    context = pb_context(person)
+    assert context.shape == (2, 4, 64, 48)
+    torch.testing.assert_close(torch.cat([context[:, :3], warped, mask, context[:, 3:] * (1 - covered)], 1),
+                               pb_generator_input(person.image, person.parsing, parts, warped, mask, covered))
+
+
+@pytest.mark.parametrize(("builder", "variant"), [(build_pb_tryon, "parser_based"), (build_pf_tryon, "parser_free")])
+def test_tryon_model_warps_then_renders_with_the_variants_generator_input(builder, variant):
+    torch.manual_seed(0)
+    model = builder({"width": "tiny"})
+    assert isinstance(model, PFAFNTryOn) and model.variant == variant
+    _perturb_heads(model.warp)
+    person = _person()
+    garment, garment_mask = person.cloth, (torch.rand(2, 1, 64, 48) > 0.3).float()
+    model.eval()
+    out = dress(model, person, garment, garment_mask)
+    warp = model.warp(garment, garment_mask, model.person_input(person))
+    torch.testing.assert_close(out.warp.grid, warp.grid)
+    if variant == "parser_based":  # at test time the warped mask is the covered part of the arms
+        inputs = pb_generator_input(person.image, person.parsing, densepose_parts(person.densepose),
+                                    warp.warped_garment, warp.warped_mask, warp.warped_mask)
+    else:
+        inputs = pf_generator_input(person.image, warp.warped_garment, warp.warped_mask)
+    expected = tryon(model.generator(inputs), warp.warped_garment, warp.warped_mask)
+    torch.testing.assert_close(out.tryon.image, expected.image)
+    region = person.garment_mask
+    torch.testing.assert_close(dress(model, person, garment, garment_mask, garment_region=region).tryon.mask,
+                               expected.mask * region)
+    assert model(garment, garment_mask, model.person_input(person)).tryon is None  # the warp alone
+    with pytest.raises(ValueError, match="person channels"):
+        PFAFNTryOn(variant, build_pf_afwm({"width": "tiny"}) if variant == "parser_based"
+                   else build_pb_afwm({"width": "tiny"}), model.generator)
 
 
 def test_parser_based_person_representation_has_45_channels_in_order():
     parsing, parts = _parsing(), _parts()
-    pose = keypoint_maps(torch.tensor([[[1.5, 2.0]] * 18]), 6, 4, radius=0)
+    pose = keypoint_heatmaps(torch.tensor([[[1.5, 2.0, 1.0]] * 18]), (6, 4), radius=0)
     person = pb_person_representation(parsing, parts, pose)
     assert person.shape == (1, 45, 6, 4)
     torch.testing.assert_close(person[:, :2], preserve_masks(parsing))

@@ -29,6 +29,12 @@ TRYON_WARPING = f"{_METHOD}.tryon_warping.lightning_module.TryOnWarpingModule"
 TRANSFER_WARPING = f"{_METHOD}.transfer_warping.lightning_module.TransferWarpingModule"
 ARM_REGROWTH = f"{_METHOD}.arm_regrowth.lightning_module.ArmRegrowthModule"
 
+_PFAFN = "garment_transfer.stages.pfafn"  # PF-AFN (SYSTEMS.md 1)
+PB_WARPING = f"{_PFAFN}.pb_warping.lightning_module.PBWarpingModule"
+PB_TRYON = f"{_PFAFN}.pb_tryon.lightning_module.PBTryOnModule"
+PF_WARPING = f"{_PFAFN}.pf_warping.lightning_module.PFWarpingModule"
+PF_TRYON = f"{_PFAFN}.pf_tryon.lightning_module.PFTryOnModule"
+
 # Class paths of the stage modules before the method folders (``garment_transfer.stages.<stage>``), as LightningCLI
 # wrote them into ``hyper_parameters._class_path`` (the package path) or as a module's own path names them.
 LEGACY_CLASS_PATHS = {

@@ -1,16 +1,21 @@
 """PF-AFN's networks with their builders and input adapters (``SYSTEMS.md`` 1): the parser-based warp PB-AFWM, the
-parser-free warp PF-AFWM (:class:`~.afwm.AFWM`), and the try-on generators (:class:`~.resunet.ResUnetGenerator`,
-5 levels, 4 outputs: RGB and a composition mask).
+parser-free warp PF-AFWM (:class:`~.afwm.AFWM`), the try-on generators (:class:`~.resunet.ResUnetGenerator`, 5 levels,
+4 outputs: RGB and a composition mask), and :class:`PFAFNTryOn`, a warp with its generator (what the end-to-end
+stages train and what the tutor, the pipeline and the comparison run).
 
 Inputs (PF-AFN's ``train_PBAFN_*.py``, mapped onto the 7 classes of ``METHOD.md`` 2):
 
-- Parser-based person representation, 45 channels: two preserve masks, face = {hair, face} (ACGPN-14 ids {1, 12})
-  and other clothes = {lower garment, thigh} (ACGPN-14 {5, 6, 8, 9, 10}: the shoes 5 and 6 are background in the 7
-  classes, so the mask lacks them); 25 one-hot DensePose parts; 18 COCO keypoint maps (:func:`keypoint_maps`).
+- Parser-based person representation, 45 channels (:func:`pb_person`): two preserve masks, face = {hair, face}
+  (ACGPN-14 ids {1, 12}) and other clothes = {lower garment, thigh} (ACGPN-14 {5, 6, 8, 9, 10}: the shoes 5 and 6
+  are background in the 7 classes, so the mask lacks them); 25 one-hot DensePose parts (:func:`densepose_parts`:
+  from the ``parts``, ``parts_uv`` or ``iuv`` encoding of the data module); 18 COCO keypoint maps
+  (:func:`pose_maps`: :func:`garment_transfer.data.keypoints.heatmaps`, PF-AFN's squares, radius 5 at 256 x 192
+  scaled with the height; BODY_25 keypoints are reduced to COCO-18).
 - Parser-based generator, 8 channels: the preserve-region image ``I * (face + other clothes + hands)``, hands =
   DensePose hand parts {3, 4} inside the arm labels (ACGPN-14 {11, 13}: our upper-body skin); the warped garment; the
   warped mask; the DensePose arm mask (parts 15..22) minus a covered mask (the person's own garment mask in
   parser-based end-to-end training, the warped garment mask when the tutor dresses a person in another garment).
+  :func:`pb_generator_context` gives the parts that do not depend on the warp (preserve-region image, arm mask).
 - Parser-free: the warp reads the person image (3 channels), the generator the person image, the warped garment and
   the warped mask (7 channels).
 - Try-on (:func:`tryon`): ``rendered = tanh(out[:3])``, ``m = sigmoid(out[3]) * warped mask`` (times the person's
@@ -24,25 +29,31 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
+from garment_transfer.data.keypoints import BODY_25, BODY_25_TO_COCO_18, COCO_18, heatmaps, system_radius
 from garment_transfer.data.label_maps import FACE, HAIR, LOWER_GARMENT, THIGH, UPPER_SKIN
 from garment_transfer.data.labels import DENSEPOSE_NUM_PARTS
-from garment_transfer.models.afwm import AFWM
+from garment_transfer.data.samples import PersonSample, one_hot
+from garment_transfer.models.afwm import AFWM, AFWMOutput
 from garment_transfer.models.resunet import ResUnetGenerator, width_ngf
 
-NUM_KEYPOINTS = 18  # COCO-18 (OpenPose order)
+NUM_KEYPOINTS = COCO_18  # OpenPose's COCO-18 order
 PRESERVE_CHANNELS = 2
 PB_PERSON_CHANNELS = PRESERVE_CHANNELS + DENSEPOSE_NUM_PARTS + NUM_KEYPOINTS  # 45
 PF_PERSON_CHANNELS = 3
+PERSON_CHANNELS = {"parser_based": PB_PERSON_CHANNELS, "parser_free": PF_PERSON_CHANNELS}
 GENERATOR_CHANNELS = {"parser_based": 8, "parser_free": 7}
 GENERATOR_OUTPUTS = 4  # RGB + composition mask
+VARIANTS = tuple(GENERATOR_CHANNELS)  # parser_based, parser_free
+PB_CONTEXT_CHANNELS = 4  # preserve-region image + arm mask
+PF_CONTEXT_CHANNELS = 3  # the person image
 FACE_CLASSES = (HAIR, FACE)
 OTHER_CLOTHES_CLASSES = (LOWER_GARMENT, THIGH)
 HAND_PARTS = (3, 4)
 ARM_PARTS = tuple(range(15, 23))  # upper and lower arms, front and back
-KEYPOINT_RADIUS = 5  # 11 x 11 squares at 256 x 192
 # What the parser-free student does not copy from the parser-based warp, and trains alone for the first epochs.
 PF_OWN_PREFIXES = ("person_pyramid.", "person_fpn.", "flow.refine_heads.")
 
@@ -107,37 +118,75 @@ def preserve_masks(parsing: torch.Tensor, dtype: torch.dtype = torch.float32) ->
     return torch.cat([_classes(parsing, FACE_CLASSES, dtype), _classes(parsing, OTHER_CLOTHES_CLASSES, dtype)], 1)
 
 
-def keypoint_maps(keypoints: torch.Tensor, height: int, width: int, radius: int = KEYPOINT_RADIUS,
-                  present: torch.Tensor | None = None) -> torch.Tensor:
-    """PF-AFN's pose maps: one channel per keypoint, +1 on the ``(2 radius + 1)^2`` square centred on the point
-    rounded to the nearest pixel (clipped at the image border), -1 elsewhere.
+def densepose_parts(densepose: torch.Tensor) -> torch.Tensor:
+    """PF-AFN's 25 one-hot DensePose parts from the data module's encoding (``data.densepose``).
 
     Args:
-        keypoints: (B, K, 2) pixel coordinates (x, y), pixel centres at integers (K = 18 for COCO-18).
-        height, width: map size.
-        radius: half side of the square (5 at 256 x 192; scale it with the image).
-        present: (B, K) bool; default PF-AFN's rule, a keypoint is drawn when x > 1 and y > 1 (OpenPose writes
-            0, 0 for undetected points).
+        densepose: (B, C, H, W): ``parts`` (C = 25, returned as is), ``parts_uv`` (27: the first 25) or ``iuv``
+            (3: ``I / 24``, ``U``, ``V`` in [0, 1]; the part index is ``round(24 I)``). The ``rendering`` encoding
+            (3 channels in [-1, 1]) holds no part index and is refused.
 
     Returns:
-        (B, K, H, W) in {-1, 1}.
+        (B, 25, H, W) float in {0, 1}.
     """
-    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[-1] != 2:
-        got = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else type(keypoints).__name__
-        raise ValueError(f"keypoints must be (B, K, 2) pixel (x, y), got {got}")
-    if radius < 0:
-        raise ValueError(f"keypoint radius must be >= 0, got {radius}")
-    if present is None:
-        present = (keypoints > 1).all(-1)
-    elif tuple(present.shape) != tuple(keypoints.shape[:2]):
-        raise ValueError(f"present must be {tuple(keypoints.shape[:2])} like keypoints, got {tuple(present.shape)}")
-    centre = keypoints.round()
-    ys = torch.arange(height, device=keypoints.device, dtype=keypoints.dtype)
-    xs = torch.arange(width, device=keypoints.device, dtype=keypoints.dtype)
-    inside_y = (ys[None, None] - centre[..., 1:2]).abs() <= radius  # (B, K, H)
-    inside_x = (xs[None, None] - centre[..., 0:1]).abs() <= radius  # (B, K, W)
-    inside = inside_y[..., :, None] & inside_x[..., None, :] & present[..., None, None].bool()
-    return inside.to(keypoints.dtype) * 2 - 1
+    if not isinstance(densepose, torch.Tensor) or densepose.ndim != 4:
+        raise ValueError(f"densepose must be (B, C, H, W), got {_shape(densepose)}")
+    channels = densepose.shape[1]
+    if channels in (DENSEPOSE_NUM_PARTS, DENSEPOSE_NUM_PARTS + 2):
+        return densepose[:, :DENSEPOSE_NUM_PARTS]
+    if channels == 3:
+        if densepose.min() < 0:
+            raise ValueError("densepose: PF-AFN reads DensePose part indices; these 3 channels hold negative values "
+                             "(the 'rendering' encoding, which has none): use densepose iuv, parts or parts_uv")
+        index = (densepose[:, 0] * (DENSEPOSE_NUM_PARTS - 1)).round().long().clamp(0, DENSEPOSE_NUM_PARTS - 1)
+        return one_hot(index, DENSEPOSE_NUM_PARTS, densepose.dtype)
+    raise ValueError(f"densepose: {channels} channels is no encoding PF-AFN can read (iuv 3, parts 25, parts_uv 27)")
+
+
+def keypoint_heatmaps(keypoints: torch.Tensor | None, size: tuple[int, int], radius: int | None = None
+                      ) -> torch.Tensor:
+    """PF-AFN's 18 pose maps of a batch: :func:`garment_transfer.data.keypoints.heatmaps` per sample (+1 on a
+    square of side ``2 r + 1`` around each present point, -1 elsewhere and for a missing point).
+
+    Args:
+        keypoints: (B, K, 3) ``x, y, score`` in pixels at ``size`` (``PersonSample.keypoints``), K = 18 (COCO-18)
+            or 25 (BODY_25, reduced to COCO-18); a missing point is ``(-1, -1, 0)``.
+        size: (H, W). radius: default PF-AFN's 5 at 256 x 192 scaled to H (``system_radius("pfafn", H)``).
+
+    Returns:
+        (B, 18, H, W) in {-1, 1}, on the keypoints' device.
+
+    Raises:
+        ValueError: no keypoints (the data set has none, or the samples were augmented).
+    """
+    if keypoints is None:
+        raise ValueError("keypoints: PF-AFN's parser-based inputs need body keypoints, and these samples have none "
+                         "(a data set without keypoint files, or augmented samples: augmentation drops them)")
+    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[1:] not in (
+            (COCO_18, 3), (BODY_25, 3)):
+        raise ValueError(f"keypoints must be (B, 18 or 25, 3) x, y, score, got {_shape(keypoints)}")
+    points = keypoints[:, list(BODY_25_TO_COCO_18)] if keypoints.shape[1] == BODY_25 else keypoints
+    radius = system_radius("pfafn", size[0]) if radius is None else radius
+    maps = np.stack([heatmaps(p, size, radius) for p in points.detach().cpu().numpy()])
+    return torch.from_numpy(maps).to(device=keypoints.device, dtype=torch.float32)
+
+
+def pb_person(person: PersonSample) -> torch.Tensor:
+    """The parser-based warp's 45-channel input of a batch of persons (:func:`pb_person_representation` from the
+    person's parsing, DensePose (:func:`densepose_parts`) and keypoints (:func:`keypoint_heatmaps`)), (B, 45, H, W)."""
+    size = tuple(person.image.shape[-2:])
+    pose = keypoint_heatmaps(person.keypoints, size).to(person.image.dtype)
+    return pb_person_representation(person.parsing, densepose_parts(person.densepose), pose)
+
+
+def pf_person(person: PersonSample) -> torch.Tensor:
+    """The parser-free warp's and generator's person input: the person image (B, 3, H, W) in [-1, 1]."""
+    return person.image
+
+
+def pb_context(person: PersonSample) -> torch.Tensor:
+    """:func:`pb_generator_context` of a batch of persons, (B, 4, H, W)."""
+    return pb_generator_context(person.image, person.parsing, densepose_parts(person.densepose))
 
 
 def pb_person_representation(parsing: torch.Tensor, parts: torch.Tensor, pose_maps: torch.Tensor) -> torch.Tensor:
@@ -146,7 +195,7 @@ def pb_person_representation(parsing: torch.Tensor, parts: torch.Tensor, pose_ma
     Args:
         parsing: (B, H, W) int64 class indices 0..6.
         parts: (B, 25, H, W) one-hot DensePose parts (the data module's ``densepose: parts`` encoding).
-        pose_maps: (B, 18, H, W) in [-1, 1], from :func:`keypoint_maps`.
+        pose_maps: (B, 18, H, W) in [-1, 1], from :func:`pose_maps`.
 
     Returns:
         (B, 45, H, W).
@@ -155,6 +204,34 @@ def pb_person_representation(parsing: torch.Tensor, parts: torch.Tensor, pose_ma
     _check_maps("parts", parts, DENSEPOSE_NUM_PARTS, parsing[:, None])
     _check_maps("pose_maps", pose_maps, NUM_KEYPOINTS, parsing[:, None])
     return torch.cat([preserve_masks(parsing, parts.dtype), parts, pose_maps], 1)
+
+
+def pb_generator_context(image: torch.Tensor, parsing: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
+    """What the parser-based generator reads of the person, before the warp: the preserve-region image
+    ``I * (face + other clothes + hands)`` and the DensePose arm mask (parts 15..22).
+
+    Args:
+        image: (B, 3, H, W) the person in [-1, 1]. parsing: (B, H, W) int64 class indices 0..6.
+        parts: (B, 25, H, W) one-hot DensePose parts.
+
+    Returns:
+        (B, 4, H, W): preserve-region image (3), arm mask (1).
+    """
+    _check_maps("image", image, 3)
+    _check_parsing(parsing)
+    _check_maps("parts", parts, DENSEPOSE_NUM_PARTS, image)
+    hands = _parts(parts, HAND_PARTS) * _classes(parsing, (UPPER_SKIN,), image.dtype)
+    preserve = preserve_masks(parsing, image.dtype).sum(1, keepdim=True) + hands
+    return torch.cat([image * preserve, _parts(parts, ARM_PARTS)], 1)
+
+
+def _pb_generator_input(context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
+                        covered_mask: torch.Tensor) -> torch.Tensor:
+    _check_maps("context", context, PB_CONTEXT_CHANNELS)
+    for name, x, c in (("warped_garment", warped_garment, 3), ("warped_mask", warped_mask, 1),
+                       ("covered_mask", covered_mask, 1)):
+        _check_maps(name, x, c, context)
+    return torch.cat([context[:, :3], warped_garment, warped_mask, context[:, 3:] * (1 - covered_mask)], 1)
 
 
 def pb_generator_input(image: torch.Tensor, parsing: torch.Tensor, parts: torch.Tensor,
@@ -173,15 +250,8 @@ def pb_generator_input(image: torch.Tensor, parsing: torch.Tensor, parts: torch.
     Returns:
         (B, 8, H, W): preserve-region image (3), warped garment (3), warped mask (1), arm mask (1).
     """
-    _check_maps("image", image, 3)
-    _check_parsing(parsing)
-    for name, x, c in (("parts", parts, DENSEPOSE_NUM_PARTS), ("warped_garment", warped_garment, 3),
-                       ("warped_mask", warped_mask, 1), ("covered_mask", covered_mask, 1)):
-        _check_maps(name, x, c, image)
-    hands = _parts(parts, HAND_PARTS) * _classes(parsing, (UPPER_SKIN,), image.dtype)
-    preserve = preserve_masks(parsing, image.dtype).sum(1, keepdim=True) + hands
-    arms = _parts(parts, ARM_PARTS) * (1 - covered_mask)
-    return torch.cat([image * preserve, warped_garment, warped_mask, arms], 1)
+    return _pb_generator_input(pb_generator_context(image, parsing, parts), warped_garment, warped_mask,
+                               covered_mask)
 
 
 def pf_generator_input(person: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
@@ -224,6 +294,101 @@ def tryon(generator_output: torch.Tensor, warped_garment: torch.Tensor, warped_m
     return TryOn(warped_garment * mask + rendered * (1 - mask), rendered, mask)
 
 
+class PFAFNOutput(NamedTuple):
+    """What :class:`PFAFNTryOn` returns: the warp's output and the try-on (None when only the warp ran)."""
+
+    warp: AFWMOutput
+    tryon: TryOn | None
+
+
+def _pf_generator_input(context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
+                        covered_mask: torch.Tensor) -> torch.Tensor:
+    return pf_generator_input(context, warped_garment, warped_mask)
+
+
+# Per variant: the warp's person input and the generator's context from a PersonSample, the generator input.
+PERSON_INPUTS = {"parser_based": pb_person, "parser_free": pf_person}
+CONTEXTS = {"parser_based": pb_context, "parser_free": pf_person}
+GENERATOR_INPUTS = {"parser_based": _pb_generator_input, "parser_free": _pf_generator_input}
+
+
+class PFAFNTryOn(nn.Module):
+    """A PF-AFN try-on model: a warp (:class:`AFWM`) and its generator, run as PF-AFN's scripts run them.
+
+    Args:
+        variant: "parser_based" (45-channel warp input, 8-channel generator) or "parser_free" (the person image).
+        warp: the :class:`AFWM` (``person_channels`` 45 or 3 to match).
+        generator: the ResUNet from :func:`build_pfafn_generator` of the same variant.
+    """
+
+    def __init__(self, variant: str, warp: AFWM, generator: nn.Module) -> None:
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"PFAFNTryOn: variant must be one of {VARIANTS}, got {variant!r}")
+        expected = PERSON_CHANNELS[variant]
+        if warp.person_channels != expected:
+            raise ValueError(f"PFAFNTryOn: the {variant} warp reads {expected} person channels, got "
+                             f"{warp.person_channels}")
+        self.variant, self.warp, self.generator = variant, warp, generator
+
+    def person_input(self, person: PersonSample) -> torch.Tensor:
+        """The warp's person input for a batch of persons: :func:`pb_person` or :func:`pf_person`."""
+        return PERSON_INPUTS[self.variant](person)
+
+    def context(self, person: PersonSample) -> torch.Tensor:
+        """The generator's person input: :func:`pb_context` (B, 4, H, W) or the image (B, 3, H, W)."""
+        return CONTEXTS[self.variant](person)
+
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor,
+                context: torch.Tensor | None = None, covered_mask: torch.Tensor | None = None,
+                garment_region: torch.Tensor | None = None) -> PFAFNOutput:
+        """Warp the garment onto the person and, given the generator's ``context``, render the try-on.
+
+        Args:
+            garment: (B, 3, H, W) in [-1, 1]; garment_mask: (B, 1, H, W) in {0, 1} (an in-shop garment, or a worn
+                one cut out of a person when PF-AFN is used for transfer).
+            person: the warp's person input (:meth:`person_input`).
+            context: the generator's person input (:meth:`context`); None runs the warp alone (``tryon`` None).
+            covered_mask: (B, 1, H, W) removed from the parser-based generator's arm mask; default the warped mask
+                (a person dressed in a garment that is not their own: the tutor, test time).
+            garment_region: (B, 1, H, W) multiplied into the composition mask (PF-AFN's end-to-end training on a
+                person in their own garment: that person's garment mask); None at test time.
+
+        Returns:
+            :class:`PFAFNOutput`.
+        """
+        warped = self.warp(garment, garment_mask, person)
+        if context is None:
+            return PFAFNOutput(warped, None)
+        covered = warped.warped_mask if covered_mask is None else covered_mask
+        inputs = GENERATOR_INPUTS[self.variant](context, warped.warped_garment, warped.warped_mask, covered)
+        return PFAFNOutput(warped, tryon(self.generator(inputs), warped.warped_garment, warped.warped_mask,
+                                         garment_region))
+
+
+def dress(model: nn.Module, person: PersonSample, garment: torch.Tensor, garment_mask: torch.Tensor,
+          garment_region: torch.Tensor | None = None, covered_mask: torch.Tensor | None = None) -> PFAFNOutput:
+    """Dress a batch of persons in ``garment`` (B, 3, H, W) in [-1, 1] / ``garment_mask`` (B, 1, H, W):
+    :meth:`PFAFNTryOn.forward` on the persons' own inputs, through ``model``'s call (so a
+    :class:`~garment_transfer.models.frozen.FrozenNet` of a :class:`PFAFNTryOn` runs it under ``no_grad``).
+    ``garment_region`` and ``covered_mask`` as :meth:`PFAFNTryOn.forward`."""
+    return model(garment, garment_mask, model.person_input(person), model.context(person), covered_mask,
+                 garment_region)
+
+
+def build_pb_tryon(hparams: dict) -> PFAFNTryOn:
+    """The parser-based warp with its generator, from hyper-parameters (``width`` for both; the AFWM options of
+    :func:`build_pb_afwm`)."""
+    return PFAFNTryOn("parser_based", build_pb_afwm(hparams),
+                      build_pfafn_generator({"variant": "parser_based", "width": hparams.get("width", "full")}))
+
+
+def build_pf_tryon(hparams: dict) -> PFAFNTryOn:
+    """The parser-free warp with its generator, hyper-parameters as :func:`build_pb_tryon`."""
+    return PFAFNTryOn("parser_free", build_pf_afwm(hparams),
+                      build_pfafn_generator({"variant": "parser_free", "width": hparams.get("width", "full")}))
+
+
 def init_pf_from_pb(student: AFWM, teacher: AFWM) -> list[str]:
     """PF-AFN's student initialisation: copy the parser-based warp's weights and buffers into the parser-free one,
     except the person branch and the refine heads (:data:`PF_OWN_PREFIXES`), which keep their initialisation.
@@ -242,3 +407,7 @@ def init_pf_from_pb(student: AFWM, teacher: AFWM) -> list[str]:
 def pf_own_parameters(student: AFWM) -> list[nn.Parameter]:
     """The parameters PF-AFN trains alone for the first ``niter`` epochs: person branch and refine heads."""
     return [p for name, p in student.named_parameters() if name.startswith(PF_OWN_PREFIXES)]
+
+
+def _shape(x: object) -> str:
+    return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
