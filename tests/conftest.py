@@ -22,6 +22,10 @@ from garment_transfer.stages.distilled_transfer.transfer_parsing import Transfer
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule  # noqa: E402
 from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule  # noqa: E402
 from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule  # noqa: E402
+from garment_transfer.stages.pfafn.pb_tryon import PBTryOnDataModule, PBTryOnModule  # noqa: E402
+from garment_transfer.stages.pfafn.pb_warping import PBWarpingDataModule, PBWarpingModule  # noqa: E402
+from garment_transfer.stages.pfafn.pf_tryon import PFTryOnDataModule, PFTryOnModule  # noqa: E402
+from garment_transfer.stages.pfafn.pf_warping import PFWarpingDataModule, PFWarpingModule  # noqa: E402
 
 TINY = dict(seed=0, height=64, width=48)
 
@@ -124,4 +128,29 @@ def stage_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
                               width="tiny", w_vgg=0), TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
     paths["arm_regrowth"] = one_step_checkpoint(ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
                                  ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def pfafn_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
+    """One optimiser step of each of PF-AFN's four stages, in dependency order, at 64 x 48 (tiny widths, no VGG)."""
+    folder = tmp_path_factory.mktemp("pfafn_stages")
+    pl.seed_everything(0)
+    data = dict(root=str(synthetic_root), size="64x48", batch_size=2, eval_batch_size=4)
+    no_vgg = {"warp_weights": {"l1": 1.0, "vgg": 0.0, "mask": 2.0, "smooth": 6.0, "tv": 0.01}}
+    generator = {"generator_weights": {"l1": 5.0, "vgg": 0.0, "rendered_l1": 5.0, "rendered_vgg": 0.0, "mask": 1.0}}
+    paths = {}
+    paths["pb_warping"] = one_step_checkpoint(PBWarpingModule(width="tiny", lr=1e-3, **no_vgg),
+                                              PBWarpingDataModule(**data), folder / "pb_warping.ckpt")
+    paths["pb_tryon"] = one_step_checkpoint(
+        PBTryOnModule(warp_checkpoint=paths["pb_warping"], width="tiny", lr=1e-3, **no_vgg, **generator),
+        PBTryOnDataModule(**data), folder / "pb_tryon.ckpt")
+    paths["pf_warping"] = one_step_checkpoint(
+        PFWarpingModule(tutor_checkpoint=paths["pb_tryon"], width="tiny", lr=1e-3, **no_vgg),
+        PFWarpingDataModule(**data), folder / "pf_warping.ckpt")
+    skin = {"skin_phases": {"before_niter": {"skin_l1": 30.0, "skin_vgg": 0.0},
+                            "after_niter": {"skin_l1": 60.0, "skin_vgg": 0.0}}}
+    paths["pf_tryon"] = one_step_checkpoint(
+        PFTryOnModule(tutor_checkpoint=paths["pb_tryon"], warp_checkpoint=paths["pf_warping"], width="tiny", lr=1e-3,
+                      **no_vgg, **generator, **skin), PFTryOnDataModule(**data), folder / "pf_tryon.ckpt")
     return paths

@@ -89,7 +89,7 @@ def test_models_import_no_lightning():
 
 
 @pytest.mark.parametrize("name", ["TRYON_PARSING", "TRANSFER_PARSING", "TRYON_WARPING", "TRANSFER_WARPING",
-                                  "ARM_REGROWTH"])
+                                  "ARM_REGROWTH", "PB_WARPING", "PB_TRYON", "PF_WARPING", "PF_TRYON"])
 def test_stage_class_paths_name_their_stage_modules(name):
     path = getattr(checkpoints, name)
     module, cls = path.rsplit(".", 1)
