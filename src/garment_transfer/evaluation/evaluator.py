@@ -8,6 +8,9 @@ Protocols (``evaluate_folder`` and the pipeline's ``test`` name them):
   real set being the source persons.
 - ``unpaired``: ``I_{t<-s}`` alone: IS, and FID / KID between the generated set and the real target persons. No
   paired metric applies (reported as skipped); the paper's no-reference hyperIQA is not implemented.
+- try-on (PF-AFN and the try-on teachers): ``tryon``, the target dressed in the source's in-shop garment against the
+  true transfer (on synthetic data also the true unpaired try-on); ``tryon_paired``, each person in their own in-shop
+  garment against the person; ``tryon_unpaired``, as ``unpaired``.
 
 An :class:`Evaluator` is one protocol's accumulator: ``update`` per batch, ``compute`` once, ``reset``. Its states
 are torchmetrics states (:class:`ImageMetrics`, :class:`InceptionStatistics`, means), so under DDP ``compute``

@@ -13,8 +13,11 @@ column says. The pair list is, in this order of precedence:
 3. without a data set (unpaired protocol only): every ``<source>__<target>`` image of the folder, sorted.
 
 Every listed pair must have its result image, and every result must have the size of the first one (the evaluation
-size); references come from the data set through its reader at that size: the true transfer (``transfer``), the
-source person (``retransfer``), the target person as the real set (``unpaired``).
+size); references come from the data set through its reader at that size (:data:`REFERENCES`): the true transfer
+(``transfer``, and ``tryon``: a true transfer is also the true unpaired try-on of the target in the source's in-shop
+garment), the source person (``retransfer``), the target person (``tryon_paired``: each person in their own in-shop
+garment, results ``<id>__<id>.png``, on the data set's paired list or every id of the split), the target person as
+the real set (``unpaired``, ``tryon_unpaired``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from garment_transfer.evaluation.evaluator import Evaluator
 from garment_transfer.evaluation.preprocessing import from_uint8
 from garment_transfer.evaluation.results import METRICS, EvaluationResult
 
-PROTOCOLS = ("transfer", "retransfer", "unpaired")
+PROTOCOLS = ("transfer", "retransfer", "unpaired", "tryon", "tryon_paired", "tryon_unpaired")
+REFERENCES = {"transfer": "truth", "tryon": "truth", "retransfer": "source", "tryon_paired": "target",
+              "unpaired": "real", "tryon_unpaired": "real"}  # protocol -> what each result is compared with
 SEPARATOR = "__"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_LISTED = 5
@@ -107,11 +112,11 @@ def _check_pairs(pairs: list[tuple[str, str, str]], reader: Reader, split: str, 
     if unknown:
         raise ValueError(f"{where}: pair ids not in split {split!r} of {reader.root}: {unknown[:MAX_LISTED]}"
                          + (f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""))
-    if protocol == "transfer":
+    if REFERENCES[protocol] == "truth":
         truth = set(reader.truth_pairs(split) or ())
         lacking = [(s, t) for s, t, _ in pairs if (s, t) not in truth]
         if lacking:
-            raise ValueError(f"{where}: protocol 'transfer' needs a true transfer for every pair; {reader.root} has "
+            raise ValueError(f"{where}: protocol {protocol!r} needs a true transfer for every pair; {reader.root} has "
                              f"none for {len(lacking)} pairs, e.g. {lacking[:MAX_LISTED]} (see its "
                              f"{split}/transfer/pairs.txt, or use --protocol retransfer / unpaired)")
 
@@ -121,10 +126,16 @@ def _pairs(results: Path, protocol: str, reader: Reader | None, split: str, pair
         return read_pairs_file(pairs_file), str(pairs_file)
     if reader is None:
         return _folder_pairs(results), str(results)
+    if protocol == "tryon_paired":
+        official = reader.official_pairs(split, paired=True)
+        if official is not None:
+            return [(s, t, result_name(s, t)) for s, t in official.pairs], f"{official.path} (the data set's own list)"
+        return [(i, i, result_name(i, i)) for i in reader.ids(split)], f"{reader.root} ({split}: every person)"
     truth = reader.truth_pairs(split)
-    if protocol == "transfer" and not truth:
-        raise ValueError(f"{reader.root}: protocol 'transfer' needs true transfers ({split}/transfer/pairs.txt), "
-                         "which this data set does not have; use --protocol retransfer or unpaired")
+    if REFERENCES[protocol] == "truth" and not truth:
+        raise ValueError(f"{reader.root}: protocol {protocol!r} needs true transfers ({split}/transfer/pairs.txt), "
+                         "which this data set does not have; use --protocol retransfer or unpaired (transfer), "
+                         "tryon_paired or tryon_unpaired (try-on)")
     if truth:
         return [(s, t, result_name(s, t)) for s, t in truth], f"{reader.root} ({split} true transfers)"
     official = reader.official_pairs(split, paired=False)
@@ -161,7 +172,7 @@ def evaluate_folder(results: str | Path, protocol: str = "transfer", data: str |
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol {protocol!r}: choose one of {PROTOCOLS}")
-    if protocol != "unpaired" and data is None:
+    if REFERENCES[protocol] != "real" and data is None:
         raise ValueError(f"protocol {protocol!r} compares with references from a data set: give data (--data ROOT)")
     results = Path(results)
     if not results.is_dir():
@@ -180,7 +191,7 @@ def evaluate_folder(results: str | Path, protocol: str = "transfer", data: str |
         reader = _reader(format, data, size, first)
 
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    evaluator = Evaluator(inception, lpips, lpips_backbone, metrics=metrics, reference=protocol != "unpaired",
+    evaluator = Evaluator(inception, lpips, lpips_backbone, metrics=metrics, reference=REFERENCES[protocol] != "real",
                           **evaluator_options).to(device)
     for start in tqdm(range(0, len(listed), batch_size), disable=not progress, unit="batch", desc="evaluate"):
         chunk = listed[start:start + batch_size]
@@ -192,12 +203,14 @@ def evaluate_folder(results: str | Path, protocol: str = "transfer", data: str |
                                  f"results' {size[0]}x{size[1]}")
             predictions.append(image)
         pred = _images(predictions).to(device)
-        if protocol == "transfer":
+        reference = REFERENCES[protocol]
+        if reference == "truth":
             truth = torch.stack([reader.read_truth(split, s, t).image for s, t, _ in chunk])
             evaluator.update(pred, truth.to(device))
-        elif protocol == "retransfer":
-            evaluator.update(pred, _images([resize(reader.read_raw(split, s).image, size, False)
-                                            for s, _, _ in chunk]).to(device))
+        elif reference in ("source", "target"):
+            people = [s if reference == "source" else t for s, t, _ in chunk]
+            evaluator.update(pred, _images([resize(reader.read_raw(split, person).image, size, False)
+                                            for person in people]).to(device))
         elif reader is not None:
             evaluator.update(pred, real=_images([resize(reader.read_raw(split, t).image, size, False)
                                                  for _, t, _ in chunk]).to(device))

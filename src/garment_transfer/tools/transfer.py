@@ -34,7 +34,8 @@ from garment_transfer.visuals import save_images
 DENSEPOSE_FILES = ("iuv", "rendering", "parts")
 CHECKPOINTS = {"parsing_checkpoint": "transfer_parsing", "warping_checkpoint": "transfer_warping",
                "regrowth_checkpoint": "arm_regrowth", "tryon_parsing_checkpoint": "tryon_parsing",
-               "tryon_warping_checkpoint": "tryon_warping"}
+               "tryon_warping_checkpoint": "tryon_warping", "pf_tryon_checkpoint": "pfafn/pf_tryon",
+               "pb_tryon_checkpoint": "pfafn/pb_tryon"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder holding <stage>/checkpoints/last.ckpt (default runs/cpu)")
     for name in CHECKPOINTS:
         parser.add_argument(f"--{name.replace('_', '-')}", metavar="CKPT", help="override one stage's checkpoint")
-    parser.add_argument("--method", default="ours", choices=METHODS, help="ours (default) or a baseline")
+    parser.add_argument("--method", default="ours", choices=tuple(METHODS),
+                        help="ours (default) or a baseline (pfafn_parser_based needs keypoints, which user files lack)")
     parser.add_argument("--fill", default="inpaint", help="hole filling of the composition (default inpaint)")
     parser.add_argument("--out", required=True, metavar="PNG", help="where to write the result")
     parser.add_argument("--intermediates", metavar="DIR", help="also write parsing, warped garment, skin here")

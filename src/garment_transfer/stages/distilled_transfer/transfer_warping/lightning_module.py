@@ -25,7 +25,10 @@ Evaluation (``<split>/<comparison>/<metric>``): ``teacher`` (``W`` vs ``C^T`` in
 warped back to ``M^g_s`` on ``P_s``, vs ``G_s`` inside ``M^g_s``) as MSE / PSNR / SSIM; ``shape/mask_iou`` and
 ``truth/mask_iou`` of the warped mask. With ``target_shape="student"`` every comparison includes ``S_P``'s errors.
 
-``T_W`` and ``S_P`` come as checkpoint paths, held as :class:`~garment_transfer.models.frozen.FrozenNet` (rebuilt from
+The try-on warping teacher is ``T_W`` by default; a checkpoint of PF-AFN's parser-based warp (``PBWarpingModule``, or
+the warp of a ``PBTryOnModule``) makes PB-AFWM the teacher instead, fed its own person input (preserve masks of
+``M_{t<-s}``, the target's DensePose parts and keypoints): ``models.warping.WARPING_TEACHERS`` holds each accepted
+stage's builder and input adapter. ``T_W`` and ``S_P`` come as checkpoint paths, held as :class:`~garment_transfer.models.frozen.FrozenNet` (rebuilt from
 their hyper-parameters, checked for stage and DensePose encoding, frozen, kept in eval mode, called under ``no_grad``,
 never in the optimizer, and not saved in this module's checkpoints).
 """
@@ -40,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from garment_transfer.checkpoints import TRANSFER_PARSING, TRYON_WARPING
+from garment_transfer.checkpoints import TRANSFER_PARSING
 from garment_transfer.data.label_maps import NUM_CLASSES, UPPER_GARMENT
 from garment_transfer.data.samples import PairSample, one_hot
 from garment_transfer.geometry import resize_for_level, upsample_grid, warp
@@ -50,7 +53,7 @@ from garment_transfer.metrics.image import ImageMetrics, mask_iou
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
 from garment_transfer.models.scaw import StudentOutput
-from garment_transfer.models.warping import build_warping_student, build_warping_teacher, person_representation
+from garment_transfer.models.warping import WARPING_TEACHERS, build_warping_student
 from garment_transfer.stages.base import StageModule
 from garment_transfer.visuals import image_to_rgb, mask_to_rgb
 
@@ -85,8 +88,9 @@ class Step(NamedTuple):
 
 class TransferWarpingModule(StageModule):
     """Args:
-        teacher_checkpoint: a :class:`TryOnWarpingModule` checkpoint (``T_W``); needed by ``shape_content``,
-            optional otherwise (then used for the ``teacher`` comparison only).
+        teacher_checkpoint: a :class:`TryOnWarpingModule` checkpoint (``T_W``), or PF-AFN's ``PBWarpingModule`` /
+            ``PBTryOnModule`` (its parser-based warp as the teacher); needed by ``shape_content``, optional otherwise
+            (then used for the ``teacher`` comparison only).
         parsing_checkpoint: a :class:`TransferParsingModule` checkpoint (``S_P``); needed by ``target_shape="student"``.
         target_shape: "student" (``S_P``) or "truth" (the true transfer's parsing; batches must carry it).
         width: "full" (paper) or "tiny" (CPU). pose_channels: the data module's DensePose channels (linked by the CLI).
@@ -124,7 +128,8 @@ class TransferWarpingModule(StageModule):
                              "parsing student S_P; give its checkpoint (runs/<preset>/transfer_parsing/checkpoints/"
                              "last.ckpt), or set target_shape: truth on data with true transfers")
         self.teacher = None if teacher_checkpoint is None else FrozenNet.from_checkpoint(
-            teacher_checkpoint, {TRYON_WARPING: build_warping_teacher}, pose_channels, "teacher_checkpoint")
+            teacher_checkpoint, {stage: build for stage, (build, _) in WARPING_TEACHERS.items()}, pose_channels,
+            "teacher_checkpoint")
         self.transfer_parser = None if target_shape == "truth" else FrozenNet.from_checkpoint(
             parsing_checkpoint, {TRANSFER_PARSING: build_parsing_net}, pose_channels, "parsing_checkpoint")
         self.vgg = VGGLoss(vgg_weights, allow_random_vgg, VGG_LAYERS[:4], VGG_WEIGHTS[:4]) \
@@ -157,10 +162,11 @@ class TransferWarpingModule(StageModule):
         return shape, shape[:, UPPER_GARMENT:UPPER_GARMENT + 1]
 
     def teacher_warp(self, batch: PairSample, parsing_one_hot: torch.Tensor) -> torch.Tensor:
-        """``C^T_{t<-s} = T_W(repr(M_{t<-s}, P_t), C_s, C^m_s)`` (B, 3, H, W) for the shape (B, 7, H, W)."""
+        """``C^T_{t<-s} = T_W(repr(M_{t<-s}, P_t), C_s, C^m_s)`` (B, 3, H, W) for the shape (B, 7, H, W), through the
+        teacher stage's input adapter."""
         source = batch.source
-        return self.teacher(source.cloth, source.cloth_mask,
-                            person_representation(parsing_one_hot, batch.target.densepose)).warped_garment
+        teach = WARPING_TEACHERS[self.teacher.stage][1]
+        return teach(self.teacher, source.cloth, source.cloth_mask, parsing_one_hot, batch.target)
 
     def regularisers(self, out: StudentOutput, grids: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         """Unweighted ``smooth`` (over the level grids, :func:`level_grids`) and ``tv`` (over the offsets) terms."""

@@ -1,0 +1,181 @@
+"""PF-AFN side by side with ours: the parser-free and parser-based try-on models as pipeline methods (for transfer
+with the source's worn garment as their in-shop input, and for try-on), the try-on protocols (against the true image,
+paired against the person, unpaired) in the pipeline's test and in the folder evaluator, the ``transfer`` tool with
+PF-AFN, and PF-AFN's parser-based warp as the try-on warping teacher of our transfer warping student."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from conftest import training_losses
+
+from garment_transfer.checkpoints import PB_TRYON, PB_WARPING, PF_TRYON
+from garment_transfer.cli import main
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.io import read_image
+from garment_transfer.evaluation import evaluate_folder, from_uint8
+from garment_transfer.metrics.image import ImageMetrics
+from garment_transfer.models.frozen import FrozenNet
+from garment_transfer.models.pfafn import (build_pb_afwm, build_pb_tryon, build_pf_tryon, densepose_parts, dress,
+                                           keypoint_heatmaps, pb_person_representation)
+from garment_transfer.models.pipeline import METHODS, GarmentTransfer
+from garment_transfer.models.warping import person_representation
+from garment_transfer.stages.distilled_transfer.pipeline import GarmentTransferPipeline, PipelineDataModule
+from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
+
+SIZE = "64x48"
+PFAFN = {"pfafn": ("pf_tryon_checkpoint", "pf_tryon", PF_TRYON, build_pf_tryon),
+         "pfafn_parser_based": ("pb_tryon_checkpoint", "pb_tryon", PB_TRYON, build_pb_tryon)}
+
+
+def a_batch(root):
+    data = PipelineDataModule(root=str(root), size=SIZE, eval_batch_size=4)
+    data.setup("test")
+    return next(iter(data.test_dataloader()))
+
+
+def model(method, checkpoints):
+    argument, stage, _, _ = PFAFN[method]
+    return GarmentTransfer(method, **{argument: checkpoints[stage]})
+
+
+@pytest.mark.parametrize("method", list(PFAFN))
+def test_pfafn_dresses_the_target_in_the_worn_or_the_in_shop_garment(method, pfafn_checkpoints, synthetic_root):
+    _, stage, path, builder = PFAFN[method]
+    batch = a_batch(synthetic_root)
+    source, target = batch.source, batch.target
+    net = FrozenNet.from_checkpoint(pfafn_checkpoints[stage], {path: builder})
+    pipeline = model(method, pfafn_checkpoints)
+    for garment, image, mask in (("worn", source.garment, source.garment_mask),
+                                 ("in_shop", source.cloth, source.cloth_mask)):
+        out = pipeline(source, target, garment)
+        expected = dress(net, target, image, mask)
+        torch.testing.assert_close(out.image, expected.tryon.image)
+        torch.testing.assert_close(out.warped_mask, expected.warp.warped_mask)
+        covered = expected.warp.warped_mask[:, 0] > 0.5
+        assert torch.equal(out.parsing == 4, covered)  # the result's garment is where the warp put it
+    assert not torch.equal(pipeline(source, target).image, pipeline(source, target, "in_shop").image)
+
+
+def test_only_methods_that_take_an_in_shop_garment_try_on(stage_checkpoints, pfafn_checkpoints, synthetic_root):
+    assert {name for name, m in METHODS.items() if "in_shop" in m.garments} == {"teacher", "pfafn",
+                                                                                "pfafn_parser_based"}
+    batch = a_batch(synthetic_root)
+    with pytest.raises(ValueError, match="'affine' dresses a person in worn garments only, not 'in_shop'"):
+        GarmentTransfer("affine")(batch.source, batch.target, "in_shop")
+    with pytest.raises(ValueError, match="method 'affine' dresses a person in worn garments only"):
+        GarmentTransferPipeline(method="affine", protocols=("tryon",))
+    with pytest.raises(ValueError, match="method 'pfafn' needs pf_tryon_checkpoint"):
+        GarmentTransfer("pfafn")
+    with pytest.raises(ValueError, match="must be a checkpoint of PFTryOnModule"):
+        GarmentTransfer("pfafn", pf_tryon_checkpoint=pfafn_checkpoints["pb_tryon"])
+    # The try-on teachers dress the target in the source's in-shop garment (their own teaching use).
+    teacher = GarmentTransfer("teacher", tryon_parsing_checkpoint=stage_checkpoints["tryon_parsing"],
+                              tryon_warping_checkpoint=stage_checkpoints["tryon_warping"],
+                              regrowth_checkpoint=stage_checkpoints["arm_regrowth"])
+    tried = teacher(batch.source, batch.target, "in_shop")
+    assert torch.equal(tried.aligned_garment, batch.source.cloth)
+    assert torch.equal(teacher(batch.source, batch.target).aligned_garment, batch.source.garment)
+
+
+def run_test(module, root, out):
+    data = PipelineDataModule(root=str(root), size=SIZE, eval_batch_size=3)
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=out.parent)
+    return trainer.test(module, data, verbose=False)[0]
+
+
+def _tensor(path):
+    return from_uint8(torch.from_numpy(read_image(path, "RGB").copy()).permute(2, 0, 1)[None])
+
+
+def test_tryon_protocols_score_against_the_true_image_and_the_person(pfafn_checkpoints, synthetic_root, tmp_path):
+    out = tmp_path / "pfafn" / "results"
+    protocols = ("transfer", "retransfer", "tryon", "tryon_paired", "tryon_unpaired")
+    module = GarmentTransferPipeline(method="pfafn", pf_tryon_checkpoint=pfafn_checkpoints["pf_tryon"],
+                                     protocols=protocols, output_dir=str(out), save_intermediates=True)
+    logged = run_test(module, synthetic_root, out)
+    pairs = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))
+    assert sorted(p.stem for p in (out / "tryon").glob("*.png")) == sorted(f"{s}__{t}" for s, t in pairs)
+    assert sorted(p.stem for p in (out / "tryon_paired").glob("*.png")) == sorted(f"{t}__{t}" for _, t in pairs)
+    assert (out / "intermediates_tryon" / "warped_garment").is_dir()
+    stored = json.loads((out / "metrics.json").read_text())["protocols"]
+    assert set(stored) == set(protocols)
+    truth, paired = ImageMetrics(), ImageMetrics()
+    for source, target in pairs:
+        truth.update(_tensor(out / "tryon" / f"{source}__{target}.png"),
+                     _tensor(canonical.transfer_paths(synthetic_root, "test", source, target)["image"]))
+        paired.update(_tensor(out / "tryon_paired" / f"{target}__{target}.png"),
+                      _tensor(canonical.sample_paths(synthetic_root, "test", target)["image"]))
+    for protocol, metric in (("tryon", truth), ("tryon_paired", paired)):
+        for name, value in metric.compute().items():
+            assert stored[protocol]["values"][name] == pytest.approx(value.item(), rel=1e-4, abs=1e-4)
+            assert logged[f"test/{protocol}/{name}"] == pytest.approx(stored[protocol]["values"][name], rel=1e-5)
+    assert "psnr" in stored["tryon_unpaired"]["skipped"] and "no reference" in stored["tryon_unpaired"]["skipped"]["psnr"]
+    # The folder evaluator gives the same numbers from the saved images.
+    for protocol in ("tryon", "tryon_paired"):
+        result = evaluate_folder(out / protocol, protocol, data=synthetic_root, metrics=("mse", "psnr", "ssim"))
+        for name in ("mse", "psnr", "ssim"):
+            assert result.values[name] == pytest.approx(stored[protocol]["values"][name], rel=1e-4, abs=1e-4)
+
+
+def test_parser_based_pfafn_runs_the_transfer_and_retransfer_protocols(pfafn_checkpoints, synthetic_root, tmp_path):
+    out = tmp_path / "pb" / "results"
+    module = GarmentTransferPipeline(method="pfafn_parser_based", pb_tryon_checkpoint=pfafn_checkpoints["pb_tryon"],
+                                     protocols=("transfer", "retransfer", "tryon"), output_dir=str(out))
+    logged = run_test(module, synthetic_root, out)
+    assert {"test/transfer/psnr", "test/retransfer/psnr", "test/tryon/psnr"} <= set(logged)
+    assert len(list((out / "retransfer").glob("*.png"))) == len(list((out / "transfer").glob("*.png"))) > 0
+
+
+def test_transfer_tool_runs_pfafn_on_a_users_files(pfafn_checkpoints, synthetic_root, tmp_path, capsys):
+    source, target = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))[0]
+    files = []
+    for side, sample in (("source", source), ("target", target)):
+        paths = canonical.sample_paths(synthetic_root, "test", sample)
+        files += [f"--{side}", str(paths["image"]), f"--{side}-parsing", str(paths["parse"]),
+                  f"--{side}-densepose", str(paths["densepose"])]
+    out = tmp_path / "result.png"
+    assert main(["transfer", *files, "--method", "pfafn", "--pf-tryon-checkpoint", pfafn_checkpoints["pf_tryon"],
+                 "--out", str(out)]) == 0
+    assert read_image(out, "RGB").shape == (64, 48, 3)
+    assert main(["transfer", *files, "--method", "pfafn_parser_based", "--pb-tryon-checkpoint",
+                 pfafn_checkpoints["pb_tryon"], "--out", str(out)]) == 2
+    assert "need body keypoints" in capsys.readouterr().err
+
+
+def test_pfafns_parser_based_warp_teaches_the_transfer_warping_student(stage_checkpoints, pfafn_checkpoints,
+                                                                       synthetic_root):
+    data = TransferWarpingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2, eval_batch_size=2)
+    data.setup("fit")
+    batch = next(iter(data.val_dataloader()))
+    source, target = batch.source, batch.target
+    parser = stage_checkpoints["transfer_parsing"]
+    warp = FrozenNet.from_checkpoint(pfafn_checkpoints["pb_warping"], {PB_WARPING: build_pb_afwm}).net
+    tutor = FrozenNet.from_checkpoint(pfafn_checkpoints["pb_tryon"], {PB_TRYON: build_pb_tryon}).net.warp
+    for key, net in (("pb_warping", warp), ("pb_tryon", tutor)):
+        module = TransferWarpingModule(teacher_checkpoint=pfafn_checkpoints[key], parsing_checkpoint=parser,
+                                       width="tiny", w_vgg=0)
+        step = module.objective(batch)
+        person = pb_person_representation(step.parsing.argmax(1), densepose_parts(target.densepose),
+                                          keypoint_heatmaps(target.keypoints, (64, 48)))
+        with torch.no_grad():
+            expected = net(source.cloth, source.cloth_mask, person).warped_garment
+        torch.testing.assert_close(step.content, expected)
+    losses = training_losses(module, next(iter(data.train_dataloader())), 2)
+    assert all(torch.isfinite(torch.tensor(losses)))
+    # The default teacher T_W reads repr(M_{t<-s}, P_t), as before.
+    default = TransferWarpingModule(teacher_checkpoint=stage_checkpoints["tryon_warping"], parsing_checkpoint=parser,
+                                    width="tiny", w_vgg=0)
+    step = default.objective(batch)
+    expected = default.teacher(source.cloth, source.cloth_mask,
+                               person_representation(step.parsing, target.densepose)).warped_garment
+    assert torch.equal(step.content, expected)
+    with pytest.raises(ValueError, match="TryOnWarpingModule .* or PBWarpingModule .* or PBTryOnModule .*; this is "
+                                         "PFWarpingModule"):
+        TransferWarpingModule(teacher_checkpoint=pfafn_checkpoints["pf_warping"], parsing_checkpoint=parser,
+                              width="tiny", w_vgg=0)
