@@ -33,7 +33,7 @@ LAST = $(RUNS)/$(1)/checkpoints/last.ckpt
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping preflight train-parsing train-all evaluate clean-venv
+.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping preflight train-parsing train-all evaluate preflight-pfafn train-pfafn compare clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -118,6 +118,62 @@ evaluate: $(call EVAL,pipeline) $(call EVAL,baselines/teacher) $(call EVAL,basel
 
 train-all: $(RUNS)/report.md ## Train all five stages, evaluate, write runs/$(PRESET)/report.md (resumes; make -n shows the plan)
 	@echo "report: $(RUNS)/report.md"
+
+# PF-AFN (SYSTEMS.md 1): the parser-based warp, its end-to-end try-on model (the tutor), the parser-free warp distilled
+# through it and the parser-free end-to-end model, under $(RUNS)/pfafn/, each reading the ones before it.
+PFAFN := conf/pfafn
+PFAFN_STAGES := pb_warping pb_tryon pf_warping pf_tryon
+FIT_PFAFN = $(CLI) fit $(TRAINER) -c $(PFAFN)/$(1)/$(PRESET).yaml --ckpt_path last
+
+preflight-pfafn: $(STAMP) ## Check that every PF-AFN stage of the preset finds what it needs (make train-pfafn runs it)
+	$(CLI) preflight --runs $(RUNS) $(TRAINER) $(foreach s,$(PFAFN_STAGES),$(PFAFN)/$(s)/$(PRESET).yaml)
+
+$(call DONE,pfafn/pb_warping): | $(PRESET_DATA) preflight-pfafn
+	$(call FIT_PFAFN,pb_warping)
+
+$(call DONE,pfafn/pb_tryon): $(call DONE,pfafn/pb_warping)
+	$(call FIT_PFAFN,pb_tryon)
+
+$(call DONE,pfafn/pf_warping): $(call DONE,pfafn/pb_tryon)
+	$(call FIT_PFAFN,pf_warping)
+
+$(call DONE,pfafn/pf_tryon): $(call DONE,pfafn/pf_warping)
+	$(call FIT_PFAFN,pf_tryon)
+
+train-pfafn: $(call DONE,pfafn/pf_tryon) ## Train PF-AFN's four stages (CPU preset: about 20 min on 2 idle cores; resumes)
+
+# make compare: every trained method on the same pairs: PF-AFN (parser-free and parser-based) used for transfer and
+# for try-on, the try-on teachers on try-on, beside train-all's evaluations (ours, the teachers, the affine paste).
+$(call EVAL,baselines/pfafn): $(call DONE,pfafn/pf_tryon)
+	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/pfafn.yaml \
+		--trainer.default_root_dir $(RUNS)/baselines/pfafn \
+		--model.init_args.pf_tryon_checkpoint $(call LAST,pfafn/pf_tryon)
+
+$(call EVAL,baselines/pfafn_parser_based): $(call DONE,pfafn/pb_tryon)
+	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/pfafn_parser_based.yaml \
+		--trainer.default_root_dir $(RUNS)/baselines/pfafn_parser_based \
+		--model.init_args.pb_tryon_checkpoint $(call LAST,pfafn/pb_tryon)
+
+$(call EVAL,baselines/teacher_tryon): $(call DONE,tryon_parsing) $(call DONE,tryon_warping) $(call DONE,arm_regrowth)
+	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/teacher_tryon.yaml \
+		--trainer.default_root_dir $(RUNS)/baselines/teacher_tryon \
+		--model.init_args.tryon_parsing_checkpoint $(call LAST,tryon_parsing) \
+		--model.init_args.tryon_warping_checkpoint $(call LAST,tryon_warping) \
+		--model.init_args.regrowth_checkpoint $(call LAST,arm_regrowth)
+
+COMPARED := $(call EVAL,pipeline) $(call EVAL,baselines/teacher) $(call EVAL,baselines/teacher_tryon) \
+	$(call EVAL,baselines/pfafn) $(call EVAL,baselines/pfafn_parser_based) $(call EVAL,baselines/affine)
+$(RUNS)/compare.md: $(COMPARED)
+	$(CLI) compare --data data/synthetic-$(PRESET_SIZE) --out $@ --title "Try-on and transfer, $(PRESET) preset" \
+		--method "ours=$(RUNS)/pipeline/results" \
+		--method "PF-AFN=$(RUNS)/baselines/pfafn/results" \
+		--method "PF-AFN parser-based=$(RUNS)/baselines/pfafn_parser_based/results" \
+		--method "try-on teachers=$(RUNS)/baselines/teacher/results" \
+		--method "try-on teachers=$(RUNS)/baselines/teacher_tryon/results" \
+		--method "affine paste=$(RUNS)/baselines/affine/results"
+
+compare: $(RUNS)/compare.md ## Every trained method on the same pairs: runs/$(PRESET)/compare.{md,png} (trains what is missing)
+	@echo "report: $(RUNS)/compare.md"
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)

@@ -179,3 +179,46 @@ def test_pfafns_parser_based_warp_teaches_the_transfer_warping_student(stage_che
                                          "PFWarpingModule"):
         TransferWarpingModule(teacher_checkpoint=pfafn_checkpoints["pf_warping"], parsing_checkpoint=parser,
                               width="tiny", w_vgg=0)
+
+
+def test_compare_puts_every_method_on_the_same_pairs(stage_checkpoints, pfafn_checkpoints, synthetic_root, tmp_path,
+                                                     capsys):
+    runs = tmp_path / "runs"
+    teacher = dict(tryon_parsing_checkpoint=stage_checkpoints["tryon_parsing"],
+                   tryon_warping_checkpoint=stage_checkpoints["tryon_warping"],
+                   regrowth_checkpoint=stage_checkpoints["arm_regrowth"])
+    evaluations = {
+        "ours": dict(method="ours", parsing_checkpoint=stage_checkpoints["transfer_parsing"],
+                     warping_checkpoint=stage_checkpoints["transfer_warping"],
+                     regrowth_checkpoint=stage_checkpoints["arm_regrowth"], protocols=("transfer", "retransfer")),
+        "pfafn": dict(method="pfafn", pf_tryon_checkpoint=pfafn_checkpoints["pf_tryon"],
+                      protocols=("transfer", "tryon", "tryon_paired")),
+        "teacher": dict(method="teacher", **teacher, protocols=("transfer",)),
+        "teacher_tryon": dict(method="teacher", **teacher, protocols=("tryon",)),
+    }
+    for name, options in evaluations.items():
+        run_test(GarmentTransferPipeline(output_dir=str(runs / name / "results"), **options), synthetic_root,
+                 runs / name / "results")
+    out = runs / "compare.md"
+    args = ["compare", "--data", str(synthetic_root), "--out", str(out), "--pairs", "2",
+            "--method", f"ours={runs / 'ours' / 'results'}", "--method", f"PF-AFN={runs / 'pfafn' / 'results'}",
+            "--method", f"teachers={runs / 'teacher' / 'results'}",
+            "--method", f"teachers={runs / 'teacher_tryon' / 'results'}"]
+    assert main(args) == 0
+    text = out.read_text()
+    sections = {line: i for i, line in enumerate(text.splitlines()) if line.startswith("## ")}
+    tryon = next(i for line, i in sections.items() if line.startswith("## True try-on"))
+    transfer = next(i for line, i in sections.items() if line.startswith("## True transfer"))
+    lines = text.splitlines()
+    tryon_rows = [line.split("|")[1].strip() for line in lines[tryon + 4:tryon + 6]]
+    assert tryon_rows == ["PF-AFN", "teachers"]  # ours transfers worn garments only: not in the try-on table
+    transfer_rows = [line.split("|")[1].strip() for line in lines[transfer + 4:transfer + 7]]
+    assert transfer_rows == ["ours", "PF-AFN", "teachers"]
+    assert any(line.startswith("## Re-transfer") for line in sections) and "| ours |" in text
+    assert "Columns: source, in-shop garment, target, try-on: PF-AFN, try-on: teachers, transfer: ours, transfer: " \
+           "PF-AFN, transfer: teachers, truth." in text
+    grid = read_image(out.with_suffix(".png"), "RGB")
+    assert grid.shape == (2 * 64 + 3 * 2, 9 * 48 + 10 * 2, 3)
+    assert main(args + ["--method", f"again={runs / 'pfafn' / 'results'}", "--method",
+                        f"again={runs / 'pfafn' / 'results'}"]) == 2
+    assert "protocol 'transfer' is in" in capsys.readouterr().err

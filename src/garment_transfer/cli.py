@@ -24,6 +24,7 @@ TOOLS = {
     "data": ("data", "inspect data sets: garment-transfer data check ROOT --format F"),
     "transfer": ("transfer", "dress one person in another's garment, on your own images"),
     "report": ("report", "collect a preset's evaluations into a markdown report with an image grid"),
+    "compare": ("compare", "put trained methods side by side: try-on, transfer and re-transfer tables and one grid"),
     "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (METHOD.md 5)"),
     "preflight": ("preflight", "check that a plan's configs find every file they need, before training starts"),
     "sizes": ("sizes", "parameters and MACs of every network of every method at a size, beside the published counts"),

@@ -1,10 +1,16 @@
-"""The report ``make train-all`` writes, from the pipeline's evaluations.
+"""The reports ``make train-all`` and ``make compare`` write, from the pipeline's evaluations.
 
 One evaluation (a method on a data set's fixed pairs) is ``<run>/results/metrics.json``, written by the evaluator
 (``evaluation.results.write_results``: per protocol the computed ``values`` and the ``skipped`` metrics with their
 reasons). :func:`build_report` collects the evaluations under a preset's run folder
 (``runs/cpu``: ``pipeline/`` and ``baselines/*/``) into ``report.md``: one table per protocol, the skipped metrics
 with their reasons, and an image grid (source, target, each method, truth) saved beside it as ``report.png``.
+
+:func:`build_comparison` (``garment-transfer compare``, ``make compare``) puts named methods side by side, each from
+one or more evaluation folders: a table per protocol (true try-on, paired try-on, true transfer, re-transfer, ...)
+with the methods evaluated on it, and one image grid on the same true-transfer pairs (source, in-shop garment,
+target, every try-on, every transfer, truth: a true transfer is also the true try-on of the target in the source's
+in-shop garment).
 """
 
 from __future__ import annotations
@@ -120,6 +126,118 @@ def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs
     if skipped:
         lines += ["Metrics not computed:", "", *skipped, ""]
     grid, columns = image_grid(data_root, evaluations, pairs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    picture = out.with_suffix(".png")
+    write_png(picture, grid)
+    lines += ["## Examples", "", f"Columns: {', '.join(columns)}.", "", f"![examples]({picture.name})", ""]
+    text = "\n".join(lines)
+    atomic_write_text(out, text)
+    return text
+
+
+# ------------------------------------------------------------------------------------------------ comparison
+COMPARISON = {  # protocol -> section title, in report order
+    "tryon": "True try-on: the target in the source's in-shop garment, against the true image",
+    "tryon_paired": "Paired try-on: each person in their own in-shop garment, against the person",
+    "tryon_unpaired": "Unpaired try-on (no reference)",
+    "transfer": "True transfer: the target in the garment the source wears, against the true image",
+    "retransfer": "Re-transfer: the result dressed back onto the source, against the source",
+    "unpaired": "Unpaired transfer (no reference)",
+}
+GRID_PROTOCOLS = {"tryon": "try-on", "transfer": "transfer"}  # protocols shown in the grid, with column prefixes
+
+
+def parse_method(spec: str) -> tuple[str, Path]:
+    """``"NAME=FOLDER"`` -> (name, results folder)."""
+    name, sep, folder = spec.partition("=")
+    if not sep or not name.strip() or not folder.strip():
+        raise ValueError(f"--method {spec!r}: expected NAME=RESULTS_FOLDER, e.g. 'ours=runs/cpu/pipeline/results'")
+    return name.strip(), Path(folder.strip())
+
+
+def collect_methods(methods: Mapping[str, list[Path]]) -> dict[str, dict[str, tuple[dict, Path]]]:
+    """``{method: {protocol: (result, results folder)}}`` from each method's evaluations (a method may list several
+    folders, e.g. its transfer and its try-on runs; one protocol evaluated twice is an error naming both)."""
+    collected = {}
+    for name, folders in methods.items():
+        protocols = {}
+        for folder in folders:
+            for protocol, result in read_results(folder / "metrics.json")["protocols"].items():
+                if protocol in protocols:
+                    raise ValueError(f"method {name!r}: protocol {protocol!r} is in {protocols[protocol][1]} and in "
+                                     f"{folder}; give each protocol once")
+                protocols[protocol] = (result, folder)
+        collected[name] = protocols
+    return collected
+
+
+def _tile(path: Path | None, size: tuple[int, int]) -> np.ndarray:
+    if path is None or not path.is_file():
+        return np.full((*size, 3), 255, np.uint8)
+    return _fit(read_image(path, "RGB"), size)
+
+
+def comparison_grid(data_root: str | Path, collected: Mapping[str, Mapping[str, tuple[dict, Path]]], pairs: int = 6,
+                    padding: int = 2) -> tuple[np.ndarray, list[str]]:
+    """Rows of (source, its in-shop garment, target, each method's try-on, each method's transfer, truth) on the
+    first ``pairs`` true-transfer pairs of the test split (the truth is that of both the transfer and the unpaired
+    try-on); a result a method lacks is a white tile. Returns (uint8 image, column names)."""
+    listed = canonical.read_pairs(canonical.transfer_pairs_path(data_root, "test"))[:pairs]
+    if not listed:
+        raise ValueError(f"{data_root}: no true-transfer pairs in the test split to show")
+    columns = [(f"{prefix}: {name}", protocols[protocol][1] / protocol)
+               for protocol, prefix in GRID_PROTOCOLS.items()
+               for name, protocols in collected.items() if protocol in protocols]
+    first = canonical.sample_paths(data_root, "test", listed[0][0])["image"]
+    size = read_image(first, "RGB").shape[:2]
+    for _, folder in columns:
+        found = sorted(folder.glob("*.png"))
+        if found:
+            size = read_image(found[0], "RGB").shape[:2]
+            break
+    rows = []
+    for source, target in listed:
+        people = canonical.sample_paths(data_root, "test", source), canonical.sample_paths(data_root, "test", target)
+        tiles = [_tile(people[0]["image"], size), _tile(people[0]["cloth"], size), _tile(people[1]["image"], size)]
+        tiles += [_tile(folder / f"{source}__{target}.png", size) for _, folder in columns]
+        tiles.append(_tile(canonical.transfer_paths(data_root, "test", source, target)["image"], size))
+        rows.append(tiles)
+    height, width = size
+    grid = np.full((len(rows) * (height + padding) + padding, len(rows[0]) * (width + padding) + padding, 3), 255,
+                   np.uint8)
+    for i, tiles in enumerate(rows):
+        for j, tile in enumerate(tiles):
+            top, left = padding + i * (height + padding), padding + j * (width + padding)
+            grid[top:top + height, left:left + width] = tile
+    return grid, ["source", "in-shop garment", "target", *(name for name, _ in columns), "truth"]
+
+
+def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, out: str | Path, pairs: int = 6,
+                     title: str = "Try-on and transfer, every method on the same pairs", notes: str = "") -> str:
+    """Write ``out`` (markdown: one table per protocol, rows the methods that were evaluated on it, the skipped
+    metrics with their reasons) and ``<out>.png`` (:func:`comparison_grid`).
+
+    Args:
+        methods: ``{method name: [results folders]}`` (each holding ``metrics.json`` and a folder of images per
+            protocol, as ``garment-transfer test`` writes them).
+        data_root: the canonical data set that was evaluated (synthetic: with its true transfers).
+    """
+    out = Path(out)
+    collected = collect_methods(methods)
+    lines = [f"# {title}", ""] + ([notes, ""] if notes else [])
+    lines += [f"Data: {data_root}. Methods and their evaluations:", ""]
+    lines += [f"- {name}: {', '.join(str(folder) for folder in methods[name])}" for name in collected] + [""]
+    for protocol, heading in COMPARISON.items():
+        rows = {name: protocols[protocol][0]["values"] for name, protocols in collected.items()
+                if protocol in protocols}
+        if rows:
+            images = {protocols[protocol][0].get("images") for protocols in collected.values() if protocol in protocols}
+            count = f" ({', '.join(str(n) for n in sorted(images))} images)" if images != {None} else ""
+            lines += [f"## {heading}{count}", "", markdown_table(rows, first="method"), ""]
+    skipped = skipped_lines({f"{n}/{p}": r for n, protocols in collected.items() for p, (r, _) in protocols.items()})
+    if skipped:
+        lines += ["Metrics not computed:", "", *skipped, ""]
+    grid, columns = comparison_grid(data_root, collected, pairs)
     out.parent.mkdir(parents=True, exist_ok=True)
     picture = out.with_suffix(".png")
     write_png(picture, grid)
