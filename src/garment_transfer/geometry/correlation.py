@@ -5,7 +5,8 @@ Kernel size 1: ``cost[b, k, y, x] = mean_c f1[b, c, y, x] * f2[b, c, y + dy, x +
 outer and ``dx`` inner: ``k = (dy + d) * (2 d + 1) + (dx + d)``, so ``k = d (2 d + 1) + d`` (the centre) is zero
 displacement. PF-AFN follows it with ``LeakyReLU(0.1)``; that is the caller's job, not done here.
 
-:func:`correlation` is a few batched matrix products forward and backward (:class:`_Correlation`), on any device;
+:func:`correlation` is a few batched matrix products forward and backward, on any device, as custom operators
+(``torch.ops.garment_transfer.correlation`` and its two gradients: opaque to ``torch.compile``, so no graph break);
 :func:`correlation_reference` is the plain formulation (one product and mean per displacement, 49 of each for
 ``d = 3``), kept as the reference the fast one is tested against.
 
@@ -30,7 +31,6 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 
 TILE = 16  # pixels per tile: rows of each matrix product
 MERGE_LIMIT = 3.0  # one merged window while it costs at most this many times the products of one window per dy
@@ -50,7 +50,12 @@ def correlation(f1: torch.Tensor, f2: torch.Tensor, max_displacement: int = 3) -
         :func:`correlation_reference` up to float rounding (a different summation order).
     """
     _check(f1, f2, max_displacement)
-    return _Correlation.apply(f1, f2, max_displacement)
+    device = f1.device.type
+    if torch.is_autocast_enabled(device):  # as autocast treats a matrix product; the op itself is not autocast
+        dtype = torch.get_autocast_dtype(device)
+    else:
+        dtype = f1.dtype if f1.dtype == f2.dtype else torch.promote_types(f1.dtype, f2.dtype)
+    return _correlation_op(_as(f1, dtype), _as(f2, dtype), max_displacement)
 
 
 def correlation_reference(f1: torch.Tensor, f2: torch.Tensor, max_displacement: int = 3) -> torch.Tensor:
@@ -187,55 +192,76 @@ def _memory_format(x: torch.Tensor) -> torch.memory_format:
     return torch.channels_last if channels_last else torch.contiguous_format
 
 
-def _compute_dtype(f1: torch.Tensor, f2: torch.Tensor) -> torch.dtype:
-    device = f1.device.type
-    if torch.is_autocast_enabled(device) and f1.is_floating_point():
-        return torch.get_autocast_dtype(device)
-    return f1.dtype if f1.dtype == f2.dtype else torch.promote_types(f1.dtype, f2.dtype)
-
-
 def _as(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return x if x.dtype == dtype else x.to(dtype)
 
 
-class _Correlation(torch.autograd.Function):
-    """:func:`correlation` forward and backward as batched matrix products (module docstring)."""
+# The three computations are custom operators (``garment_transfer::correlation`` and its two gradients): one opaque
+# node each for autograd and for torch.compile (no graph break, CUDA graphs possible), with shape-only fake versions.
 
-    @staticmethod
-    def forward(ctx, f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
-        dtype = _compute_dtype(f1, f2)
-        ctx.save_for_backward(f1, f2)
-        ctx.d, ctx.dtype = d, dtype
-        plan = _plan(f1, d)
-        with torch.autocast(f1.device.type, enabled=False):
-            anchors = _canvas(_as(f1, dtype), plan, 0, plan.front)
-            searched = _canvas(_as(f2, dtype), plan, d, 0)
-            dots = _dots(anchors, plan.front * plan.plane, searched, plan)  # (tiles, T, K, K), strided
-            flat = torch.mul(dots, 1.0 / plan.channels, out=dots.new_empty(dots.shape)).view(plan.covered, -1)
-            return _to_maps(flat, plan, 0, f1, dtype)
+@torch.library.custom_op("garment_transfer::correlation", mutates_args=())
+def _correlation_op(f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
+    plan = _plan(f1, d)
+    anchors = _canvas(f1, plan, 0, plan.front)
+    searched = _canvas(f2, plan, d, 0)
+    dots = _dots(anchors, plan.front * plan.plane, searched, plan)  # (tiles, T, K, K), strided
+    flat = torch.mul(dots, 1.0 / plan.channels, out=dots.new_empty(dots.shape)).view(plan.covered, -1)
+    return _to_maps(flat, plan, 0, f1)
 
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad: torch.Tensor):
-        f1, f2 = ctx.saved_tensors
-        d, dtype = ctx.d, ctx.dtype
-        plan = _plan(f1, d)
-        k2, t, scale = plan.k * plan.k, plan.tile, 1.0 / plan.channels
-        grad_f1 = grad_f2 = None
-        with torch.autocast(f1.device.type, enabled=False):
-            grads = _canvas(_as(grad, dtype), plan, 0, plan.front)  # (pixels, K^2), the gradient at each pixel
-            base = plan.front * plan.plane
-            if ctx.needs_input_grad[0]:
-                searched = _canvas(_as(f2, dtype), plan, d, 0)
-                at_pixel = grads.as_strided((plan.tiles, t, plan.k, plan.k), (t * k2, k2, plan.k, 1),
-                                            grads.storage_offset() + base * k2)
-                grad_f1 = _to_maps(_spread(at_pixel, searched, 0, plan, scale), plan, 0, f1)
-            if ctx.needs_input_grad[1]:
-                # f2's pixel p gets grad[p - dy row - dx, (dy, dx)] * f1[p - dy row - dx]: with e = K - 1 - dy, the
-                # pixel p - lead + e row + e_x and the channel K^2 - 1 - (e K + e_x), read with positive strides.
-                anchors = _canvas(_as(f1, dtype), plan, 0, plan.front)
-                at_neighbour = grads.as_strided(
-                    (plan.tiles, t, plan.k, plan.k), (t * k2, k2, plan.row * k2 - plan.k, k2 - 1),
-                    grads.storage_offset() + (base - plan.lead) * k2 + k2 - 1)
-                grad_f2 = _to_maps(_spread(at_neighbour, anchors, base - plan.lead, plan, scale), plan, d, f2)
-        return grad_f1, grad_f2, None
+
+@_correlation_op.register_fake
+def _(f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
+    batch, _, height, width = f1.shape
+    return torch.empty((batch, (2 * d + 1) ** 2, height, width), dtype=f1.dtype, device=f1.device,
+                       memory_format=_memory_format(f1))
+
+
+@torch.library.custom_op("garment_transfer::correlation_grad_f1", mutates_args=())
+def _grad_f1_op(grad: torch.Tensor, f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
+    plan = _plan(f1, d)
+    k2, t = plan.k * plan.k, plan.tile
+    grads = _canvas(_as(grad, f1.dtype), plan, 0, plan.front)  # (pixels, K^2), the gradient at each pixel
+    searched = _canvas(f2, plan, d, 0)
+    at_pixel = grads.as_strided((plan.tiles, t, plan.k, plan.k), (t * k2, k2, plan.k, 1),
+                                grads.storage_offset() + plan.front * plan.plane * k2)
+    return _to_maps(_spread(at_pixel, searched, 0, plan, 1.0 / plan.channels), plan, 0, f1)
+
+
+@torch.library.custom_op("garment_transfer::correlation_grad_f2", mutates_args=())
+def _grad_f2_op(grad: torch.Tensor, f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
+    # f2's pixel p gets grad[p - dy row - dx, (dy, dx)] * f1[p - dy row - dx]: with e = K - 1 - dy, the pixel
+    # p - lead + e row + e_x and the channel K^2 - 1 - (e K + e_x), read with positive strides.
+    plan = _plan(f1, d)
+    k2, t = plan.k * plan.k, plan.tile
+    start = plan.front * plan.plane - plan.lead
+    grads = _canvas(_as(grad, f1.dtype), plan, 0, plan.front)
+    anchors = _canvas(f1, plan, 0, plan.front)
+    at_neighbour = grads.as_strided((plan.tiles, t, plan.k, plan.k), (t * k2, k2, plan.row * k2 - plan.k, k2 - 1),
+                                    grads.storage_offset() + start * k2 + k2 - 1)
+    return _to_maps(_spread(at_neighbour, anchors, start, plan, 1.0 / plan.channels), plan, d, f2)
+
+
+@_grad_f1_op.register_fake
+def _(grad: torch.Tensor, f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
+    return torch.empty_like(f1, memory_format=_memory_format(f1))
+
+
+@_grad_f2_op.register_fake
+def _(grad: torch.Tensor, f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
+    return torch.empty_like(f2, memory_format=_memory_format(f2))
+
+
+def _save(ctx, inputs: tuple, output: torch.Tensor) -> None:
+    f1, f2, d = inputs
+    ctx.save_for_backward(f1, f2)
+    ctx.d = d
+
+
+def _backward(ctx, grad: torch.Tensor):
+    f1, f2 = ctx.saved_tensors
+    grad_f1 = _grad_f1_op(grad, f1, f2, ctx.d) if ctx.needs_input_grad[0] else None
+    grad_f2 = _grad_f2_op(grad, f1, f2, ctx.d) if ctx.needs_input_grad[1] else None
+    return grad_f1, grad_f2, None
+
+
+_correlation_op.register_autograd(_backward, setup_context=_save)

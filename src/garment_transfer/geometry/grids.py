@@ -49,13 +49,13 @@ def _constant(name: str, height: int, width: int, device: torch.device | str | N
     ``torch.compile`` traces (the compiler folds them)."""
     dtype = dtype or torch.get_default_dtype()
     device = torch.device(device) if device is not None else torch.get_default_device()
+    if torch.compiler.is_compiling():
+        return _make_constant(name, height, width, device, dtype)
     key = (name, height, width, device, dtype)
-    value = None if torch.compiler.is_compiling() else _CONSTANTS.get(key)
+    value = _CONSTANTS.get(key)
     if value is None:
         with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable in training after inference
-            value = _make_constant(name, height, width, device, dtype)
-        if not torch.compiler.is_compiling():
-            _CONSTANTS[key] = value
+            value = _CONSTANTS[key] = _make_constant(name, height, width, device, dtype)
     return value
 
 
