@@ -235,8 +235,8 @@ def build_stage(preset: str, stage: str, checkpoints: dict[str, str],
 
 
 def save_checkpoint(module: pl.LightningModule, data: dict, path: Path) -> str:
-    """A Lightning-format checkpoint of ``module`` as it is (what ``garment_transfer.checkpoints.read_checkpoint`` reads);
-    a student leaves out the frozen nets it references, as in training."""
+    """A Lightning-format checkpoint of ``module`` as it is (what ``garment_transfer.checkpoints.read_checkpoint``
+    reads); a student leaves out the frozen nets it references, as in training."""
     checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
                   "datamodule_hyper_parameters": {"size": data["size"], "densepose": data.get("densepose", "iuv")},
                   "epoch": 0, "global_step": 0, "pytorch-lightning_version": pl.__version__}
@@ -556,10 +556,10 @@ def latency_ms(call, repeats: int) -> tuple[float, float]:
 def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
     lines = ["## Operator calls and CPU latency\n\nOne forward at batch 1 on the CPU, no gradients: every stage "
              "network (zero inputs: the work does not depend on the values) and the pipeline "
-             "`GarmentTransfer(\"ours\")` on the first evaluation pair. Operators from the profiler (`torch.profiler`): *calls* are the operator "
-             "calls the code makes (each one dispatch), *kernels* the innermost operators that compute (not views, "
-             "allocations or no-op casts; on a GPU about one kernel launch each), *events* every operator event "
-             "nested ones included (what issue 16 counted: 20,530 for the pipeline before). Latency: median (and "
+             "`GarmentTransfer(\"ours\")` on the first evaluation pair. Operators from the profiler "
+             "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the "
+             "innermost operators that compute (not views, allocations or no-op casts; on a GPU about one kernel "
+             "launch each), *events* every operator event, nested ones included (what issue 16 counted: 20,530 for the pipeline before). Latency: median (and "
              f"minimum) of {plan.operator_repeats} calls after a warm-up call, {torch.get_num_threads()} threads.\n",
              "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
              "|---|---|---|---|---|---|---|"]

@@ -14,15 +14,15 @@ How the fast one works. Both maps go channels-last onto one zero-padded *canvas*
 ``W + 2 d`` pixels, flattened to a list of pixels: the pixel of ``(b, y, x)`` is ``q = (b (H + 2 d) + y) (W + 2 d) + x``
 and its neighbour at displacement ``(dy, dx)`` (counted from ``-d``) is ``q + dy (W + 2 d) + dx`` in ``f2``'s canvas,
 whatever ``b``, ``y`` and ``x`` (the padding keeps rows and samples apart). So ``T`` consecutive pixels ("a tile")
-meet their neighbours inside ``2 d + 1`` windows of ``T + 2 d`` consecutive pixels (one per ``dy``), or inside one window
-of ``2 d (W + 2 d) + T + 2 d`` pixels; each window is a strided *view* of the canvas (tiles overlap in memory, nothing
-is copied), and one batched product per window gives every tile's dot products with its window, of which the
+meet their neighbours inside ``2 d + 1`` windows of ``T + 2 d`` consecutive pixels (one per ``dy``), or inside one
+window of ``2 d (W + 2 d) + T + 2 d`` pixels; each window is a strided *view* of the canvas (tiles overlap in memory,
+nothing is copied), and one batched product per window gives every tile's dot products with its window, of which the
 band ``dx = 0 .. 2 d`` is kept. Narrow maps take the one large window (one product), wide maps the ``2 d + 1`` small
 ones (``T + 2 d`` dot products per pixel and displacement row instead of ``2 d + 1``). The backward pass is the same
 products with the incoming gradient written into band matrices: for ``f1`` the gradient at the pixel, for ``f2`` the
 gradient at the neighbour, read in reverse displacement order. Memory: the canvases (about the size of the maps) and
 the products (``(2 d + 1) (T + 2 d)`` or ``2 d (W + 2 d) + T + 2 d`` values per pixel); only the inputs are kept for the
-backward pass. Under autocast the products run in the autocast dtype (bf16 / fp16), as a matrix product would.
+backward pass. Under autocast the inputs are cast to the autocast dtype (bf16 / fp16) first, as for a matrix product.
 """
 
 from __future__ import annotations
