@@ -560,7 +560,8 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
              "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the "
              "innermost operators that compute (not views, allocations or no-op casts; on a GPU about one kernel "
              "launch each), *events* every operator event, nested ones included (what issue 16 counted: 20,530 for "
-             f"the pipeline before). Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up call, {torch.get_num_threads()} threads.\n",
+             f"the pipeline before). Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up "
+             f"call, {torch.get_num_threads()} threads.\n",
              "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
              "|---|---|---|---|---|---|---|"]
     cpu = torch.device("cpu")
