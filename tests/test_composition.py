@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from garment_transfer import composition
 from garment_transfer.composition import compose, inpaint, skin_cases
 from garment_transfer.data.datamodule import GarmentDataModule
 from garment_transfer.data.label_maps import LOWER_GARMENT, NUM_CLASSES, UPPER_GARMENT, UPPER_SKIN
@@ -112,8 +113,17 @@ def blob_parsing(generator: torch.Generator, batch: int, height: int, width: int
     return parsing
 
 
+@pytest.fixture(params=["present classes", "every class"])
+def fill_path(request, monkeypatch):
+    """The fill as on the CPU (only the hole classes present, read from the masks) and as on a GPU or compiled
+    (every class a hole can take, nothing read back)."""
+    if request.param == "every class":
+        monkeypatch.setattr(composition, "_present_hole_classes", lambda new, holes: None)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(6))
-def test_composition_equals_the_class_by_class_reference_bit_for_bit(seed):
+def test_composition_equals_the_class_by_class_reference_bit_for_bit(seed, fill_path):
     """Random parsings: holes of any class, samples without keep pixels of a hole's class or without any keep pixel,
     samples without holes, one batch."""
     generator = torch.Generator().manual_seed(seed)
@@ -129,8 +139,13 @@ def test_composition_equals_the_class_by_class_reference_bit_for_bit(seed):
     assert all(torch.equal(masks[name], want_masks[name]) for name in want_masks)
 
 
-def test_composition_makes_no_host_synchronisation():
-    """The old composition called ``.any()``, ``torch.unique`` and ``.tolist()`` (each waits for the device)."""
+def test_composition_on_a_gpu_or_compiled_makes_no_host_synchronisation(fill_path):
+    """The old composition called ``.any()``, ``torch.unique`` and ``.tolist()`` (each waits for the device); off
+    the CPU the composition reads nothing back."""
+    if fill_path == "present classes":
+        assert composition._present_hole_classes(torch.zeros(1, 1, 2, 2, dtype=torch.long, device="meta"),
+                                                 torch.zeros(1, 1, 2, 2, dtype=torch.bool, device="meta")) is None
+        return
     image, target_parsing, transfer_parsing = scene()
     with torch.profiler.profile() as profile:
         compose(image, target_parsing, transfer_parsing, torch.zeros_like(image), torch.zeros_like(image))
