@@ -202,7 +202,7 @@ def test_pipeline_equals_the_reference_code_path_on_the_evaluation_pairs(checkpo
     """The fast correlation differs from the reference by float rounding only (1e-6 of its values here), the
     composition not at all: the results agree to 1e-5 ([-1, 1] images)."""
     out = GarmentTransfer("ours", **pipeline_args(checkpoints))(evaluation_pairs.source, evaluation_pairs.target)
-    assert out.masks["holes"].sum() > 0 and out.masks["regrow"].sum() > 0  # both paths exercised
+    assert not torch.equal(out.warped_garment, out.aligned_garment)  # the flow moved: the correlation mattered
     assert_same_transfer(out, reference_output, atol=1e-5)
 
 
