@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 TILE = 16  # pixels per tile: rows of each matrix product
-MERGE_LIMIT = 3.0  # one merged window while it costs at most this many times the products of one window per dy
+MERGE_LIMIT = 2.0  # one merged window while it costs at most this many times the products of one window per dy
 
 
 def correlation(f1: torch.Tensor, f2: torch.Tensor, max_displacement: int = 3) -> torch.Tensor:
