@@ -231,7 +231,7 @@ def build_stage(preset: str, stage: str, checkpoints: dict[str, str],
     notes on substitutions."""
     config = stage_config(preset, stage)
     args, notes = model_args(config, checkpoints)
-    return load_class(config["model"]["class_path"])(**args, **(extra or {})), config, notes
+    return load_class(config["model"]["class_path"])(**{**args, **(extra or {})}), config, notes
 
 
 def save_checkpoint(module: pl.LightningModule, data: dict, path: Path) -> str:
