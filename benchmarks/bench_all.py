@@ -8,7 +8,8 @@ calls, kernels and profiler events of one forward at batch 1 of every stage netw
 profiler: a CPU-measurable proxy for a GPU's launch overhead, with CPU latency), ``complexity`` (parameters and
 multiply-accumulates beside the paper's Table 2) and ``gpu`` (the pipeline and every training step in fp32, bf16,
 channels-last and compiled (CUDA graphs for inference), with peak memory; where CUDA is available, otherwise a
-stated skip). ``--presets paper --sections loader pipeline gpu`` is the GPU run of issue 16.
+stated skip). The GPU run of issue 16: ``--sections loader gpu --presets paper --sizes 256x192`` with
+``--gpu-rows pipeline``, then ``--gpu-rows training`` (each under 10 minutes on one H200, estimated).
 
 Every network is freshly initialised: students get their frozen teachers from checkpoints of untrained modules
 written to a temporary folder in the Lightning format (:func:`write_checkpoints`); untrained weights cost the same
@@ -112,6 +113,7 @@ class Plan:
     gpu_batch_sizes: tuple[int, ...] = (1, 16, 64, 128, 256)  # the pipeline's sweep on a GPU
     compiled_batch_sizes: tuple[int, ...] = (1, 128)  # compiled modes compile once per batch size: two of them
     compile_training: bool = False  # the compiled training rows on a GPU (a compile per stage: minutes)
+    gpu_rows: tuple[str, ...] = ("pipeline", "training")  # what the gpu section measures
     gpu_pipeline_modes: tuple[Mode, ...] = GPU_PIPELINE_MODES
     gpu_training_modes: tuple[Mode, ...] = GPU_TRAINING_MODES
     operator_sizes: dict = field(default_factory=lambda: {"cpu": "128x96", "paper": "256x192"})
@@ -257,9 +259,10 @@ def write_checkpoints(preset: str, folder: Path) -> dict[str, str]:
 
 
 def ensure_data(plan: Plan) -> None:
-    """The plan's data sets: the built-in ones through their data module, ``plan.generated`` with the synth API
-    (both resume or skip a finished set)."""
-    for size, root in plan.roots.items():
+    """The data sets of the plan's sizes: the built-in ones through their data module, ``plan.generated`` with the
+    synth API (both resume or skip a finished set)."""
+    for size in plan.sizes:
+        root = plan.roots[size]
         if root is None:
             PipelineDataModule(size=size).prepare_data()
         elif root in plan.generated:
@@ -599,7 +602,8 @@ def gpu_rows_missing(plan: Plan) -> list[str]:
             f"pipeline in each of: {pipeline} (latency at batch 1, throughput at the best batch over "
             f"{', '.join(map(str, plan.gpu_batch_sizes))}, peak memory), and every stage's training step in each of: "
             f"{training} (`--compile-training` adds `{COMPILED_TRAINING.name}`), with peak memory: "
-            "`python benchmarks/bench_all.py --sections loader pipeline gpu --presets paper`."]
+            "`python benchmarks/bench_all.py --sections loader gpu --presets paper --sizes 256x192 --gpu-rows "
+            "pipeline` (and `--gpu-rows training`)."]
 
 
 def stage_nets(preset: str) -> dict[str, tuple[torch.nn.Module, int]]:
@@ -697,8 +701,10 @@ def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch
                 pipeline_modes = tuple(m for m in plan.gpu_pipeline_modes if compiled or not m.compile)
                 training_modes = plan.gpu_training_modes + ((COMPILED_TRAINING,) if compiled and plan.compile_training
                                                             else ())
-                lines += ["", *pipeline_section(plan, checkpoints, device, pipeline_modes),
-                          "", *training_section(plan, checkpoints, device, training_modes, loader_rates)]
+                if "pipeline" in plan.gpu_rows:
+                    lines += ["", *pipeline_section(plan, checkpoints, device, pipeline_modes)]
+                if "training" in plan.gpu_rows:
+                    lines += ["", *training_section(plan, checkpoints, device, training_modes, loader_rates)]
             else:
                 lines += ["", *gpu_rows_missing(plan)]
     if "complexity" in sections:
@@ -713,6 +719,10 @@ def main() -> None:
                         help="what to measure (default: all)")
     parser.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS),
                         help="the presets whose networks are measured (default: both)")
+    parser.add_argument("--sizes", nargs="+", choices=Plan().sizes, default=list(Plan().sizes),
+                        help="the image sizes of the engine, loader and pipeline rows (default: both)")
+    parser.add_argument("--gpu-rows", nargs="+", choices=Plan().gpu_rows, default=list(Plan().gpu_rows),
+                        help="what the gpu section measures (default: both; one each keeps a run under 10 minutes)")
     parser.add_argument("--compile-training", action="store_true",
                         help="on a GPU, also time every stage's training step compiled (a compile per stage)")
     parser.add_argument("--quick", action="store_true",
@@ -721,7 +731,8 @@ def main() -> None:
                         "folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        plan = Plan(presets=tuple(args.presets), compile_training=args.compile_training)
+        plan = Plan(presets=tuple(args.presets), sizes=tuple(args.sizes), gpu_rows=tuple(args.gpu_rows),
+                    compile_training=args.compile_training)
         if args.quick:
             root = args.data or str(Path(folder) / "data")
             if args.data is None:
