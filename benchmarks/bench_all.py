@@ -532,11 +532,14 @@ class OperatorCount:
     events: int
 
 
-def count_operators(call) -> OperatorCount:
-    """Profile one ``call()`` on the CPU and count its operators (aten ones and this project's custom operators)."""
+def count_operators(call, warmup: bool = True) -> OperatorCount:
+    """Profile one ``call()`` on the CPU and count its operators (aten ones and this project's custom operators),
+    after a warm-up call (``warmup``: what a process does once, e.g. caching identity grids, is not counted)."""
     def operator(event) -> bool:
         return event is not None and event.name.startswith(("aten::", "garment_transfer::"))
 
+    if warmup:
+        call()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
         call()
     events = [e for e in profile.events() if operator(e)]

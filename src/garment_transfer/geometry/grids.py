@@ -79,7 +79,7 @@ def _identity(height: int, width: int, like: torch.Tensor) -> torch.Tensor:
 
 def grid_dtype(x: torch.Tensor) -> torch.dtype:
     """The dtype a grid or flow derived from ``x`` is kept in: float32 for 16-bit floats (bf16 has 8 significant
-    bits, a quarter pixel at 64 pixels), else ``x``'s."""
+    bits: a grid value near 1 is off by up to 1 / 512, a fifth of a pixel across 192 pixels), else ``x``'s."""
     return torch.float32 if x.dtype in LOW_PRECISION else x.dtype
 
 

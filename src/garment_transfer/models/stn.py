@@ -7,8 +7,8 @@ Five ``Conv3x3(stride 2) + BatchNorm + ReLU`` layers of ``(w, 2w, 4w, 8w, 8w)`` 
 ``Linear(8w, 8w) + ReLU + Linear(8w, outputs)``; the last linear layer has zero weights, and its bias is the identity
 ``theta`` (STN) or zero control-point offsets (TPS), so both start at the identity map. Any input size works.
 
-Under autocast the last linear layer runs in float32: ``theta`` and the control points are geometry (bf16 would move
-a 192-pixel-wide image by up to half a pixel).
+Under autocast the last linear layer runs in float32: ``theta`` and the control points are geometry (in bf16 a scale
+near 1 is off by up to 1 / 512: a fifth of a pixel at the edge of a 192-pixel-wide image).
 
 ``theta`` follows :func:`garment_transfer.geometry.affine_grid`: it maps normalised *output* ``(x, y, 1)`` to
 normalised *source* coordinates (``source_from_output``, ``align_corners=True``); :func:`align` applies it.
