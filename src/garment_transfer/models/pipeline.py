@@ -15,6 +15,12 @@ Then, for ``ours`` and ``teacher``: the arm regrowth net ``R(I_t * M^s_t, M^s_{t
 skin lies outside the old; :func:`garment_transfer.composition.compose` assembles the picture, inheriting every
 untouched target pixel and filling holes. Every network is a :class:`~garment_transfer.models.frozen.FrozenNet` of its
 stage checkpoint (checked to be of the stage it is used as), run in eval mode under ``no_grad``.
+
+Speed switches (README "Speed"; all off is the reference): ``precision="bf16"`` runs the networks under bf16
+autocast (flows, grids and grid sampling stay float32, composition works on float32 images: the result is float32);
+``channels_last`` puts the networks' parameters in channels-last memory format; ``compile`` compiles the whole
+forward with ``torch.compile`` (one graph: nothing in it waits for the device), ``"reduce-overhead"`` with CUDA
+graphs for fixed-shape inference on a GPU.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from garment_transfer.composition import compose
 from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.data.samples import PersonSample, one_hot
 from garment_transfer.geometry.grids import affine_grid, warp
+from garment_transfer.models.acceleration import accelerate, compile_mode
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
 from garment_transfer.models.regrowth import build_regrowth_net, regrow
@@ -36,6 +43,7 @@ from garment_transfer.models.warping import (build_warping_student, build_warpin
                                              warp_garment)
 
 METHODS = ("ours", "teacher", "affine")
+PRECISIONS = ("32", "bf16")
 NEEDS = {  # method -> the checkpoints it loads (argument names of GarmentTransfer)
     "ours": ("parsing_checkpoint", "warping_checkpoint", "regrowth_checkpoint"),
     "teacher": ("tryon_parsing_checkpoint", "tryon_warping_checkpoint", "regrowth_checkpoint"),
@@ -106,28 +114,45 @@ class GarmentTransfer(nn.Module):
         tryon_parsing_checkpoint, tryon_warping_checkpoint: ``T_P`` and ``T_W`` (``teacher``).
         regrowth_checkpoint: ``R`` (``ours`` and ``teacher``).
         fill: hole filling of the composition (``composition.compose``).
+        precision: ``"32"`` or ``"bf16"`` (bf16 autocast for the networks). channels_last: networks in channels-last
+            memory format. compile: False, True or a ``torch.compile`` mode (``"reduce-overhead"``: CUDA graphs).
     """
 
     def __init__(self, method: str = "ours", parsing_checkpoint: str | None = None,
                  warping_checkpoint: str | None = None, regrowth_checkpoint: str | None = None,
                  tryon_parsing_checkpoint: str | None = None, tryon_warping_checkpoint: str | None = None,
-                 fill: str = "inpaint") -> None:
+                 fill: str = "inpaint", precision: str = "32", channels_last: bool = False,
+                 compile: bool | str = False) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"method {method!r}: choose one of {METHODS}")
+        if str(precision) not in PRECISIONS:
+            raise ValueError(f"precision {precision!r}: choose one of {PRECISIONS}")
         paths = {"parsing_checkpoint": parsing_checkpoint, "warping_checkpoint": warping_checkpoint,
                  "regrowth_checkpoint": regrowth_checkpoint, "tryon_parsing_checkpoint": tryon_parsing_checkpoint,
                  "tryon_warping_checkpoint": tryon_warping_checkpoint}
         missing = [name for name in NEEDS[method] if not paths[name]]
         if missing:
             raise ValueError(f"method {method!r} needs {', '.join(missing)} (the stage checkpoints it runs)")
-        self.method, self.fill = method, fill
+        self.method, self.fill, self.precision = method, fill, str(precision)
         self.nets = nn.ModuleDict({name.removesuffix("_checkpoint"): FrozenNet.from_checkpoint(
             paths[name], STAGES[name], argument=name) for name in NEEDS[method]})
+        for frozen in self.nets.values():
+            accelerate(frozen.net, channels_last)
+        self._compiled = torch.compile(self.transfer, mode=compile_mode(compile)) if compile else None
 
     @torch.no_grad()
     def forward(self, source: PersonSample, target: PersonSample) -> TransferOutput:
         """Dress ``target`` (batched :class:`PersonSample`) in ``source``'s upper garment."""
+        return (self._compiled or self.transfer)(source, target)
+
+    def transfer(self, source: PersonSample, target: PersonSample) -> TransferOutput:
+        """:meth:`forward`, uncompiled: the eager reference. Under bf16 the images and masks still come out in the
+        inputs' dtype: warps sample the float32 inputs in float32, and ``R``'s output is scaled by a float32 mask."""
+        with torch.autocast(target.image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return self._transfer(source, target)
+
+    def _transfer(self, source: PersonSample, target: PersonSample) -> TransferOutput:
         if self.method == "affine":
             image, garment, mask = affine_paste(source, target)
             parsing = torch.where(mask[:, 0] > 0.5, UPPER_GARMENT, target.parsing)

@@ -35,6 +35,7 @@ class GarmentTransferPipeline(pl.LightningModule):
     """Args:
         method, parsing_checkpoint, warping_checkpoint, regrowth_checkpoint, tryon_parsing_checkpoint,
             tryon_warping_checkpoint, fill: as :class:`GarmentTransfer`.
+        precision, channels_last, compile: :class:`GarmentTransfer`'s speed switches ("32", off, off: the reference).
         protocols: evaluated by ``test`` (subset of :data:`PROTOCOLS`).
         inception, lpips, lpips_backbone: weight files of the evaluator's learned metrics (None: those metrics are
             reported as skipped, with the reason).
@@ -49,14 +50,16 @@ class GarmentTransferPipeline(pl.LightningModule):
                  fill: str = "inpaint", protocols: tuple[str, ...] = ("transfer", "retransfer"),
                  inception: str | None = None, lpips: str | None = None, lpips_backbone: str | None = None,
                  output_dir: str | None = None, save_images: bool = True, save_intermediates: bool = False,
-                 pose_channels: int = 3):
+                 pose_channels: int = 3, precision: str = "32", channels_last: bool = False,
+                 compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         unknown = set(protocols) - set(PROTOCOLS)
         if unknown:
             raise ValueError(f"protocols: unknown {sorted(unknown)}; choose from {PROTOCOLS}")
         self.transfer = GarmentTransfer(method, parsing_checkpoint, warping_checkpoint, regrowth_checkpoint,
-                                        tryon_parsing_checkpoint, tryon_warping_checkpoint, fill)
+                                        tryon_parsing_checkpoint, tryon_warping_checkpoint, fill, precision,
+                                        channels_last, compile)
         self.evaluators = torch.nn.ModuleDict({
             protocol: Evaluator(inception=inception, lpips=lpips, lpips_backbone=lpips_backbone,
                                 reference=protocol != "unpaired")
