@@ -10,6 +10,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 
 SIZE ?= 128x96
 TRAIN ?= 2000
+VAL ?= 200
 TEST ?= 200
 SEED ?= 0
 DATA ?= data/synthetic-$(SIZE)
@@ -37,7 +38,7 @@ PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  variables: PRESET=$(PRESET) SIZE=$(SIZE) TRAIN=$(TRAIN) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
+	@echo "  variables: PRESET=$(PRESET) SIZE=$(SIZE) TRAIN=$(TRAIN) VAL=$(VAL) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,7 +53,8 @@ test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
 
 data: $(STAMP) ## Generate the synthetic data set into $(DATA) (resumable)
-	$(VENV)/bin/garment-transfer synth --out $(DATA) --size $(SIZE) --train $(TRAIN) --test $(TEST) --seed $(SEED) --workers $(WORKERS)
+	$(VENV)/bin/garment-transfer synth --out $(DATA) --size $(SIZE) --train $(TRAIN) --val $(VAL) --test $(TEST) \
+		--seed $(SEED) --workers $(WORKERS)
 
 contact-sheet: $(STAMP) ## Render docs/contact_sheet.png from a small synthetic set
 	$(VENV)/bin/garment-transfer synth --out data/contact-sheet-256x192 --size 256x192 --train 8 --test 8 --seed 0 --quiet
@@ -77,8 +79,8 @@ preflight: $(STAMP) ## Check that every stage of the preset finds what it needs 
 
 # The five networks in dependency order; each reads the checkpoints of the ones before it at stable paths.
 $(PRESET_DATA): | $(STAMP) preflight
-	$(CLI) synth --out data/synthetic-$(PRESET_SIZE) --size $(PRESET_SIZE) --train $(TRAIN) --test $(TEST) --seed $(SEED) \
-		--workers $(WORKERS)
+	$(CLI) synth --out data/synthetic-$(PRESET_SIZE) --size $(PRESET_SIZE) --train $(TRAIN) --val $(VAL) --test $(TEST) \
+		--seed $(SEED) --workers $(WORKERS)
 
 $(call DONE,tryon_parsing): | $(PRESET_DATA) preflight
 	$(call FIT,tryon_parsing)

@@ -43,7 +43,7 @@ from garment_transfer.data.synth import SynthSettings, generate
 from garment_transfer.errors import UserError, one_line
 
 PAIR_MODES = ("paired", "unpaired", "transfer")
-DEFAULT_SYNTHETIC = {"train": 2000, "test": 200, "seed": 0, "transfers": 1}
+DEFAULT_SYNTHETIC = {"train": 2000, "val": 200, "test": 200, "seed": 0, "transfers": 1}
 
 
 def evaluation_pairs(ids: list[str], mode: str, seed: int = 0) -> list[tuple[str, str]]:
@@ -178,12 +178,18 @@ class GarmentDataModule(pl.LightningDataModule):
         self.val_pairs_source: str | None = None  # which validation pairs were used (set by setup)
 
     def prepare_data(self) -> None:
-        """Generate the built-in synthetic data set when it is the configured root and not there yet."""
+        """Generate the built-in synthetic data set when it is the configured root and not there yet (or add its
+        validation split to one generated without)."""
         meta = read_json(self.root / "meta.json") if self.builtin else None
-        if self.builtin and (meta or {}).get("status") != "complete":  # absent, or an interrupted generation
-            settings = SynthSettings(seed=self.synthetic["seed"], height=self.size[0], width=self.size[1],
-                                     counts={"train": self.synthetic["train"], "test": self.synthetic["test"]},
-                                     transfers_per_target={"train": 0, "test": self.synthetic["transfers"]})
+        if not self.builtin:
+            return
+        settings = SynthSettings(seed=self.synthetic["seed"], height=self.size[0], width=self.size[1],
+                                 counts={split: self.synthetic[split] for split in ("train", "val", "test")},
+                                 transfers_per_target={"train": 0, "val": self.synthetic["transfers"],
+                                                       "test": self.synthetic["transfers"]})
+        done = (meta or {}).get("status") == "complete"
+        has_val = "val" in ((meta or {}).get("settings") or {}).get("counts", {})
+        if not done or (settings.counts["val"] and not has_val):  # absent, interrupted, or without validation
             generate(self.root, settings, progress=True)
 
     def check_inputs(self, stage: str) -> None:
@@ -207,10 +213,10 @@ class GarmentDataModule(pl.LightningDataModule):
                            **(hp.reader_options or {}))
 
     def has_split(self, split: str) -> bool:
-        """Whether the data set has ``split`` (a layout without such a split says no)."""
+        """Whether the data set has ``split`` with samples (a layout that knows no such split says no)."""
         try:
-            return self.reader.split_folder(split).is_dir()
-        except ValueError:
+            return bool(self.reader.ids(split))
+        except (ValueError, OSError, KeyError):
             return False
 
     def validation_ids(self) -> tuple[str, list[str] | None]:
@@ -252,7 +258,7 @@ class GarmentDataModule(pl.LightningDataModule):
         ids = reader.ids(split) if ids is None else ids
         where = split if chosen is None else f"the held-out tail of {split} ({len(ids)} ids)"
         if hp.eval_pairs == "paired":
-            return evaluation_pairs(ids, "paired"), False, f"each person of {where} with their own garment"
+            return evaluation_pairs(ids, "paired"), False, f"each {where} person with their own garment"
         return (evaluation_pairs(ids, hp.eval_pairs, hp.eval_seed), False,
                 f"seeded draw from {where} (eval_seed {hp.eval_seed})")
 
