@@ -34,7 +34,7 @@ LAST = $(RUNS)/$(1)/checkpoints/last.ckpt
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping preflight train-parsing train-all evaluate clean-venv
+.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e preflight train-parsing train-all evaluate clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,11 +66,19 @@ bench: $(STAMP) ## One benchmark report: engine, loader, training steps, inferen
 bench-engine: $(STAMP) ## Engine throughput with its per-step breakdown
 	$(PY) benchmarks/bench_engine.py --out benchmarks/results/engine.md
 
-bench-parsing: $(STAMP) ## Train teacher, distilled student and baselines (CPU preset, ~1 h) and print their table
-	$(PY) benchmarks/bench_parsing.py --out benchmarks/results/parsing.md
+bench-parsing: $(STAMP) ## Parsing table, 3 seeds with paired intervals, and the self-study phase examined (CPU preset)
+	$(PY) benchmarks/comparisons.py --tables parsing selfstudy --out benchmarks/results/parsing.md
 
-bench-warping: $(STAMP) ## Train T_W, S_W and the warping comparison cases (CPU preset) and print their table
-	$(PY) benchmarks/bench_warping.py --out benchmarks/results/warping.md
+bench-warping: $(STAMP) ## Warping table: S_W and its comparison cases, 3 seeds with paired intervals (CPU preset)
+	$(PY) benchmarks/comparisons.py --tables warping --out benchmarks/results/warping.md
+
+SHIFTED := data/synthetic-128x96-shifted
+$(SHIFTED)/test/transfer/pairs.txt: | $(STAMP)
+	$(CLI) synth --out $(SHIFTED) --size 128x96 --train 2 --val 200 --test 200 --seed 7 \
+		--config conf/data/engine_shifted.yaml --workers $(WORKERS)
+
+bench-e2e: $(SHIFTED)/test/transfer/pairs.txt ## End to end, 3 seeds: ours vs the teachers and the affine paste, default and shifted data
+	$(PY) benchmarks/comparisons.py --tables e2e --shifted $(SHIFTED) --out benchmarks/results/e2e.md
 
 # Every file the preset's stages will read (weights, data roots, disk space), checked before the first one starts.
 STAGES := tryon_parsing transfer_parsing tryon_warping transfer_warping arm_regrowth pipeline

@@ -43,6 +43,7 @@ from garment_transfer.models.warping import build_warping_student, warp_garment
 from garment_transfer.stages.distilled_transfer.pipeline import PipelineDataModule
 
 SIZE = "128x96"
+LONG = ("--trainer.max_epochs", "18")  # twice the CPU preset's budget; phase starts are fractions of the run
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ RUNS = {
     "S_P self-study + response": Run("transfer_parsing", ("ablations/self_study_response",),
                                      {"teacher_checkpoint": "T_P"}),
     "S_P no self-study": Run("transfer_parsing", ("ablations/no_self_study",), {"teacher_checkpoint": "T_P"}),
+    "S_P long": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"}, extra=LONG),
+    "S_P self-study + response long": Run("transfer_parsing", ("ablations/self_study_response",),
+                                          {"teacher_checkpoint": "T_P"}, LONG),
     "S_P cycle": Run("transfer_parsing", ("ablations/cycle",)),
     "S_P self-supervised affine+crop+flip": Run("transfer_parsing", ("ablations/selfsup_affine_crop_flip",)),
     "T_W": Run("tryon_warping"),
@@ -77,8 +81,10 @@ RUNS = {
 }
 PARSING = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P cycle",
            "S_P self-supervised affine+crop+flip"]
+SELF_STUDY = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P long", "S_P self-study + response long"]
 WARPING = ["S_W", "S_W shape only", "S_W no aligning", "S_W TPS"]
-TABLES = {"parsing": ["T_P", *PARSING], "warping": ["T_P", "S_P", "T_W", *WARPING], "e2e": list(RUNS)}
+TABLES = {"parsing": ["T_P", *PARSING], "selfstudy": ["T_P", *SELF_STUDY],
+          "warping": ["T_P", "S_P", "T_W", *WARPING], "e2e": ["T_P", "S_P", "T_W", "S_W", "R"]}
 
 
 def train(name: str, seed: int, runs: Path, threads: int | None) -> Path:
@@ -87,9 +93,39 @@ def train(name: str, seed: int, runs: Path, threads: int | None) -> Path:
     extra = ["--seed_everything", str(seed)]
     for argument, other in run.reads.items():
         extra += [f"--model.init_args.{argument}", str(train(other, seed, runs, threads))]
-    checkpoint, _ = fit(run.configs(), runs / f"s{seed}" / name.replace(" ", "_").replace("+", ""),
-                        [*extra, *run.extra], threads)
+    checkpoint, _ = fit(run.configs(), run_folder(runs, seed, name), [*extra, *run.extra], threads)
     return checkpoint
+
+
+def run_folder(runs: Path, seed: int, name: str) -> Path:
+    return runs / f"s{seed}" / name.replace(" ", "_").replace("+", "")
+
+
+def phase_curves(runs: Path, seeds: list[int], names: list[str], metric: str = "val/truth/garment_iou") -> list[str]:
+    """Per-epoch validation ``metric`` of each S_P variant, mean over the seeds (from the runs' CSV logs)."""
+    import csv
+
+    curves = {}
+    for name in names:
+        per_seed = []
+        for seed in seeds:
+            files = sorted(run_folder(runs, seed, name).glob("csv/version_*/metrics.csv"))
+            if not files:
+                continue
+            rows = [row for row in csv.DictReader(files[-1].open()) if row.get(metric)]
+            per_seed.append({int(row["epoch"]): float(row[metric]) for row in rows})
+        if per_seed:
+            epochs = sorted(set.intersection(*(set(c) for c in per_seed)))
+            curves[name] = {e: float(np.mean([c[e] for c in per_seed])) for e in epochs}
+    if not curves:
+        return []
+    epochs = sorted({e for c in curves.values() for e in c})
+    lines = [f"### Validation {metric} by epoch (mean over seeds {', '.join(map(str, seeds))})", "",
+             "| epoch | " + " | ".join(curves) + " |", "|---" * (len(curves) + 1) + "|"]
+    for epoch in epochs:
+        lines.append(f"| {epoch} | " + " | ".join(f"{c[epoch]:.3f}" if epoch in c else "-" for c in curves.values())
+                     + " |")
+    return lines + [""]
 
 
 def data_module(root: str | None, split: str) -> tuple[PipelineDataModule, Callable]:
@@ -154,7 +190,7 @@ def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split
             tryon = nets["T_P"](parsing_inputs(t.remaining, s.cloth_mask, t.densepose)).logits.argmax(1)
             add("T_P (try-on, the source's in-shop mask)", "garment IoU", _counts(tryon, truth.parsing, UPPER_GARMENT))
             add("T_P (try-on, the source's in-shop mask)", "skin IoU", _counts(tryon, truth.parsing, UPPER_SKIN))
-        for name in (n for n in PARSING if n in nets):
+        for name in (n for n in dict.fromkeys(PARSING + SELF_STUDY) if n in nets):
             logits = nets[name](parsing_inputs(t.remaining, s.garment_mask, t.densepose)).logits
             pred = logits.argmax(1)
             add(name, "garment IoU", _counts(pred, truth.parsing, UPPER_GARMENT))
@@ -220,6 +256,12 @@ def report(scores: dict, tables: list[str], seeds: list[int], split: str, where:
     if "parsing" in tables:
         lines += table(scores, ["T_P (try-on, the source's in-shop mask)", *PARSING],
                        ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P", "Transfer parsing vs the truth")
+    if "selfstudy" in tables:
+        lines += table(scores, SELF_STUDY, ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P",
+                       "The self-study phase (ours = the default: response weight 0 in self-study, CPU preset)")
+        lines += table(scores, ["S_P long", "S_P self-study + response long"],
+                       ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P long",
+                       "The self-study phase at twice the budget (ours = the default schedule)")
     if "warping" in tables:
         lines += table(scores, WARPING, ["PSNR vs true garment", "SSIM vs true garment", "mask IoU vs truth"], "S_W",
                        "Transfer warping vs the true worn garment (on the seed's S_P shapes)")
@@ -234,7 +276,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--split", default="test", choices=("val", "test"))
+    parser.add_argument("--splits", nargs="+", default=["val", "test"], choices=("val", "test"),
+                        help="evaluation splits, in order (choices are made on val; test is read once per number)")
     parser.add_argument("--runs", default="runs/seeds", help="folder of the seeded runs (reused when present)")
     parser.add_argument("--data", help="data set to evaluate on (default: the built-in synthetic set)")
     parser.add_argument("--shifted", help="also evaluate on this data set (e.g. rendered with engine_shifted.yaml)")
@@ -246,9 +289,13 @@ def main() -> None:
     where = [("built-in synthetic set" if args.data is None else args.data, args.data)]
     if args.shifted:
         where.append((f"shifted set {args.shifted}", args.shifted))
-    for label, root in where:
-        scores = collect(args.seeds, runs, args.tables, root, args.split, args.threads)
-        lines += report(scores, args.tables, args.seeds, args.split, label)
+    for split in args.splits:
+        for label, root in where:
+            scores = collect(args.seeds, runs, args.tables, root, split, args.threads)
+            lines += report(scores, args.tables, args.seeds, split, label)
+    if "selfstudy" in args.tables:
+        lines += phase_curves(runs, args.seeds, SELF_STUDY)
+        lines += phase_curves(runs, args.seeds, SELF_STUDY, "val/truth/skin_iou")
     emit(lines, args.out)
 
 
