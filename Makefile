@@ -10,6 +10,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 
 SIZE ?= 128x96
 TRAIN ?= 2000
+VAL ?= 200
 TEST ?= 200
 SEED ?= 0
 DATA ?= data/synthetic-$(SIZE)
@@ -33,11 +34,11 @@ LAST = $(RUNS)/$(1)/checkpoints/last.ckpt
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping preflight train-parsing train-all evaluate preflight-pfafn train-pfafn compare clean-venv
+.PHONY: help install test data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e preflight train-parsing train-all evaluate preflight-pfafn train-pfafn compare clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  variables: PRESET=$(PRESET) SIZE=$(SIZE) TRAIN=$(TRAIN) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
+	@echo "  variables: PRESET=$(PRESET) SIZE=$(SIZE) TRAIN=$(TRAIN) VAL=$(VAL) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,7 +53,8 @@ test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
 
 data: $(STAMP) ## Generate the synthetic data set into $(DATA) (resumable)
-	$(VENV)/bin/garment-transfer synth --out $(DATA) --size $(SIZE) --train $(TRAIN) --test $(TEST) --seed $(SEED) --workers $(WORKERS)
+	$(VENV)/bin/garment-transfer synth --out $(DATA) --size $(SIZE) --train $(TRAIN) --val $(VAL) --test $(TEST) \
+		--seed $(SEED) --workers $(WORKERS)
 
 contact-sheet: $(STAMP) ## Render docs/contact_sheet.png from a small synthetic set
 	$(VENV)/bin/garment-transfer synth --out data/contact-sheet-256x192 --size 256x192 --train 8 --test 8 --seed 0 --quiet
@@ -64,11 +66,19 @@ bench: $(STAMP) ## One benchmark report: engine, loader, training steps, inferen
 bench-engine: $(STAMP) ## Engine throughput with its per-step breakdown
 	$(PY) benchmarks/bench_engine.py --out benchmarks/results/engine.md
 
-bench-parsing: $(STAMP) ## Train teacher, distilled student and baselines (CPU preset, ~1 h) and print their table
-	$(PY) benchmarks/bench_parsing.py --out benchmarks/results/parsing.md
+bench-parsing: $(STAMP) ## Parsing table, 3 seeds with paired intervals, and the self-study phase examined (CPU preset)
+	$(PY) benchmarks/comparisons.py --tables parsing selfstudy --out benchmarks/results/parsing.md
 
-bench-warping: $(STAMP) ## Train T_W, S_W and the warping comparison cases (CPU preset) and print their table
-	$(PY) benchmarks/bench_warping.py --out benchmarks/results/warping.md
+bench-warping: $(STAMP) ## Warping table: S_W and its comparison cases, 3 seeds with paired intervals (CPU preset)
+	$(PY) benchmarks/comparisons.py --tables warping --out benchmarks/results/warping.md
+
+SHIFTED := data/synthetic-128x96-shifted
+$(SHIFTED)/test/transfer/pairs.txt: | $(STAMP)
+	$(CLI) synth --out $(SHIFTED) --size 128x96 --train 2 --val 200 --test 200 --seed 7 \
+		--config conf/data/engine_shifted.yaml --workers $(WORKERS)
+
+bench-e2e: $(SHIFTED)/test/transfer/pairs.txt ## End to end, 3 seeds: ours vs the teachers and the affine paste, default and shifted data
+	$(PY) benchmarks/comparisons.py --tables e2e --shifted $(SHIFTED) --out benchmarks/results/e2e.md
 
 # Every file the preset's stages will read (weights, data roots, disk space), checked before the first one starts.
 STAGES := tryon_parsing transfer_parsing tryon_warping transfer_warping arm_regrowth pipeline
@@ -77,8 +87,8 @@ preflight: $(STAMP) ## Check that every stage of the preset finds what it needs 
 
 # The five networks in dependency order; each reads the checkpoints of the ones before it at stable paths.
 $(PRESET_DATA): | $(STAMP) preflight
-	$(CLI) synth --out data/synthetic-$(PRESET_SIZE) --size $(PRESET_SIZE) --train $(TRAIN) --test $(TEST) --seed $(SEED) \
-		--workers $(WORKERS)
+	$(CLI) synth --out data/synthetic-$(PRESET_SIZE) --size $(PRESET_SIZE) --train $(TRAIN) --val $(VAL) --test $(TEST) \
+		--seed $(SEED) --workers $(WORKERS)
 
 $(call DONE,tryon_parsing): | $(PRESET_DATA) preflight
 	$(call FIT,tryon_parsing)

@@ -3,9 +3,13 @@
 Sections (``--sections``): ``engine`` (synthetic engine samples/s, :func:`bench_engine.throughput`), ``loader``
 (pairs/s through a stage data module's train loader), ``training`` (seconds per optimiser step of each of the five
 stages, preset as its YAML in ``conf/`` says: networks, loss settings, batch size), ``pipeline`` (end-to-end
-``S_P -> S_W -> R -> composition`` latency at batch 1 and throughput at the best batch), ``complexity`` (parameters
-and multiply-accumulates beside the paper's Table 2) and ``gpu`` (``training`` and ``pipeline`` again with bf16
-autocast and channels-last memory; only where CUDA is available).
+``S_P -> S_W -> R -> composition`` latency at batch 1 and throughput at the best batch), ``operators`` (operator
+calls, kernels and profiler events of one forward at batch 1 of every stage network and of the pipeline, from the CPU
+profiler: a CPU-measurable proxy for a GPU's launch overhead, with CPU latency), ``complexity`` (parameters and
+multiply-accumulates beside the paper's Table 2) and ``gpu`` (the pipeline and every training step in fp32, bf16,
+channels-last and compiled (CUDA graphs for inference), with peak memory; where CUDA is available, otherwise a
+stated skip). The GPU run of issue 16: ``--sections loader gpu --presets paper --sizes 256x192`` with
+``--gpu-rows pipeline``, then ``--gpu-rows training`` (each under 10 minutes on one H200, estimated).
 
 Every network is freshly initialised: students get their frozen teachers from checkpoints of untrained modules
 written to a temporary folder in the Lightning format (:func:`write_checkpoints`); untrained weights cost the same
@@ -50,7 +54,7 @@ from garment_transfer.models.warping import build_warping_student, build_warping
 from garment_transfer.stages.distilled_transfer.pipeline import PipelineDataModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
 
-SECTIONS = ("engine", "loader", "training", "pipeline", "complexity", "gpu")
+SECTIONS = ("engine", "loader", "training", "pipeline", "operators", "complexity", "gpu")
 PRESETS = ("cpu", "paper")
 STAGES = {  # in dependency order: stage -> (symbol, config file of a preset)
     "tryon_parsing": ("T_P", "conf/distilled_transfer/tryon_parsing/{preset}.yaml"),
@@ -66,6 +70,26 @@ QUIET = (".*does not have many workers.*", ".*allow_random_vgg.*", ".*Tensor Cor
          ".*LeafSpec.*", ".*number of training batches.*")
 
 
+@dataclass(frozen=True)
+class Mode:
+    """One way to run the networks: its name in the report, bf16 autocast, channels-last networks and batches,
+    ``torch.compile`` (False, True, or a mode: ``"reduce-overhead"`` adds CUDA graphs)."""
+
+    name: str = "fp32"
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool | str = False
+
+
+EAGER = Mode()
+GPU_PIPELINE_MODES = (Mode(), Mode("fp32, channels-last", channels_last=True), Mode("bf16", bf16=True),
+                      Mode("bf16, channels-last", bf16=True, channels_last=True),
+                      Mode("compiled fp32, CUDA graphs", compile="reduce-overhead"),
+                      Mode("compiled bf16, CUDA graphs", bf16=True, compile="reduce-overhead"))
+GPU_TRAINING_MODES = (Mode(), Mode("bf16", bf16=True), Mode("bf16, channels-last", bf16=True, channels_last=True))
+COMPILED_TRAINING = Mode("compiled bf16", bf16=True, compile=True)
+
+
 @dataclass
 class Plan:
     """What one run measures. ``roots``: data set per size (None: the built-in ``data/synthetic-<size>``, made by its
@@ -79,13 +103,21 @@ class Plan:
     engine_samples: int = 120
     loader_batch: int = 8
     loader_batches: int = 12
-    loader_workers: tuple[int, ...] = (0, 2)
+    loader_workers: tuple[int, ...] = tuple(sorted({0, 2, min(8, os.cpu_count() or 1)}))
     steps: dict = field(default_factory=lambda: {"cpu": (1, 5), "paper": (1, 2)})  # preset -> (warm-up, timed)
     gpu_steps: dict = field(default_factory=lambda: {"cpu": (3, 10), "paper": (3, 10)})  # the same on a GPU
     train_size: str | None = None
     train_batch: int | None = None
     cpu_train_batch: dict = field(default_factory=lambda: {"paper": 1})  # preset -> batch on a CPU (memory, time)
     batch_sizes: tuple[int, ...] = (1, 4, 16)
+    gpu_batch_sizes: tuple[int, ...] = (1, 16, 64, 128, 256)  # the pipeline's sweep on a GPU
+    compiled_batch_sizes: tuple[int, ...] = (1, 128)  # compiled modes compile once per batch size: two of them
+    compile_training: bool = False  # the compiled training rows on a GPU (a compile per stage: minutes)
+    gpu_rows: tuple[str, ...] = ("pipeline", "training")  # what the gpu section measures
+    gpu_pipeline_modes: tuple[Mode, ...] = GPU_PIPELINE_MODES
+    gpu_training_modes: tuple[Mode, ...] = GPU_TRAINING_MODES
+    operator_sizes: dict = field(default_factory=lambda: {"cpu": "128x96", "paper": "256x192"})
+    operator_repeats: int = 10
     repeats: int = 10
     repeat_budget_s: float = 10.0  # fewer timed calls once they add up to this
     call_budget_s: float = 30.0  # the sweep stops before a batch size whose call would take longer
@@ -95,11 +127,12 @@ class Plan:
 
 def quick_plan(root: str) -> Plan:
     """The cpu preset at 64 x 48 on one small data set: one warm-up and one step per stage, batch 2, batch sizes 1
-    and 2 (the paper preset's networks only in the model-size section)."""
+    and 2 (the paper preset's networks only in the model-size section); of the GPU training modes only the last."""
     return Plan(presets=("cpu",), sizes=("64x48",), roots={"64x48": root}, generated={}, engine_samples=4,
                 loader_batch=2, loader_batches=2, loader_workers=(0,), steps={"cpu": (1, 1)}, gpu_steps={"cpu": (1, 1)},
                 train_size="64x48", train_batch=2, batch_sizes=(1, 2), repeats=1, complexity_size="64x48",
-                cpu_complexity_size="64x48")
+                cpu_complexity_size="64x48", operator_sizes={"cpu": "64x48"}, operator_repeats=1,
+                gpu_batch_sizes=(1, 2), compiled_batch_sizes=(1,), gpu_training_modes=GPU_TRAINING_MODES[-1:])
 
 
 # -- helpers
@@ -194,16 +227,18 @@ def data_args(config: dict, plan: Plan, batch: int | None = None) -> dict:
     return args
 
 
-def build_stage(preset: str, stage: str, checkpoints: dict[str, str]) -> tuple[pl.LightningModule, dict, list[str]]:
-    """A freshly initialised stage module of a preset, its YAML and notes on substitutions."""
+def build_stage(preset: str, stage: str, checkpoints: dict[str, str],
+                extra: dict | None = None) -> tuple[pl.LightningModule, dict, list[str]]:
+    """A freshly initialised stage module of a preset (``extra`` init args on top, e.g. speed switches), its YAML and
+    notes on substitutions."""
     config = stage_config(preset, stage)
     args, notes = model_args(config, checkpoints)
-    return load_class(config["model"]["class_path"])(**args), config, notes
+    return load_class(config["model"]["class_path"])(**{**args, **(extra or {})}), config, notes
 
 
 def save_checkpoint(module: pl.LightningModule, data: dict, path: Path) -> str:
-    """A Lightning-format checkpoint of ``module`` as it is (what ``garment_transfer.checkpoints.read_checkpoint`` reads);
-    a student leaves out the frozen nets it references, as in training."""
+    """A Lightning-format checkpoint of ``module`` as it is (what ``garment_transfer.checkpoints.read_checkpoint``
+    reads); a student leaves out the frozen nets it references, as in training."""
     checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
                   "datamodule_hyper_parameters": {"size": data["size"], "densepose": data.get("densepose", "iuv")},
                   "epoch": 0, "global_step": 0, "pytorch-lightning_version": pl.__version__}
@@ -224,9 +259,10 @@ def write_checkpoints(preset: str, folder: Path) -> dict[str, str]:
 
 
 def ensure_data(plan: Plan) -> None:
-    """The plan's data sets: the built-in ones through their data module, ``plan.generated`` with the synth API
-    (both resume or skip a finished set)."""
-    for size, root in plan.roots.items():
+    """The data sets of the plan's sizes: the built-in ones through their data module, ``plan.generated`` with the
+    synth API (both resume or skip a finished set)."""
+    for size in plan.sizes:
+        root = plan.roots[size]
         if root is None:
             PipelineDataModule(size=size).prepare_data()
         elif root in plan.generated:
@@ -278,8 +314,9 @@ def loader_rate(root: str | None, size: str, batch: int, workers: int, batches: 
         torch.set_num_threads(before)
 
 
-def loader_section(plan: Plan) -> list[str]:
-    threads = torch.get_num_threads()
+def loader_section(plan: Plan, rates: dict | None = None) -> list[str]:
+    """The loader table; ``rates`` (size -> (best pairs / s, its workers)) is filled in for the training tables."""
+    threads, rates = torch.get_num_threads(), {} if rates is None else rates
     lines = [f"## Data loading\n\nTransfer pairs (two people each) through `TransferWarpingDataModule`'s train loader, "
              f"batch {plan.loader_batch}, {plan.loader_batches} batches after the first. With 0 workers the loading "
              "runs in the main process, once with torch's threads as they are and once with 1 (loader workers "
@@ -291,21 +328,29 @@ def loader_section(plan: Plan) -> list[str]:
             for main_threads in sorted({threads, 1}, reverse=True) if workers == 0 else [threads]:
                 log(f"loader {size}, {workers} workers, {main_threads} threads")
                 rate = loader_rate(root, size, plan.loader_batch, workers, plan.loader_batches, main_threads)
+                if rate > rates.get(size, (0, 0))[0]:
+                    rates[size] = (rate, workers)
                 lines.append(f"| {size.replace('x', ' x ')} | `{root or f'data/synthetic-{size}'}` | {workers} "
                              f"| {main_threads} | {rate:.1f} |")
     return lines
 
 
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory(device: torch.device) -> str:
+    """Peak memory allocated by tensors since the last reset, in GiB (a GPU only: "-" elsewhere)."""
+    return f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if device.type == "cuda" else "-"
+
+
 class StepTimer(pl.Callback):
     """Seconds of each training step (forward, loss, backward, optimiser), the batch already on the device;
-    with ``channels_last`` the module and each batch are put in channels-last memory format first."""
+    with ``channels_last`` each batch is put in channels-last memory format first (the module does its own)."""
 
     def __init__(self, channels_last: bool = False):
         self.channels_last, self.seconds, self.start = channels_last, [], 0.0
-
-    def on_fit_start(self, trainer, pl_module) -> None:
-        if self.channels_last:
-            pl_module.to(memory_format=torch.channels_last)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self.channels_last:
@@ -319,48 +364,62 @@ class StepTimer(pl.Callback):
 
 
 def step_time(module: pl.LightningModule, data: pl.LightningDataModule, device: torch.device, warmup: int, steps: int,
-              amp: bool = False, channels_last: bool = False) -> float:
-    """Median seconds per training step over ``steps`` steps after ``warmup`` ones, in a plain Trainer."""
-    timer = StepTimer(channels_last)
+              mode: Mode = EAGER) -> tuple[float, float]:
+    """``(median, min)`` seconds per training step over ``steps`` steps after ``warmup`` ones, in a plain Trainer
+    (bf16-mixed precision in a bf16 mode)."""
+    timer = StepTimer(mode.channels_last)
     with tempfile.TemporaryDirectory() as folder:
-        trainer = pl.Trainer(accelerator=device.type, devices=1, precision="bf16-mixed" if amp else "32-true",
+        trainer = pl.Trainer(accelerator=device.type, devices=1, precision="bf16-mixed" if mode.bf16 else "32-true",
                              max_steps=warmup + steps, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
                              enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                              callbacks=[timer], default_root_dir=folder)
         trainer.fit(module, data)
     if len(timer.seconds) != warmup + steps:
         raise RuntimeError(f"timed {len(timer.seconds)} steps, expected {warmup + steps} (too few training batches?)")
-    return statistics.median(timer.seconds[warmup:])
+    return statistics.median(timer.seconds[warmup:]), min(timer.seconds[warmup:])
 
 
-def training_section(plan: Plan, checkpoints: dict, device: torch.device, amp: bool = False,
-                     channels_last: bool = False) -> list[str]:
-    mode = " with bf16 autocast and channels-last" if amp or channels_last else ""
-    lines = [f"## Training step time{mode}\n\nSeconds per optimiser step on {device.type.upper()}: median of the timed "
+def mode_args(mode: Mode) -> dict:
+    """A stage module's speed switches for a mode (none in the eager fp32 mode: the module's defaults)."""
+    return {name: value for name, value in (("channels_last", mode.channels_last), ("compile", mode.compile)) if value}
+
+
+def training_section(plan: Plan, checkpoints: dict, device: torch.device, modes: tuple[Mode, ...] = (EAGER,),
+                     loader_rates: dict | None = None) -> list[str]:
+    gpu = len(modes) > 1 or modes[0] != EAGER
+    title = "## GPU: training step" if gpu else "## Training step time"
+    lines = [f"{title}\n\nSeconds per optimiser step on {device.type.upper()}: median (and minimum) of the timed "
              "steps after the warm-up ones, on real batches of the preset's size, networks and loss settings "
              "(batch loaded before the clock starts). The transfer parsing student runs its first phase (feature "
-             "distillation: student and teacher forward).",
-             "", "| stage | preset | size | batch | warm-up + timed steps | s / step | images / s |",
-             "|---|---|---|---|---|---|---|"]
+             "distillation: student and teacher forward). The loader column is the best train-loader rate at that "
+             "size (`Data loading`, pairs / s and its workers): a step never waits for data while it is above the "
+             "step's images / s.",
+             "", "| stage | preset | mode | size | batch | warm-up + timed steps | s / step (min) | images / s "
+             "| loader pairs / s | peak memory (GiB) |", "|---|---|---|---|---|---|---|---|---|---|"]
     notes, reduced = set(), {}
     pl.seed_everything(0, verbose=False)
     for preset in plan.presets:
         warmup, steps = (plan.gpu_steps if device.type == "cuda" else plan.steps)[preset]
         for stage, (symbol, _) in STAGES.items():
-            log(f"training {symbol} ({preset} preset){mode}")
-            with quiet():
-                module, config, stage_notes = build_stage(preset, stage, checkpoints[preset])
-                preset_batch = config["data"]["init_args"]["batch_size"]
-                args = data_args(config, plan, plan.cpu_train_batch.get(preset) if device.type == "cpu" else None)
-                data = load_class(config["data"]["class_path"])(**args)
-                seconds = step_time(module, data, device, warmup, steps, amp, channels_last)
-            notes.update(f"{preset} preset: {note}" for note in stage_notes)
-            batch = args["batch_size"]
-            if batch != preset_batch and plan.train_batch is None:
-                reduced[preset] = batch
-            batch_cell = str(batch) if batch == preset_batch else f"{batch} (preset {preset_batch})"
-            lines.append(f"| {symbol} {stage} | {preset} | {args['size'].replace('x', ' x ')} | {batch_cell} "
-                         f"| {warmup} + {steps} | {seconds:.3f} | {batch / seconds:.2f} |")
+            for mode in modes:
+                log(f"training {symbol} ({preset} preset), {mode.name}")
+                with quiet():
+                    module, config, stage_notes = build_stage(preset, stage, checkpoints[preset], mode_args(mode))
+                    preset_batch = config["data"]["init_args"]["batch_size"]
+                    args = data_args(config, plan, plan.cpu_train_batch.get(preset) if device.type == "cpu" else None)
+                    data = load_class(config["data"]["class_path"])(**args)
+                    reset_peak_memory(device)
+                    median, fastest = step_time(module, data, device, warmup, steps, mode)
+                notes.update(f"{preset} preset: {note}" for note in stage_notes)
+                batch = args["batch_size"]
+                if batch != preset_batch and plan.train_batch is None:
+                    reduced[preset] = batch
+                batch_cell = str(batch) if batch == preset_batch else f"{batch} (preset {preset_batch})"
+                loader = (loader_rates or {}).get(args["size"])
+                loader_cell = "-" if loader is None else f"{loader[0]:.0f} ({loader[1]} workers)"
+                lines.append(f"| {symbol} {stage} | {preset} | {mode.name} | {args['size'].replace('x', ' x ')} "
+                             f"| {batch_cell} | {warmup} + {steps} | {median:.3f} ({fastest:.3f}) "
+                             f"| {batch / median:.2f} | {loader_cell} | {peak_memory(device)} |")
     for preset, batch in reduced.items():
         lines.append(f"\nThe {preset} preset is slow on a CPU, and its batches need many GB of activations: timed "
                      f"at batch {batch} with few steps; a step of the preset's batch costs about that many times as "
@@ -370,20 +429,22 @@ def training_section(plan: Plan, checkpoints: dict, device: torch.device, amp: b
 
 
 def pipeline_rates(transfer: GarmentTransfer, root: str | None, size: str, device: torch.device, plan: Plan,
-                   amp: bool = False, channels_last: bool = False) -> tuple[float, float, int, list[str]]:
-    """``(latency ms at batch 1, images / s at the best batch, that batch, notes)`` on the data set's evaluation
-    pairs (cycled to fill a batch). Per batch size: one warm-up call, then the median of up to ``plan.repeats``
-    calls (fewer once they add up to ``plan.repeat_budget_s``); the sweep stops before a batch size whose call
-    would take longer than ``plan.call_budget_s`` (time grows about linearly with the batch on a CPU)."""
-    data = PipelineDataModule(root=root, size=size, eval_batch_size=max(plan.batch_sizes))
+                   mode: Mode = EAGER, batch_sizes: tuple[int, ...] | None = None
+                   ) -> tuple[float, float, int, list[str], str]:
+    """``(latency ms at batch 1, images / s at the best batch, that batch, notes, peak memory at that batch)`` on the
+    data set's evaluation pairs (cycled to fill a batch). Per batch size: warm-up calls (one; three when compiled:
+    compile, record, replay), then the median of up to ``plan.repeats`` calls (fewer once they add up to
+    ``plan.repeat_budget_s``); the sweep stops before a batch size whose call would take longer than
+    ``plan.call_budget_s`` (time grows about linearly with the batch on a CPU), or at one that does not fit in
+    memory."""
+    batch_sizes = batch_sizes or plan.batch_sizes
+    data = PipelineDataModule(root=root, size=size, eval_batch_size=min(max(batch_sizes), 64))
     data.prepare_data()
     data.setup("test")
     pairs = next(iter(data.test_dataloader()))
     transfer = transfer.to(device)
-    if channels_last:
-        transfer = transfer.to(memory_format=torch.channels_last)
-    medians, notes = {}, []
-    for batch_size in plan.batch_sizes:
+    medians, peaks, notes = {}, {}, []
+    for batch_size in batch_sizes:
         if medians:
             last = max(medians)
             expected = medians[last] * batch_size / last
@@ -392,45 +453,160 @@ def pipeline_rates(transfer: GarmentTransfer, root: str | None, size: str, devic
                 break
         batch = move_data_to_device(take(pairs, batch_size), device)
         source, target = batch.source, batch.target
-        if channels_last:
+        if mode.channels_last:
             source, target = to_channels_last(source), to_channels_last(target)
-        times = []
-        while not times or len(times) <= plan.repeats and sum(times[1:]) < plan.repeat_budget_s:
-            synchronize(device)
-            start = time.perf_counter()
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        times, warmup = [], 3 if mode.compile else 1
+        reset_peak_memory(device)
+        try:
+            while len(times) < warmup or len(times) <= warmup + plan.repeats - 1 and sum(times[warmup:]) < \
+                    plan.repeat_budget_s:
+                synchronize(device)
+                start = time.perf_counter()
                 transfer(source, target)
-            synchronize(device)
-            times.append(time.perf_counter() - start)
-        medians[batch_size] = statistics.median(times[1:])
+                synchronize(device)
+                times.append(time.perf_counter() - start)
+        except torch.cuda.OutOfMemoryError:
+            notes.append(f"batch {batch_size}: out of memory")
+            break
+        medians[batch_size], peaks[batch_size] = statistics.median(times[warmup:]), peak_memory(device)
     best = max(medians, key=lambda b: b / medians[b])
-    first = plan.batch_sizes[0]
-    return medians[first] * 1000 / first, best / medians[best], best, notes
+    first = batch_sizes[0]
+    return medians[first] * 1000 / first, best / medians[best], best, notes, peaks[best]
 
 
-def pipeline_section(plan: Plan, checkpoints: dict, device: torch.device, amp: bool = False,
-                     channels_last: bool = False) -> list[str]:
-    mode = " with bf16 autocast and channels-last" if amp or channels_last else ""
-    lines = [f"## Pipeline inference{mode}\n\n`GarmentTransfer(\"ours\")` on {device.type.upper()}: `S_P -> S_W -> R "
-             f"-> composition` (hole filling included), no gradients. Per batch size one warm-up call, then the "
-             f"median of up to {plan.repeats} calls (fewer once they add up to {plan.repeat_budget_s:g} s). "
-             f"Latency at batch 1; throughput: the best over batch sizes {', '.join(map(str, plan.batch_sizes))}.\n",
-             "| preset | size | latency, batch 1 (ms) | throughput (images / s) | best batch | note |",
-             "|---|---|---|---|---|---|"]
+def build_transfer(paths: dict, mode: Mode = EAGER) -> GarmentTransfer:
+    """``GarmentTransfer("ours")`` on a preset's checkpoints with a mode's speed switches."""
+    switches = {}
+    if mode != EAGER:
+        switches = dict(precision="bf16" if mode.bf16 else "32", channels_last=mode.channels_last, compile=mode.compile)
+    with quiet():
+        return GarmentTransfer("ours", parsing_checkpoint=paths["transfer_parsing"],
+                               warping_checkpoint=paths["transfer_warping"],
+                               regrowth_checkpoint=paths["arm_regrowth"], **switches)
+
+
+def pipeline_section(plan: Plan, checkpoints: dict, device: torch.device,
+                     modes: tuple[Mode, ...] = (EAGER,)) -> list[str]:
+    gpu = len(modes) > 1 or modes[0] != EAGER
+    title = "## GPU: pipeline inference" if gpu else "## Pipeline inference"
+    sizes = plan.gpu_batch_sizes if device.type == "cuda" else plan.batch_sizes
+    lines = [f"{title}\n\n`GarmentTransfer(\"ours\")` on {device.type.upper()}: `S_P -> S_W -> R -> composition` "
+             f"(hole filling included), no gradients. Per batch size warm-up calls (one; three when compiled), then "
+             f"the median of up to {plan.repeats} calls (fewer once they add up to {plan.repeat_budget_s:g} s). "
+             f"Latency at batch 1; throughput: the best over batch sizes {', '.join(map(str, sizes))} (compiled: "
+             f"{', '.join(map(str, plan.compiled_batch_sizes))}); peak memory at that batch.\n",
+             "| preset | mode | size | latency, batch 1 (ms) | throughput (images / s) | best batch "
+             "| peak memory (GiB) | note |", "|---|---|---|---|---|---|---|---|"]
     for preset in plan.presets:
-        paths = checkpoints[preset]
-        with quiet():
-            transfer = GarmentTransfer("ours", parsing_checkpoint=paths["transfer_parsing"],
-                                       warping_checkpoint=paths["transfer_warping"],
-                                       regrowth_checkpoint=paths["arm_regrowth"])
         networks = "tiny" if preset == "cpu" else "full"
-        for size in plan.sizes:
-            log(f"pipeline {preset} preset, {size}{mode}")
-            latency, rate, best, notes = pipeline_rates(transfer, plan.roots[size], size, device, plan, amp,
-                                                        channels_last)
-            lines.append(f"| {preset} ({networks} networks) | {size.replace('x', ' x ')} | {latency:.1f} "
-                         f"| {rate:.2f} | {best} | {'; '.join(notes)} |")
+        for mode in modes:
+            transfer = build_transfer(checkpoints[preset], mode)
+            for size in plan.sizes:
+                log(f"pipeline {preset} preset, {size}, {mode.name}")
+                latency, rate, best, notes, peak = pipeline_rates(
+                    transfer, plan.roots[size], size, device, plan, mode,
+                    plan.compiled_batch_sizes if mode.compile else sizes)
+                lines.append(f"| {preset} ({networks} networks) | {mode.name} | {size.replace('x', ' x ')} "
+                             f"| {latency:.1f} | {rate:.2f} | {best} | {peak} | {'; '.join(notes)} |")
     return lines
+
+
+# Operators that launch no kernel of their own: views, allocations, no-op casts and queries (a copy they make shows
+# as a nested operator that does).
+NO_KERNEL = frozenset(f"aten::{name}" for name in (
+    "empty", "empty_strided", "empty_like", "as_strided", "as_strided_", "view", "_reshape_alias", "reshape",
+    "_unsafe_view", "resize_", "expand", "expand_as", "permute", "slice", "select", "narrow", "unfold", "unsqueeze",
+    "squeeze", "transpose", "t", "detach", "detach_", "alias", "lift_fresh", "resolve_conj", "resolve_neg", "flatten",
+    "contiguous", "to", "type_as", "_nnpack_available", "is_nonzero", "result_type", "promote_types", "chunk", "split",
+    "unbind", "meshgrid", "broadcast_tensors", "view_as", "numpy_T", "item"))
+
+
+@dataclass
+class OperatorCount:
+    """Operators of one call, from the CPU profiler. ``calls``: operator calls made by the code (not from inside
+    another operator), each one dispatch; ``kernels``: innermost operators that compute (not views, allocations or
+    no-op casts): on a GPU about one kernel launch each; ``events``: every operator event, nested ones included."""
+
+    calls: int
+    kernels: int
+    events: int
+
+
+def count_operators(call, warmup: bool = True) -> OperatorCount:
+    """Profile one ``call()`` on the CPU and count its operators (aten ones and this project's custom operators),
+    after a warm-up call (``warmup``: what a process does once, e.g. caching identity grids, is not counted)."""
+    def operator(event) -> bool:
+        return event is not None and event.name.startswith(("aten::", "garment_transfer::"))
+
+    if warmup:
+        call()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        call()
+    events = [e for e in profile.events() if operator(e)]
+    calls = sum(1 for e in events if not operator(e.cpu_parent))
+    kernels = sum(1 for e in events if e.name not in NO_KERNEL and not any(operator(c) for c in e.cpu_children))
+    return OperatorCount(calls, kernels, len(events))
+
+
+def latency_ms(call, repeats: int) -> tuple[float, float]:
+    """``(median, min)`` milliseconds of ``call()`` over ``repeats`` calls after one warm-up call."""
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000, min(times) * 1000
+
+
+def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
+    lines = ["## Operator calls and CPU latency\n\nOne forward at batch 1 on the CPU, no gradients: every stage "
+             "network (zero inputs: the work does not depend on the values) and the pipeline "
+             "`GarmentTransfer(\"ours\")` on the first evaluation pair. Operators from the profiler "
+             "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the "
+             "innermost operators that compute (not views, allocations or no-op casts; on a GPU about one kernel "
+             "launch each), *events* every operator event, nested ones included (what issue 16 counted: 20,530 for "
+             f"the pipeline before). Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up "
+             f"call, {torch.get_num_threads()} threads.\n",
+             "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
+             "|---|---|---|---|---|---|---|"]
+    cpu = torch.device("cpu")
+    for preset in plan.presets:
+        size = plan.operator_sizes[preset]
+        nets = stage_nets(preset)
+        with torch.no_grad():
+            for symbol in ("T_P", "S_P", "T_W", "S_W", "R"):
+                log(f"operators {symbol} ({preset} preset)")
+                net, pose = nets[symbol]
+                inputs = net_inputs(symbol, net, pose, size)
+                net.eval()
+                count = count_operators(lambda: net(*inputs))
+                median, fastest = latency_ms(lambda: net(*inputs), plan.operator_repeats)
+                lines.append(f"| {symbol} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
+                             f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
+        log(f"operators pipeline ({preset} preset)")
+        transfer = build_transfer(checkpoints[preset]).to(cpu)
+        data = PipelineDataModule(root=plan.roots[size], size=size, eval_batch_size=1)
+        data.prepare_data()
+        data.setup("test")
+        pair = next(iter(data.test_dataloader()))
+        count = count_operators(lambda: transfer(pair.source, pair.target))
+        median, fastest = latency_ms(lambda: transfer(pair.source, pair.target), plan.operator_repeats)
+        lines.append(f"| pipeline | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
+                     f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
+    return lines
+
+
+def gpu_rows_missing(plan: Plan) -> list[str]:
+    pipeline = "; ".join(f"`{mode.name}`" for mode in plan.gpu_pipeline_modes)
+    training = "; ".join(f"`{mode.name}`" for mode in plan.gpu_training_modes)
+    return ["## GPU: pipeline and training in fp32, bf16, channels-last and compiled\n",
+            "Not measured: no GPU was present (`torch.cuda.is_available()` is false). On a GPU this section has the "
+            f"pipeline in each of: {pipeline} (latency at batch 1, throughput at the best batch over "
+            f"{', '.join(map(str, plan.gpu_batch_sizes))}, peak memory), and every stage's training step in each of: "
+            f"{training} (`--compile-training` adds `{COMPILED_TRAINING.name}`), with peak memory: "
+            "`python benchmarks/bench_all.py --sections loader gpu --presets paper --sizes 256x192 --gpu-rows "
+            "pipeline` (and `--gpu-rows training`)."]
 
 
 def stage_nets(preset: str) -> dict[str, tuple[torch.nn.Module, int]]:
@@ -447,22 +623,25 @@ def stage_nets(preset: str) -> dict[str, tuple[torch.nn.Module, int]]:
     return nets
 
 
-def net_macs(symbol: str, net: torch.nn.Module, pose: int, size: str) -> int:
-    """MACs of one image through a stage network (zero inputs: a convolution's cost does not depend on them)."""
+def net_inputs(symbol: str, net: torch.nn.Module, pose: int, size: str) -> tuple[torch.Tensor, ...]:
+    """Zero inputs of one image for a stage network (its cost does not depend on the values)."""
     height, width = size_tuple(size)
 
     def zeros(c: int) -> torch.Tensor:
         return torch.zeros(1, c, height, width)
 
     if symbol in ("T_P", "S_P"):
-        inputs = (zeros(REMAINING_CHANNELS + 1 + pose),)
-    elif symbol == "T_W":
-        inputs = (zeros(3), zeros(1), zeros(NUM_CLASSES + pose))
-    elif symbol == "S_W":
-        inputs = (zeros(3), zeros(1), zeros(pose), zeros(pose), zeros(1))
-    else:
-        inputs = (zeros(net.in_channels),)
-    return count_macs(net, inputs)
+        return (zeros(REMAINING_CHANNELS + 1 + pose),)
+    if symbol == "T_W":
+        return zeros(3), zeros(1), zeros(NUM_CLASSES + pose)
+    if symbol == "S_W":
+        return zeros(3), zeros(1), zeros(pose), zeros(pose), zeros(1)
+    return (zeros(net.in_channels),)
+
+
+def net_macs(symbol: str, net: torch.nn.Module, pose: int, size: str) -> int:
+    """MACs of one image through a stage network (zero inputs: a convolution's cost does not depend on them)."""
+    return count_macs(net, net_inputs(symbol, net, pose, size))
 
 
 def complexity_section(plan: Plan) -> list[str]:
@@ -491,7 +670,8 @@ def complexity_section(plan: Plan) -> list[str]:
 def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch.device | None = None,
                  accelerated: bool | None = None) -> list[str]:
     """The report's lines. ``device``: default CUDA where available, else the CPU; ``accelerated``: measure the
-    ``gpu`` section's rows (bf16 autocast, channels-last) on ``device`` (default: where it is a GPU)."""
+    ``gpu`` section's rows (bf16, channels-last, compiled on a GPU) on ``device`` (default: where it is a GPU; on a
+    CPU the compiled modes are left out: inductor's C++ takes minutes there)."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     accelerated = device.type == "cuda" if accelerated is None else accelerated
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
@@ -499,12 +679,13 @@ def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch
     lines = ["# Benchmarks\n", machine_line(device) + "\n",
              "Timings taken while other jobs share the machine are inflated; compare figures from one report only."]
     ensure_data(plan)
+    loader_rates: dict = {}
     if "engine" in sections:
         lines += ["", *engine_section(plan)]
     if "loader" in sections:
-        lines += ["", *loader_section(plan)]
+        lines += ["", *loader_section(plan, loader_rates)]
     with tempfile.TemporaryDirectory() as folder:
-        needs = {"training", "pipeline", "gpu"} & set(sections)
+        needs = {"training", "pipeline", "operators", "gpu"} & set(sections)
         if needs:
             log("writing untrained checkpoints")
         checkpoints = {preset: write_checkpoints(preset, Path(folder)) for preset in plan.presets} if needs else {}
@@ -512,16 +693,23 @@ def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch
             lines += ["", "Untrained networks throughout: students read their teachers from checkpoints of freshly "
                       "initialised modules, which time the same as trained ones."]
         if "training" in sections:
-            lines += ["", *training_section(plan, checkpoints, device)]
+            lines += ["", *training_section(plan, checkpoints, device, loader_rates=loader_rates)]
         if "pipeline" in sections:
             lines += ["", *pipeline_section(plan, checkpoints, device)]
+        if "operators" in sections:
+            lines += ["", *operators_section(plan, checkpoints)]
         if "gpu" in sections:
             if accelerated:
-                lines += ["", *training_section(plan, checkpoints, device, amp=True, channels_last=True),
-                          "", *pipeline_section(plan, checkpoints, device, amp=True, channels_last=True)]
+                compiled = device.type == "cuda"
+                pipeline_modes = tuple(m for m in plan.gpu_pipeline_modes if compiled or not m.compile)
+                training_modes = plan.gpu_training_modes + ((COMPILED_TRAINING,) if compiled and plan.compile_training
+                                                            else ())
+                if "pipeline" in plan.gpu_rows:
+                    lines += ["", *pipeline_section(plan, checkpoints, device, pipeline_modes)]
+                if "training" in plan.gpu_rows:
+                    lines += ["", *training_section(plan, checkpoints, device, training_modes, loader_rates)]
             else:
-                lines += ["", "## GPU: bf16 autocast and channels-last\n",
-                          "Not measured: no GPU was present (`torch.cuda.is_available()` is false)."]
+                lines += ["", *gpu_rows_missing(plan)]
     if "complexity" in sections:
         lines += ["", *complexity_section(plan)]
     return lines
@@ -532,13 +720,22 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/report.md")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
                         help="what to measure (default: all)")
+    parser.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS),
+                        help="the presets whose networks are measured (default: both)")
+    parser.add_argument("--sizes", nargs="+", choices=Plan().sizes, default=list(Plan().sizes),
+                        help="the image sizes of the engine, loader and pipeline rows (default: both)")
+    parser.add_argument("--gpu-rows", nargs="+", choices=Plan().gpu_rows, default=list(Plan().gpu_rows),
+                        help="what the gpu section measures (default: both; one each keeps a run under 10 minutes)")
+    parser.add_argument("--compile-training", action="store_true",
+                        help="on a GPU, also time every stage's training step compiled (a compile per stage)")
     parser.add_argument("--quick", action="store_true",
                         help="the cpu preset at 64 x 48, one step per stage: a smoke test")
     parser.add_argument("--data", help="--quick's 64 x 48 data set (default: a tiny one generated into a temporary "
                         "folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        plan = Plan()
+        plan = Plan(presets=tuple(args.presets), sizes=tuple(args.sizes), gpu_rows=tuple(args.gpu_rows),
+                    compile_training=args.compile_training)
         if args.quick:
             root = args.data or str(Path(folder) / "data")
             if args.data is None:

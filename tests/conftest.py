@@ -30,14 +30,16 @@ from garment_transfer.stages.pfafn.pf_warping import PFWarpingDataModule, PFWarp
 TINY = dict(seed=0, height=64, width=48)
 
 
-def tiny_settings(train: int = 6, test: int = 4, **overrides) -> SynthSettings:
-    values = {**TINY, "counts": {"train": train, "test": test}, **overrides}
+def tiny_settings(train: int = 6, test: int = 4, val: int = 4, **overrides) -> SynthSettings:
+    values = {**TINY, "counts": {"train": train, "val": val, "test": test},
+              "transfers_per_target": {"train": 0, "val": 1, "test": 1}, **overrides}
     return SynthSettings(**values)
 
 
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory):
-    """A 64 x 48 canonical data set (6 train, 4 test, one true transfer per test target). Read-only for tests."""
+    """A 64 x 48 canonical data set (6 train, 4 val, 4 test, one true transfer per val and test target). Read-only
+    for tests."""
     root = tmp_path_factory.mktemp("synthetic") / "data"
     generate(root, tiny_settings(), workers=1, progress=False)
     return root

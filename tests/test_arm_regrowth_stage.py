@@ -158,7 +158,7 @@ def test_evaluation_examples_are_deterministic_and_independent_of_batching(parsi
     batch = a_batch(synthetic_root, "val")
     first, second = module.evaluation_examples(batch), module.evaluation_examples(batch)
     assert all(torch.equal(a, b) for case in first for a, b in zip(first[case], second[case]))
-    single = data(synthetic_root).datasets["test"][0]
+    single = data(synthetic_root).datasets["val"][0]
     alone = module.evaluation_examples(type(batch)(*[_stack(part) for part in (single.source, single.target,
                                                                                single.truth)]))
     assert torch.equal(alone["crop"].source_shape[0], first["crop"].source_shape[0])

@@ -48,7 +48,7 @@ def test_report_has_every_section_with_positive_figures(quick_report):
     assert quick_report.startswith("# Benchmarks")
     assert re.search(r"machine: \d+ CPU cores .* torch .*, \d+ threads; no GPU", quick_report)
     expected_rows = {"## Synthetic engine": 1, "## Data loading": 1, "## Training step time\n": 5,
-                     "## Pipeline inference\n": 1, "## Model size": 6}
+                     "## Pipeline inference\n": 1, "## Operator calls and CPU latency": 6, "## Model size": 6}
     for heading, count in expected_rows.items():
         rows = table_rows(quick_report, heading)
         assert len(rows) == count, heading
@@ -61,6 +61,24 @@ def test_report_has_every_section_with_positive_figures(quick_report):
     assert "Not measured: no GPU was present" in quick_report
 
 
+def test_operator_rows_count_calls_kernels_and_nested_events_of_each_network_and_the_pipeline(quick_report):
+    rows = {row[0]: row for row in table_rows(quick_report, "## Operator calls and CPU latency")}
+    assert list(rows) == ["T_P", "S_P", "T_W", "S_W", "R", "pipeline"]
+    for row in rows.values():
+        calls, kernels, events = (int(cell) for cell in row[3:6])
+        assert 0 < calls < events and 0 < kernels < events
+    parts = sum(int(rows[symbol][3]) for symbol in ("S_P", "S_W", "R"))
+    assert parts < int(rows["pipeline"][3]) < parts + 600  # the pipeline: its three networks plus composition
+
+
+def test_count_operators_tells_calls_from_nested_events_and_views_from_kernels():
+    x = torch.randn(4, 3, 8, 8)
+    count = bench_all.count_operators(lambda: (x.permute(0, 2, 3, 1).reshape(-1, 3) * 2).sum())
+    assert count.calls == 4  # permute, reshape, mul, sum
+    assert count.kernels == 3  # the reshape's copy, mul, sum; not the permute view
+    assert count.events > count.calls
+
+
 def test_model_size_rows_put_paper_preset_beside_table_2(quick_report):
     rows = {row[0]: row for row in table_rows(quick_report, "## Model size")}
     assert rows["S_P"][1] == "44.10 M" and rows["S_P"][3] == "44.10 M / 28.62 GFLOPs"
@@ -71,14 +89,22 @@ def test_model_size_rows_put_paper_preset_beside_table_2(quick_report):
 
 
 def test_gpu_rows_run_with_bf16_autocast_and_channels_last(synthetic_root):
-    """The GPU section's code path (bf16 autocast, channels-last module and batches), exercised on the CPU."""
+    """The GPU section's code path (bf16 autocast, channels-last networks and batches), exercised on the CPU; the
+    compiled modes are left out on a CPU."""
     lines = bench_all.build_report(bench_all.quick_plan(str(synthetic_root)), sections=("gpu",), device=CPU,
                                    accelerated=True)
     text = "\n".join(lines)
-    training = table_rows(text, "## Training step time with bf16 autocast and channels-last")
-    pipeline = table_rows(text, "## Pipeline inference with bf16 autocast and channels-last")
-    assert len(training) == 5 and len(pipeline) == 1
+    pipeline = table_rows(text, "## GPU: pipeline inference")
+    training = table_rows(text, "## GPU: training step")
+    assert [row[1] for row in pipeline] == ["fp32", "fp32, channels-last", "bf16", "bf16, channels-last"]
+    assert len(training) == 5 and {row[2] for row in training} == {"bf16, channels-last"}
     assert all(v > 0 for row in training + pipeline for v in numbers(row))
+
+
+def test_without_a_gpu_the_gpu_section_says_what_it_would_measure():
+    text = "\n".join(bench_all.gpu_rows_missing(bench_all.Plan()))
+    assert "Not measured: no GPU was present" in text
+    assert "`compiled bf16, CUDA graphs`" in text and "--presets paper" in text
 
 
 def test_students_read_their_teachers_from_untrained_checkpoints(tmp_path):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from garment_transfer import composition
 from garment_transfer.composition import compose, inpaint, skin_cases
 from garment_transfer.data.datamodule import GarmentDataModule
-from garment_transfer.data.label_maps import LOWER_GARMENT, UPPER_GARMENT, UPPER_SKIN
+from garment_transfer.data.label_maps import LOWER_GARMENT, NUM_CLASSES, UPPER_GARMENT, UPPER_SKIN
 
 H, W = 32, 24
 RED, BLUE, GREEN, WHITE = (1.0, -1.0, -1.0), (-1.0, -1.0, 1.0), (-1.0, 1.0, -1.0), (1.0, 1.0, 1.0)
@@ -78,6 +79,79 @@ def test_true_transfer_composes_back_to_itself_on_synthetic_data(synthetic_root)
     placed = (masks["garment"] + masks["regrow"]).bool().expand(-1, 3, -1, -1)
     keep = masks["keep"].bool().expand(-1, 3, -1, -1)
     assert torch.equal(out[placed], truth.image[placed]) and torch.equal(out[keep], target.image[keep])
+
+
+def compose_reference(target_image, target_parsing, transfer_parsing, warped_garment, skin_image):
+    """The composition as it was written before it stopped synchronising with the device (issue 16): float skin
+    cases, and the holes filled class by class over the classes present (``holes.any()``, ``torch.unique``)."""
+    old, new = target_parsing.unsqueeze(1), transfer_parsing.unsqueeze(1)
+    garment, new_skin, old_skin = new == UPPER_GARMENT, new == UPPER_SKIN, old == UPPER_SKIN
+    placed, was_upper = garment | new_skin, (old == UPPER_GARMENT) | old_skin
+    keep, holes = ~placed & ~was_upper, ~placed & was_upper
+    dtype = target_image.dtype
+    inherit, regrown = (m > 0.5 for m in skin_cases(old_skin.to(dtype), new_skin.to(dtype)))
+    image = torch.where(garment, warped_garment, torch.where(regrown, skin_image, target_image))
+    if holes.any():
+        for cls in torch.unique(transfer_parsing[holes[:, 0]]).tolist():
+            known = keep & (old == cls)
+            known = torch.where(known.flatten(1).any(1).view(-1, 1, 1, 1), known, keep)
+            known = torch.where(known.flatten(1).any(1).view(-1, 1, 1, 1), known, ~holes)
+            image = torch.where(holes & (new == cls), inpaint(image, known), image)
+    masks = {"garment": garment, "skin": new_skin, "inherit": inherit, "regrow": regrown, "keep": keep,
+             "holes": holes}
+    return image, {name: mask.to(dtype) for name, mask in masks.items()}
+
+
+def blob_parsing(generator: torch.Generator, batch: int, height: int, width: int) -> torch.Tensor:
+    """(B, H, W) class maps of random rectangles of random classes over a random background class."""
+    parsing = torch.randint(NUM_CLASSES, (batch, 1, 1), generator=generator).expand(batch, height, width).clone()
+    for _ in range(6):
+        cls, y0, x0 = (torch.randint(n, (batch,), generator=generator) for n in (NUM_CLASSES, height, width))
+        for b in range(batch):
+            y1, x1 = y0[b] + height // 3, x0[b] + width // 3
+            parsing[b, y0[b]:y1, x0[b]:x1] = cls[b]
+    return parsing
+
+
+@pytest.fixture(params=["present classes", "every class"])
+def fill_path(request, monkeypatch):
+    """The fill as on the CPU (only the hole classes present, read from the masks) and as on a GPU or compiled
+    (every class a hole can take, nothing read back)."""
+    if request.param == "every class":
+        monkeypatch.setattr(composition, "_present_hole_classes", lambda new, holes: None)
+    return request.param
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_composition_equals_the_class_by_class_reference_bit_for_bit(seed, fill_path):
+    """Random parsings: holes of any class, samples without keep pixels of a hole's class or without any keep pixel,
+    samples without holes, one batch."""
+    generator = torch.Generator().manual_seed(seed)
+    batch = 4
+    target_parsing, transfer_parsing = (blob_parsing(generator, batch, H, W) for _ in range(2))
+    target_parsing[0] = UPPER_GARMENT  # no keep pixel at all in sample 0
+    transfer_parsing[1] = target_parsing[1]  # sample 1: no holes
+    image, warped, skin = (torch.rand(batch, 3, H, W, generator=generator) * 2 - 1 for _ in range(3))
+    out, masks = compose(image, target_parsing, transfer_parsing, warped, skin)
+    want, want_masks = compose_reference(image, target_parsing, transfer_parsing, warped, skin)
+    assert masks["holes"].sum() > 0
+    assert torch.equal(out, want)
+    assert all(torch.equal(masks[name], want_masks[name]) for name in want_masks)
+
+
+def test_composition_on_a_gpu_or_compiled_makes_no_host_synchronisation(fill_path):
+    """The old composition called ``.any()``, ``torch.unique`` and ``.tolist()`` (each waits for the device); off
+    the CPU the composition reads nothing back."""
+    if fill_path == "present classes":
+        assert composition._present_hole_classes(torch.zeros(1, 1, 2, 2, dtype=torch.long, device="meta"),
+                                                 torch.zeros(1, 1, 2, 2, dtype=torch.bool, device="meta")) is None
+        return
+    image, target_parsing, transfer_parsing = scene()
+    with torch.profiler.profile() as profile:
+        compose(image, target_parsing, transfer_parsing, torch.zeros_like(image), torch.zeros_like(image))
+    names = {event.name for event in profile.events()}
+    assert not names & {"aten::is_nonzero", "aten::item", "aten::_local_scalar_dense", "aten::_unique2",
+                        "aten::nonzero", "aten::index"}
 
 
 def test_skin_cases_split_the_new_skin_by_the_old():

@@ -28,6 +28,7 @@ def _module(cls, root, **kwargs):
     module = cls(root=str(root), size=f"{SIZE[0]}x{SIZE[1]}", batch_size=3, **kwargs)
     module.prepare_data()
     module.setup("fit")
+    module.setup("test")
     return module
 
 
@@ -60,8 +61,9 @@ def test_synthetic_evaluation_pairs_are_the_true_transfers(cls, synthetic_root):
     batch = next(iter(module.val_dataloader()))
     assert batch.truth is not None and batch.truth.image.shape == batch.target.image.shape
     assert batch.truth.flow.shape == (batch.target.image.shape[0], 2, *SIZE)
-    pairs = module.datasets["test"].pairs
+    pairs = module.datasets["val"].pairs
     assert [(s, t) for s, t in zip(batch.source.id, batch.target.id)] == pairs[: len(batch.source.id)]
+    assert pairs == canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "val"))
 
 
 @pytest.mark.parametrize("cls", DATA_MODULES)
@@ -120,11 +122,12 @@ def test_data_module_reads_the_other_formats(synthetic_root, tmp_path, fmt, expo
 
 def test_prepare_data_generates_the_builtin_synthetic_set(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    module = GarmentDataModule(size="64x48", batch_size=2, synthetic={"train": 3, "test": 2})
+    module = GarmentDataModule(size="64x48", batch_size=2, synthetic={"train": 3, "val": 2, "test": 2})
     module.prepare_data()
     assert (tmp_path / "data/synthetic-64x48/meta.json").is_file()
     module.setup("fit")
-    assert len(module.datasets["train"]) == 3 and len(module.datasets["test"]) == 2
+    module.setup("test")
+    assert len(module.datasets["train"]) == 3 and len(module.datasets["val"]) == 2 and len(module.datasets["test"]) == 2
 
 
 def test_missing_root_is_an_error_naming_it(tmp_path):
@@ -177,3 +180,43 @@ def test_test_and_predict_need_only_the_test_split(synthetic_root, tmp_path):
     assert next(iter(module.test_dataloader())).target.image.shape[0] == 2
     with pytest.raises(FileNotFoundError, match="train_pairs.txt: pairs file not found"):
         module.setup("fit")
+
+
+def test_validation_reads_the_val_split_and_test_reads_the_test_split(synthetic_root):
+    module = _module(GarmentDataModule, synthetic_root, eval_pairs="transfer")
+    val, test = next(iter(module.val_dataloader())), next(iter(module.test_dataloader()))
+    assert all(i.startswith("val_") for i in val.target.id) and val.truth is not None
+    assert all(i.startswith("test_") for i in test.target.id) and test.truth is not None
+    assert module.datasets["train"].ids == canonical.list_ids(synthetic_root, "train"), "a val split: train on all"
+    assert "val" in module.val_pairs_source and "test" in module.eval_pairs_source
+
+
+def test_without_a_val_split_the_tail_of_train_validates_and_is_not_trained_on(tmp_path):
+    from conftest import tiny_settings
+    from garment_transfer.data.synth import generate
+
+    root = tmp_path / "no_val"
+    generate(root, tiny_settings(train=10, val=0), workers=1, progress=False)
+    module = _module(GarmentDataModule, root, eval_pairs="unpaired", val_holdout=0.3)
+    train_ids = canonical.list_ids(root, "train")
+    held_out = {i for b in module.val_dataloader() for i in (*b.source.id, *b.target.id)}
+    assert held_out == set(train_ids[-3:])
+    assert module.datasets["train"].ids == train_ids[:-3]
+    assert "held-out tail of train" in module.val_pairs_source
+    on_test = _module(GarmentDataModule, root, val_holdout=0)
+    assert all(i.startswith("test_") for b in on_test.val_dataloader() for i in b.target.id)
+    assert on_test.datasets["train"].ids == train_ids
+    with pytest.raises(ValueError, match="val_holdout 10: holds out 10 of the 10 train samples"):
+        _module(GarmentDataModule, root, val_holdout=10)
+
+
+def test_the_builtin_set_gains_its_validation_split_without_touching_train_and_test(tmp_path):
+    from conftest import tiny_settings
+    from garment_transfer.data.synth import generate
+
+    root = tmp_path / "old"
+    generate(root, tiny_settings(val=0), workers=1, progress=False)
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*.png")}
+    generate(root, tiny_settings(val=3), workers=1, progress=False)
+    assert all((root / name).read_bytes() == data for name, data in before.items())
+    assert canonical.list_ids(root, "val") == ["val_000000", "val_000001", "val_000002"]

@@ -72,3 +72,25 @@ def test_checkpoints_written_before_the_method_folders_still_load(teacher, tmp_p
     assert frozen.stage == TRYON_PARSING and "_class_path" not in frozen.hparams
     with pytest.raises(ValueError, match="must be a checkpoint of TransferParsingModule"):
         FrozenNet.from_checkpoint(tmp_path / "old.ckpt", {TRANSFER_PARSING: build_parsing_net})
+
+
+def test_a_run_written_before_the_method_folders_resumes_through_the_cli(synthetic_root, tmp_path):
+    """Its checkpoint names ``garment_transfer.stages.tryon_parsing.TryOnParsingModule`` (LightningCLI reads that
+    ``_class_path`` on ``--ckpt_path``) and has no STAGE_KEY: the old module path resolves to today's class."""
+    import yaml
+    from conftest import tiny_parsing_config
+
+    from garment_transfer.cli import main
+
+    config = tiny_parsing_config(synthetic_root, tmp_path / "run", max_epochs=1, limit_train_batches=2,
+                                 limit_val_batches=1, logger=False)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["fit", "-c", str(path)]) == 0
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    del checkpoint[STAGE_KEY]
+    checkpoint["hyper_parameters"]["_class_path"] = "garment_transfer.stages.tryon_parsing.TryOnParsingModule"
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    assert main(["fit", "-c", str(path), "--trainer.max_epochs", "2", "--ckpt_path", str(tmp_path / "old.ckpt")]) == 0
+    resumed = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert resumed["global_step"] == 4 and resumed[STAGE_KEY] == TRYON_PARSING

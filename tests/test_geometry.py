@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import pytest
@@ -22,7 +23,9 @@ from garment_transfer.geometry import (
     upsample_grid,
     warp,
 )
+from garment_transfer.geometry.correlation import correlation_reference
 
+CORRELATION = importlib.import_module("garment_transfer.geometry.correlation")  # the package exports the function
 F64 = torch.float64
 
 
@@ -240,6 +243,78 @@ def test_correlation_equals_direct_loops_with_zero_padding_and_row_major_displac
     assert torch.allclose(cost, _correlation_loops(f1, f2, 2), atol=1e-12)
     assert torch.allclose(cost[:, 12], (f1 * f2).mean(1))  # centre channel = zero displacement
     assert torch.equal(cost[:, 0, 0, :], torch.zeros(2, 4, dtype=F64))  # dy = -2 reads above the top row
+
+
+def test_reference_correlation_equals_direct_loops():
+    torch.manual_seed(3)
+    f1, f2 = torch.randn(2, 3, 5, 4, dtype=F64), torch.randn(2, 3, 5, 4, dtype=F64)
+    assert torch.allclose(correlation_reference(f1, f2, 2), _correlation_loops(f1, f2, 2), atol=1e-12)
+
+
+@pytest.fixture(params=["merged", "per_dy"])
+def product_mode(request, monkeypatch):
+    """Force one window per tile (every dy in one product) or one window per dy, whatever the map's width."""
+    monkeypatch.setattr(CORRELATION, "MERGE_LIMIT", 1e9 if request.param == "merged" else 0.0)
+    return request.param
+
+
+@pytest.mark.parametrize("shape, d", [((2, 8, 7, 5), 3), ((3, 4, 1, 2), 3), ((1, 5, 9, 21), 1), ((2, 3, 4, 6), 0)])
+def test_correlation_and_its_gradients_equal_the_reference_in_float32(product_mode, shape, d):
+    """Odd sizes, maps smaller than the neighbourhood, more pixels than a tile: forward and both gradients."""
+    torch.manual_seed(4)
+    f1, f2 = torch.randn(*shape, requires_grad=True), torch.randn(*shape, requires_grad=True)
+    fast, reference = correlation(f1, f2, d), correlation_reference(f1, f2, d)
+    weights = torch.randn_like(reference)
+    grads = torch.autograd.grad((fast * weights).sum(), (f1, f2))
+    expected = torch.autograd.grad((reference * weights).sum(), (f1, f2))
+    assert fast.shape == reference.shape and fast.is_contiguous()
+    assert torch.allclose(fast, reference, atol=1e-6, rtol=1e-5)
+    for grad, want in zip(grads, expected):
+        assert torch.allclose(grad, want, atol=1e-5, rtol=1e-5)
+
+
+def test_correlation_gradcheck_in_both_product_modes_at_d3(product_mode):
+    torch.manual_seed(5)
+    f1 = torch.randn(2, 2, 3, 4, dtype=F64, requires_grad=True)
+    f2 = torch.randn(2, 2, 3, 4, dtype=F64, requires_grad=True)
+    assert gradcheck(lambda a, b: correlation(a, b, max_displacement=3), (f1, f2), eps=1e-6, atol=1e-6,
+                     fast_mode=True)
+
+
+def test_correlation_keeps_channels_last_and_equals_the_reference():
+    torch.manual_seed(6)
+    f1, f2 = (torch.randn(2, 6, 5, 7).contiguous(memory_format=torch.channels_last) for _ in range(2))
+    cost = correlation(f1, f2)
+    assert cost.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(cost, correlation_reference(f1, f2), atol=1e-6)
+
+
+def test_correlation_is_a_few_operators_whatever_the_displacement(product_mode):
+    """The reference makes a product and a mean per displacement; the fast one a fixed handful of calls (one matrix
+    product per window) forward and backward."""
+    f1, f2 = torch.randn(1, 4, 6, 5, requires_grad=True), torch.randn(1, 4, 6, 5, requires_grad=True)
+
+    def calls(d: int) -> int:
+        with torch.profiler.profile() as profile:
+            correlation(f1, f2, d).sum().backward()
+        return sum(1 for e in profile.events() if e.name.startswith("aten::") and (
+            e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
+
+    if product_mode == "merged":  # 3 matrix products (forward, two gradients) whatever the displacement
+        assert calls(3) == calls(1) < 60
+    else:  # 3 per displacement row
+        assert calls(3) < 60 + 3 * 3 * 7 and calls(3) - calls(1) == 3 * 3 * 4
+
+
+def test_correlation_under_bf16_autocast_computes_in_bf16_close_to_float32():
+    torch.manual_seed(7)
+    f1, f2 = torch.randn(2, 16, 6, 5, requires_grad=True), torch.randn(2, 16, 6, 5, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        cost = correlation(f1, f2)
+    assert cost.dtype == torch.bfloat16
+    assert torch.allclose(cost.float(), correlation_reference(f1, f2), atol=0.05)
+    cost.float().sum().backward()
+    assert f1.grad.dtype == torch.float32 and f2.grad.dtype == torch.float32
 
 
 def test_correlation_has_49_channels_for_d3_and_keeps_dtype_and_device():

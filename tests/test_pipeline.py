@@ -11,13 +11,17 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from test_composition import compose_reference
+
 from garment_transfer.cli import main
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.io import read_image, write_png
 from garment_transfer.data.samples import collate
 from garment_transfer.evaluation import from_uint8, to_uint8
+from garment_transfer.geometry import correlation_reference
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.report import build_report
+from garment_transfer.models import pipeline, scaw
 from garment_transfer.models.pipeline import GarmentTransfer
 from garment_transfer.stages.distilled_transfer.pipeline import GarmentTransferPipeline, PipelineDataModule
 
@@ -163,3 +167,78 @@ def test_transfer_tool_errors_name_the_file_and_the_problem(checkpoints, synthet
         flags[index] = str(tmp_path / name)
         assert main(["transfer", *flags, *base]) == 2
         assert name in capsys.readouterr().err
+
+
+# --- speed (issue 16): the fast paths against the reference ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def evaluation_pairs(synthetic_root):
+    data = PipelineDataModule(root=str(synthetic_root), size=SIZE, eval_batch_size=4)
+    data.setup("test")
+    return next(iter(data.test_dataloader()))
+
+
+@pytest.fixture(scope="module")
+def reference_output(checkpoints, evaluation_pairs):
+    """The pipeline with the code it had before issue 16: the 49-shift correlation and the composition that fills
+    holes class by class over the classes present (both kept as references)."""
+    model = GarmentTransfer("ours", **pipeline_args(checkpoints))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scaw, "correlation", correlation_reference)
+        patch.setattr(pipeline, "compose", lambda *args, fill: compose_reference(*args))
+        return model(evaluation_pairs.source, evaluation_pairs.target)
+
+
+def assert_same_transfer(out, reference, atol: float) -> None:
+    assert torch.equal(out.parsing, reference.parsing)
+    for name in ("image", "aligned_garment", "warped_garment", "warped_mask", "skin"):
+        assert getattr(out, name).dtype == getattr(reference, name).dtype == torch.float32, name
+        assert torch.allclose(getattr(out, name), getattr(reference, name), atol=atol, rtol=0), name
+    assert all(torch.equal(out.masks[name], reference.masks[name]) for name in reference.masks)
+
+
+def test_pipeline_equals_the_reference_code_path_on_the_evaluation_pairs(checkpoints, evaluation_pairs,
+                                                                        reference_output):
+    """The fast correlation differs from the reference by float rounding only (1e-6 of its values here), the
+    composition not at all: the results agree to 1e-5 ([-1, 1] images)."""
+    out = GarmentTransfer("ours", **pipeline_args(checkpoints))(evaluation_pairs.source, evaluation_pairs.target)
+    assert not torch.equal(out.warped_garment, out.aligned_garment)  # the flow moved: the correlation mattered
+    assert_same_transfer(out, reference_output, atol=1e-5)
+
+
+def test_pipeline_in_channels_last_equals_the_reference(checkpoints, evaluation_pairs, reference_output):
+    model = GarmentTransfer("ours", **pipeline_args(checkpoints), channels_last=True)
+    assert model.nets["warping"].net.content_encoder.pyramid.levels[0][0].weight.is_contiguous(
+        memory_format=torch.channels_last)
+    assert_same_transfer(model(evaluation_pairs.source, evaluation_pairs.target), reference_output, atol=1e-4)
+
+
+def test_pipeline_under_bf16_returns_float32_results_near_the_reference(checkpoints, evaluation_pairs,
+                                                                        reference_output):
+    """bf16 networks (8 significant bits): parsings may flip at near-ties of the untrained logits and the flows
+    move slightly; the images stay float32 and close on average."""
+    out = GarmentTransfer("ours", **pipeline_args(checkpoints), precision="bf16")(evaluation_pairs.source,
+                                                                                   evaluation_pairs.target)
+    assert out.image.dtype == out.warped_garment.dtype == out.skin.dtype == torch.float32
+    assert (out.parsing == reference_output.parsing).float().mean() > 0.9
+    assert (out.image - reference_output.image).abs().mean() < 0.05
+    keep = (out.masks["keep"] > 0.5) & (reference_output.masks["keep"] > 0.5)
+    assert torch.equal(torch.where(keep, out.image, 0), torch.where(keep, evaluation_pairs.target.image, 0))
+
+
+def test_pipeline_compiles_to_one_graph_equal_to_eager(checkpoints, evaluation_pairs, reference_output):
+    """``fullgraph=True`` fails on any graph break: nothing in the forward waits for the device (no ``.any()``,
+    ``.item()``, ``torch.unique``); the correlation is one opaque operator. The ``aot_eager`` backend traces as the
+    real compiler does without generating code (minutes on this CPU for inductor's C++)."""
+    model = GarmentTransfer("ours", **pipeline_args(checkpoints))
+    compiled = torch.compile(model.transfer, backend="aot_eager", fullgraph=True)
+    with torch.no_grad():
+        out = compiled(evaluation_pairs.source, evaluation_pairs.target)
+    assert_same_transfer(out, reference_output, atol=1e-5)
+
+
+def test_speed_switches_are_checked():
+    with pytest.raises(ValueError, match="precision 'fp16'"):
+        GarmentTransfer("affine", precision="fp16")
+    with pytest.raises(ValueError, match="compile must be"):
+        GarmentTransfer("affine", compile="fastest")

@@ -12,7 +12,7 @@ Convention (``METHOD.md`` 9.2), shared by every function in this package:
 - Images and features are warped with border padding, masks with zero padding.
 """
 
-from .correlation import correlation
+from .correlation import correlation, correlation_reference
 from .grids import (
     PADDING,
     affine_grid,
@@ -34,6 +34,7 @@ __all__ = [
     "affine_grid",
     "compose",
     "correlation",
+    "correlation_reference",
     "denormalise_points",
     "grid_to_offsets",
     "identity_grid",

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 
 WarpKind = Literal["image", "feature", "mask"]
 PADDING: dict[str, str] = {"image": "border", "feature": "border", "mask": "zeros"}
+LOW_PRECISION = (torch.float16, torch.bfloat16)  # sampled in float32: a grid must not be rounded to 8 bits
+_CONSTANTS: dict[tuple, torch.Tensor] = {}  # (name, H, W, device, dtype) -> identity grid or pixel scale, read-only
 
 
 def _check_grid(grid: torch.Tensor, name: str = "grid") -> None:
@@ -39,9 +41,46 @@ def _shape(x: object) -> str:
     return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else f"{type(x).__name__}"
 
 
+def _constant(name: str, height: int, width: int, device: torch.device | str | None,
+              dtype: torch.dtype | None) -> torch.Tensor:
+    """The identity grid ``(1, H, W, 2)`` (``name="identity"``) or the pixel scale ``(2,)`` (``"scale"``) of a size,
+    made once per size, device and dtype and then reused (never written to): building them is a dozen small operator
+    calls, which every warp, composition and upsampling of a flow pyramid would otherwise repeat. Made afresh while
+    ``torch.compile`` traces (the compiler folds them)."""
+    dtype = dtype or torch.get_default_dtype()
+    device = torch.device(device) if device is not None else torch.get_default_device()
+    if torch.compiler.is_compiling():
+        return _make_constant(name, height, width, device, dtype)
+    key = (name, height, width, device, dtype)
+    value = _CONSTANTS.get(key)
+    if value is None:
+        with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable in training after inference
+            value = _CONSTANTS[key] = _make_constant(name, height, width, device, dtype)
+    return value
+
+
+def _make_constant(name: str, height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    if name == "scale":
+        return torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], device=device, dtype=dtype)
+    xs = torch.arange(width, device=device, dtype=dtype) * (2.0 / max(width - 1, 1)) - 1.0
+    ys = torch.arange(height, device=device, dtype=dtype) * (2.0 / max(height - 1, 1)) - 1.0
+    return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).unsqueeze(0)  # (1, H, W, 2)
+
+
 def _pixel_scale(height: int, width: int, like: torch.Tensor) -> torch.Tensor:
     """Normalised units per pixel, ``(2 / (W - 1), 2 / (H - 1))``; a size-1 axis counts as one pixel span."""
-    return torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], device=like.device, dtype=like.dtype)
+    return _constant("scale", height, width, like.device, like.dtype)
+
+
+def _identity(height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+    """The identity grid ``(1, H, W, 2)`` on ``like``'s device and in its dtype, shared: broadcast it, never write."""
+    return _constant("identity", height, width, like.device, like.dtype)
+
+
+def grid_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype a grid or flow derived from ``x`` is kept in: float32 for 16-bit floats (bf16 has 8 significant
+    bits: a grid value near 1 is off by up to 1 / 512, a fifth of a pixel across 192 pixels), else ``x``'s."""
+    return torch.float32 if x.dtype in LOW_PRECISION else x.dtype
 
 
 def identity_grid(batch: int, height: int, width: int, device: torch.device | str | None = None,
@@ -49,13 +88,10 @@ def identity_grid(batch: int, height: int, width: int, device: torch.device | st
     """The grid that samples every pixel at its own centre.
 
     Returns:
-        ``(B, H, W, 2)`` in ``[-1, 1]``, ``(x, y)`` order; ``warp(x, identity_grid(...))`` returns ``x``.
+        ``(B, H, W, 2)`` in ``[-1, 1]``, ``(x, y)`` order; ``warp(x, identity_grid(...))`` returns ``x``. A new tensor
+        (the functions of this module broadcast a shared one instead).
     """
-    dtype = dtype or torch.get_default_dtype()
-    xs = torch.arange(width, device=device, dtype=dtype) * (2.0 / max(width - 1, 1)) - 1.0
-    ys = torch.arange(height, device=device, dtype=dtype) * (2.0 / max(height - 1, 1)) - 1.0
-    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)  # (H, W, 2)
-    return grid.unsqueeze(0).repeat(batch, 1, 1, 1)
+    return _constant("identity", height, width, device, dtype).repeat(batch, 1, 1, 1)
 
 
 def normalise_points(points: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -74,16 +110,19 @@ def offsets_to_grid(offsets: torch.Tensor, base_grid: torch.Tensor | None = None
     This is addition, not composition: ``grid[b, i, j] = base[b, i, j] + (dx * 2 / (W - 1), dy * 2 / (H - 1))``.
 
     Args:
-        offsets: ``(B, 2, H, W)`` displacements in pixels of this level, channel 0 = dx, channel 1 = dy.
+        offsets: ``(B, 2, H, W)`` displacements in pixels of this level, channel 0 = dx, channel 1 = dy; 16-bit
+            offsets (a network under autocast) are added in float32.
         base_grid: ``(B, H, W, 2)`` or ``(1, H, W, 2)`` normalised grid; ``None`` is the identity.
 
     Returns:
-        ``(B, H, W, 2)`` normalised sampling grid.
+        ``(B, H, W, 2)`` normalised sampling grid (float32 for 16-bit offsets).
     """
     _check_maps(offsets, "offsets", channels=2)
     batch, _, height, width = offsets.shape
+    if offsets.dtype in LOW_PRECISION:
+        offsets = offsets.float()
     if base_grid is None:
-        base_grid = identity_grid(batch, height, width, device=offsets.device, dtype=offsets.dtype)
+        return _identity(height, width, offsets) + offsets.permute(0, 2, 3, 1) * _pixel_scale(height, width, offsets)
     _check_grid(base_grid, "base_grid")
     if base_grid.shape[1:3] != (height, width) or base_grid.shape[0] not in (1, batch):
         raise ValueError(f"base_grid must be a ({batch} or 1, {height}, {width}, 2) tensor to match offsets, "
@@ -101,9 +140,8 @@ def grid_to_offsets(grid: torch.Tensor) -> torch.Tensor:
         ``(B, 2, H, W)`` pixel offsets (dx, dy) of ``grid`` relative to the identity grid at its own size.
     """
     _check_grid(grid)
-    batch, height, width, _ = grid.shape
-    base = identity_grid(batch, height, width, device=grid.device, dtype=grid.dtype)
-    return ((grid - base) / _pixel_scale(height, width, grid)).permute(0, 3, 1, 2)
+    _, height, width, _ = grid.shape
+    return ((grid - _identity(height, width, grid)) / _pixel_scale(height, width, grid)).permute(0, 3, 1, 2)
 
 
 def warp(x: torch.Tensor, grid: torch.Tensor, kind: WarpKind = "image") -> torch.Tensor:
@@ -116,7 +154,8 @@ def warp(x: torch.Tensor, grid: torch.Tensor, kind: WarpKind = "image") -> torch
             (zero padding: outside samples are 0).
 
     Returns:
-        ``(B, C, H', W')`` warped tensor.
+        ``(B, C, H', W')`` warped tensor in ``x``'s dtype; a 16-bit ``x`` (bf16 / fp16 features under autocast) is
+        sampled in float32 at the grid's full precision.
     """
     _check_maps(x, "x")
     _check_grid(grid)
@@ -124,7 +163,10 @@ def warp(x: torch.Tensor, grid: torch.Tensor, kind: WarpKind = "image") -> torch
         raise ValueError(f"grid must have the batch size of x ({x.shape[0]}), got {_shape(grid)}")
     if kind not in PADDING:
         raise ValueError(f"kind must be one of {sorted(PADDING)}, got {kind!r}")
-    return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode=PADDING[kind], align_corners=True)
+    dtype = grid_dtype(x)
+    sampled = F.grid_sample(x if x.dtype == dtype else x.to(dtype), grid if grid.dtype == dtype else grid.to(dtype),
+                            mode="bilinear", padding_mode=PADDING[kind], align_corners=True)
+    return sampled if sampled.dtype == x.dtype else sampled.to(x.dtype)
 
 
 def compose(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor:
@@ -150,8 +192,8 @@ def compose(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor
     if grid_first.shape[0] != grid_second.shape[0]:
         raise ValueError(f"grid_second must have the batch size of grid_first ({grid_first.shape[0]}), "
                          f"got {_shape(grid_second)}")
-    batch, height, width, _ = grid_first.shape
-    displacement = grid_first - identity_grid(batch, height, width, grid_first.device, grid_first.dtype)
+    _, height, width, _ = grid_first.shape
+    displacement = grid_first - _identity(height, width, grid_first)
     return grid_second + warp(displacement.permute(0, 3, 1, 2), grid_second, kind="feature").permute(0, 2, 3, 1)
 
 
@@ -172,10 +214,10 @@ def upsample_grid(grid: torch.Tensor, size: int | tuple[int, int]) -> torch.Tens
     """
     _check_grid(grid)
     size = (size, size) if isinstance(size, int) else tuple(size)
-    batch, height, width, _ = grid.shape
-    displacement = grid - identity_grid(batch, height, width, grid.device, grid.dtype)
+    _, height, width, _ = grid.shape
+    displacement = grid - _identity(height, width, grid)
     resized = F.interpolate(displacement.permute(0, 3, 1, 2), size=size, mode="bilinear", align_corners=True)
-    return identity_grid(batch, *size, grid.device, grid.dtype) + resized.permute(0, 2, 3, 1)
+    return _identity(*size, grid) + resized.permute(0, 2, 3, 1)
 
 
 def identity_theta(batch: int, device: torch.device | str | None = None,

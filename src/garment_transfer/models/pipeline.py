@@ -26,6 +26,12 @@ parsing (what a re-transfer reads back) is the target's with the upper garment w
 (> 0.5) and the target's old garment elsewhere counted as skin. Every network is a
 :class:`~garment_transfer.models.frozen.FrozenNet` of its stage checkpoint (checked to be of the stage it is used as),
 run in eval mode under ``no_grad``.
+
+Speed switches (README "Speed"; all off is the reference): ``precision="bf16"`` runs the networks under bf16
+autocast (flows, grids and grid sampling stay float32, composition works on float32 images: the result is float32);
+``channels_last`` puts the networks' parameters in channels-last memory format; ``compile`` compiles the whole
+forward with ``torch.compile`` (one graph: nothing in it waits for the device), ``"reduce-overhead"`` with CUDA
+graphs for fixed-shape inference on a GPU.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from garment_transfer.composition import compose
 from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.data.samples import PersonSample, one_hot
 from garment_transfer.geometry.grids import affine_grid, warp
+from garment_transfer.models.acceleration import accelerate, compile_mode
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
 from garment_transfer.models.pfafn import build_pb_tryon, build_pf_tryon, dress
@@ -51,6 +58,7 @@ from garment_transfer.models.warping import (build_warping_student, build_warpin
                                              warp_garment)
 
 GARMENTS = {"worn": ("garment", "garment_mask"), "in_shop": ("cloth", "cloth_mask")}  # PersonSample fields
+PRECISIONS = ("32", "bf16")
 INTERMEDIATES = ("parsing", "aligned_garment", "warped_garment", "skin")  # TransferOutput fields worth saving
 STAGES = {  # checkpoint argument -> the stage it must come from and that stage's builder
     "parsing_checkpoint": {TRANSFER_PARSING: build_parsing_net},
@@ -183,16 +191,21 @@ class GarmentTransfer(nn.Module):
         pf_tryon_checkpoint, pb_tryon_checkpoint: PF-AFN's parser-free and parser-based try-on models (``pfafn``,
             ``pfafn_parser_based``).
         fill: hole filling of the composition (``composition.compose``).
+        precision: ``"32"`` or ``"bf16"`` (bf16 autocast for the networks). channels_last: networks in channels-last
+            memory format. compile: False, True or a ``torch.compile`` mode (``"reduce-overhead"``: CUDA graphs).
     """
 
     def __init__(self, method: str = "ours", parsing_checkpoint: str | None = None,
                  warping_checkpoint: str | None = None, regrowth_checkpoint: str | None = None,
                  tryon_parsing_checkpoint: str | None = None, tryon_warping_checkpoint: str | None = None,
                  fill: str = "inpaint", pf_tryon_checkpoint: str | None = None,
-                 pb_tryon_checkpoint: str | None = None) -> None:
+                 pb_tryon_checkpoint: str | None = None, precision: str = "32", channels_last: bool = False,
+                 compile: bool | str = False) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"method {method!r}: choose one of {tuple(METHODS)}")
+        if str(precision) not in PRECISIONS:
+            raise ValueError(f"precision {precision!r}: choose one of {PRECISIONS}")
         paths = {"parsing_checkpoint": parsing_checkpoint, "warping_checkpoint": warping_checkpoint,
                  "regrowth_checkpoint": regrowth_checkpoint, "tryon_parsing_checkpoint": tryon_parsing_checkpoint,
                  "tryon_warping_checkpoint": tryon_warping_checkpoint, "pf_tryon_checkpoint": pf_tryon_checkpoint,
@@ -201,9 +214,12 @@ class GarmentTransfer(nn.Module):
         missing = [name for name in self.spec.needs if not paths[name]]
         if missing:
             raise ValueError(f"method {method!r} needs {', '.join(missing)} (the stage checkpoints it runs)")
-        self.method, self.fill = method, fill
+        self.method, self.fill, self.precision = method, fill, str(precision)
         self.nets = nn.ModuleDict({name.removesuffix("_checkpoint"): FrozenNet.from_checkpoint(
             paths[name], STAGES[name], argument=name) for name in self.spec.needs})
+        for frozen in self.nets.values():
+            accelerate(frozen.net, channels_last)
+        self._compiled = torch.compile(self.transfer, mode=compile_mode(compile)) if compile else None
 
     @property
     def garments(self) -> tuple[str, ...]:
@@ -217,6 +233,12 @@ class GarmentTransfer(nn.Module):
         if garment not in self.spec.garments:
             raise ValueError(f"method {self.method!r} dresses a person in {' or '.join(self.spec.garments)} "
                              f"garments only, not {garment!r}")
+        return (self._compiled or self.transfer)(source, target, garment)
+
+    def transfer(self, source: PersonSample, target: PersonSample, garment: str = "worn") -> TransferOutput:
+        """:meth:`forward`, uncompiled: the eager reference. Under bf16 the images and masks still come out in the
+        inputs' dtype: warps sample the float32 inputs in float32, and ``R``'s output is scaled by a float32 mask."""
         image_field, mask_field = GARMENTS[garment]
-        return self.spec.run(self.nets, source, target, getattr(source, image_field), getattr(source, mask_field),
-                             self.fill)
+        with torch.autocast(target.image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return self.spec.run(self.nets, source, target, getattr(source, image_field),
+                                 getattr(source, mask_field), self.fill)

@@ -47,6 +47,7 @@ from garment_transfer.geometry import (
     upsample_grid,
     warp,
 )
+from garment_transfer.geometry.grids import grid_dtype
 from garment_transfer.geometry.tps import tps_grid
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
 from garment_transfer.models.stn import AligningSTN, TPSRegressor, control_points
@@ -82,7 +83,7 @@ def _flow_head(in_ch: int, hidden: tuple[int, ...]) -> nn.Sequential:
 
 
 def _identity_like(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return identity_grid(x.shape[0], *size, device=x.device, dtype=x.dtype)
+    return identity_grid(x.shape[0], *size, device=x.device, dtype=grid_dtype(x))
 
 
 class StudentOutput(NamedTuple):

@@ -7,6 +7,9 @@ Five ``Conv3x3(stride 2) + BatchNorm + ReLU`` layers of ``(w, 2w, 4w, 8w, 8w)`` 
 ``Linear(8w, 8w) + ReLU + Linear(8w, outputs)``; the last linear layer has zero weights, and its bias is the identity
 ``theta`` (STN) or zero control-point offsets (TPS), so both start at the identity map. Any input size works.
 
+Under autocast the last linear layer runs in float32: ``theta`` and the control points are geometry (in bf16 a scale
+near 1 is off by up to 1 / 512: a fifth of a pixel at the edge of a 192-pixel-wide image).
+
 ``theta`` follows :func:`garment_transfer.geometry.affine_grid`: it maps normalised *output* ``(x, y, 1)`` to
 normalised *source* coordinates (``source_from_output``, ``align_corners=True``); :func:`align` applies it.
 """
@@ -17,6 +20,7 @@ import torch
 from torch import nn
 
 from garment_transfer.geometry import affine_grid, identity_grid, warp
+from garment_transfer.geometry.grids import grid_dtype
 
 
 def align(theta: torch.Tensor, garment: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,7 +63,11 @@ class _Regressor(nn.Module):
             raise ValueError(f"x must be (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
         batch, _, height, width = x.shape
         coords = identity_grid(batch, height, width, device=x.device, dtype=x.dtype).permute(0, 3, 1, 2)
-        return self.regressor(self.encoder(torch.cat([x, coords], dim=1)))
+        features = self.regressor[:-1](self.encoder(torch.cat([x, coords], dim=1)))
+        if not torch.is_autocast_enabled(x.device.type):
+            return self.regressor[-1](features)
+        with torch.autocast(x.device.type, enabled=False):  # theta / control points are geometry: float32
+            return self.regressor[-1](features.to(grid_dtype(features)))
 
 
 class AligningSTN(_Regressor):

@@ -44,7 +44,9 @@ from garment_transfer.data import io
 from garment_transfer.data.formats.pairs import read_pairs  # noqa: F401  (re-exported: canonical.read_pairs)
 from garment_transfer.data.labels import CIHP_PALETTE, PARTS_PALETTE
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "test")  # VITON-HD's splits
+VAL = "val"  # our extension: the synthetic engine's validation split, laid out as the others
+ALL_SPLITS = ("train", VAL, "test")
 FOLDERS = {
     "image": "image",
     "cloth": "cloth",
@@ -101,8 +103,8 @@ class RawTransfer:
 
 
 def split_dir(root: str | Path, split: str) -> Path:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if split not in ALL_SPLITS:
+        raise ValueError(f"split must be one of {ALL_SPLITS}, got {split!r}")
     return Path(root) / split
 
 
@@ -250,12 +252,12 @@ def read_transfer(root: str | Path, split: str, source_id: str, target_id: str) 
 # ----------------------------------------------------------------------------------------------------- categories
 def category_pairs_path(root: str | Path, category: str, split: str, paired: bool = True) -> Path:
     """A per-category list as DressCode names them: ``<root>/<upper_body|lower_body|dresses>/train_pairs.txt``,
-    ``test_pairs_paired.txt`` or ``test_pairs_unpaired.txt``."""
+    ``test_pairs_paired.txt`` or ``test_pairs_unpaired.txt`` (and our ``val_pairs.txt``)."""
     if category not in CATEGORY_FOLDERS:
         raise ValueError(f"garment category {category!r}: choose one of {tuple(CATEGORY_FOLDERS)}")
     base = Path(root) / CATEGORY_FOLDERS[category]
-    if split_dir(root, split).name == "train":
-        return base / "train_pairs.txt"
+    if split_dir(root, split).name in ("train", VAL):
+        return base / f"{split}_pairs.txt"
     return base / f"test_pairs_{'paired' if paired else 'unpaired'}.txt"
 
 

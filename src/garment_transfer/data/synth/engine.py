@@ -21,7 +21,7 @@ from garment_transfer.data.synth.render import (BOTTOM_PANELS, DRESS_PANELS, Ren
                                                 correspondence, dress_point, render_person, render_shop,
                                                 render_shop_bottom, render_shop_dress)
 
-SPLIT_CODES = {"train": 0, "test": 1}
+SPLIT_CODES = {"train": 0, "test": 1, "val": 2}
 PAIR_STREAM = 1_000_003  # keeps the pair draws apart from the sample draws
 CATEGORY_STREAM = 2_000_003  # keeps the other categories' samples apart from the upper ones
 CATEGORY_CODES = {"lower": 1, "dresses": 2}

@@ -41,6 +41,9 @@ class EngineConfig:
         skirt_length, dress_length: how far a skirt (or a dress's skirt) reaches below the hip line, in thigh
             lengths (1 = to the knee).
         skirt_flare: the hem's extra half-width as a fraction of the hips' (skirts and dresses).
+        body_width_scale: multiplies every drawn body and limb width (1: as drawn), a change of body proportions.
+        garment_lightness, garment_saturation: HSV value and saturation ranges of the upper garment's colours.
+        The last three draw nothing of their own: at their defaults every sample is what engine 1.1.0 rendered.
     """
 
     cross_arm_rate: float = 0.15
@@ -64,6 +67,9 @@ class EngineConfig:
     skirt_length: tuple[float, float] = (0.35, 1.4)
     skirt_flare: tuple[float, float] = (0.0, 0.6)
     dress_length: tuple[float, float] = (0.5, 1.6)
+    body_width_scale: float = 1.0
+    garment_lightness: tuple[float, float] = (0.1, 0.95)
+    garment_saturation: tuple[float, float] = (0.25, 0.95)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -259,6 +265,17 @@ def _arm(rng: np.random.Generator, pose: str) -> Limb:
     return Limb(_u(rng, ranges[0]), _u(rng, ranges[1]))
 
 
+WIDTHS = ("head_rx", "neck_hw", "shoulder_hw", "chest_hw", "waist_hw", "hip_hw", "arm_r", "forearm_r", "thigh_r",
+          "shin_r")  # the Body fields body_width_scale multiplies
+
+
+def _widened(body: Body, scale: float) -> Body:
+    """``body`` with every width in :data:`WIDTHS` times ``scale`` (the same object when ``scale`` is 1)."""
+    if scale == 1.0:
+        return body
+    return replace(body, **{name: getattr(body, name) * scale for name in WIDTHS})
+
+
 def sample_body(rng: np.random.Generator, cfg: EngineConfig) -> Body:
     s = _u(rng, cfg.scale)
     crossing = rng.random() < cfg.cross_arm_rate
@@ -270,7 +287,7 @@ def sample_body(rng: np.random.Generator, cfg: EngineConfig) -> Body:
     ]
     shoulder_hw = s * _u(rng, (0.105, 0.125))
     skin = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.95, 1.05, 3)
-    return Body(
+    body = Body(
         center_dx=_u(rng, (-0.05, 0.05)),
         top=_u(rng, (0.02, 0.08)),
         lean_deg=_u(rng, cfg.lean_deg),
@@ -301,13 +318,14 @@ def sample_body(rng: np.random.Generator, cfg: EngineConfig) -> Body:
         hair_len=s * _u(rng, (0.12, 0.3)),
         shoe_color=_color(rng, (0.05, 0.6)),
     )
+    return _widened(body, cfg.body_width_scale)
 
 
 def sample_garment(rng: np.random.Generator, cfg: EngineConfig) -> Garment:
     sleeveless = rng.random() < cfg.sleeveless_rate
     fit = _u(rng, cfg.fit)
-    base = _color(rng)
-    accent = _color(rng)
+    base = _color(rng, cfg.garment_lightness, cfg.garment_saturation)
+    accent = _color(rng, cfg.garment_lightness, cfg.garment_saturation)
     if np.abs(np.subtract(base, accent)).sum() < 0.6:  # keep patterns visible
         accent = tuple(float(1.0 - c) for c in base)
     return Garment(
@@ -322,7 +340,7 @@ def sample_garment(rng: np.random.Generator, cfg: EngineConfig) -> Garment:
         pattern=_choice(rng, PATTERNS, cfg.pattern_weights),
         base=base,
         accent=accent,
-        accent2=_color(rng),
+        accent2=_color(rng, cfg.garment_lightness, cfg.garment_saturation),
         frequency=_u(rng, (3.0, 9.0)),
         angle_deg=float(rng.choice([0.0, 90.0, 45.0, -45.0, _u(rng, (-80, 80))])),
         phase=_u(rng, (0.0, 1.0)),

@@ -34,7 +34,8 @@ class SynthSettings:
     """Everything that determines the files of a synthetic data set.
 
     Attributes:
-        counts: samples per split and category, e.g. ``{"train": 2000, "test": 200}``.
+        counts: samples per split and category, e.g. ``{"train": 2000, "val": 200, "test": 200}``; ``train`` and
+            ``test`` need one at least, ``val`` (the validation split, our extension of the layout) may be 0 or absent.
         transfers_per_target: true transfers rendered per target sample, per split.
         categories: the garment categories to generate (``upper``, ``lower``, ``dresses``), each with ``counts``
             samples of its own.
@@ -48,13 +49,20 @@ class SynthSettings:
     config: EngineConfig = field(default_factory=EngineConfig)
     categories: tuple = ("upper",)
 
+    def splits(self) -> tuple[str, ...]:
+        """The splits this set has: train and test, and val when it has samples."""
+        return tuple(s for s in canonical.ALL_SPLITS if s in canonical.SPLITS or self.counts.get(s, 0))
+
     def validate(self) -> None:
         check_size(self.height, self.width)
         if not self.categories or any(c not in CATEGORIES for c in self.categories) or len(
                 set(self.categories)) != len(self.categories):
             raise ValueError(f"--categories {','.join(map(str, self.categories))}: give one or more of "
                              f"{', '.join(CATEGORIES)}, each once")
-        for split in canonical.SPLITS:
+        val = self.counts.get(canonical.VAL, 0)
+        if not isinstance(val, int) or val < 0:
+            raise ValueError(f"--val {val}: a whole number of validation samples (0: no validation split)")
+        for split in self.splits():
             count = self.counts.get(split)
             if not isinstance(count, int) or count < 1:
                 raise ValueError(f"--{split} {count}: each split needs at least one sample")
@@ -69,8 +77,8 @@ class SynthSettings:
             "engine_version": ENGINE_VERSION,
             "seed": self.seed,
             "size": [self.height, self.width],
-            "counts": {split: self.counts[split] for split in canonical.SPLITS},
-            "transfers_per_target": {split: self.transfers_per_target.get(split, 0) for split in canonical.SPLITS},
+            "counts": {split: self.counts[split] for split in self.splits()},
+            "transfers_per_target": {split: self.transfers_per_target.get(split, 0) for split in self.splits()},
             "engine_config": self.config.to_dict(),
             "categories": list(self.categories),
         }
@@ -89,7 +97,7 @@ class SynthSettings:
 
     def command(self) -> str:
         return (f"garment-transfer synth --out DIR --size {self.height}x{self.width} --train {self.counts['train']} "
-                f"--test {self.counts['test']} --seed {self.seed} --transfers {self.transfers_per_target['test']} "
+                f"--val {self.counts.get('val', 0)} --test {self.counts['test']} --seed {self.seed} --transfers {self.transfers_per_target['test']} "
                 f"--train-transfers {self.transfers_per_target['train']} --categories {','.join(self.categories)} "
                 "[--config the engine_config below as YAML]")
 
@@ -126,6 +134,13 @@ def _check_destination(root: Path, settings: SynthSettings) -> None:
                                   "or new folder")
         return
     ours, theirs = settings.to_dict(), meta.get("settings", {})
+    if canonical.VAL in ours["counts"] and canonical.VAL not in theirs.get("counts", {canonical.VAL: None}):
+        for key in ("counts", "transfers_per_target"):  # a validation split added to a set without one: extend it
+            ours[key] = {s: v for s, v in ours[key].items() if s != canonical.VAL}
+    defaults = EngineConfig().to_dict()  # parameters added since a set was made: equal when ours is the default
+    if isinstance(theirs.get("engine_config"), dict):
+        theirs = {**theirs, "engine_config": {**{k: v for k, v in defaults.items() if ours["engine_config"].get(k) == v},
+                                              **theirs["engine_config"]}}
     differences = [f"{key}: {theirs.get(key)!r} there, {ours[key]!r} asked" for key in ours if theirs.get(key) != ours[key]]
     if differences:
         raise FileExistsError(f"--out {root}: was generated with other settings ({'; '.join(differences)}); "
@@ -144,10 +159,11 @@ def _meta(settings: SynthSettings, status: str) -> dict:
                   "source pixel (x, y) per garment pixel, -1 unseen; image-parse-parts, cloth-parse-parts: garment "
                   "part ids " + ", ".join(f"{i} {name}" for name, i in GARMENT_PARTS.items()) + "; openpose_json: "
                   "BODY_25 in pixels, 0 0 0 where a joint is hidden or outside the frame",
-        "ids": {split: [sample_id(split, 0), sample_id(split, settings.counts[split] - 1)] for split in canonical.SPLITS},
+        "ids": {split: [sample_id(split, 0), sample_id(split, settings.counts[split] - 1)]
+                for split in settings.splits()},
         "categories": {category: {split: [sample_id(split, 0, category),
                                           sample_id(split, settings.counts[split] - 1, category)]
-                                  for split in canonical.SPLITS} for category in settings.categories},
+                                  for split in settings.splits()} for category in settings.categories},
         "libraries": {"numpy": np.__version__, "pillow": PIL.__version__, "python": sys.version.split()[0]},
     }
 
@@ -197,9 +213,9 @@ def _is_done(root: Path, job: tuple) -> bool:
 def _plan(settings: SynthSettings, engine: SyntheticEngine) -> tuple[list[tuple], dict]:
     """The jobs, and each split's transfer pairs as ids: categories one after the other, each as engine 1.0 planned
     the upper-body set (samples, then the split's transfers)."""
-    jobs, pair_lists = [], {split: [] for split in canonical.SPLITS}
+    jobs, pair_lists = [], {split: [] for split in settings.splits()}
     for category in settings.categories:
-        for split in canonical.SPLITS:
+        for split in settings.splits():
             count = settings.counts[split]
             jobs += [("sample", split, i, category) for i in range(count)]
             pairs = engine.transfer_pairs(split, count, settings.transfers_per_target.get(split, 0), category)
@@ -212,8 +228,9 @@ def pair_list(split: str, ids: list[str]) -> str:
     """The text of a split's pair list at the root, as VITON-HD has them: ``train`` paired (each person with their
     own garment), ``test`` unpaired like the official list (``"<person>.png <cloth>.png"``, the garments a seed-0
     derangement: the pairs the data module drew for ``eval_pairs: unpaired`` before the list existed); a test split
-    of one sample gets a paired line."""
-    if split == "train" or len(ids) < 2:
+    of one sample gets a paired line; ``val`` is listed paired, as train (its evaluation pairs are its true
+    transfers)."""
+    if split != "test" or len(ids) < 2:
         return "".join(f"{i}.png {i}.png\n" for i in ids)
     return "".join(f"{target}.png {source}.png\n" for source, target in derangement(ids, seed=0))
 
@@ -221,7 +238,7 @@ def pair_list(split: str, ids: list[str]) -> str:
 def _write_lists(root: Path, settings: SynthSettings, pair_lists: dict) -> None:
     """The root lists (every category, each unpaired within its category), the per-category lists as DressCode has
     them, and the transfer pairs."""
-    for split in canonical.SPLITS:
+    for split in settings.splits():
         text = ""
         for category in settings.categories:
             ids = [sample_id(split, i, category) for i in range(settings.counts[split])]
@@ -246,7 +263,7 @@ def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progre
     root = Path(root)
     settings.validate()
     _check_destination(root, settings)
-    canonical.make_dirs(root)
+    canonical.make_dirs(root, settings.splits())
     _remove_stale_temporaries(root)
     io.atomic_write_json(root / META_FILE, _meta(settings, "generating"))
     engine = SyntheticEngine(settings.seed, settings.height, settings.width, settings.config)

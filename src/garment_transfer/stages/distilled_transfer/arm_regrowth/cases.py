@@ -66,11 +66,19 @@ def swap_case(image: torch.Tensor, skin_mask: torch.Tensor, other_skin_mask: tor
     return example(image, skin_mask, image * source, source)
 
 
-def crop_case(mask: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def crop_draws(batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The random draws of :func:`crop_case`: (B, 3) in [0, 1) on the CPU (axis, position, side), three per sample."""
+    return torch.rand(batch, 3, generator=generator)
+
+
+def crop_case(mask: torch.Tensor, generator: torch.Generator | None = None,
+              draws: torch.Tensor | None = None) -> torch.Tensor:
     """Case 2: ``M~^s_t``, each mask cut by its own random half-plane (module docstring); a subset of ``mask``.
 
     Args:
         mask: (B, 1, H, W) in {0, 1}. generator: CPU generator of the draws (three per sample).
+        draws: the (B, 3) draws themselves (:func:`crop_draws`), e.g. from one generator per sample; then
+            ``generator`` is not used.
 
     Returns:
         (B, 1, H, W), ``mask`` times a half-plane indicator; an empty mask stays empty.
@@ -78,7 +86,9 @@ def crop_case(mask: torch.Tensor, generator: torch.Generator | None = None) -> t
     if mask.ndim != 4 or mask.shape[1] != 1:
         raise ValueError(f"mask: expected (B, 1, H, W), got {tuple(mask.shape)}")
     b, _, h, w = mask.shape
-    draws = torch.rand(b, 3, generator=generator).to(mask.device)  # axis, position, side
+    draws = (crop_draws(b, generator) if draws is None else draws).to(mask.device)  # axis, position, side
+    if draws.shape != (b, 3):
+        raise ValueError(f"draws: expected ({b}, 3), got {tuple(draws.shape)}")
     vertical = (draws[:, 0] < 0.5).view(b, 1, 1)  # a vertical cut line x = c, else a horizontal one y = c
     present = mask[:, 0] > 0.5
     ys = torch.arange(h, device=mask.device, dtype=mask.dtype).view(1, h, 1).expand(b, h, w)
@@ -93,10 +103,12 @@ def crop_case(mask: torch.Tensor, generator: torch.Generator | None = None) -> t
     return mask * keep.unsqueeze(1).to(mask.dtype)
 
 
-def crop_example(image: torch.Tensor, skin_mask: torch.Tensor, generator: torch.Generator | None = None) -> Example:
-    """Case 2 as an :class:`Example`: content ``I_t * M~^s_t``, shape ``M^s_t``, truth ``I_t * M^s_t``."""
+def crop_example(image: torch.Tensor, skin_mask: torch.Tensor, generator: torch.Generator | None = None,
+                 draws: torch.Tensor | None = None) -> Example:
+    """Case 2 as an :class:`Example`: content ``I_t * M~^s_t``, shape ``M^s_t``, truth ``I_t * M^s_t`` (``generator``,
+    ``draws``: as :func:`crop_case`)."""
     _check(image, {"skin_mask": skin_mask})
-    source = crop_case(skin_mask, generator)
+    source = crop_case(skin_mask, generator, draws)
     return example(image, skin_mask, image * source, source)
 
 

@@ -41,12 +41,14 @@ from garment_transfer.data.label_maps import UPPER_SKIN
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.warping import VGG_LAYERS, VGG_WEIGHTS, VGGLoss
 from garment_transfer.metrics.image import ImageMetrics
+from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
 from garment_transfer.models.regrowth import build_regrowth_net, regrow
 from garment_transfer.stages.base import StageModule
 from garment_transfer.stages.distilled_transfer.arm_regrowth.cases import (AUGMENTATIONS, CASES, CONSTRUCTIONS, Example,
-                                                                           augment_case, crop_example, mix, swap_case)
+                                                                           augment_case, crop_draws, crop_example, mix,
+                                                                           swap_case)
 from garment_transfer.visuals import image_to_rgb, mask_to_rgb
 
 SWAP_SHAPES = ("parsing", "truth", "source")
@@ -69,13 +71,17 @@ class ArmRegrowthModule(StageModule):
         lr, betas: Adam. w_l1, w_vgg: loss weights (0 turns a term off; it is then logged as 0).
         vgg_weights, allow_random_vgg: as :class:`VGGLoss` (random features only as an explicit, logged choice).
         eval_seed: seed of the evaluation crops.
+        channels_last, compile: speed switches of the net, the frozen nets it reads and the VGG loss network
+            (:func:`~garment_transfer.models.acceleration.accelerate`; off: the eager reference); bf16 autocast is the
+            trainer's ``precision: bf16-mixed``.
     """
 
     def __init__(self, width: str = "full", num_downs: int = 5, pose_channels: int = 3, use_pose: bool = True,
                  construction: str = "cases", swap_probability: float = 0.5, swap_shape: str = "parsing",
                  parsing_checkpoint: str | None = None, lr: float = 1e-4, betas: tuple[float, float] = (0.5, 0.999),
                  w_l1: float = 1.0, w_vgg: float = 0.2, vgg_weights: str | None = None,
-                 allow_random_vgg: bool = False, eval_seed: int = 0):
+                 allow_random_vgg: bool = False, eval_seed: int = 0, channels_last: bool = False,
+                 compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         if construction not in CONSTRUCTIONS:
@@ -84,10 +90,14 @@ class ArmRegrowthModule(StageModule):
             raise ValueError(f"swap_shape {swap_shape!r}: choose one of {SWAP_SHAPES}")
         if not 0 <= swap_probability <= 1:
             raise ValueError(f"swap_probability must lie in [0, 1], got {swap_probability}")
-        self.net = build_regrowth_net(self.hparams)
+        self.net = accelerate(build_regrowth_net(self.hparams), channels_last, compile)
         self.transfer_parser = self._load_transfer_parser() if swap_shape == "parsing" else None
+        if self.transfer_parser is not None:
+            accelerate(self.transfer_parser.net, channels_last, compile)
         self.augmenter = Augmenter(construction) if construction in AUGMENTATIONS else None
         self.vgg = VGGLoss(vgg_weights, allow_random_vgg, VGG_LAYERS[:4], VGG_WEIGHTS[:4]) if w_vgg > 0 else None
+        if self.vgg is not None:
+            accelerate(self.vgg, channels_last, compile)
         self.vgg_random = self.vgg is not None and self.vgg.random
         if self.vgg_random:
             warnings.warn("ArmRegrowthModule: the VGG term uses random features (allow_random_vgg); logged as "
@@ -124,10 +134,10 @@ class ArmRegrowthModule(StageModule):
         inputs = parsing_inputs(target.remaining, batch.source.garment_mask, target.densepose)
         if rows is None:
             return skin_of(self.transfer_parser(inputs).logits.argmax(1), dtype)
-        rows = rows.to(inputs.device)
+        index = rows.cpu().nonzero()[:, 0].to(inputs.device, non_blocking=True)  # rows: drawn on the CPU, no sync
         mask = torch.zeros_like(target.skin_mask)
-        mask[rows] = skin_of(self.transfer_parser(inputs[rows]).logits.argmax(1), dtype)
-        return mask
+        return mask.index_copy_(0, index, skin_of(self.transfer_parser(inputs.index_select(0, index)).logits.argmax(1),
+                                                  dtype))
 
     def construct(self, batch: PairSample) -> Example:
         """A training :class:`Example` by ``construction`` (draws from the global torch generator)."""
@@ -146,13 +156,12 @@ class ArmRegrowthModule(StageModule):
     def evaluation_examples(self, batch: PairSample) -> dict[str, Example]:
         """Both cases, deterministic: the crop of each sample is drawn from ``eval_seed`` and its target id."""
         target = batch.target
-        crops = []
-        for i, sample_id in enumerate(target.id):
+        draws = []  # each sample's three draws from its own generator, on the CPU; the crops are one batched call
+        for sample_id in target.id:
             seed = (self.hparams.eval_seed * 1_000_003 + zlib.crc32(str(sample_id).encode())) % 2**63
-            generator = torch.Generator().manual_seed(seed)
-            crops.append(crop_example(target.image[i:i + 1], target.skin_mask[i:i + 1], generator))
+            draws.append(crop_draws(1, torch.Generator().manual_seed(seed)))
         return {"swap": swap_case(target.image, target.skin_mask, self.swap_mask(batch)),
-                "crop": Example(*(torch.cat(parts) for parts in zip(*crops)))}
+                "crop": crop_example(target.image, target.skin_mask, draws=torch.cat(draws))}
 
     def losses(self, pred: torch.Tensor, example: Example) -> dict[str, torch.Tensor]:
         """``l1`` (mean over the skin region), ``vgg`` (masked images) and the weighted ``total``."""

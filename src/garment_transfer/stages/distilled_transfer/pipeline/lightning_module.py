@@ -50,6 +50,7 @@ class GarmentTransferPipeline(pl.LightningModule):
     """Args:
         method, parsing_checkpoint, warping_checkpoint, regrowth_checkpoint, tryon_parsing_checkpoint,
             tryon_warping_checkpoint, pf_tryon_checkpoint, pb_tryon_checkpoint, fill: as :class:`GarmentTransfer`.
+        precision, channels_last, compile: :class:`GarmentTransfer`'s speed switches ("32", off, off: the reference).
         protocols: evaluated by ``test`` (subset of :data:`PROTOCOLS`).
         inception, lpips, lpips_backbone: weight files of the evaluator's learned metrics (None: those metrics are
             reported as skipped, with the reason).
@@ -65,7 +66,8 @@ class GarmentTransferPipeline(pl.LightningModule):
                  inception: str | None = None, lpips: str | None = None, lpips_backbone: str | None = None,
                  output_dir: str | None = None, save_images: bool = True, save_intermediates: bool = False,
                  pose_channels: int = 3, pf_tryon_checkpoint: str | None = None,
-                 pb_tryon_checkpoint: str | None = None):
+                 pb_tryon_checkpoint: str | None = None, precision: str = "32", channels_last: bool = False,
+                 compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         unknown = set(protocols) - set(PROTOCOLS)
@@ -73,7 +75,7 @@ class GarmentTransferPipeline(pl.LightningModule):
             raise ValueError(f"protocols: unknown {sorted(unknown)}; choose from {PROTOCOLS}")
         self.transfer = GarmentTransfer(method, parsing_checkpoint, warping_checkpoint, regrowth_checkpoint,
                                         tryon_parsing_checkpoint, tryon_warping_checkpoint, fill,
-                                        pf_tryon_checkpoint, pb_tryon_checkpoint)
+                                        pf_tryon_checkpoint, pb_tryon_checkpoint, precision, channels_last, compile)
         tryon = [protocol for protocol in protocols if protocol in TRYON_PROTOCOLS]
         if tryon and "in_shop" not in self.transfer.garments:
             raise ValueError(f"protocols {tryon}: the try-on protocols dress the target in an in-shop garment, and "

@@ -50,6 +50,7 @@ from garment_transfer.geometry import resize_for_level, upsample_grid, warp
 from garment_transfer.losses.warping import (VGG_LAYERS, VGG_WEIGHTS, VGGLoss, aligning_loss, multiscale_loss,
                                              second_order_smoothness, total_variation)
 from garment_transfer.metrics.image import ImageMetrics, mask_iou
+from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
 from garment_transfer.models.scaw import StudentOutput
@@ -102,6 +103,9 @@ class TransferWarpingModule(StageModule):
         multiscale: sum the terms over the five levels (False: the full-size output alone).
         vgg_levels: the VGG term on the finest ``vgg_levels`` levels only; None: all.
         vgg_weights, allow_random_vgg: as :class:`TryOnWarpingModule` (random features: warned, ``train/vgg_random``).
+        channels_last, compile: speed switches of the net, the frozen nets it reads and the VGG loss network
+            (:func:`~garment_transfer.models.acceleration.accelerate`; off: the eager reference); bf16 autocast is the
+            trainer's ``precision: bf16-mixed``.
     """
 
     def __init__(self, teacher_checkpoint: str | None = None, parsing_checkpoint: str | None = None,
@@ -110,7 +114,8 @@ class TransferWarpingModule(StageModule):
                  betas: tuple[float, float] = (0.5, 0.999), w_align: float = 1.0, w_ratio: float = 1.0,
                  w_mask: float = 2.0, w_l1: float = 1.0, w_vgg: float = 0.2, w_smooth: float = 6.0,
                  w_tv: float = 0.01, multiscale: bool = True, vgg_levels: int | None = None,
-                 vgg_weights: str | None = None, allow_random_vgg: bool = False):
+                 vgg_weights: str | None = None, allow_random_vgg: bool = False, channels_last: bool = False,
+                 compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         for name, value, choices in (("supervision", supervision, SUPERVISIONS),
@@ -119,7 +124,7 @@ class TransferWarpingModule(StageModule):
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
         if vgg_levels is not None and not 1 <= vgg_levels <= 5:
             raise ValueError(f"vgg_levels must be 1..5 or None, got {vgg_levels}")
-        self.net = build_warping_student(self.hparams)
+        self.net = accelerate(build_warping_student(self.hparams), channels_last, compile)
         if supervision == "shape_content" and teacher_checkpoint is None:
             raise ValueError("teacher_checkpoint: supervision 'shape_content' distils the try-on warping teacher T_W; "
                              "give its checkpoint (runs/<preset>/tryon_warping/checkpoints/last.ckpt)")
@@ -132,8 +137,13 @@ class TransferWarpingModule(StageModule):
             "teacher_checkpoint")
         self.transfer_parser = None if target_shape == "truth" else FrozenNet.from_checkpoint(
             parsing_checkpoint, {TRANSFER_PARSING: build_parsing_net}, pose_channels, "parsing_checkpoint")
+        for frozen in (self.teacher, self.transfer_parser):
+            if frozen is not None:
+                accelerate(frozen.net, channels_last, compile)
         self.vgg = VGGLoss(vgg_weights, allow_random_vgg, VGG_LAYERS[:4], VGG_WEIGHTS[:4]) \
             if w_vgg > 0 and supervision != "shape" else None
+        if self.vgg is not None:
+            accelerate(self.vgg, channels_last, compile)
         self.vgg_random = self.vgg is not None and self.vgg.random
         if self.vgg_random:
             warnings.warn("TransferWarpingModule: the VGG term uses random features (allow_random_vgg); logged as "

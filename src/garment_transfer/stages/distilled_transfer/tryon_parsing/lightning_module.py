@@ -14,6 +14,7 @@ import torch
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.parsing import deep_parsing_loss
 from garment_transfer.metrics.parsing import ParsingMetrics
+from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
 from garment_transfer.stages.base import StageModule
 from garment_transfer.visuals import image_to_rgb, mask_to_rgb, parsing_to_rgb
@@ -25,14 +26,17 @@ class TryOnParsingModule(StageModule):
         pose_channels: channels of the DensePose encoding the data module gives.
         lr, betas: Adam.
         w_l1, w_ce: loss weights; side_outputs: supervise the six side outputs too.
+        channels_last, compile: speed switches of the net
+            (:func:`~garment_transfer.models.acceleration.accelerate`; off: the eager reference); bf16 autocast is the
+            trainer's ``precision: bf16-mixed``.
     """
 
     def __init__(self, width: str = "small", pose_channels: int = 3, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 2.0, w_ce: float = 0.2,
-                 side_outputs: bool = True):
+                 side_outputs: bool = True, channels_last: bool = False, compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
-        self.net = build_parsing_net(self.hparams)
+        self.net = accelerate(build_parsing_net(self.hparams), channels_last, compile)
         self.metrics = torch.nn.ModuleDict({"tryon": ParsingMetrics()})
 
     def forward(self, remaining, cloth_mask, pose, return_features: bool = False):

@@ -32,6 +32,7 @@ from garment_transfer.data.label_maps import UPPER_GARMENT
 from garment_transfer.data.samples import PairSample, one_hot
 from garment_transfer.losses.warping import VGGLoss, multiscale_loss, second_order_smoothness, total_variation
 from garment_transfer.metrics.image import ImageMetrics, mask_iou
+from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.flow_teacher import TeacherOutput
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.warping import build_warping_teacher, person_representation
@@ -51,18 +52,24 @@ class TryOnWarpingModule(StageModule):
             when the file is absent (an explicit choice: warned, and logged as ``train/vgg_random``).
         vgg_levels: apply the VGG term to the finest ``vgg_levels`` levels only (each keeps its weight ``k + 1``);
             None: all five (paper).
+        channels_last, compile: speed switches of the net and the VGG loss network
+            (:func:`~garment_transfer.models.acceleration.accelerate`; off: the eager reference); bf16 autocast is the
+            trainer's ``precision: bf16-mixed``.
     """
 
     def __init__(self, width: str = "full", pose_channels: int = 3, lr: float = 5e-5,
                  betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 1.0, w_vgg: float = 0.2,
                  w_mask: float = 2.0, w_smooth: float = 6.0, w_tv: float = 0.01, vgg_weights: str | None = None,
-                 allow_random_vgg: bool = False, vgg_levels: int | None = None):
+                 allow_random_vgg: bool = False, vgg_levels: int | None = None, channels_last: bool = False,
+                 compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         if vgg_levels is not None and not 1 <= vgg_levels <= 5:
             raise ValueError(f"vgg_levels must be 1..5 or None, got {vgg_levels}")
-        self.net = build_warping_teacher(self.hparams)
+        self.net = accelerate(build_warping_teacher(self.hparams), channels_last, compile)
         self.vgg = VGGLoss(vgg_weights, allow_random_vgg) if w_vgg > 0 else None
+        if self.vgg is not None:
+            accelerate(self.vgg, channels_last, compile)
         self.vgg_random = self.vgg is not None and self.vgg.random
         if self.vgg_random:
             warnings.warn("TryOnWarpingModule: the VGG term uses random features (allow_random_vgg); logged as "
