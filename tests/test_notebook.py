@@ -23,7 +23,7 @@ def test_notebook_is_stored_without_outputs():
 
 def test_notebook_runs_on_trained_checkpoints(stage_checkpoints, synthetic_root, tmp_path, monkeypatch):
     runs = tmp_path / "runs"
-    for stage in CHECKPOINTS.values():  # the layout make train-all writes
+    for stage in (s for s in CHECKPOINTS.values() if not s.startswith("pfafn/")):  # the layout make train-all writes
         folder = runs / stage / "checkpoints"
         folder.mkdir(parents=True)
         (folder / "last.ckpt").symlink_to(stage_checkpoints[stage])

@@ -6,6 +6,7 @@ PF-AFN, and PF-AFN's parser-based warp as the try-on warping teacher of our tran
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import pytorch_lightning as pl
@@ -24,6 +25,7 @@ from garment_transfer.models.pfafn import (build_pb_afwm, build_pb_tryon, build_
                                            keypoint_heatmaps, pb_person_representation)
 from garment_transfer.models.pipeline import METHODS, GarmentTransfer
 from garment_transfer.models.warping import person_representation
+from garment_transfer.report import build_comparison
 from garment_transfer.stages.distilled_transfer.pipeline import GarmentTransferPipeline, PipelineDataModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
 
@@ -217,8 +219,32 @@ def test_compare_puts_every_method_on_the_same_pairs(stage_checkpoints, pfafn_ch
     assert any(line.startswith("## Re-transfer") for line in sections) and "| ours |" in text
     assert "Columns: source, in-shop garment, target, try-on: PF-AFN, try-on: teachers, transfer: ours, transfer: " \
            "PF-AFN, transfer: teachers, truth." in text
+    intervals = next(i for i in range(transfer, len(lines)) if lines[i].startswith("ours minus each method"))
+    differences = lines[intervals + 4:intervals + 6]  # ours - each other method, below the transfer table
+    assert [row.split("|")[1].strip() for row in differences] == ["PF-AFN", "teachers"]
+    values = {name: json.loads((runs / name / "results" / "metrics.json").read_text())["protocols"]["transfer"]
+              ["values"] for name in ("ours", "pfafn")}
+    mean, low, high = (float(x) for x in re.findall(r"[-+][\d.e+-]+", differences[0].split("|")[2])[:3])
+    assert low <= mean <= high
+    assert mean == pytest.approx(values["ours"]["psnr"] - values["pfafn"]["psnr"], abs=0.2)  # from the saved PNGs
+    assert "ours - method" not in text.split("## True try-on")[1].split("##")[0]  # ours has no try-on to compare
     grid = read_image(out.with_suffix(".png"), "RGB")
     assert grid.shape == (2 * 64 + 3 * 2, 9 * 48 + 10 * 2, 3)
     assert main(args + ["--method", f"again={runs / 'pfafn' / 'results'}", "--method",
                         f"again={runs / 'pfafn' / 'results'}"]) == 2
     assert "protocol 'transfer' is in" in capsys.readouterr().err
+
+    same = build_comparison({"ours": [runs / "ours" / "results"], "ours again": [runs / "ours" / "results"]},
+                            synthetic_root, tmp_path / "same.md", pairs=1, resamples=50)
+    assert same.count("| ours again | +0 [+0, +0] n.s. | +0 [+0, +0] n.s. |") == 2  # transfer and re-transfer
+
+
+def test_compare_names_a_bad_method_and_a_missing_evaluation(synthetic_root, tmp_path, capsys):
+    base = ["compare", "--data", str(synthetic_root), "--out", str(tmp_path / "compare.md")]
+    assert main(base + ["--method", "ours"]) == 2
+    assert "expected NAME=RESULTS_FOLDER" in capsys.readouterr().err
+    assert main(base + ["--method", f"ours={tmp_path / 'nowhere'}"]) == 2
+    assert "nowhere/metrics.json: no evaluation results" in capsys.readouterr().err
+    assert main(base + ["--method", f"ours={tmp_path / 'nowhere'}", "--reference", "PF-AFN"]) == 2
+    assert "--reference 'PF-AFN': not one of the methods ['ours']" in capsys.readouterr().err
+    assert not (tmp_path / "compare.md").exists()

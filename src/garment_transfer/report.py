@@ -24,6 +24,8 @@ import numpy as np
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.io import resize
 from garment_transfer.data.io import atomic_write_text, read_image, write_png
+from garment_transfer.evaluation.comparison import RESAMPLES, Difference, bootstrap_difference
+from garment_transfer.evaluation.folder import per_pair_scores
 from garment_transfer.evaluation.results import METRICS
 
 LOWER_IS_BETTER = {"mse", "lpips", "fid", "kid"}
@@ -77,6 +79,18 @@ def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return image if image.shape[:2] == size else resize(image, size, nearest=False)
 
 
+def paste_tiles(rows: list[list[np.ndarray]], padding: int = 2) -> np.ndarray:
+    """Rows of equally sized (H, W, 3) uint8 tiles -> one uint8 grid on white, ``padding`` pixels apart."""
+    height, width = rows[0][0].shape[:2]
+    grid = np.full((len(rows) * (height + padding) + padding, len(rows[0]) * (width + padding) + padding, 3), 255,
+                   np.uint8)
+    for i, tiles in enumerate(rows):
+        for j, tile in enumerate(tiles):
+            top, left = padding + i * (height + padding), padding + j * (width + padding)
+            grid[top:top + height, left:left + width] = tile
+    return grid
+
+
 def image_grid(data_root: str | Path, evaluations: Mapping[str, Path], pairs: int = 6, padding: int = 2
                ) -> tuple[np.ndarray, list[str]]:
     """Rows of (source, target, each method's result, truth) for the first ``pairs`` results of the first method,
@@ -97,14 +111,7 @@ def image_grid(data_root: str | Path, evaluations: Mapping[str, Path], pairs: in
             np.full_like(results[0], 255) if path is None else _fit(read_image(path, "RGB"), size)
             for path in references)
         rows.append([source_tile, target_tile, *results, truth_tile])
-    height, width = rows[0][0].shape[:2]
-    grid = np.full((len(rows) * (height + padding) + padding, len(rows[0]) * (width + padding) + padding, 3), 255,
-                   np.uint8)
-    for i, tiles in enumerate(rows):
-        for j, tile in enumerate(tiles):
-            top, left = padding + i * (height + padding), padding + j * (width + padding)
-            grid[top:top + height, left:left + width] = tile
-    return grid, ["source", "target", *evaluations, "truth"]
+    return paste_tiles(rows, padding), ["source", "target", *evaluations, "truth"]
 
 
 def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs: int = 6,
@@ -145,6 +152,8 @@ COMPARISON = {  # protocol -> section title, in report order
     "unpaired": "Unpaired transfer (no reference)",
 }
 GRID_PROTOCOLS = {"tryon": "try-on", "transfer": "transfer"}  # protocols shown in the grid, with column prefixes
+PAIRED = ("tryon", "transfer", "retransfer")  # protocols scored per pair on the true-transfer pairs
+INTERVAL_METRICS = ("psnr", "ssim")
 
 
 def parse_method(spec: str) -> tuple[str, Path]:
@@ -202,18 +211,48 @@ def comparison_grid(data_root: str | Path, collected: Mapping[str, Mapping[str, 
         tiles += [_tile(folder / f"{source}__{target}.png", size) for _, folder in columns]
         tiles.append(_tile(canonical.transfer_paths(data_root, "test", source, target)["image"], size))
         rows.append(tiles)
-    height, width = size
-    grid = np.full((len(rows) * (height + padding) + padding, len(rows[0]) * (width + padding) + padding, 3), 255,
-                   np.uint8)
-    for i, tiles in enumerate(rows):
-        for j, tile in enumerate(tiles):
-            top, left = padding + i * (height + padding), padding + j * (width + padding)
-            grid[top:top + height, left:left + width] = tile
-    return grid, ["source", "in-shop garment", "target", *(name for name, _ in columns), "truth"]
+    return paste_tiles(rows, padding), ["source", "in-shop garment", "target", *(name for name, _ in columns), "truth"]
+
+
+def paired_differences(data_root: str | Path, collected: Mapping[str, Mapping[str, tuple[dict, Path]]],
+                       reference: str, resamples: int = RESAMPLES) -> dict[str, dict[str, dict[str, Difference]]]:
+    """``{protocol: {method: {metric: reference - method}}}``: for each of :data:`PAIRED` that ``reference`` and
+    other methods were evaluated on, the paired bootstrap interval (``evaluation.comparison``, one training seed a
+    method: the interval covers the choice of pairs) of the per-pair PSNR / SSIM differences, scored from the saved
+    result images against the data set's references (``evaluation.folder.per_pair_scores``)."""
+    differences = {}
+    for protocol in PAIRED:
+        others = [name for name, protocols in collected.items() if name != reference and protocol in protocols]
+        if protocol not in collected.get(reference, {}) or not others:
+            continue
+        scores = {name: per_pair_scores(collected[name][protocol][1] / protocol, protocol, data_root)
+                  for name in (reference, *others)}
+        listed, ours = scores[reference]
+        differences[protocol] = {}
+        for name in others:
+            if scores[name][0] != listed:
+                raise ValueError(f"{collected[name][protocol][1]}: protocol {protocol!r} was scored on other pairs "
+                                 f"than {reference!r}'s; evaluate every method on the same data set")
+            differences[protocol][name] = {
+                metric: bootstrap_difference(ours[metric][None], scores[name][1][metric][None], resamples)
+                for metric in INTERVAL_METRICS}
+    return differences
+
+
+def _difference_lines(reference: str, differences: Mapping[str, Mapping[str, Difference]]) -> list[str]:
+    lines = [f"{reference} minus each method, paired bootstrap 95% interval over the pairs (one training seed each; "
+             "n.s.: the interval holds 0):", "",
+             "| method | " + " | ".join(f"{reference} - method: {metric} (higher: {reference} better)"
+                                      for metric in INTERVAL_METRICS) + " |",
+             "|---" * (len(INTERVAL_METRICS) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(str(by_metric[metric]) for metric in INTERVAL_METRICS) + " |"
+              for name, by_metric in differences.items()]
+    return lines + [""]
 
 
 def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, out: str | Path, pairs: int = 6,
-                     title: str = "Try-on and transfer, every method on the same pairs", notes: str = "") -> str:
+                     title: str = "Try-on and transfer, every method on the same pairs", notes: str = "",
+                     reference: str | None = "ours", resamples: int = RESAMPLES) -> str:
     """Write ``out`` (markdown: one table per protocol, rows the methods that were evaluated on it, the skipped
     metrics with their reasons) and ``<out>.png`` (:func:`comparison_grid`).
 
@@ -221,9 +260,12 @@ def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, o
         methods: ``{method name: [results folders]}`` (each holding ``metrics.json`` and a folder of images per
             protocol, as ``garment-transfer test`` writes them).
         data_root: the canonical data set that was evaluated (synthetic: with its true transfers).
+        reference: the method every other is set against with paired bootstrap intervals on the protocols of
+            :data:`PAIRED` it was evaluated on (:func:`paired_differences`; None or absent: no intervals).
     """
     out = Path(out)
     collected = collect_methods(methods)
+    differences = paired_differences(data_root, collected, reference, resamples) if reference in collected else {}
     lines = [f"# {title}", ""] + ([notes, ""] if notes else [])
     lines += [f"Data: {data_root}. Methods and their evaluations:", ""]
     lines += [f"- {name}: {', '.join(str(folder) for folder in methods[name])}" for name in collected] + [""]
@@ -234,6 +276,8 @@ def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, o
             images = {protocols[protocol][0].get("images") for protocols in collected.values() if protocol in protocols}
             count = f" ({', '.join(str(n) for n in sorted(images))} images)" if images != {None} else ""
             lines += [f"## {heading}{count}", "", markdown_table(rows, first="method"), ""]
+            if protocol in differences:
+                lines += _difference_lines(reference, differences[protocol])
     skipped = skipped_lines({f"{n}/{p}": r for n, protocols in collected.items() for p, (r, _) in protocols.items()})
     if skipped:
         lines += ["Metrics not computed:", "", *skipped, ""]

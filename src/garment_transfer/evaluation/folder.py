@@ -36,6 +36,7 @@ from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.evaluation.evaluator import Evaluator
 from garment_transfer.evaluation.preprocessing import from_uint8
 from garment_transfer.evaluation.results import METRICS, EvaluationResult
+from garment_transfer.metrics.image import mse_255, psnr_255, ssim_255
 
 PROTOCOLS = ("transfer", "retransfer", "unpaired", "tryon", "tryon_paired", "tryon_unpaired")
 REFERENCES = {"transfer": "truth", "tryon": "truth", "retransfer": "source", "tryon_paired": "target",
@@ -145,9 +146,78 @@ def _pairs(results: Path, protocol: str, reader: Reader | None, split: str, pair
     return [(s, t, result_name(s, t)) for s, t in listed], f"{reader.root} ({split} pairs drawn with eval_seed)"
 
 
+def _references(reader: Reader, split: str, protocol: str, chunk: list[tuple[str, str, str]],
+                size: tuple[int, int]) -> torch.Tensor:
+    """(B, 3, H, W) in [-1, 1]: what each listed result of a protocol with a reference is compared with."""
+    reference = REFERENCES[protocol]
+    if reference == "truth":
+        return torch.stack([reader.read_truth(split, s, t).image for s, t, _ in chunk])
+    people = [s if reference == "source" else t for s, t, _ in chunk]
+    return _images([resize(reader.read_raw(split, person).image, size, False) for person in people])
+
+
 def _images(arrays: list[np.ndarray]) -> torch.Tensor:
     """(H, W, 3) uint8 arrays -> (B, 3, H, W) in [-1, 1]."""
     return from_uint8(torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2))
+
+
+def _listed_results(results: Path, protocol: str, data, format: str, split: str, pairs, eval_seed: int
+                    ) -> tuple[list[tuple[str, str, str]], Reader | None, tuple[int, int]]:
+    """The checked pair list of a results folder, the data set's reader at the results' size, and that size."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol {protocol!r}: choose one of {PROTOCOLS}")
+    if REFERENCES[protocol] != "real" and data is None:
+        raise ValueError(f"protocol {protocol!r} compares with references from a data set: give data (--data ROOT)")
+    if not results.is_dir():
+        raise FileNotFoundError(f"{results}: results folder not found")
+    reader = None if data is None else _reader(format, data)
+    listed, where = _pairs(results, protocol, reader, split, pairs, eval_seed)
+    if reader is not None:
+        _check_pairs(listed, reader, split, protocol, where)
+    missing = [str(results / name) for _, _, name in listed if not (results / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(listed)} result images are missing (pairs from {where}): "
+                                f"{missing[:MAX_LISTED]}")
+    first = results / listed[0][2]
+    size = read_image(first, "RGB").shape[:2]  # the evaluation size
+    if reader is not None and reader.size != size:
+        reader = _reader(format, data, size, first)
+    return listed, reader, size
+
+
+def _read_results(results: Path, chunk: list[tuple[str, str, str]], size: tuple[int, int]) -> torch.Tensor:
+    predictions = []
+    for _, _, name in chunk:
+        image = read_image(results / name, "RGB")
+        if image.shape[:2] != size:
+            raise ValueError(f"{results / name}: size {image.shape[0]}x{image.shape[1]} differs from the other "
+                             f"results' {size[0]}x{size[1]}")
+        predictions.append(image)
+    return _images(predictions)
+
+
+def per_pair_scores(results: str | Path, protocol: str, data: str | Path, format: str = "canonical",
+                    split: str = "test", eval_seed: int = 0, batch_size: int = 16
+                    ) -> tuple[list[tuple[str, str]], dict[str, np.ndarray]]:
+    """Per-pair MSE / PSNR / SSIM of a results folder under a protocol with a reference (``transfer``, ``tryon``,
+    ``retransfer``, ``tryon_paired``), on the data set's fixed pairs as :func:`evaluate_folder` lists them: the
+    inputs of a paired bootstrap (``evaluation.comparison``) between methods evaluated on the same pairs.
+
+    Returns:
+        ``([(source, target), ...], {"mse" | "psnr" | "ssim": (pairs,) float64})``.
+    """
+    if REFERENCES.get(protocol) in (None, "real"):
+        raise ValueError(f"protocol {protocol!r}: per-pair scores need a protocol with a reference, one of "
+                         f"{tuple(p for p, r in REFERENCES.items() if r != 'real')}")
+    results = Path(results)
+    listed, reader, size = _listed_results(results, protocol, data, format, split, None, eval_seed)
+    scores = {"mse": [], "psnr": [], "ssim": []}
+    for start in range(0, len(listed), batch_size):
+        chunk = listed[start:start + batch_size]
+        pred, reference = _read_results(results, chunk, size), _references(reader, split, protocol, chunk, size)
+        for name, score in (("mse", mse_255), ("psnr", psnr_255), ("ssim", ssim_255)):
+            scores[name].append(score(pred, reference).numpy())
+    return [(s, t) for s, t, _ in listed], {name: np.concatenate(values) for name, values in scores.items()}
 
 
 def evaluate_folder(results: str | Path, protocol: str = "transfer", data: str | Path | None = None,
@@ -170,47 +240,16 @@ def evaluate_folder(results: str | Path, protocol: str = "transfer", data: str |
     Raises:
         FileNotFoundError / ValueError: naming the file or folder (missing results, wrong sizes, unknown ids, ...).
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol {protocol!r}: choose one of {PROTOCOLS}")
-    if REFERENCES[protocol] != "real" and data is None:
-        raise ValueError(f"protocol {protocol!r} compares with references from a data set: give data (--data ROOT)")
     results = Path(results)
-    if not results.is_dir():
-        raise FileNotFoundError(f"{results}: results folder not found")
-    reader = None if data is None else _reader(format, data)
-    listed, where = _pairs(results, protocol, reader, split, pairs, eval_seed)
-    if reader is not None:
-        _check_pairs(listed, reader, split, protocol, where)
-    missing = [str(results / name) for _, _, name in listed if not (results / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} of {len(listed)} result images are missing (pairs from {where}): "
-                                f"{missing[:MAX_LISTED]}")
-    first = results / listed[0][2]
-    size = read_image(first, "RGB").shape[:2]  # the evaluation size
-    if reader is not None and reader.size != size:
-        reader = _reader(format, data, size, first)
-
+    listed, reader, size = _listed_results(results, protocol, data, format, split, pairs, eval_seed)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     evaluator = Evaluator(inception, lpips, lpips_backbone, metrics=metrics, reference=REFERENCES[protocol] != "real",
                           **evaluator_options).to(device)
     for start in tqdm(range(0, len(listed), batch_size), disable=not progress, unit="batch", desc="evaluate"):
         chunk = listed[start:start + batch_size]
-        predictions = []
-        for _, _, name in chunk:
-            image = read_image(results / name, "RGB")
-            if image.shape[:2] != size:
-                raise ValueError(f"{results / name}: size {image.shape[0]}x{image.shape[1]} differs from the other "
-                                 f"results' {size[0]}x{size[1]}")
-            predictions.append(image)
-        pred = _images(predictions).to(device)
-        reference = REFERENCES[protocol]
-        if reference == "truth":
-            truth = torch.stack([reader.read_truth(split, s, t).image for s, t, _ in chunk])
-            evaluator.update(pred, truth.to(device))
-        elif reference in ("source", "target"):
-            people = [s if reference == "source" else t for s, t, _ in chunk]
-            evaluator.update(pred, _images([resize(reader.read_raw(split, person).image, size, False)
-                                            for person in people]).to(device))
+        pred = _read_results(results, chunk, size).to(device)
+        if REFERENCES[protocol] != "real":
+            evaluator.update(pred, _references(reader, split, protocol, chunk, size).to(device))
         elif reader is not None:
             evaluator.update(pred, real=_images([resize(reader.read_raw(split, t).image, size, False)
                                                  for _, t, _ in chunk]).to(device))

@@ -1,7 +1,9 @@
 """Put trained methods side by side on the same pairs: one markdown report with a table per protocol (true try-on,
 paired try-on, true transfer, re-transfer) and an image grid (source, in-shop garment, target, every method's try-on
 and transfer, truth), from evaluations written by ``garment-transfer test``. A method may name several evaluation
-folders (its transfer run and its try-on run); methods lacking a protocol are left out of its table.
+folders (its transfer run and its try-on run); methods lacking a protocol are left out of its table. On true try-on,
+true transfer and re-transfer, the ``--reference`` method (default ``ours``) is set against every other with paired
+bootstrap intervals of the per-pair PSNR / SSIM differences ("n.s." where an interval holds 0).
 
 Example (make compare):
   garment-transfer compare --data data/synthetic-128x96 --out runs/cpu/compare.md \\
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 
+from garment_transfer.evaluation.comparison import RESAMPLES
 from garment_transfer.report import build_comparison, parse_method
 
 
@@ -26,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pairs", type=int, default=6, metavar="N", help="rows of the image grid (default 6)")
     parser.add_argument("--title", default="Try-on and transfer, every method on the same pairs",
                         help="the report's heading")
+    parser.add_argument("--reference", default="ours", metavar="NAME",
+                        help="the method set against every other with paired bootstrap intervals (default ours)")
+    parser.add_argument("--resamples", type=int, default=RESAMPLES, metavar="N",
+                        help=f"bootstrap replicates (default {RESAMPLES})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,5 +40,10 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.method:
         name, folder = parse_method(spec)
         methods.setdefault(name, []).append(folder)
-    print(build_comparison(methods, args.data, args.out, args.pairs, args.title))
+    if args.reference != "ours" and args.reference not in methods:
+        raise ValueError(f"--reference {args.reference!r}: not one of the methods {sorted(methods)}")
+    if args.pairs < 1 or args.resamples < 1:
+        raise ValueError(f"--pairs {args.pairs} / --resamples {args.resamples}: give positive counts")
+    print(build_comparison(methods, args.data, args.out, args.pairs, args.title, reference=args.reference,
+                           resamples=args.resamples))
     return 0
