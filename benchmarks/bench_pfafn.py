@@ -1,7 +1,8 @@
 """Time the training steps of PF-AFN's four stages (tiny widths) to size the CPU preset of ``make train-pfafn``.
 
-For each stage, in dependency order, a fresh module (the tutor and the initial warps are the stages timed before
-it, untrained) runs ``--warmup`` then ``--steps`` optimiser steps on batches of a small synthetic set at ``--size``;
+For each stage, in dependency order, a fresh module with the model arguments of ``conf/pfafn/<stage>/cpu.yaml`` (the
+tutor and the initial warps are the stages timed before it, untrained) runs ``--warmup`` then ``--steps`` optimiser
+steps on batches of a small synthetic set at ``--size`` (with a ``val`` split of ``--eval-batch`` people);
 the table gives per step the process CPU time (user + system of every thread) and the wall time, the time to read one
 batch, and the time of one validation batch. On a machine shared with other jobs the CPU time is the steadier
 figure: with ``--threads 1`` it is what one idle core would take, and two idle cores take at least half of it.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+import yaml
 
 from garment_transfer.data.synth import SynthSettings, generate
 from garment_transfer.stages.pfafn.pb_tryon import PBTryOnDataModule, PBTryOnModule
@@ -28,7 +30,14 @@ from garment_transfer.stages.pfafn.pb_warping import PBWarpingDataModule, PBWarp
 from garment_transfer.stages.pfafn.pf_tryon import PFTryOnDataModule, PFTryOnModule
 from garment_transfer.stages.pfafn.pf_warping import PFWarpingDataModule, PFWarpingModule
 
-CPU_PRESET = {"width": "tiny", "allow_random_vgg": True, "vgg_levels": 1}
+CONF = Path(__file__).resolve().parents[1] / "conf" / "pfafn"
+
+
+def cpu_preset(stage: str, **checkpoints: str) -> dict:
+    """The model arguments of ``conf/pfafn/<stage>/cpu.yaml`` (what ``make train-pfafn`` trains), with the
+    checkpoints it reads replaced by ``checkpoints``."""
+    arguments = yaml.safe_load((CONF / stage / "cpu.yaml").read_text())["model"]["init_args"]
+    return {**{k: v for k, v in arguments.items() if not k.endswith("_checkpoint")}, **checkpoints}
 
 
 def save(module: pl.LightningModule, path: Path) -> str:
@@ -83,24 +92,26 @@ def main(argv: list[str] | None = None) -> int:
     height, width = (int(x) for x in args.size.split("x"))
     folder = Path(tempfile.mkdtemp(prefix="bench_pfafn_"))
     generate(folder / "data", SynthSettings(seed=0, height=height, width=width,
-                                            counts={"train": 8 * args.batch, "test": args.eval_batch}),
+                                            counts={"train": 8 * args.batch, "val": args.eval_batch,
+                                                    "test": args.eval_batch}),
              workers=1, progress=False)
     data = dict(root=str(folder / "data"), size=args.size, batch_size=args.batch, eval_batch_size=args.eval_batch)
     pl.seed_everything(0)
     rows = {}
-    pb_warping = PBWarpingModule(**CPU_PRESET, lr=5e-4)
+    pb_warping = PBWarpingModule(**cpu_preset("pb_warping"))
     rows["pb_warping"] = time_stage(pb_warping, PBWarpingDataModule(**data), args.steps, args.warmup)
     warp = save(pb_warping, folder / "pb_warping.ckpt")
-    pb_tryon = PBTryOnModule(warp_checkpoint=warp, **CPU_PRESET, lr=5e-4)
+    pb_tryon = PBTryOnModule(**cpu_preset("pb_tryon", warp_checkpoint=warp))
     rows["pb_tryon"] = time_stage(pb_tryon, PBTryOnDataModule(**data), args.steps, args.warmup)
     tutor = save(pb_tryon, folder / "pb_tryon.ckpt")
-    pf_warping = PFWarpingModule(tutor_checkpoint=tutor, **CPU_PRESET, lr=5e-4)
+    pf_warping = PFWarpingModule(**cpu_preset("pf_warping", tutor_checkpoint=tutor))
     rows["pf_warping"] = time_stage(pf_warping, PFWarpingDataModule(**data), args.steps, args.warmup)
     student = save(pf_warping, folder / "pf_warping.ckpt")
-    pf_tryon = PFTryOnModule(tutor_checkpoint=tutor, warp_checkpoint=student, **CPU_PRESET, lr=5e-4)
+    pf_tryon = PFTryOnModule(**cpu_preset("pf_tryon", tutor_checkpoint=tutor, warp_checkpoint=student))
     rows["pf_tryon"] = time_stage(pf_tryon, PFTryOnDataModule(**data), args.steps, args.warmup)
-    lines = [f"PF-AFN training steps at {args.size}, batch {args.batch}, tiny widths, VGG on the finest warp level "
-             f"(random features), {args.threads} thread(s); load average before: {os.getloadavg()[0]:.1f}", "",
+    lines = [f"PF-AFN training steps at {args.size}, batch {args.batch}, the model arguments of "
+             f"conf/pfafn/<stage>/cpu.yaml, {args.threads} thread(s); load average before: {os.getloadavg()[0]:.1f}",
+             "",
              "| stage | CPU s / step | wall s / step | read s / batch | validation s / batch of "
              f"{args.eval_batch} |", "|---|---|---|---|---|"]
     lines += [f"| {name} | {r['cpu']:.2f} | {r['wall']:.2f} | {r['read']:.3f} | {r['val']:.2f} |"

@@ -194,6 +194,26 @@ def test_generator_terms_and_weights():
     assert terms["rendered_vgg"].item() == pytest.approx(0.25)
 
 
+def test_vgg_runs_only_for_the_terms_that_are_weighted():
+    real, calls = torch.rand(2, 3, 8, 6) * 2 - 1, []
+
+    def vgg(pred, target):
+        calls.append(pred)
+        return (pred - target).abs().max()
+
+    result = TryOn(real.clone(), real + 0.25, torch.full((2, 1, 8, 6), 0.75))
+    weights = {"l1": 5.0, "vgg": 1.0, "rendered_l1": 5.0, "rendered_vgg": 0.0, "mask": 1.0}
+    terms = generator_terms(result, real, vgg, weights)
+    assert len(calls) == 1 and calls[0] is result.image and terms["rendered_vgg"].item() == 0.0
+    everything = generator_terms(result, real, vgg)
+    assert len(calls) == 3 and everything["rendered_vgg"].item() == pytest.approx(0.25)
+    assert weighted_sum(terms, weights) == weighted_sum(everything, weights)  # the loss is the same
+    skin = torch.ones(2, 1, 8, 6)
+    assert skin_terms(result.rendered, real, skin, vgg, {"skin_l1": 30.0, "skin_vgg": 0.0})["skin_vgg"].item() == 0
+    assert len(calls) == 3
+    assert skin_terms(result.rendered, real, skin, vgg, SKIN_WEIGHTS)["skin_vgg"].item() == pytest.approx(0.25)
+
+
 def test_skin_terms_only_see_the_skin_the_fake_image_exposes():
     tutor_mask = torch.zeros(1, 1, 4, 4)
     tutor_mask[..., :2, :] = 1

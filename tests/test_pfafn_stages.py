@@ -320,3 +320,27 @@ def test_user_errors_are_explained(pfafn_checkpoints, synthetic_root):
     with pytest.raises(ValueError, match=r"no term for weights \['gan'\]"):
         PBWarpingModule(width="tiny", warp_weights={**WARP_WEIGHTS, "vgg": 0.0, "gan": 1.0}).training_step(
             a_batch(PBWarpingDataModule, synthetic_root), 0)
+
+
+def test_speed_switches_convert_the_student_and_the_tutor_in_place_and_keep_the_losses(pfafn_checkpoints,
+                                                                                      synthetic_root):
+    batch = a_batch(PFTryOnDataModule, synthetic_root)
+    modules, losses, grads = [], [], []
+    for switches in ({}, {"channels_last": True}):
+        torch.manual_seed(0)
+        modules.append(pf_tryon(pfafn_checkpoints, **switches))
+        loss = modules[-1].training_step(batch, 0)
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append({part: torch.cat([p.grad.flatten() for p in getattr(modules[-1].net, part).parameters()
+                                       if p.grad is not None]) for part in ("warp", "generator")})
+    plain, fast = modules
+    assert fast.state_dict().keys() == plain.state_dict().keys()
+    for net in (fast.net, fast.tutor.net):
+        conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    conv = next(m for m in plain.net.modules() if isinstance(m, torch.nn.Conv2d))
+    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(losses[0], losses[1], rtol=1e-5)
+    for part in ("warp", "generator"):  # measured 0.4-0.5 % at batch 2 (cause not isolated); eager twice: 0
+        assert (grads[0][part] - grads[1][part]).norm() <= 2e-2 * grads[0][part].norm()

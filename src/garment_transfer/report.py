@@ -129,14 +129,21 @@ def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs
         lines += [f"## Protocol: {protocol}", "",
                   markdown_table({name: r["protocols"][protocol]["values"] for name, r in results.items()
                                 if protocol in r["protocols"]}, first="method"), ""]
-    skipped = skipped_lines({f"{n}/{p}": v for n, r in results.items() for p, v in r["protocols"].items()})
+    skipped = {f"{n}/{p}": v for n, r in results.items() for p, v in r["protocols"].items()}
+    return write_report(out, lines, skipped, *image_grid(data_root, evaluations, pairs))
+
+
+def write_report(out: Path, lines: list[str], results: Mapping[str, dict], grid: np.ndarray, columns: list[str]
+                 ) -> str:
+    """Finish a report: the metrics ``results`` (``{label: protocol result}``) skipped with their reasons, ``grid``
+    saved as ``<out>.png`` and shown with its ``columns``; ``out`` written atomically. Returns the markdown."""
+    skipped = skipped_lines(results)
     if skipped:
-        lines += ["Metrics not computed:", "", *skipped, ""]
-    grid, columns = image_grid(data_root, evaluations, pairs)
+        lines = [*lines, "Metrics not computed:", "", *skipped, ""]
     out.parent.mkdir(parents=True, exist_ok=True)
     picture = out.with_suffix(".png")
     write_png(picture, grid)
-    lines += ["## Examples", "", f"Columns: {', '.join(columns)}.", "", f"![examples]({picture.name})", ""]
+    lines = [*lines, "## Examples", "", f"Columns: {', '.join(columns)}.", "", f"![examples]({picture.name})", ""]
     text = "\n".join(lines)
     atomic_write_text(out, text)
     return text
@@ -278,14 +285,5 @@ def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, o
             lines += [f"## {heading}{count}", "", markdown_table(rows, first="method"), ""]
             if protocol in differences:
                 lines += _difference_lines(reference, differences[protocol])
-    skipped = skipped_lines({f"{n}/{p}": r for n, protocols in collected.items() for p, (r, _) in protocols.items()})
-    if skipped:
-        lines += ["Metrics not computed:", "", *skipped, ""]
-    grid, columns = comparison_grid(data_root, collected, pairs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    picture = out.with_suffix(".png")
-    write_png(picture, grid)
-    lines += ["## Examples", "", f"Columns: {', '.join(columns)}.", "", f"![examples]({picture.name})", ""]
-    text = "\n".join(lines)
-    atomic_write_text(out, text)
-    return text
+    skipped = {f"{n}/{p}": r for n, protocols in collected.items() for p, (r, _) in protocols.items()}
+    return write_report(out, lines, skipped, *comparison_grid(data_root, collected, pairs))

@@ -159,15 +159,23 @@ def flow_distillation(student_grids: Sequence[torch.Tensor], teacher_grids: Sequ
     return total
 
 
-def generator_terms(result: TryOn, real: torch.Tensor, vgg: ImageLoss | None = None) -> dict[str, torch.Tensor]:
+def _weighted(name: str, weights: Mapping[str, float] | None) -> bool:
+    """Whether a term is worth computing: weighted non-zero, or every term when no weights are given."""
+    return weights is None or bool(weights.get(name, 0))
+
+
+def generator_terms(result: TryOn, real: torch.Tensor, vgg: ImageLoss | None = None,
+                    weights: Mapping[str, float] | None = None) -> dict[str, torch.Tensor]:
     """``l1`` / ``vgg`` of the try-on, ``rendered_l1`` / ``rendered_vgg`` of the rendered image, both against the
-    real person (B, 3, H, W) in [-1, 1], and ``mask = mean |1 - m|``; the VGG terms are 0 without ``vgg``."""
+    real person (B, 3, H, W) in [-1, 1], and ``mask = mean |1 - m|``; a VGG term is 0 without ``vgg`` or where
+    ``weights`` (the weight table the terms are summed with) gives it no weight: the network runs only where it
+    counts."""
     if result.image.shape != real.shape:
         raise ValueError(f"generator_terms: try-on {tuple(result.image.shape)} != real {tuple(real.shape)}")
     terms = {"l1": F.l1_loss(result.image, real), "rendered_l1": F.l1_loss(result.rendered, real),
              "mask": (1 - result.mask).abs().mean()}
-    terms["vgg"] = terms["l1"] * 0 if vgg is None else vgg(result.image, real)
-    terms["rendered_vgg"] = terms["l1"] * 0 if vgg is None else vgg(result.rendered, real)
+    for name, image in (("vgg", result.image), ("rendered_vgg", result.rendered)):
+        terms[name] = vgg(image, real) if vgg is not None and _weighted(name, weights) else terms["l1"] * 0
     return terms
 
 
@@ -179,14 +187,16 @@ def skin_mask(tutor_warped_mask: torch.Tensor, garment_mask: torch.Tensor) -> to
 
 
 def skin_terms(rendered: torch.Tensor, real: torch.Tensor, skin: torch.Tensor,
-               vgg: ImageLoss | None = None) -> dict[str, torch.Tensor]:
+               vgg: ImageLoss | None = None, weights: Mapping[str, float] | None = None) -> dict[str, torch.Tensor]:
     """``skin_l1`` / ``skin_vgg``: the rendered image against the real person, both multiplied by ``skin``.
-    rendered, real: (B, 3, H, W) in [-1, 1]; skin: (B, 1, H, W) in [0, 1]."""
+    rendered, real: (B, 3, H, W) in [-1, 1]; skin: (B, 1, H, W) in [0, 1]; ``skin_vgg`` is 0 without ``vgg`` or
+    weight (as :func:`generator_terms`)."""
     if rendered.shape != real.shape or skin.shape != (real.shape[0], 1, *real.shape[-2:]):
         raise ValueError(f"skin_terms: rendered {tuple(rendered.shape)}, real {tuple(real.shape)}, skin "
                          f"{tuple(skin.shape)}")
     pred, target = rendered * skin, real * skin
-    return {"skin_l1": F.l1_loss(pred, target), "skin_vgg": pred.sum() * 0 if vgg is None else vgg(pred, target)}
+    use = vgg is not None and _weighted("skin_vgg", weights)
+    return {"skin_l1": F.l1_loss(pred, target), "skin_vgg": vgg(pred, target) if use else pred.sum() * 0}
 
 
 def skin_weights(epoch: int, niter: int) -> dict[str, float]:

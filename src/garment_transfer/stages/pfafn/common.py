@@ -17,6 +17,7 @@ image and their worn garment; otherwise there is nothing to compare with and the
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -24,15 +25,19 @@ import torch
 from torch import nn
 
 from garment_transfer.checkpoints import PB_TRYON
+from garment_transfer.data.datamodule import GarmentDataModule
 from garment_transfer.data.label_maps import UPPER_GARMENT
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.pfafn import (FEATURE_KD_WEIGHTS, FLOW_KD_LEVELS, distillation_gate,
-                                           feature_distillation, flow_distillation, warping_terms)
+                                           feature_distillation, flow_distillation, warping_terms, weighted_sum)
 from garment_transfer.losses.warping import VGGLoss
+from garment_transfer.metrics.image import mask_iou
 from garment_transfer.models.afwm import AFWMOutput
+from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.pfafn import PFAFNOutput, build_pb_tryon, dress, pb_person
 from garment_transfer.stages.base import StageModule
+from garment_transfer.visuals import image_to_rgb, mask_to_rgb
 
 VGG_TERMS = ("vgg", "rendered_vgg", "skin_vgg")
 
@@ -112,7 +117,7 @@ def distillation_terms(student: AFWMOutput, teacher: AFWMOutput, target_garment:
 class PFAFNStage(StageModule):
     """A PF-AFN stage: subclasses set ``self.net`` and call :meth:`setup_vgg`; their hyper-parameters include
     ``lr``, ``betas``, ``lr_decay_start``, ``lr_decay_epochs``, ``vgg_levels``, ``resize_mode`` and
-    ``smooth_reduction``."""
+    ``smooth_reduction``; they end their ``__init__`` with :meth:`accelerate_nets`."""
 
     def setup_vgg(self, vgg_weights: str | None, allow_random_vgg: bool, *weights: dict) -> None:
         """``self.vgg``: VGG-19 (relu1_1 .. relu5_1, weights 1/32 .. 1) when any of the weight tables gives a VGG
@@ -124,11 +129,28 @@ class PFAFNStage(StageModule):
             warnings.warn(f"{type(self).__name__}: the VGG terms use random features (allow_random_vgg); logged as "
                           "train/vgg_random = 1", stacklevel=3)
 
-    def warp_terms(self, out: AFWMOutput, garment: torch.Tensor, garment_mask: torch.Tensor) -> dict:
-        """The multi-scale warping terms (``losses.pfafn.warping_terms``) with this stage's VGG choices."""
+    def accelerate_nets(self, channels_last: bool = False, compile: bool | str = False) -> None:
+        """The speed switches (``models.acceleration``, README "Speed") on the trained net, every frozen net this
+        stage holds and the VGG loss net; both off leave them untouched."""
+        frozen = [module.net for module in self.children() if isinstance(module, FrozenNet)]
+        for net in (self.net, *frozen, *([self.vgg] if self.vgg is not None else [])):
+            accelerate(net, channels_last, compile)
+
+    def evaluate_warp(self, out: AFWMOutput, truth: Reference, weights: dict, split: str) -> None:
+        """Log a warp of the evaluation pairs against the true worn garment of their try-on: the warping loss under
+        ``weights``, the warped mask's IoU, and ``self.metrics["warp"]`` inside the true garment mask."""
+        loss = weighted_sum(self.warp_terms(out, truth.garment, truth.garment_mask, weights), weights)
+        self.log_eval({f"{split}/loss": loss, f"{split}/warp/mask_iou": mask_iou(out.warped_mask, truth.garment_mask)},
+                      batch_size=truth.image.shape[0])
+        self.metrics["warp"].update(out.warped_garment, truth.garment, mask=truth.garment_mask)
+
+    def warp_terms(self, out: AFWMOutput, garment: torch.Tensor, garment_mask: torch.Tensor,
+                   weights: dict) -> dict:
+        """The multi-scale warping terms (``losses.pfafn.warping_terms``) with this stage's VGG choices; the VGG
+        network runs only where ``weights`` (the table the terms are summed with) gives ``vgg`` a weight."""
         hp = self.hparams
-        return warping_terms(out, garment, garment_mask, self.vgg, hp.vgg_levels, hp.resize_mode,
-                             hp.smooth_reduction)
+        vgg = self.vgg if weights.get("vgg", 0) else None
+        return warping_terms(out, garment, garment_mask, vgg, hp.vgg_levels, hp.resize_mode, hp.smooth_reduction)
 
     def parameter_groups(self) -> Iterable[tuple[str, list[nn.Parameter], float]]:
         """``(name, parameters, learning-rate scale)`` of the trained parts; default the whole net at scale 1."""
@@ -143,6 +165,65 @@ class PFAFNStage(StageModule):
             return optimizer
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_decay(hp.lr_decay_start, hp.lr_decay_epochs))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+
+
+class TryOnStage(PFAFNStage):
+    """An end-to-end PF-AFN stage (``self.net`` a :class:`~garment_transfer.models.pfafn.PFAFNTryOn`): its test-time
+    try-on, evaluation against the true try-on and the pictures it logs."""
+
+    def tryon(self, batch: PairSample) -> PFAFNOutput:
+        """Test-time try-on: the target dressed in the source's in-shop garment."""
+        return dress(self.net, batch.target, batch.source.cloth, batch.source.cloth_mask)
+
+    def evaluate(self, batch: PairSample, split: str) -> None:
+        """L1 and the warped mask's IoU against the true try-on, and ``self.metrics`` ``tryon`` (the image) and
+        ``warp`` (inside the true garment mask); pairs without a reference are skipped."""
+        truth = reference(batch)
+        if truth is None:
+            return
+        out = self.tryon(batch)
+        self.log_eval({f"{split}/loss": (out.tryon.image - truth.image).abs().mean(),
+                       f"{split}/warp/mask_iou": mask_iou(out.warp.warped_mask, truth.garment_mask)},
+                      batch_size=truth.image.shape[0])
+        self.metrics["tryon"].update(out.tryon.image, truth.image)
+        self.metrics["warp"].update(out.warp.warped_garment, truth.garment, mask=truth.garment_mask)
+
+    def input_views(self, batch: PairSample) -> dict:
+        """Pictures of what the net reads beyond the garment and the target (none by default)."""
+        return {}
+
+    @torch.no_grad()
+    def visuals(self, batch: PairSample) -> OrderedDict:
+        out, truth = self.tryon(batch), reference(batch)
+        views = OrderedDict(cloth=image_to_rgb(batch.source.cloth), target=image_to_rgb(batch.target.image),
+                            **self.input_views(batch), warped=image_to_rgb(out.warp.warped_garment),
+                            rendered=image_to_rgb(out.tryon.rendered), composition=mask_to_rgb(out.tryon.mask),
+                            tryon=image_to_rgb(out.tryon.image))
+        if truth is not None:
+            views["truth"] = image_to_rgb(truth.image)
+        return views
+
+
+class ParserBasedData(GarmentDataModule):
+    """:class:`GarmentDataModule` with PF-AFN's parser-based defaults: paired training (``C_t`` onto ``I_t``, PF-AFN's
+    self-supervision); evaluation on transfer pairs, whose synthetic truth ``I_{t<-s}`` is the true try-on of ``t`` in
+    ``s``'s in-shop garment (a data set without truth: its own unpaired list, scored without reference). The
+    parser-based inputs need keypoints: leave augmentation off (augmented samples carry none)."""
+
+    def __init__(self, train_pairs: str = "paired", eval_pairs: str = "transfer", **kwargs):
+        super().__init__(train_pairs=train_pairs, eval_pairs=eval_pairs, **kwargs)
+
+
+class ParserFreeData(GarmentDataModule):
+    """:class:`GarmentDataModule` with PF-AFN's parser-free defaults: ``unpaired`` training pairs, the target ``t`` the
+    real person (their own in-shop garment ``C_t`` and image ``I_t`` supervise the student) and the source ``s`` a
+    random other person lending ``C_s`` to the tutor (PF-AFN draws it from every garment); evaluation on transfer
+    pairs, whose synthetic truth is the true try-on of ``t`` in ``C_s``. The tutor's parser-based inputs need
+    keypoints: leave augmentation off."""
+
+    def __init__(self, train_pairs: str = "unpaired", eval_pairs: str = "transfer", **kwargs):
+        super().__init__(train_pairs=train_pairs, eval_pairs=eval_pairs, **kwargs)
 
 
 def linear_decay(start: int, epochs: int):

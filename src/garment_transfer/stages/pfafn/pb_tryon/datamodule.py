@@ -1,15 +1,10 @@
-"""Data for the parser-based try-on model: paired training (a person with their own in-shop garment, PF-AFN's self-supervision)."""
+"""Data for the parser-based try-on model: paired training (a person with their own in-shop garment)."""
 
 from __future__ import annotations
 
-from garment_transfer.data.datamodule import GarmentDataModule
+from garment_transfer.stages.pfafn.common import ParserBasedData
 
 
-class PBTryOnDataModule(GarmentDataModule):
-    """:class:`GarmentDataModule` with PF-AFN's parser-based defaults: paired training (``C_t`` onto ``I_t``);
-    evaluation on transfer pairs, whose synthetic truth ``I_{t<-s}`` is the true try-on of ``t`` in ``s``'s
-    in-shop garment (a data set without truth: its own unpaired list, scored without reference). The parser-based
-    inputs need keypoints: leave augmentation off (augmented samples carry none)."""
-
-    def __init__(self, train_pairs: str = "paired", eval_pairs: str = "transfer", **kwargs):
-        super().__init__(train_pairs=train_pairs, eval_pairs=eval_pairs, **kwargs)
+class PBTryOnDataModule(ParserBasedData):
+    """The data of the parser-based try-on model: the defaults of
+    :class:`~garment_transfer.stages.pfafn.common.ParserBasedData`."""

@@ -18,23 +18,20 @@ paired, with the person (``<split>/tryon/*``), the warped garment with the true 
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import torch
 from torch import nn
 
 from garment_transfer.checkpoints import PB_WARPING
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.pfafn import E2E_WARP_WEIGHT, GENERATOR_WEIGHTS, WARP_WEIGHTS, generator_terms, weighted_sum
-from garment_transfer.metrics.image import ImageMetrics, mask_iou
+from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import check_pose_channels
-from garment_transfer.models.pfafn import PFAFNOutput, build_pb_afwm, build_pb_tryon, dress, pb_context, pb_person
-from garment_transfer.stages.pfafn.common import PFAFNStage, load_weights, reference
-from garment_transfer.visuals import image_to_rgb, mask_to_rgb
+from garment_transfer.models.pfafn import PFAFNOutput, build_pb_afwm, build_pb_tryon, pb_context, pb_person
+from garment_transfer.stages.pfafn.common import TryOnStage, load_weights
 
 
-class PBTryOnModule(PFAFNStage):
+class PBTryOnModule(TryOnStage):
     """Args:
         warp_checkpoint: a :class:`PBWarpingModule` checkpoint whose warp starts this one (PF-AFN's); None starts
             from scratch.
@@ -47,6 +44,7 @@ class PBTryOnModule(PFAFNStage):
             mask}`` (default 5, 1, 5, 1, 1).
         vgg_weights, allow_random_vgg, vgg_levels, resize_mode, smooth_reduction: as :class:`PBWarpingModule`
             (``vgg_levels`` applies to the warping terms).
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
     """
 
     def __init__(self, warp_checkpoint: str | None = None, width: str = "full", pose_channels: int = 3,
@@ -56,7 +54,7 @@ class PBTryOnModule(PFAFNStage):
                  w_warp: float = E2E_WARP_WEIGHT["parser_based"], warp_weights: dict | None = None,
                  generator_weights: dict | None = None, vgg_weights: str | None = None,
                  allow_random_vgg: bool = False, vgg_levels: int | None = None, resize_mode: str = "area",
-                 smooth_reduction: str = "sum"):
+                 smooth_reduction: str = "sum", channels_last: bool = False, compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         self.warp_weights = dict(WARP_WEIGHTS if warp_weights is None else warp_weights)
@@ -68,6 +66,7 @@ class PBTryOnModule(PFAFNStage):
             load_weights(self.net.warp, warp, "warp_checkpoint")
         self.setup_vgg(vgg_weights, allow_random_vgg, self.warp_weights, self.generator_weights)
         self.metrics = nn.ModuleDict({"tryon": ImageMetrics(), "warp": ImageMetrics()})
+        self.accelerate_nets(channels_last, compile)
 
     def parameter_groups(self):
         return [("warp", list(self.net.warp.parameters()), self.hparams.warp_lr_scale),
@@ -79,8 +78,8 @@ class PBTryOnModule(PFAFNStage):
         check_pose_channels(target.densepose, self.hparams.pose_channels)
         out = self.net(target.cloth, target.cloth_mask, pb_person(target), pb_context(target),
                        covered_mask=target.garment_mask, garment_region=target.garment_mask)
-        return out, {"warp": self.warp_terms(out.warp, target.garment, target.garment_mask),
-                     "generator": generator_terms(out.tryon, target.image, self.vgg)}
+        return out, {"warp": self.warp_terms(out.warp, target.garment, target.garment_mask, self.warp_weights),
+                     "generator": generator_terms(out.tryon, target.image, self.vgg, self.generator_weights)}
 
     def total(self, terms: dict[str, dict]) -> torch.Tensor:
         """``w_warp * warp + generator``, each table weighted."""
@@ -98,25 +97,4 @@ class PBTryOnModule(PFAFNStage):
     def tryon(self, batch: PairSample) -> PFAFNOutput:
         """Test-time try-on: the target dressed in the source's in-shop garment."""
         check_pose_channels(batch.target.densepose, self.hparams.pose_channels)
-        return dress(self.net, batch.target, batch.source.cloth, batch.source.cloth_mask)
-
-    def evaluate(self, batch: PairSample, split: str) -> None:
-        truth = reference(batch)
-        if truth is None:
-            return
-        out = self.tryon(batch)
-        size = truth.image.shape[0]
-        self.log_eval({f"{split}/loss": (out.tryon.image - truth.image).abs().mean(),
-                       f"{split}/warp/mask_iou": mask_iou(out.warp.warped_mask, truth.garment_mask)}, batch_size=size)
-        self.metrics["tryon"].update(out.tryon.image, truth.image)
-        self.metrics["warp"].update(out.warp.warped_garment, truth.garment, mask=truth.garment_mask)
-
-    @torch.no_grad()
-    def visuals(self, batch: PairSample) -> OrderedDict:
-        out, truth = self.tryon(batch), reference(batch)
-        views = OrderedDict(cloth=image_to_rgb(batch.source.cloth), target=image_to_rgb(batch.target.image),
-                            warped=image_to_rgb(out.warp.warped_garment), rendered=image_to_rgb(out.tryon.rendered),
-                            composition=mask_to_rgb(out.tryon.mask), tryon=image_to_rgb(out.tryon.image))
-        if truth is not None:
-            views["truth"] = image_to_rgb(truth.image)
-        return views
+        return super().tryon(batch)

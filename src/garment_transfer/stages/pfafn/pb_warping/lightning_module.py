@@ -22,7 +22,7 @@ from torch import nn
 
 from garment_transfer.data.samples import PairSample, PersonSample
 from garment_transfer.losses.pfafn import WARP_WEIGHTS, weighted_sum
-from garment_transfer.metrics.image import ImageMetrics, mask_iou
+from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.afwm import AFWMOutput
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.pfafn import build_pb_afwm, pb_person
@@ -43,19 +43,22 @@ class PBWarpingModule(PFAFNStage):
         vgg_weights, allow_random_vgg: torchvision-format ``vgg19-dcbb9e9d.pth``, or random features by explicit
             choice (warned; ``train/vgg_random``). vgg_levels: the VGG term on the finest levels only (None: all).
         resize_mode, smooth_reduction: ``losses.pfafn.warping_terms`` options ("area" and PF-AFN's "sum").
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
     """
 
     def __init__(self, width: str = "full", pose_channels: int = 3, flow_convention: str = "ours",
                  zero_init_heads: bool = True, lr: float = 5e-5, betas: tuple[float, float] = (0.5, 0.999),
                  lr_decay_start: int | None = None, lr_decay_epochs: int = 1, warp_weights: dict | None = None,
                  vgg_weights: str | None = None, allow_random_vgg: bool = False, vgg_levels: int | None = None,
-                 resize_mode: str = "area", smooth_reduction: str = "sum"):
+                 resize_mode: str = "area", smooth_reduction: str = "sum",
+                 channels_last: bool = False, compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         self.warp_weights = dict(WARP_WEIGHTS if warp_weights is None else warp_weights)
         self.net = build_pb_afwm(self.hparams)
         self.setup_vgg(vgg_weights, allow_random_vgg, self.warp_weights)
         self.metrics = nn.ModuleDict({"warp": ImageMetrics()})
+        self.accelerate_nets(channels_last, compile)
 
     def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: PersonSample) -> AFWMOutput:
         """Warp ``garment`` (B, 3, H, W) / ``garment_mask`` (B, 1, H, W) onto a batch of persons."""
@@ -64,7 +67,8 @@ class PBWarpingModule(PFAFNStage):
 
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
         target = batch.target  # paired: the person with their own garment
-        terms = self.warp_terms(self(target.cloth, target.cloth_mask, target), target.garment, target.garment_mask)
+        terms = self.warp_terms(self(target.cloth, target.cloth_mask, target), target.garment, target.garment_mask,
+                                self.warp_weights)
         loss = weighted_sum(terms, self.warp_weights)
         self.log_train({"train/loss": loss, **{f"train/{name}": value for name, value in terms.items()},
                         "train/vgg_random": float(self.vgg_random)}, batch_size=target.image.shape[0])
@@ -75,10 +79,7 @@ class PBWarpingModule(PFAFNStage):
         if truth is None:
             return
         out = self(batch.source.cloth, batch.source.cloth_mask, batch.target)
-        loss = weighted_sum(self.warp_terms(out, truth.garment, truth.garment_mask), self.warp_weights)
-        self.log_eval({f"{split}/loss": loss, f"{split}/warp/mask_iou": mask_iou(out.warped_mask, truth.garment_mask)},
-                      batch_size=truth.image.shape[0])
-        self.metrics["warp"].update(out.warped_garment, truth.garment, mask=truth.garment_mask)
+        self.evaluate_warp(out, truth, self.warp_weights, split)
 
     @torch.no_grad()
     def visuals(self, batch: PairSample) -> OrderedDict:

@@ -24,8 +24,6 @@ pipeline): the real person image, the source's in-shop garment, no garment regio
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import torch
 from torch import nn
 
@@ -33,19 +31,18 @@ from garment_transfer.checkpoints import PF_WARPING
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.pfafn import (E2E_WARP_WEIGHT, GENERATOR_WEIGHTS, SKIN_WEIGHTS, SKIN_WEIGHTS_AFTER_NITER,
                                            WARP_WEIGHTS, generator_terms, skin_mask, skin_terms, weighted_sum)
-from garment_transfer.metrics.image import ImageMetrics, mask_iou
+from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import check_pose_channels
-from garment_transfer.models.pfafn import PFAFNOutput, build_pf_afwm, build_pf_tryon, dress
-from garment_transfer.stages.pfafn.common import PFAFNStage, distil, distillation_terms, load_tutor, load_weights, \
-    reference
-from garment_transfer.visuals import image_to_rgb, mask_to_rgb
+from garment_transfer.models.pfafn import PFAFNOutput, build_pf_afwm, build_pf_tryon
+from garment_transfer.stages.pfafn.common import TryOnStage, distil, distillation_terms, load_tutor, load_weights
+from garment_transfer.visuals import image_to_rgb
 
 PHASES = {"before_niter": SKIN_WEIGHTS, "after_niter": SKIN_WEIGHTS_AFTER_NITER}  # phase -> skin weights
 KD_WEIGHTS = {"feature_kd": 1.0, "flow_kd": 1.0}
 
 
-class PFTryOnModule(PFAFNStage):
+class PFTryOnModule(TryOnStage):
     """Args:
         tutor_checkpoint: a :class:`PBTryOnModule` checkpoint (the frozen tutor and teacher).
         warp_checkpoint: a :class:`PFWarpingModule` checkpoint whose warp starts this one; None: from scratch.
@@ -57,6 +54,7 @@ class PFTryOnModule(PFAFNStage):
         warp_weights, kd_weights: as :class:`PFWarpingModule`. generator_weights: as :class:`PBTryOnModule`.
         skin_phases: ``{phase: {skin_l1, skin_vgg}}`` (default 30, 2 before ``niter``, 60, 4 after).
         vgg_weights, allow_random_vgg, vgg_levels, resize_mode, smooth_reduction: as :class:`PBWarpingModule`.
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
     """
 
     def __init__(self, tutor_checkpoint: str | None = None, warp_checkpoint: str | None = None, width: str = "full",
@@ -67,7 +65,8 @@ class PFTryOnModule(PFAFNStage):
                  warp_weights: dict | None = None, kd_weights: dict | None = None,
                  generator_weights: dict | None = None, skin_phases: dict | None = None,
                  vgg_weights: str | None = None, allow_random_vgg: bool = False, vgg_levels: int | None = None,
-                 resize_mode: str = "area", smooth_reduction: str = "sum"):
+                 resize_mode: str = "area", smooth_reduction: str = "sum",
+                 channels_last: bool = False, compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         self.warp_weights = {**(WARP_WEIGHTS if warp_weights is None else warp_weights),
@@ -84,6 +83,7 @@ class PFTryOnModule(PFAFNStage):
                        *self.skin_phases.values())
         self.phase = next(iter(self.skin_phases))
         self.metrics = nn.ModuleDict({"tryon": ImageMetrics(), "warp": ImageMetrics()})
+        self.accelerate_nets(channels_last, compile)
 
     # -- phases
     @property
@@ -112,11 +112,12 @@ class PFTryOnModule(PFAFNStage):
         check_pose_channels(target.densepose, self.hparams.pose_channels)
         guide = distil(self.tutor, batch)
         out = self.net(target.cloth, target.cloth_mask, guide.fake, guide.fake, garment_region=target.garment_mask)
-        warp = self.warp_terms(out.warp, target.garment, target.garment_mask)
+        warp = self.warp_terms(out.warp, target.garment, target.garment_mask, self.warp_weights)
         kd, gate = distillation_terms(out.warp, guide.teacher, target.garment, self.hparams.adjustable)
         skin = skin_mask(guide.tutor.warp.warped_mask, target.garment_mask)
-        return out, {"warp": {**warp, **kd}, "generator": generator_terms(out.tryon, target.image, self.vgg),
-                     "skin": skin_terms(out.tryon.rendered, target.image, skin, self.vgg)}, gate
+        return out, {"warp": {**warp, **kd},
+                     "generator": generator_terms(out.tryon, target.image, self.vgg, self.generator_weights),
+                     "skin": skin_terms(out.tryon.rendered, target.image, skin, self.vgg, self.skin_weights)}, gate
 
     def total(self, terms: dict[str, dict]) -> torch.Tensor:
         """``w_warp * warp + generator + skin``, each table weighted (skin by the current phase)."""
@@ -133,28 +134,5 @@ class PFTryOnModule(PFAFNStage):
                         "train/vgg_random": float(self.vgg_random)}, batch_size=batch.target.image.shape[0])
         return loss
 
-    def tryon(self, batch: PairSample) -> PFAFNOutput:
-        """Test-time try-on: the real target image dressed in the source's in-shop garment."""
-        return dress(self.net, batch.target, batch.source.cloth, batch.source.cloth_mask)
-
-    def evaluate(self, batch: PairSample, split: str) -> None:
-        truth = reference(batch)
-        if truth is None:
-            return
-        out = self.tryon(batch)
-        self.log_eval({f"{split}/loss": (out.tryon.image - truth.image).abs().mean(),
-                       f"{split}/warp/mask_iou": mask_iou(out.warp.warped_mask, truth.garment_mask)},
-                      batch_size=truth.image.shape[0])
-        self.metrics["tryon"].update(out.tryon.image, truth.image)
-        self.metrics["warp"].update(out.warp.warped_garment, truth.garment, mask=truth.garment_mask)
-
-    @torch.no_grad()
-    def visuals(self, batch: PairSample) -> OrderedDict:
-        out, truth = self.tryon(batch), reference(batch)
-        views = OrderedDict(cloth=image_to_rgb(batch.source.cloth), target=image_to_rgb(batch.target.image),
-                            fake=image_to_rgb(distil(self.tutor, batch).fake),
-                            warped=image_to_rgb(out.warp.warped_garment), rendered=image_to_rgb(out.tryon.rendered),
-                            composition=mask_to_rgb(out.tryon.mask), tryon=image_to_rgb(out.tryon.image))
-        if truth is not None:
-            views["truth"] = image_to_rgb(truth.image)
-        return views
+    def input_views(self, batch: PairSample) -> dict:
+        return {"fake": image_to_rgb(distil(self.tutor, batch).fake)}  # the tutor's try-on of the training pair

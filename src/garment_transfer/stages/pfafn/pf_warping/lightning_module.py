@@ -32,7 +32,7 @@ from torch import nn
 
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.pfafn import WARP_WEIGHTS, weighted_sum
-from garment_transfer.metrics.image import ImageMetrics, mask_iou
+from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.afwm import AFWMOutput
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.pfafn import PF_OWN_PREFIXES, build_pf_afwm, init_pf_from_pb
@@ -57,6 +57,7 @@ class PFWarpingModule(PFAFNStage):
         warp_weights: the warping terms' weights (PF-AFN's 1, 0.2, 2, 6, 0.01). kd_weights: ``{feature_kd, flow_kd}``
             (1, 1: the level weights are inside the terms).
         vgg_weights, allow_random_vgg, vgg_levels, resize_mode, smooth_reduction: as :class:`PBWarpingModule`.
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
     """
 
     def __init__(self, tutor_checkpoint: str | None = None, width: str = "full", pose_channels: int = 3,
@@ -64,7 +65,8 @@ class PFWarpingModule(PFAFNStage):
                  adjustable: bool = True, lr: float = 3e-5, betas: tuple[float, float] = (0.5, 0.999),
                  lr_decay_start: int | None = None, lr_decay_epochs: int = 1, warp_weights: dict | None = None,
                  kd_weights: dict | None = None, vgg_weights: str | None = None, allow_random_vgg: bool = False,
-                 vgg_levels: int | None = None, resize_mode: str = "area", smooth_reduction: str = "sum"):
+                 vgg_levels: int | None = None, resize_mode: str = "area", smooth_reduction: str = "sum",
+                 channels_last: bool = False, compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         self.weights = {**(WARP_WEIGHTS if warp_weights is None else warp_weights),
@@ -76,6 +78,7 @@ class PFWarpingModule(PFAFNStage):
         self.setup_vgg(vgg_weights, allow_random_vgg, self.weights)
         self.phase = "all"
         self.metrics = nn.ModuleDict({"warp": ImageMetrics()})
+        self.accelerate_nets(channels_last, compile)
 
     # -- phases
     @property
@@ -101,7 +104,7 @@ class PFWarpingModule(PFAFNStage):
         check_pose_channels(target.densepose, self.hparams.pose_channels)
         guide = distil(self.tutor, batch)
         out = self(target.cloth, target.cloth_mask, guide.fake)
-        terms = self.warp_terms(out, target.garment, target.garment_mask)
+        terms = self.warp_terms(out, target.garment, target.garment_mask, self.weights)
         kd, gate = distillation_terms(out, guide.teacher, target.garment, self.hparams.adjustable)
         return guide, out, {**terms, **kd}, gate
 
@@ -118,11 +121,7 @@ class PFWarpingModule(PFAFNStage):
         if truth is None:
             return
         out = self(batch.source.cloth, batch.source.cloth_mask, batch.target.image)
-        loss = weighted_sum(self.warp_terms(out, truth.garment, truth.garment_mask),
-                            {k: v for k, v in self.weights.items() if k not in KD_WEIGHTS})
-        self.log_eval({f"{split}/loss": loss, f"{split}/warp/mask_iou": mask_iou(out.warped_mask, truth.garment_mask)},
-                      batch_size=truth.image.shape[0])
-        self.metrics["warp"].update(out.warped_garment, truth.garment, mask=truth.garment_mask)
+        self.evaluate_warp(out, truth, {k: v for k, v in self.weights.items() if k not in KD_WEIGHTS}, split)
 
     @torch.no_grad()
     def visuals(self, batch: PairSample) -> OrderedDict:
