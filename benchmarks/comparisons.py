@@ -65,6 +65,8 @@ RUNS = {
     "S_P self-study + response": Run("transfer_parsing", ("ablations/self_study_response",),
                                      {"teacher_checkpoint": "T_P"}),
     "S_P no self-study": Run("transfer_parsing", ("ablations/no_self_study",), {"teacher_checkpoint": "T_P"}),
+    "S_P self-study detached": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"},
+                                   extra=("--model.init_args.detach_first_pass", "true")),
     "S_P long": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"}, extra=LONG),
     "S_P self-study + response long": Run("transfer_parsing", ("ablations/self_study_response",),
                                           {"teacher_checkpoint": "T_P"}, LONG),
@@ -81,7 +83,8 @@ RUNS = {
 }
 PARSING = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P cycle",
            "S_P self-supervised affine+crop+flip"]
-SELF_STUDY = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P long", "S_P self-study + response long"]
+SELF_STUDY = ["S_P", "S_P self-study + response", "S_P self-study detached", "S_P no self-study", "S_P long",
+              "S_P self-study + response long"]
 WARPING = ["S_W", "S_W shape only", "S_W no aligning", "S_W TPS"]
 TABLES = {"parsing": ["T_P", *PARSING], "selfstudy": ["T_P", *SELF_STUDY],
           "warping": ["T_P", "S_P", "T_W", *WARPING], "e2e": ["T_P", "S_P", "T_W", "S_W", "R"]}
