@@ -65,6 +65,8 @@ RUNS = {
     "S_P self-study + response": Run("transfer_parsing", ("ablations/self_study_response",),
                                      {"teacher_checkpoint": "T_P"}),
     "S_P no self-study": Run("transfer_parsing", ("ablations/no_self_study",), {"teacher_checkpoint": "T_P"}),
+    "S_P self-study detached": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"},
+                                   extra=("--model.init_args.detach_first_pass", "true")),
     "S_P long": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"}, extra=LONG),
     "S_P self-study + response long": Run("transfer_parsing", ("ablations/self_study_response",),
                                           {"teacher_checkpoint": "T_P"}, LONG),
@@ -81,10 +83,11 @@ RUNS = {
 }
 PARSING = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P cycle",
            "S_P self-supervised affine+crop+flip"]
-SELF_STUDY = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P long", "S_P self-study + response long"]
+SELF_STUDY = ["S_P", "S_P self-study + response", "S_P self-study detached", "S_P no self-study"]
+SELF_STUDY_LONG = ["S_P long", "S_P self-study + response long"]
 WARPING = ["S_W", "S_W shape only", "S_W no aligning", "S_W TPS"]
 TABLES = {"parsing": ["T_P", *PARSING], "selfstudy": ["T_P", *SELF_STUDY],
-          "warping": ["T_P", "S_P", "T_W", *WARPING], "e2e": ["T_P", "S_P", "T_W", "S_W", "R"]}
+          "selfstudy_long": ["T_P", *SELF_STUDY_LONG], "warping": ["T_P", "S_P", "T_W", *WARPING], "e2e": ["T_P", "S_P", "T_W", "S_W", "R"]}
 
 
 def train(name: str, seed: int, runs: Path, threads: int | None) -> Path:
@@ -190,7 +193,7 @@ def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split
             tryon = nets["T_P"](parsing_inputs(t.remaining, s.cloth_mask, t.densepose)).logits.argmax(1)
             add("T_P (try-on, the source's in-shop mask)", "garment IoU", _counts(tryon, truth.parsing, UPPER_GARMENT))
             add("T_P (try-on, the source's in-shop mask)", "skin IoU", _counts(tryon, truth.parsing, UPPER_SKIN))
-        for name in (n for n in dict.fromkeys(PARSING + SELF_STUDY) if n in nets):
+        for name in (n for n in dict.fromkeys(PARSING + SELF_STUDY + SELF_STUDY_LONG) if n in nets):
             logits = nets[name](parsing_inputs(t.remaining, s.garment_mask, t.densepose)).logits
             pred = logits.argmax(1)
             add(name, "garment IoU", _counts(pred, truth.parsing, UPPER_GARMENT))
@@ -258,8 +261,9 @@ def report(scores: dict, tables: list[str], seeds: list[int], split: str, where:
                        ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P", "Transfer parsing vs the truth")
     if "selfstudy" in tables:
         lines += table(scores, SELF_STUDY, ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P",
-                       "The self-study phase (ours = the default: response weight 0 in self-study, CPU preset)")
-        lines += table(scores, ["S_P long", "S_P self-study + response long"],
+                       "The self-study phase at the CPU preset (ours = S_P, the default schedule)")
+    if "selfstudy_long" in tables:
+        lines += table(scores, SELF_STUDY_LONG,
                        ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P long",
                        "The self-study phase at twice the budget (ours = the default schedule)")
     if "warping" in tables:
@@ -283,8 +287,16 @@ def main() -> None:
     parser.add_argument("--shifted", help="also evaluate on this data set (e.g. rendered with engine_shifted.yaml)")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the training runs")
     parser.add_argument("--out", default="benchmarks/results/comparisons.md")
+    parser.add_argument("--train_only", nargs="+", choices=list(RUNS), metavar="RUN",
+                        help="only train these runs (and what they read) for every seed, then stop: to fill "
+                             "<runs> in parallel lanes before one scoring call")
     args = parser.parse_args()
     runs = Path(args.runs)
+    if args.train_only:
+        for seed in args.seeds:
+            for name in args.train_only:
+                train(name, seed, runs, args.threads)
+        return
     lines = [f"# Comparisons with seeds ({', '.join(args.tables)})", ""]
     where = [("built-in synthetic set" if args.data is None else args.data, args.data)]
     if args.shifted:
@@ -293,9 +305,10 @@ def main() -> None:
         for label, root in where:
             scores = collect(args.seeds, runs, args.tables, root, split, args.threads)
             lines += report(scores, args.tables, args.seeds, split, label)
-    if "selfstudy" in args.tables:
-        lines += phase_curves(runs, args.seeds, SELF_STUDY)
-        lines += phase_curves(runs, args.seeds, SELF_STUDY, "val/truth/skin_iou")
+    curved = [n for t in ("selfstudy", "selfstudy_long") if t in args.tables for n in TABLES[t][1:]]
+    if curved:
+        lines += phase_curves(runs, args.seeds, curved)
+        lines += phase_curves(runs, args.seeds, curved, "val/truth/skin_iou")
     emit(lines, args.out)
 
 

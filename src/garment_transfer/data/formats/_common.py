@@ -209,6 +209,27 @@ def source_record(canonical_root: str | Path, samples: int) -> dict:
     return {"source": str(root), "source_meta": io.read_json(root / META_NAME), "samples": samples}
 
 
+
+def start_sized_export(canonical_root: str | Path, out_root: str | Path, fmt: str,
+                       size: tuple[int, int]) -> tuple[tuple[int, int], dict[str, list[str]]]:
+    """Begin an export at one ``size`` = (H, W): check the size, read the source's splits, claim ``out_root``
+    (:func:`claim_export_dir`) and write its ``meta.json`` (format, size, source).
+
+    Returns:
+        The size as a tuple and the sample ids of each split (:func:`canonical_splits`).
+
+    Raises:
+        ValueError: a size that is not two positive entries, or an ``out_root`` that cannot be claimed.
+    """
+    size = tuple(size)
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"size must be (height, width) with positive entries, got {size}")
+    splits = canonical_splits(canonical_root)
+    claim_export_dir(out_root, fmt)
+    meta = {"format": fmt, "size": list(size), **source_record(canonical_root, sum(map(len, splits.values())))}
+    io.atomic_write_json(Path(out_root) / META_NAME, meta)
+    return size, splits
+
 # ---------------------------------------------------------------------------------------------------------- reading
 def read_index_map(path: Path, valid_ids: Iterable[int], what: str) -> np.ndarray:
     """Read a grey or palette PNG of ids as (H, W) uint8; see ``check_ids``.

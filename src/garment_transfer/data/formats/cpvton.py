@@ -90,14 +90,7 @@ def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[
     Returns:
         The number of samples written.
     """
-    size = tuple(size)
-    if len(size) != 2 or min(size) < 1:
-        raise ValueError(f"size must be (height, width) with positive entries, got {size}")
-    splits = _common.canonical_splits(canonical_root)
-    count = sum(map(len, splits.values()))
-    _common.claim_export_dir(out_root, FORMAT)
-    io.atomic_write_json(Path(out_root) / _common.META_NAME,
-                         {"format": FORMAT, "size": list(size), **_common.source_record(canonical_root, count)})
+    size, splits = _common.start_sized_export(canonical_root, out_root, FORMAT, size)
     data = Path(out_root) / "data"
     for split, ids in splits.items():
         for key in ("image", "cloth", "cloth_mask", "labels", "densepose"):
@@ -108,5 +101,5 @@ def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[
             write_cpvton_sample(data, split, raw, size)
         cloths = _common.cycled_within(ids, own) if split == "test" else ids
         _common.write_lines(pairs_path(data, split), [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, cloths)])
-    return count
+    return sum(map(len, splits.values()))
 

@@ -264,14 +264,7 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
     Returns:
         The number of samples written.
     """
-    size = tuple(size)
-    if len(size) != 2 or min(size) < 1:
-        raise ValueError(f"size must be (height, width) with positive entries, got {size}")
-    splits = _common.canonical_splits(canonical_root)
-    count = sum(map(len, splits.values()))
-    _common.claim_export_dir(out_root, FORMAT)
-    meta = {"format": FORMAT, "size": list(size), **_common.source_record(canonical_root, count)}
-    io.atomic_write_json(Path(out_root) / _common.META_NAME, meta)
+    size, splits = _common.start_sized_export(canonical_root, out_root, FORMAT, size)
     for split, ids in splits.items():
         base = Path(out_root) / ROOTS[split]
         for key in EXPORTED:
@@ -283,4 +276,4 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
         if split == "test" and len(ids) > 1:
             shifted = _common.cycled_within(ids, own)
             _common.write_lines(base / TEST_LISTS[0], [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, shifted)])
-    return count
+    return sum(map(len, splits.values()))
