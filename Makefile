@@ -150,7 +150,7 @@ $(call DONE,pfafn/pf_warping): $(call DONE,pfafn/pb_tryon)
 $(call DONE,pfafn/pf_tryon): $(call DONE,pfafn/pf_warping)
 	$(call FIT_PFAFN,pf_tryon)
 
-train-pfafn: $(call DONE,pfafn/pf_tryon) ## Train PF-AFN's four stages (CPU preset: about 20 min on 2 idle cores; resumes)
+train-pfafn: $(call DONE,pfafn/pf_tryon) ## Train PF-AFN's four stages (CPU preset: about 25 min of one core, measured per step; resumes)
 
 # make compare: every trained method on the same pairs: PF-AFN (parser-free and parser-based) used for transfer and
 # for try-on, the try-on teachers on try-on, beside train-all's evaluations (ours, the teachers, the affine paste).

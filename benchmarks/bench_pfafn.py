@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench_pfafn_"))
     generate(folder / "data", SynthSettings(seed=0, height=height, width=width,
                                             counts={"train": 8 * args.batch, "val": args.eval_batch,
-                                                    "test": args.eval_batch}),
+                                                    "test": args.eval_batch},
+                                            transfers_per_target={"train": 0, "val": 1, "test": 1}),
              workers=1, progress=False)
     data = dict(root=str(folder / "data"), size=args.size, batch_size=args.batch, eval_batch_size=args.eval_batch)
     pl.seed_everything(0)
