@@ -87,7 +87,8 @@ SELF_STUDY = ["S_P", "S_P self-study + response", "S_P self-study detached", "S_
 SELF_STUDY_LONG = ["S_P long", "S_P self-study + response long"]
 WARPING = ["S_W", "S_W shape only", "S_W no aligning", "S_W TPS"]
 TABLES = {"parsing": ["T_P", *PARSING], "selfstudy": ["T_P", *SELF_STUDY],
-          "selfstudy_long": ["T_P", *SELF_STUDY_LONG], "warping": ["T_P", "S_P", "T_W", *WARPING], "e2e": ["T_P", "S_P", "T_W", "S_W", "R"]}
+          "selfstudy_long": ["T_P", *SELF_STUDY_LONG], "warping": ["T_P", "S_P", "T_W", *WARPING],
+          "e2e": ["T_P", "S_P", "T_W", "S_W", "R"]}
 
 
 def train(name: str, seed: int, runs: Path, threads: int | None) -> Path:
@@ -160,9 +161,9 @@ def _quantised(images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split: str,
-               threads: int | None) -> dict[tuple[str, str], np.ndarray]:
-    """``{(row, metric): per-pair values (pairs,) or (pairs, 2) counts}`` of one seed."""
-    names = sorted({n for t in tables for n in TABLES[t]}, key=list(RUNS).index)
+               threads: int | None, skip: frozenset = frozenset()) -> dict[tuple[str, str], np.ndarray]:
+    """``{(row, metric): per-pair values (pairs,) or (pairs, 2) counts}`` of one seed (rows in ``skip`` left out)."""
+    names = sorted({n for t in tables for n in TABLES[t] if n not in skip}, key=list(RUNS).index)
     paths = {name: train(name, seed, runs, threads) for name in names}
     nets = {}
     for name in names:
@@ -225,9 +226,9 @@ def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split
 
 
 def collect(seeds: list[int], runs: Path, tables: list[str], root: str | None, split: str,
-            threads: int | None) -> dict[tuple[str, str], np.ndarray]:
+            threads: int | None, skip: frozenset = frozenset()) -> dict[tuple[str, str], np.ndarray]:
     """``{(row, metric): (seeds, pairs) or (seeds, pairs, 2)}`` over the seeds (deterministic rows keep one)."""
-    per_seed = [score_seed(seed, runs, tables, root, split, threads) for seed in seeds]
+    per_seed = [score_seed(seed, runs, tables, root, split, threads, skip) for seed in seeds]
     out = {}
     for key in per_seed[0]:
         stacked = np.stack([scores[key] for scores in per_seed])
@@ -237,7 +238,7 @@ def collect(seeds: list[int], runs: Path, tables: list[str], root: str | None, s
 
 def table(scores: dict, rows: list[str], metrics: list[str], ours: str, title: str) -> list[str]:
     lines = [f"### {title}", "", "| method | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
-    for row in rows:
+    for row in (r for r in rows if any((r, metric) in scores for metric in metrics)):  # rows not run: left out
         cells = []
         for metric in metrics:
             key = (row, metric)
@@ -287,6 +288,8 @@ def main() -> None:
     parser.add_argument("--shifted", help="also evaluate on this data set (e.g. rendered with engine_shifted.yaml)")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the training runs")
     parser.add_argument("--out", default="benchmarks/results/comparisons.md")
+    parser.add_argument("--skip", nargs="+", default=[], choices=list(RUNS), metavar="RUN",
+                        help="leave these rows out of the tables (not trained, not scored)")
     parser.add_argument("--train_only", nargs="+", choices=list(RUNS), metavar="RUN",
                         help="only train these runs (and what they read) for every seed, then stop: to fill "
                              "<runs> in parallel lanes before one scoring call")
@@ -303,9 +306,10 @@ def main() -> None:
         where.append((f"shifted set {args.shifted}", args.shifted))
     for split in args.splits:
         for label, root in where:
-            scores = collect(args.seeds, runs, args.tables, root, split, args.threads)
+            scores = collect(args.seeds, runs, args.tables, root, split, args.threads, frozenset(args.skip))
             lines += report(scores, args.tables, args.seeds, split, label)
-    curved = [n for t in ("selfstudy", "selfstudy_long") if t in args.tables for n in TABLES[t][1:]]
+    curved = [n for t in ("selfstudy", "selfstudy_long") if t in args.tables for n in TABLES[t][1:]
+              if n not in args.skip]
     if curved:
         lines += phase_curves(runs, args.seeds, curved)
         lines += phase_curves(runs, args.seeds, curved, "val/truth/skin_iou")
