@@ -99,10 +99,14 @@ def test_baselines_run_through_the_same_evaluator_and_the_report_collects_them(c
     for method, folder in (("ours", runs / "pipeline"), ("teacher", runs / "baselines" / "teacher"),
                            ("affine", runs / "baselines" / "affine")):
         run_test(checkpoints, synthetic_root, folder / "results", method=method, protocols=("transfer",))
+    # a try-on-only evaluation (as make compare writes beside them) is in the tables, not in the transfer grid
+    run_test(checkpoints, synthetic_root, runs / "baselines" / "teacher_tryon" / "results", method="teacher",
+             protocols=("tryon",))
     text = build_report(runs, synthetic_root, runs / "report" / "report.md", pairs=2)  # a folder not there yet
     assert "| ours |" in text and "| baseline: teacher |" in text and "| baseline: affine |" in text
+    assert "## Protocol: tryon" in text and "| baseline: teacher_tryon |" in text
     grid = read_image(runs / "report" / "report.png", "RGB")
-    assert grid.shape[0] > 2 * 64 and grid.shape[1] > 6 * 48  # 2 rows; source, target, 3 methods, truth
+    assert grid.shape[0] > 2 * 64 and 6 * 48 < grid.shape[1] < 7 * 48  # 2 rows; source, target, 3 methods, truth
 
 
 def test_affine_paste_moves_the_garment_box_onto_the_target_box(synthetic_root):

@@ -130,7 +130,8 @@ def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs
                   markdown_table({name: r["protocols"][protocol]["values"] for name, r in results.items()
                                 if protocol in r["protocols"]}, first="method"), ""]
     skipped = {f"{n}/{p}": v for n, r in results.items() for p, v in r["protocols"].items()}
-    return write_report(out, lines, skipped, *image_grid(data_root, evaluations, pairs))
+    shown = {name: folder for name, folder in evaluations.items() if "transfer" in results[name]["protocols"]}
+    return write_report(out, lines, skipped, *image_grid(data_root, shown, pairs))  # try-on-only runs: tables only
 
 
 def write_report(out: Path, lines: list[str], results: Mapping[str, dict], grid: np.ndarray, columns: list[str]
