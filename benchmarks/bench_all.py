@@ -474,11 +474,12 @@ def pipeline_rates(transfer: GarmentTransfer, root: str | None, size: str, devic
     return medians[first] * 1000 / first, best / medians[best], best, notes, peaks[best]
 
 
-def build_transfer(paths: dict, mode: Mode = EAGER) -> GarmentTransfer:
+def build_transfer(paths: dict, mode: Mode = EAGER, fold_norms: bool = True) -> GarmentTransfer:
     """``GarmentTransfer("ours")`` on a preset's checkpoints with a mode's speed switches."""
-    switches = {}
+    switches = {"fold_norms": fold_norms}
     if mode != EAGER:
-        switches = dict(precision="bf16" if mode.bf16 else "32", channels_last=mode.channels_last, compile=mode.compile)
+        switches.update(precision="bf16" if mode.bf16 else "32", channels_last=mode.channels_last,
+                        compile=mode.compile)
     with quiet():
         return GarmentTransfer("ours", parsing_checkpoint=paths["transfer_parsing"],
                                warping_checkpoint=paths["transfer_warping"],
@@ -566,8 +567,12 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
              "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the "
              "innermost operators that compute (not views, allocations or no-op casts; on a GPU about one kernel "
              "launch each), *events* every operator event, nested ones included (what issue 16 counted: 20,530 for "
-             f"the pipeline before). Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up "
-             f"call, {torch.get_num_threads()} threads.\n",
+             "the pipeline before). The pipeline folds every BatchNorm that follows a convolution into it (its "
+             "default); the row *norms not folded* runs the networks as trained. The CPU's own convolution path at "
+             "batch 1 and small sizes (`thnn_conv2d`: about 15 nested events per convolution) makes most of the "
+             "events; a GPU runs cuDNN there. "
+             f"Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up call, "
+             f"{torch.get_num_threads()} threads.\n",
              "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
              "|---|---|---|---|---|---|---|"]
     cpu = torch.device("cpu")
@@ -584,16 +589,17 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
                 median, fastest = latency_ms(lambda: net(*inputs), plan.operator_repeats)
                 lines.append(f"| {symbol} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
                              f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
-        log(f"operators pipeline ({preset} preset)")
-        transfer = build_transfer(checkpoints[preset]).to(cpu)
         data = PipelineDataModule(root=plan.roots[size], size=size, eval_batch_size=1)
         data.prepare_data()
         data.setup("test")
         pair = next(iter(data.test_dataloader()))
-        count = count_operators(lambda: transfer(pair.source, pair.target))
-        median, fastest = latency_ms(lambda: transfer(pair.source, pair.target), plan.operator_repeats)
-        lines.append(f"| pipeline | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
-                     f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
+        for fold_norms, name in ((True, "pipeline"), (False, "pipeline, norms not folded")):
+            log(f"operators {name} ({preset} preset)")
+            transfer = build_transfer(checkpoints[preset], fold_norms=fold_norms).to(cpu)
+            count = count_operators(lambda: transfer(pair.source, pair.target))
+            median, fastest = latency_ms(lambda: transfer(pair.source, pair.target), plan.operator_repeats)
+            lines.append(f"| {name} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
+                         f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
     return lines
 
 

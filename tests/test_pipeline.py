@@ -184,9 +184,9 @@ def evaluation_pairs(synthetic_root):
 
 @pytest.fixture(scope="module")
 def reference_output(checkpoints, evaluation_pairs):
-    """The pipeline with the code it had before issue 16: the 49-shift correlation and the composition that fills
-    holes class by class over the classes present (both kept as references)."""
-    model = GarmentTransfer("ours", **pipeline_args(checkpoints))
+    """The pipeline with the code it had before issue 16: the 49-shift correlation, the composition that fills
+    holes class by class over the classes present (both kept as references) and the BatchNorms as trained."""
+    model = GarmentTransfer("ours", **pipeline_args(checkpoints), fold_norms=False)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scaw, "correlation", correlation_reference)
         patch.setattr(pipeline, "compose", lambda *args, fill: compose_reference(*args))
@@ -208,6 +208,18 @@ def test_pipeline_equals_the_reference_code_path_on_the_evaluation_pairs(checkpo
     out = GarmentTransfer("ours", **pipeline_args(checkpoints))(evaluation_pairs.source, evaluation_pairs.target)
     assert not torch.equal(out.warped_garment, out.aligned_garment)  # the flow moved: the correlation mattered
     assert_same_transfer(out, reference_output, atol=1e-5)
+
+
+def test_pipeline_folds_the_batch_norms_after_convolutions_and_still_equals_the_reference(
+        checkpoints, evaluation_pairs, reference_output):
+    """Folding is the default; the nets as trained stay available (``fold_norms=False``) with every BatchNorm."""
+    def norms(model):
+        return sum(isinstance(m, torch.nn.BatchNorm2d) for frozen in model.nets.values() for m in frozen.net.modules())
+
+    folded = GarmentTransfer("ours", **pipeline_args(checkpoints))
+    plain = GarmentTransfer("ours", **pipeline_args(checkpoints), fold_norms=False)
+    assert 0 < norms(folded) < norms(plain)  # the pre-activation norms of the pyramids stay
+    assert_same_transfer(folded(evaluation_pairs.source, evaluation_pairs.target), reference_output, atol=1e-5)
 
 
 def test_pipeline_in_channels_last_equals_the_reference(checkpoints, evaluation_pairs, reference_output):

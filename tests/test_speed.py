@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from garment_transfer.models.acceleration import accelerate, compile_mode
+from garment_transfer.models.acceleration import accelerate, compile_mode, fold_batch_norms
 from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
 
@@ -92,3 +92,41 @@ def test_compile_switch_values():
         compile_mode("fastest")
     net = torch.nn.Conv2d(2, 3, 3)
     assert accelerate(net) is net and net.weight.is_contiguous() and net._compiled_call_impl is None
+
+
+def _trained_norm(channels: int) -> torch.nn.BatchNorm2d:
+    norm = torch.nn.BatchNorm2d(channels)
+    with torch.no_grad():
+        norm.running_mean.uniform_(-1, 1)
+        norm.running_var.uniform_(0.1, 3)
+        norm.weight.uniform_(0.5, 2)
+        norm.bias.uniform_(-1, 1)
+    return norm
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_fold_batch_norms_folds_norms_after_convolutions_into_them_and_keeps_the_function(bias):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1, bias=bias), _trained_norm(8), torch.nn.ReLU(),
+        torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, stride=2, bias=bias), _trained_norm(8)),
+        _trained_norm(8), torch.nn.Conv2d(8, 4, 1))  # a norm before a convolution: not foldable
+    net.eval().requires_grad_(False)
+    x = torch.randn(2, 3, 16, 12)
+    before = net(x)
+    assert fold_batch_norms(net) == 2
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 1
+    assert isinstance(net[1], torch.nn.Identity) and isinstance(net[3][1], torch.nn.Identity)
+    assert net[0].bias is not None and not net[0].weight.requires_grad
+    assert torch.allclose(net(x), before, atol=1e-5, rtol=1e-5)
+    assert not torch.equal(net(x), torch.nn.Sequential(*list(net)[:4])(x) * 0)  # the output is not trivial
+
+
+def test_fold_batch_norms_refuses_a_network_that_trains():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    with pytest.raises(ValueError, match="eval mode"):
+        fold_batch_norms(net)
+    net.eval()
+    with pytest.raises(ValueError, match="eval mode"):  # still requires gradients
+        accelerate(net, fold_norms=True)
+    assert isinstance(net[1], torch.nn.BatchNorm2d)

@@ -193,6 +193,9 @@ class GarmentTransfer(nn.Module):
         fill: hole filling of the composition (``composition.compose``).
         precision: ``"32"`` or ``"bf16"`` (bf16 autocast for the networks). channels_last: networks in channels-last
             memory format. compile: False, True or a ``torch.compile`` mode (``"reduce-overhead"``: CUDA graphs).
+            fold_norms: fold every BatchNorm that follows a convolution into it (``acceleration.fold_batch_norms``;
+            the default: fewer operators, equal within float tolerance); False keeps the networks as trained, the
+            reference.
     """
 
     def __init__(self, method: str = "ours", parsing_checkpoint: str | None = None,
@@ -200,7 +203,7 @@ class GarmentTransfer(nn.Module):
                  tryon_parsing_checkpoint: str | None = None, tryon_warping_checkpoint: str | None = None,
                  fill: str = "inpaint", pf_tryon_checkpoint: str | None = None,
                  pb_tryon_checkpoint: str | None = None, precision: str = "32", channels_last: bool = False,
-                 compile: bool | str = False) -> None:
+                 compile: bool | str = False, fold_norms: bool = True) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"method {method!r}: choose one of {tuple(METHODS)}")
@@ -218,7 +221,7 @@ class GarmentTransfer(nn.Module):
         self.nets = nn.ModuleDict({name.removesuffix("_checkpoint"): FrozenNet.from_checkpoint(
             paths[name], STAGES[name], argument=name) for name in self.spec.needs})
         for frozen in self.nets.values():
-            accelerate(frozen.net, channels_last)
+            accelerate(frozen.net, channels_last, fold_norms=fold_norms)
         self._compiled = torch.compile(self.transfer, mode=compile_mode(compile)) if compile else None
 
     @property
