@@ -220,3 +220,34 @@ def test_the_builtin_set_gains_its_validation_split_without_touching_train_and_t
     generate(root, tiny_settings(val=3), workers=1, progress=False)
     assert all((root / name).read_bytes() == data for name, data in before.items())
     assert canonical.list_ids(root, "val") == ["val_000000", "val_000001", "val_000002"]
+
+
+def test_batches_pin_every_tensor_and_keep_their_types(synthetic_root, monkeypatch):
+    """What a loader with ``pin_memory=True`` calls on a batch (a CPU-only machine cannot pin: the tensor method is
+    replaced by a recorder)."""
+    from garment_transfer.data.samples import TransferTruth
+
+    pinned = []
+
+    def record(tensor, *args, **kwargs):
+        pinned.append(tensor.data_ptr())
+        return tensor.clone()
+
+    batch = next(iter(_module(TransferWarpingDataModule, synthetic_root).val_dataloader()))
+    tensors = [t.data_ptr() for side in (batch.source, batch.target, batch.truth)
+               for t in vars(side).values() if isinstance(t, torch.Tensor)]
+    monkeypatch.setattr(torch.Tensor, "pin_memory", record)
+    out = batch.pin_memory()
+    assert isinstance(out, PairSample) and isinstance(out.source, PersonSample)
+    assert isinstance(out.truth, TransferTruth)
+    assert sorted(pinned) == sorted(tensors) and len(tensors) >= 20
+    assert out.source.id == batch.source.id and out.target.files == batch.target.files
+    assert torch.equal(out.target.image, batch.target.image) and out.target.image is not batch.target.image
+
+
+def test_loaders_pin_memory_when_a_gpu_is_there_or_when_asked(synthetic_root):
+    assert _module(GarmentDataModule, synthetic_root).train_dataloader().pin_memory == torch.cuda.is_available()
+    assert _module(GarmentDataModule, synthetic_root, pin_memory=True).val_dataloader().pin_memory
+    assert not _module(GarmentDataModule, synthetic_root, pin_memory=False).test_dataloader().pin_memory
+    with pytest.raises(ValueError, match="data.init_args.pin_memory 'yes'"):
+        GarmentDataModule(root=str(synthetic_root), pin_memory="yes")

@@ -149,6 +149,8 @@ class GarmentDataModule(pl.LightningDataModule):
         synthetic: ``train``, ``val``, ``test``, ``seed``, ``transfers`` for the built-in data set.
         val_holdout: where the data set has no ``val`` split, the share (< 1) or count (>= 1) of the train ids
             held out for validation; 0 validates on the test split.
+        pin_memory: the loaders put batches in page-locked memory, so that copies to a GPU overlap with compute
+            (Lightning copies with ``non_blocking=True``); None (the default): when CUDA is available.
     """
 
     def __init__(self, root: str | None = None, format: str = "canonical", size: str = "128x96",
@@ -156,7 +158,8 @@ class GarmentDataModule(pl.LightningDataModule):
                  train_pairs: str = "paired", eval_pairs: str = "transfer", eval_seed: int = 0,
                  eval_limit: int | None = None, augment_source: str | dict | None = None,
                  augment_target: str | dict | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
-                 num_workers: int = 0, synthetic: dict | None = None, val_holdout: float = 0.05):
+                 num_workers: int = 0, synthetic: dict | None = None, val_holdout: float = 0.05,
+                 pin_memory: bool | None = None):
         super().__init__()
         self.save_hyperparameters()
         for name, mode in (("train_pairs", train_pairs), ("eval_pairs", eval_pairs)):
@@ -166,6 +169,8 @@ class GarmentDataModule(pl.LightningDataModule):
                                     ("num_workers", num_workers, 0), ("eval_limit", eval_limit, 1)):
             if value is not None and (not isinstance(value, int) or value < least):
                 raise ValueError(f"data.init_args.{name} {value!r}: must be an integer >= {least}")
+        if pin_memory not in (None, True, False):
+            raise ValueError(f"data.init_args.pin_memory {pin_memory!r}: true, false or null (when a GPU is there)")
         if not isinstance(val_holdout, (int, float)) or val_holdout < 0:
             raise ValueError(f"data.init_args.val_holdout {val_holdout!r}: a share below 1, a count, or 0")
         self.size = parse_size(size)
@@ -290,9 +295,10 @@ class GarmentDataModule(pl.LightningDataModule):
             self.datasets["test"] = self.evaluation_dataset()
 
     def _loader(self, split: str, batch_size: int, sampler: DistributedSampler | None = None) -> DataLoader:
-        workers = self.hparams.num_workers
+        workers, pin = self.hparams.num_workers, self.hparams.pin_memory
+        pin = torch.cuda.is_available() if pin is None else pin
         return DataLoader(self.datasets[split], batch_size=batch_size, sampler=sampler, num_workers=workers,
-                          collate_fn=collate, persistent_workers=workers > 0, drop_last=False,
+                          collate_fn=collate, persistent_workers=workers > 0, drop_last=False, pin_memory=pin,
                           generator=torch.Generator().manual_seed(torch.initial_seed()))  # not the global one
 
     def train_dataloader(self) -> DataLoader:

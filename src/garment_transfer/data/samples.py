@@ -1,7 +1,9 @@
 """Typed samples: what every stage reads (``METHOD.md`` section 1), as dataclasses rather than tuples.
 
 Shapes are for one sample; :func:`collate` stacks a list into a batch of the same type with a leading ``B``
-(strings and file records become lists). Lightning moves these dataclasses between devices as they are.
+(strings and file records become lists). Lightning moves these dataclasses between devices as they are; a loader
+with ``pin_memory=True`` pins their tensors through :meth:`Pinnable.pin_memory` (page-locked host memory, so that
+the non-blocking copy to a GPU overlaps with compute).
 """
 
 from __future__ import annotations
@@ -44,8 +46,29 @@ def one_hot(parsing: torch.Tensor, classes: int = NUM_CLASSES, dtype=torch.float
     return torch.nn.functional.one_hot(parsing, classes).to(dtype).movedim(-1, -3)
 
 
+def pin_memory(value):
+    """``value`` with every tensor in page-locked memory (``Tensor.pin_memory``), through dataclasses, lists,
+    tuples and dicts; strings and None as they are."""
+    if isinstance(value, torch.Tensor):
+        return value.pin_memory()
+    if is_dataclass(value):
+        return type(value)(**{f.name: pin_memory(getattr(value, f.name)) for f in fields(value)})
+    if isinstance(value, (list, tuple)):
+        return type(value)(pin_memory(item) for item in value)
+    if isinstance(value, dict):
+        return {key: pin_memory(item) for key, item in value.items()}
+    return value
+
+
+class Pinnable:
+    """``pin_memory()`` for a sample dataclass: what PyTorch's loader calls on a batch when ``pin_memory=True``."""
+
+    def pin_memory(self):
+        return pin_memory(self)
+
+
 @dataclass
-class PersonSample:
+class PersonSample(Pinnable):
     """One person.
 
     Attributes:
@@ -87,7 +110,7 @@ class PersonSample:
 
 
 @dataclass
-class TransferTruth:
+class TransferTruth(Pinnable):
     """The true transfer ``I_{t<-s}`` where a data set has one (the synthetic engine).
 
     Attributes:
@@ -102,7 +125,7 @@ class TransferTruth:
 
 
 @dataclass
-class PairSample:
+class PairSample(Pinnable):
     """A source (garment donor) and a target person; ``truth`` is None where the data set has no ground truth.
 
     In the paired case source and target are the same person.
