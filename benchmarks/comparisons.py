@@ -132,6 +132,53 @@ def phase_curves(runs: Path, seeds: list[int], names: list[str], metric: str = "
     return lines + [""]
 
 
+def phase_figure(runs: Path, seed: int, names: list[str], epochs: list[int], out: Path,
+                 size: tuple[int, int] = (128, 96), padding: int = 2) -> Path | None:
+    """The students' transfer parsing and its re-transfer onto the source at the end of ``epochs``, side by side for
+    the S_P variants ``names`` of ``seed``, on the first validation pairs: tiles cut from the validation grids the
+    runs saved (``csv/version_*/images/val_epochNNN.png``: source, target, student, teacher, truth, re-transfer).
+    Columns: source, target, truth, then for each variant and epoch the student and its re-transfer."""
+    from PIL import Image, ImageDraw
+
+    h, w = size
+    grids = {}
+    for name in names:
+        for epoch in epochs:
+            files = sorted(run_folder(runs, seed, name).glob(f"csv/version_*/images/val_epoch{epoch:03d}.png"))
+            if not files:
+                return None
+            grids[name, epoch] = np.asarray(Image.open(files[-1]).convert("RGB"))
+
+    def tile(grid: np.ndarray, row: int, column: int) -> np.ndarray:
+        top, left = padding + row * (h + padding), padding + column * (w + padding)
+        return grid[top:top + h, left:left + w]
+
+    first = grids[names[0], epochs[0]]
+    rows = (first.shape[0] - padding) // (h + padding)
+    columns = [("source", first, 0), ("target", first, 1), ("truth", first, 4)]
+    for name in names:
+        for epoch in epochs:
+            label = name.removeprefix("S_P").strip() or "default"
+            columns += [(f"{label}, e{epoch}: S_P", grids[name, epoch], 2),
+                        (f"{label}, e{epoch}: back", grids[name, epoch], 5)]
+    header = 28
+    canvas = np.full((header + rows * (h + padding) + padding, len(columns) * (w + padding) + padding, 3), 255,
+                     np.uint8)
+    for j, (_, grid, column) in enumerate(columns):
+        for i in range(rows):
+            top, left = header + padding + i * (h + padding), padding + j * (w + padding)
+            canvas[top:top + h, left:left + w] = tile(grid, i, column)
+    picture = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(picture)
+    for j, (label, _, _) in enumerate(columns):
+        words = label.split(": ")
+        for k, line in enumerate(words if len(words) == 2 else [label]):
+            draw.text((padding + j * (w + padding) + 2, 2 + 12 * k), line[:17], fill=(0, 0, 0))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(out)
+    return out
+
+
 def data_module(root: str | None, split: str) -> tuple[PipelineDataModule, Callable]:
     data = PipelineDataModule(root=root, size=SIZE, eval_batch_size=25)
     data.prepare_data()
@@ -293,6 +340,8 @@ def main() -> None:
     parser.add_argument("--train_only", nargs="+", choices=list(RUNS), metavar="RUN",
                         help="only train these runs (and what they read) for every seed, then stop: to fill "
                              "<runs> in parallel lanes before one scoring call")
+    parser.add_argument("--figure", help="with the selfstudy table: write the re-transfer picture at the phase ends "
+                                         "(epochs 5 and 8 of the CPU preset) of the first seed here (PNG)")
     args = parser.parse_args()
     runs = Path(args.runs)
     if args.train_only:
@@ -313,6 +362,11 @@ def main() -> None:
     if curved:
         lines += phase_curves(runs, args.seeds, curved)
         lines += phase_curves(runs, args.seeds, curved, "val/truth/skin_iou")
+    if args.figure and "selfstudy" in args.tables:
+        figure = phase_figure(runs, args.seeds[0], [n for n in TABLES["selfstudy"][1:] if n not in args.skip], [5, 8],
+                              Path(args.figure))
+        lines += [f"Re-transfer picture at the ends of the response (epoch 5) and self-study (epoch 8) phases, seed "
+                  f"{args.seeds[0]}: `{figure}`" if figure else "(No re-transfer picture: a run has no saved grid.)", ""]
     emit(lines, args.out)
 
 

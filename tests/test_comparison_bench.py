@@ -51,3 +51,32 @@ def test_every_run_reads_runs_that_exist_and_the_tables_name_known_runs():
         assert set(run.reads.values()) <= set(comparisons.RUNS)
         assert all(Path(config).is_file() for config in run.configs()), run
     assert all(set(names) <= set(comparisons.RUNS) for names in comparisons.TABLES.values())
+
+
+def test_phase_figure_puts_each_variants_student_and_re_transfer_beside_the_truth(tmp_path):
+    """The figure's tiles are the runs' saved validation tiles: source, target and truth of the first variant, then
+    student and re-transfer of each variant at each epoch."""
+    from PIL import Image
+
+    from garment_transfer.visuals import make_grid
+
+    h, w, pad, header = 16, 12, 2, 28
+    names, epochs = ["S_P", "S_P no self-study"], [5, 8]
+    tiles = {}
+    for v, name in enumerate(names):
+        for e, epoch in enumerate(epochs):
+            columns = [torch.full((2, 3, h, w), (10 * v + 3 * e + c) / 64) for c in range(6)]
+            tiles[name, epoch] = columns
+            folder = comparisons.run_folder(tmp_path, 0, name) / "csv" / "version_0" / "images"
+            folder.mkdir(parents=True, exist_ok=True)
+            grid = (make_grid(columns, padding=pad) * 255).round().byte().permute(1, 2, 0).numpy()
+            Image.fromarray(grid).save(folder / f"val_epoch{epoch:03d}.png")
+    out = comparisons.phase_figure(tmp_path, 0, names, epochs, tmp_path / "f.png", size=(h, w), padding=pad)
+    picture = np.asarray(Image.open(out))
+    assert picture.shape == (header + 2 * (h + pad) + pad, 11 * (w + pad) + pad, 3)
+    expected = [tiles["S_P", 5][c] for c in (0, 1, 4)]
+    expected += [tiles[name, epoch][c] for name in names for epoch in epochs for c in (2, 5)]
+    for j, tile in enumerate(expected):
+        top, left = header + pad + (h + pad), pad + j * (w + pad)  # the second row
+        assert np.all(picture[top:top + h, left:left + w] == round(float(tile[1, 0, 0, 0]) * 255)), j
+    assert comparisons.phase_figure(tmp_path, 0, names, [7], tmp_path / "g.png", size=(h, w)) is None
