@@ -70,6 +70,8 @@ RUNS = {
     "S_P long": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"}, extra=LONG),
     "S_P self-study + response long": Run("transfer_parsing", ("ablations/self_study_response",),
                                           {"teacher_checkpoint": "T_P"}, LONG),
+    "S_P no self-study long": Run("transfer_parsing", ("ablations/no_self_study",), {"teacher_checkpoint": "T_P"},
+                                  LONG),
     "S_P cycle": Run("transfer_parsing", ("ablations/cycle",)),
     "S_P self-supervised affine+crop+flip": Run("transfer_parsing", ("ablations/selfsup_affine_crop_flip",)),
     "T_W": Run("tryon_warping"),
@@ -84,7 +86,7 @@ RUNS = {
 PARSING = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P cycle",
            "S_P self-supervised affine+crop+flip"]
 SELF_STUDY = ["S_P", "S_P self-study + response", "S_P self-study detached", "S_P no self-study"]
-SELF_STUDY_LONG = ["S_P long", "S_P self-study + response long"]
+SELF_STUDY_LONG = ["S_P long", "S_P no self-study long", "S_P self-study + response long"]
 WARPING = ["S_W", "S_W shape only", "S_W no aligning", "S_W TPS"]
 TABLES = {"parsing": ["T_P", *PARSING], "selfstudy": ["T_P", *SELF_STUDY],
           "selfstudy_long": ["T_P", *SELF_STUDY_LONG], "warping": ["T_P", "S_P", "T_W", *WARPING],

@@ -5,6 +5,8 @@ CLI, and ``--print_config`` round-trips."""
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,26 @@ def print_config(capsys, *configs: Path) -> dict:
     return yaml.safe_load(capsys.readouterr().out)
 
 
+def defined_phases(model: dict) -> list[str]:
+    """The phase names the configured model will define, read from its config and its module's defaults."""
+    module_name, _, name = model["class_path"].rpartition(".")
+    cls = getattr(importlib.import_module(module_name), name)
+    source = sys.modules[cls.__module__]
+    args = model.get("init_args") or {}
+    for argument, default in (("phases", "DEFAULT_PHASES"), ("skin_phases", "PHASES")):
+        if argument in inspect.signature(cls).parameters:
+            return list(args.get(argument) or getattr(source, default))
+    return list(source.PHASES)
+
+
+def assert_scheduled_phases_are_defined(config: dict, where: Path) -> None:
+    """What the CLI refuses before a run starts (``preflight.check_phase_schedule``), for the shipped YAMLs: every
+    phase the schedule switches to is one the module defines."""
+    for schedule in (c for c in config["trainer"].get("callbacks") or [] if c["class_path"].endswith(".PhaseSchedule")):
+        unknown = set(schedule["init_args"]["phases"]) - set(defined_phases(config["model"]))
+        assert not unknown, f"{where}: the schedule names phases {sorted(unknown)} the model does not define"
+
+
 @pytest.mark.parametrize("path", STAGES, ids=_ids(STAGES))
 def test_every_stage_config_parses_through_the_cli(path, capsys):
     trainer = CONF / "trainer" / path.name
@@ -73,6 +95,7 @@ def test_every_stage_config_parses_through_the_cli(path, capsys):
     assert config["trainer"]["devices"] == yaml.safe_load(trainer.read_text())["trainer"]["devices"]
     listed = yaml.safe_load(path.read_text())["trainer"].get("callbacks") or []
     assert not [c for c in listed if c["class_path"].endswith(DEFAULT_CALLBACKS)], "the CLI adds these"
+    assert_scheduled_phases_are_defined(config, path)
 
 
 @pytest.mark.parametrize("path", TRAINERS, ids=_ids(TRAINERS))
@@ -89,6 +112,7 @@ def test_every_ablation_overlay_applies_to_its_base(path, capsys):
     overlay = yaml.safe_load(path.read_text())
     if "phases" in overlay.get("model", {}).get("init_args", {}):
         assert config["model"]["init_args"]["phases"] == overlay["model"]["init_args"]["phases"]
+    assert_scheduled_phases_are_defined(config, path)
 
 
 def test_print_config_round_trips(capsys, tmp_path):

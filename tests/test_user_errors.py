@@ -207,6 +207,18 @@ def test_bad_values_are_one_line_before_any_work(flag, value, named, synthetic_r
     refused(capsys, fit("tryon_parsing/cpu.yaml", synthetic_root, flag, value), named, workdir=workdir)
 
 
+def test_a_schedule_naming_phases_the_model_lacks_is_one_line_before_any_work(synthetic_root, capsys, workdir,
+                                                                                tmp_path):
+    """The teacher-free cycle baseline (one phase, ``self_study``) under the base config's three-phase schedule: what
+    the shipped overlay replaces; without it the run used to fail after creating its folders."""
+    overlay = tmp_path / "cycle_without_schedule.yaml"
+    overlay.write_text("model:\n  init_args:\n    teacher_checkpoint: null\n    phases:\n"
+                       "      self_study: {self: 1.0}\n")
+    line = refused(capsys, fit("transfer_parsing/cpu.yaml", synthetic_root, "-c", str(overlay)),
+                   "trainer.callbacks PhaseSchedule", "feature", "TransferParsingModule", workdir=workdir)
+    assert "self_study" in line
+
+
 def test_synth_bounds_its_size_and_workers_before_writing(capsys, workdir):
     refused(capsys, ["synth", "--out", "huge", "--size", "100000x100000", "--train", "2", "--test", "2"],
             "100000x100000", workdir=workdir)

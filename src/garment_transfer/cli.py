@@ -58,7 +58,7 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
 
     from garment_transfer.callbacks.run import RunRecord, stage_callbacks, stage_loggers, stage_of
     from garment_transfer.data.densepose import channels
-    from garment_transfer.preflight import check_ckpt_path, check_run
+    from garment_transfer.preflight import check_ckpt_path, check_phase_schedule, check_run
 
     state = {} if state is None else state
 
@@ -78,6 +78,8 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
             config = self._get(self.config_init, "trainer", default={})
             if self.subcommand is not None:
                 check_run(self.subcommand, self.model, self.datamodule)
+                if self.subcommand == "fit":
+                    check_phase_schedule(config.get("callbacks"), self.model)
             if config.get("logger") in (None, True):  # the standard loggers under the run folder
                 kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd(), stage_of(self.model))
             kwargs["callbacks"] = stage_callbacks(config.get("callbacks"), config.get("enable_checkpointing"),

@@ -5,6 +5,7 @@ is checked after the model and the data module are built and before the trainer 
   batch sizes);
 - the frozen networks inside the model: trained at the data module's size and DensePose encoding
   (:func:`garment_transfer.models.frozen.check_data_settings`; their stage and encoding were checked when loaded);
+- a ``PhaseSchedule`` among the callbacks switches only to phases the model defines;
 - ``--ckpt_path`` (checked as soon as the arguments are parsed, before Lightning reads the file): a file that
   exists, reads safely (``weights_only``) and was written by the configured model's own stage.
 
@@ -54,3 +55,18 @@ def check_run(subcommand: str, model: pl.LightningModule, datamodule: pl.Lightni
     size, densepose = getattr(datamodule, "size", None), getattr(getattr(datamodule, "hparams", {}), "densepose", None)
     if size is not None and densepose is not None:
         check_data_settings(model, size, densepose, f"data module {type(datamodule).__name__}")
+
+
+def check_phase_schedule(callbacks, model: pl.LightningModule) -> None:
+    """Every phase a ``PhaseSchedule`` in ``callbacks`` (the trainer's configured callbacks: one, a list or None)
+    switches to is one the model defines (``model.phase_names``)."""
+    from garment_transfer.callbacks.phases import PhaseSchedule
+
+    listed = callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]
+    for schedule in (c for c in listed if isinstance(c, PhaseSchedule)):
+        defined = list(getattr(model, "phase_names", ()))
+        unknown = [name for name in schedule.phases if name not in defined]
+        if unknown:
+            raise ValueError(f"trainer.callbacks PhaseSchedule: phases {unknown} are not defined by "
+                             f"{type(model).__name__} (model.init_args.phases defines {defined}): give the schedule "
+                             "and the model the same phase names")
