@@ -16,6 +16,7 @@ Logging goes through Lightning's public ``self.log`` and torchmetrics objects:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -78,3 +79,28 @@ class StageModule(pl.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr, betas=tuple(self.hparams.betas))
+
+
+class Phased:
+    """A stage whose training changes by phase: the ``PhaseSchedule`` callback checks the names against
+    :attr:`phase_names` and calls :meth:`enter_phase` at epoch starts. Subclasses give their phases in
+    :attr:`phase_table` (name -> what the phase sets) and may act on entering one in :meth:`on_phase`."""
+
+    phase: str
+
+    @property
+    def phase_table(self) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def phase_names(self) -> tuple[str, ...]:
+        return tuple(self.phase_table)
+
+    def enter_phase(self, name: str) -> None:
+        if name not in self.phase_table:
+            raise ValueError(f"unknown phase {name!r}; this module defines {list(self.phase_table)}")
+        self.phase = name
+        self.on_phase(name)
+
+    def on_phase(self, name: str) -> None:
+        """What entering phase ``name`` changes besides :attr:`phase` (nothing by default)."""

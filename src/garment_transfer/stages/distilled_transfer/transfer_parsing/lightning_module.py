@@ -33,7 +33,7 @@ from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
 from garment_transfer.models.u2net import FEATURE_LAYERS
-from garment_transfer.stages.base import StageModule
+from garment_transfer.stages.base import Phased, StageModule
 from garment_transfer.visuals import image_to_rgb, parsing_to_rgb
 
 TERMS = ("feature", "response", "self", "supervised")
@@ -56,7 +56,7 @@ def _check_phases(phases: dict) -> dict:
     return phases
 
 
-class TransferParsingModule(StageModule):
+class TransferParsingModule(Phased, StageModule):
     """Args:
         teacher_checkpoint: a :class:`TryOnParsingModule` checkpoint; needed when a phase uses ``feature`` or
             ``response``.
@@ -98,13 +98,8 @@ class TransferParsingModule(StageModule):
 
     # -- phases
     @property
-    def phase_names(self) -> tuple[str, ...]:
-        return tuple(self.phases)
-
-    def enter_phase(self, name: str) -> None:
-        if name not in self.phases:
-            raise ValueError(f"unknown phase {name!r}; this module defines {list(self.phases)}")
-        self.phase = name
+    def phase_table(self) -> dict:
+        return self.phases
 
     # -- computation
     def forward(self, remaining, garment_mask, pose, return_features: bool = False):

@@ -35,6 +35,7 @@ from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.pfafn import PFAFNOutput, build_pf_afwm, build_pf_tryon
+from garment_transfer.stages.base import Phased
 from garment_transfer.stages.pfafn.common import TryOnStage, distil, distillation_terms, load_tutor, load_weights
 from garment_transfer.visuals import image_to_rgb
 
@@ -42,7 +43,7 @@ PHASES = {"before_niter": SKIN_WEIGHTS, "after_niter": SKIN_WEIGHTS_AFTER_NITER}
 KD_WEIGHTS = {"feature_kd": 1.0, "flow_kd": 1.0}
 
 
-class PFTryOnModule(TryOnStage):
+class PFTryOnModule(Phased, TryOnStage):
     """Args:
         tutor_checkpoint: a :class:`PBTryOnModule` checkpoint (the frozen tutor and teacher).
         warp_checkpoint: a :class:`PFWarpingModule` checkpoint whose warp starts this one; None: from scratch.
@@ -87,13 +88,8 @@ class PFTryOnModule(TryOnStage):
 
     # -- phases
     @property
-    def phase_names(self) -> tuple[str, ...]:
-        return tuple(self.skin_phases)
-
-    def enter_phase(self, name: str) -> None:
-        if name not in self.skin_phases:
-            raise ValueError(f"unknown phase {name!r}; this module defines {list(self.skin_phases)}")
-        self.phase = name
+    def phase_table(self) -> dict:
+        return self.skin_phases
 
     @property
     def skin_weights(self) -> dict[str, float]:

@@ -36,6 +36,7 @@ from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.afwm import AFWMOutput
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.pfafn import PF_OWN_PREFIXES, build_pf_afwm, init_pf_from_pb
+from garment_transfer.stages.base import Phased
 from garment_transfer.stages.pfafn.common import Distillation, PFAFNStage, distil, distillation_terms, load_tutor, \
     reference
 from garment_transfer.visuals import image_to_rgb
@@ -44,7 +45,7 @@ PHASES = {"own": PF_OWN_PREFIXES, "all": ("",)}  # phase -> prefixes of the para
 KD_WEIGHTS = {"feature_kd": 1.0, "flow_kd": 1.0}
 
 
-class PFWarpingModule(PFAFNStage):
+class PFWarpingModule(Phased, PFAFNStage):
     """Args:
         tutor_checkpoint: a :class:`PBTryOnModule` checkpoint (tutor, teacher and initialisation).
         width: AFWM width ("full" or "tiny"); the tutor's must be the same.
@@ -82,14 +83,11 @@ class PFWarpingModule(PFAFNStage):
 
     # -- phases
     @property
-    def phase_names(self) -> tuple[str, ...]:
-        return tuple(PHASES)
+    def phase_table(self) -> dict:
+        return PHASES
 
-    def enter_phase(self, name: str) -> None:
+    def on_phase(self, name: str) -> None:
         """Train only the parameters of the phase (``own``: person branch and refine heads; ``all``)."""
-        if name not in PHASES:
-            raise ValueError(f"unknown phase {name!r}; this module defines {list(PHASES)}")
-        self.phase = name
         for key, parameter in self.net.named_parameters():
             parameter.requires_grad_(key.startswith(PHASES[name]))
 
