@@ -67,7 +67,8 @@ bench-engine: $(STAMP) ## Engine throughput with its per-step breakdown
 	$(PY) benchmarks/bench_engine.py --out benchmarks/results/engine.md
 
 bench-parsing: $(STAMP) ## Parsing table, 3 seeds with paired intervals, and the self-study phase examined (CPU preset)
-	$(PY) benchmarks/comparisons.py --tables parsing selfstudy selfstudy_long --out benchmarks/results/parsing.md
+	$(PY) benchmarks/comparisons.py --tables parsing selfstudy selfstudy_long --figure docs/selfstudy_phases.png \
+		--out benchmarks/results/parsing.md
 
 bench-warping: $(STAMP) ## Warping table: S_W and its comparison cases, 3 seeds with paired intervals (CPU preset)
 	$(PY) benchmarks/comparisons.py --tables warping --out benchmarks/results/warping.md
