@@ -173,8 +173,7 @@ def phase_figure(runs: Path, seed: int, names: list[str], epochs: list[int], out
     picture = Image.fromarray(canvas)
     draw = ImageDraw.Draw(picture)
     for j, (label, _, _) in enumerate(columns):
-        words = label.split(": ")
-        for k, line in enumerate(words if len(words) == 2 else [label]):
+        for k, line in enumerate(label.split(": ")):
             draw.text((padding + j * (w + padding) + 2, 2 + 12 * k), line[:17], fill=(0, 0, 0))
     out.parent.mkdir(parents=True, exist_ok=True)
     picture.save(out)

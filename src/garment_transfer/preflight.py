@@ -58,15 +58,10 @@ def check_run(subcommand: str, model: pl.LightningModule, datamodule: pl.Lightni
 
 
 def check_phase_schedule(callbacks, model: pl.LightningModule) -> None:
-    """Every phase a ``PhaseSchedule`` in ``callbacks`` (the trainer's configured callbacks: one, a list or None)
-    switches to is one the model defines (``model.phase_names``)."""
+    """Every ``PhaseSchedule`` in ``callbacks`` (the trainer's configured callbacks: one, a list or None) names only
+    phases the model defines (``PhaseSchedule.check``)."""
     from garment_transfer.callbacks.phases import PhaseSchedule
 
     listed = callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]
     for schedule in (c for c in listed if isinstance(c, PhaseSchedule)):
-        defined = list(getattr(model, "phase_names", ()))
-        unknown = [name for name in schedule.phases if name not in defined]
-        if unknown:
-            raise ValueError(f"trainer.callbacks PhaseSchedule: phases {unknown} are not defined by "
-                             f"{type(model).__name__} (model.init_args.phases defines {defined}): give the schedule "
-                             "and the model the same phase names")
+        schedule.check(model)

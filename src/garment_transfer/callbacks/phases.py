@@ -50,11 +50,18 @@ class PhaseSchedule(pl.Callback):
         pl_module.enter_phase(name)
         return name
 
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        unknown = [name for name in self.phases if name not in pl_module.phase_names]
+    def check(self, pl_module: pl.LightningModule) -> None:
+        """Every phase of the schedule must be one ``pl_module`` defines (``phase_names``); the CLI calls this before
+        any work (``preflight``), :meth:`on_fit_start` again for other callers."""
+        defined = list(getattr(pl_module, "phase_names", ()))
+        unknown = [name for name in self.phases if name not in defined]
         if unknown:
-            raise ValueError(f"PhaseSchedule: phases {unknown} are not defined by {type(pl_module).__name__} "
-                             f"(it defines {list(pl_module.phase_names)})")
+            raise ValueError(f"trainer.callbacks PhaseSchedule: phases {unknown} are not defined by "
+                             f"{type(pl_module).__name__} (it defines {defined}): give the schedule and the model "
+                             "the same phase names")
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.check(pl_module)
         self._enter(trainer, pl_module)
         starts = self.start_epochs(max(trainer.max_epochs or 1, 1))
         schedule = {str(i): {"name": name, "start_epoch": start} for i, (name, start) in enumerate(starts.items())}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 
 import torch
+from lightning_utilities.core.apply_func import apply_to_collection
 
 from garment_transfer.data.label_maps import NUM_CLASSES, REMAINING, UPPER_GARMENT, UPPER_SKIN
 
@@ -46,25 +47,13 @@ def one_hot(parsing: torch.Tensor, classes: int = NUM_CLASSES, dtype=torch.float
     return torch.nn.functional.one_hot(parsing, classes).to(dtype).movedim(-1, -3)
 
 
-def pin_memory(value):
-    """``value`` with every tensor in page-locked memory (``Tensor.pin_memory``), through dataclasses, lists,
-    tuples and dicts; strings and None as they are."""
-    if isinstance(value, torch.Tensor):
-        return value.pin_memory()
-    if is_dataclass(value):
-        return type(value)(**{f.name: pin_memory(getattr(value, f.name)) for f in fields(value)})
-    if isinstance(value, (list, tuple)):
-        return type(value)(pin_memory(item) for item in value)
-    if isinstance(value, dict):
-        return {key: pin_memory(item) for key, item in value.items()}
-    return value
-
-
 class Pinnable:
     """``pin_memory()`` for a sample dataclass: what PyTorch's loader calls on a batch when ``pin_memory=True``."""
 
     def pin_memory(self):
-        return pin_memory(self)
+        """A copy with every tensor in page-locked memory, through the nested dataclasses, lists and dicts (the
+        traversal Lightning uses to move the batch to the device)."""
+        return apply_to_collection(self, torch.Tensor, torch.Tensor.pin_memory)
 
 
 @dataclass

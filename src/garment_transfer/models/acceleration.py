@@ -74,8 +74,7 @@ def fold_batch_norms(net: nn.Module) -> int:
         names = list(module._modules)
         for first, second in zip(names, names[1:]):
             conv, norm = module._modules[first], module._modules[second]
-            if (type(conv) is nn.Conv2d and type(norm) is nn.BatchNorm2d and norm.track_running_stats
-                    and norm.running_mean is not None):
+            if type(conv) is nn.Conv2d and type(norm) is nn.BatchNorm2d and norm.running_mean is not None:
                 module._modules[first] = _folded(conv, norm)
                 module._modules[second] = nn.Identity()
                 folded += 1
