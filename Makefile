@@ -38,7 +38,7 @@ PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  variables: PRESET=$(PRESET) SIZE=$(SIZE) TRAIN=$(TRAIN) VAL=$(VAL) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores)"
+	@echo "  variables: PRESET=$(PRESET) SIZE=$(SIZE) TRAIN=$(TRAIN) VAL=$(VAL) TEST=$(TEST) SEED=$(SEED) DATA=$(DATA) WORKERS=$(WORKERS) (0 = all cores) TRAIN_JOBS=$(TRAIN_JOBS)"
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ contact-sheet: $(STAMP) ## Render docs/contact_sheet.png from a small synthetic 
 	$(VENV)/bin/garment-transfer synth --out data/contact-sheet-256x192 --size 256x192 --train 8 --test 8 --seed 0 --quiet
 	$(VENV)/bin/garment-transfer contact-sheet data/contact-sheet-256x192 --out docs/contact_sheet.png --rows 4
 
-bench: $(STAMP) ## One benchmark report: engine, loader, training steps, inference, model sizes (about 5 min on 2 idle cores)
+bench: $(STAMP) ## One benchmark report: engine, loader, training steps, inference, operators, model sizes (about 12 min on 2 idle cores, 6 of them compiling)
 	$(PY) benchmarks/bench_all.py --out benchmarks/results/report.md
 
 bench-engine: $(STAMP) ## Engine throughput with its per-step breakdown
@@ -116,7 +116,9 @@ $(call EVAL,baselines/teacher): $(call DONE,tryon_parsing) $(call DONE,tryon_war
 		--model.init_args.tryon_parsing_checkpoint $(call LAST,tryon_parsing) \
 		--model.init_args.tryon_warping_checkpoint $(call LAST,tryon_warping)
 
-$(call EVAL,baselines/affine): | $(PRESET_DATA)
+# AFTER_R: train-all sets it so that this short evaluation, which needs no network, fills a free lane while S_W trains
+# instead of taking one before S_P.
+$(call EVAL,baselines/affine): | $(PRESET_DATA) $(AFTER_R)
 	$(CLI) test $(TRAINER) -c $(CONF)/pipeline/$(PRESET).yaml -c $(CONF)/pipeline/baselines/affine.yaml \
 		--trainer.default_root_dir $(RUNS)/baselines/affine
 
@@ -127,7 +129,17 @@ train-parsing: $(call DONE,transfer_parsing) ## Train the parsing teacher then t
 
 evaluate: $(call EVAL,pipeline) $(call EVAL,baselines/teacher) $(call EVAL,baselines/affine) ## Evaluate the pipeline and its baselines
 
-train-all: $(RUNS)/report.md ## Train all five stages, evaluate, write runs/$(PRESET)/report.md (resumes; make -n shows the plan)
+# train-all runs two jobs at a time where the order allows (T_W beside T_P then S_P; R and the teachers' evaluation
+# beside S_W) with one thread each: on the 2-core machine that finishes sooner than one job at a time on two threads
+# (small convolutions use a second thread poorly). Each job's output appears when it ends (--output-sync); its run
+# folder logs as it goes. TRAIN_JOBS=1: one at a time with torch's own thread count (the paper preset's default).
+TRAIN_JOBS ?= $(if $(filter paper,$(PRESET)),1,2)
+JOB_THREADS = $(if $(filter 1,$(TRAIN_JOBS)),,OMP_NUM_THREADS=1)
+
+train-all: $(STAMP) ## Train all five stages, evaluate, write runs/$(PRESET)/report.md (resumes; make -n shows the plan)
+	@echo "train-all: $(TRAIN_JOBS) job(s) at a time; a job's output appears when it ends, its logs in $(RUNS)/<stage>/"
+	$(JOB_THREADS) $(MAKE) --no-print-directory -j$(TRAIN_JOBS) --output-sync=target $(RUNS)/report.md \
+		AFTER_R=$(call DONE,arm_regrowth)
 	@echo "report: $(RUNS)/report.md"
 
 # PF-AFN (SYSTEMS.md 1): the parser-based warp, its end-to-end try-on model (the tutor), the parser-free warp distilled

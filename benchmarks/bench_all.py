@@ -5,7 +5,8 @@ Sections (``--sections``): ``engine`` (synthetic engine samples/s, :func:`bench_
 stages, preset as its YAML in ``conf/`` says: networks, loss settings, batch size), ``pipeline`` (end-to-end
 ``S_P -> S_W -> R -> composition`` latency at batch 1 and throughput at the best batch), ``operators`` (operator
 calls, kernels and profiler events of one forward at batch 1 of every stage network and of the pipeline, from the CPU
-profiler: a CPU-measurable proxy for a GPU's launch overhead, with CPU latency), ``complexity`` (parameters and
+profiler: a CPU-measurable proxy for a GPU's launch overhead, with CPU latency; the cpu preset's pipeline also
+compiled with frozen weights, whose compile takes minutes: ``--no-compiled-operators`` leaves it out), ``complexity`` (parameters and
 multiply-accumulates beside the paper's Table 2) and ``gpu`` (the pipeline and every training step in fp32, bf16,
 channels-last and compiled (CUDA graphs for inference), with peak memory; where CUDA is available, otherwise a
 stated skip). The GPU run of issue 16: ``--sections loader gpu --presets paper --sizes 256x192`` with
@@ -27,6 +28,7 @@ import importlib
 import logging
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -39,6 +41,7 @@ import pytorch_lightning as pl
 import torch
 import yaml
 from pytorch_lightning.utilities import move_data_to_device
+from torch._inductor import config as inductor_config
 
 from bench_engine import throughput
 from report import emit
@@ -88,6 +91,7 @@ GPU_PIPELINE_MODES = (Mode(), Mode("fp32, channels-last", channels_last=True), M
                       Mode("compiled bf16, CUDA graphs", bf16=True, compile="reduce-overhead"))
 GPU_TRAINING_MODES = (Mode(), Mode("bf16", bf16=True), Mode("bf16, channels-last", bf16=True, channels_last=True))
 COMPILED_TRAINING = Mode("compiled bf16", bf16=True, compile=True)
+FROZEN_PIPELINE = Mode("compiled, frozen weights", compile="frozen")  # the operators section's compiled CPU row
 
 
 @dataclass
@@ -118,6 +122,7 @@ class Plan:
     gpu_training_modes: tuple[Mode, ...] = GPU_TRAINING_MODES
     operator_sizes: dict = field(default_factory=lambda: {"cpu": "128x96", "paper": "256x192"})
     operator_repeats: int = 10
+    compiled_operators: tuple[str, ...] = ("cpu",)  # presets whose pipeline is also counted compiled (minutes each)
     repeats: int = 10
     repeat_budget_s: float = 10.0  # fewer timed calls once they add up to this
     call_budget_s: float = 30.0  # the sweep stops before a batch size whose call would take longer
@@ -131,7 +136,7 @@ def quick_plan(root: str) -> Plan:
     return Plan(presets=("cpu",), sizes=("64x48",), roots={"64x48": root}, generated={}, engine_samples=4,
                 loader_batch=2, loader_batches=2, loader_workers=(0,), steps={"cpu": (1, 1)}, gpu_steps={"cpu": (1, 1)},
                 train_size="64x48", train_batch=2, batch_sizes=(1, 2), repeats=1, complexity_size="64x48",
-                cpu_complexity_size="64x48", operator_sizes={"cpu": "64x48"}, operator_repeats=1,
+                cpu_complexity_size="64x48", operator_sizes={"cpu": "64x48"}, operator_repeats=1, compiled_operators=(),
                 gpu_batch_sizes=(1, 2), compiled_batch_sizes=(1,), gpu_training_modes=GPU_TRAINING_MODES[-1:])
 
 
@@ -525,27 +530,43 @@ NO_KERNEL = frozenset(f"aten::{name}" for name in (
 @dataclass
 class OperatorCount:
     """Operators of one call, from the CPU profiler. ``calls``: operator calls made by the code (not from inside
-    another operator), each one dispatch; ``kernels``: innermost operators that compute (not views, allocations or
-    no-op casts): on a GPU about one kernel launch each; ``events``: every operator event, nested ones included."""
+    another operator), each one dispatch; ``kernels``: operators that compute (not views, allocations or no-op casts)
+    with no computing operator inside them: on a GPU about one kernel launch each; ``events``: every operator event,
+    nested ones included. Operators are the dispatcher's (``aten::``, oneDNN's ``mkldnn::``, this project's
+    ``garment_transfer::``) and the kernels ``torch.compile`` generates (``..._cpp_fused_...``: profiled with
+    ``inductor.config.cpp.enable_kernel_profile``, one call and one kernel each)."""
 
     calls: int
     kernels: int
     events: int
 
 
+OPERATOR_NAMESPACES = ("aten::", "prims::", "mkldnn::", "onednn::", "garment_transfer::")
+GENERATED_KERNEL = re.compile(r"(^|_)(cpp|triton)_\w*fused")
+
+
+def is_operator(event) -> bool:
+    """An operator call of the profile (see :class:`OperatorCount`)."""
+    return event is not None and (event.name.startswith(OPERATOR_NAMESPACES)
+                                  or GENERATED_KERNEL.search(event.name) is not None)
+
+
 def count_operators(call, warmup: bool = True) -> OperatorCount:
-    """Profile one ``call()`` on the CPU and count its operators (aten ones and this project's custom operators),
-    after a warm-up call (``warmup``: what a process does once, e.g. caching identity grids, is not counted)."""
-    def operator(event) -> bool:
-        return event is not None and event.name.startswith(("aten::", "garment_transfer::"))
+    """Profile one ``call()`` on the CPU and count its operators (:class:`OperatorCount`), after a warm-up call
+    (``warmup``: what a process does once, e.g. caching identity grids or compiling, is not counted)."""
+    def computes(event) -> bool:
+        return is_operator(event) and event.name not in NO_KERNEL
+
+    def computes_inside(event) -> bool:
+        return any(computes(child) or computes_inside(child) for child in event.cpu_children)
 
     if warmup:
         call()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
         call()
-    events = [e for e in profile.events() if operator(e)]
-    calls = sum(1 for e in events if not operator(e.cpu_parent))
-    kernels = sum(1 for e in events if e.name not in NO_KERNEL and not any(operator(c) for c in e.cpu_children))
+    events = [e for e in profile.events() if is_operator(e)]
+    calls = sum(1 for e in events if not is_operator(e.cpu_parent))
+    kernels = sum(1 for e in events if computes(e) and not computes_inside(e))
     return OperatorCount(calls, kernels, len(events))
 
 
@@ -565,17 +586,21 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
              "network (zero inputs: the work does not depend on the values) and the pipeline "
              "`GarmentTransfer(\"ours\")` on the first evaluation pair. Operators from the profiler "
              "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the "
-             "innermost operators that compute (not views, allocations or no-op casts; on a GPU about one kernel "
-             "launch each), *events* every operator event, nested ones included (what issue 16 counted: 20,530 for "
+             "operators that compute (not views, allocations or no-op casts) with no computing operator inside (on a "
+             "GPU about one kernel launch each), *events* every operator event, nested ones included (what issue 16 counted: 20,530 for "
              "the pipeline before). The pipeline folds every BatchNorm that follows a convolution into it (its "
              "default); the row *norms not folded* runs the networks as trained. The CPU's own convolution path at "
              "batch 1 and small sizes (`thnn_conv2d`: about 15 nested events per convolution) makes most of the "
-             "events; a GPU runs cuDNN there. "
+             "events; a GPU runs cuDNN there. The row *compiled, frozen weights* is the pipeline with "
+             "`compile=\"frozen\"` (inductor, the weights frozen into the graph: on the CPU every convolution is "
+             "one oneDNN call on weights packed once, elementwise work fused into generated kernels, counted as "
+             "operators). "
              f"Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up call, "
              f"{torch.get_num_threads()} threads.\n",
              "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
              "|---|---|---|---|---|---|---|"]
     cpu = torch.device("cpu")
+    compiled: list[str] = []
     for preset in plan.presets:
         size = plan.operator_sizes[preset]
         nets = stage_nets(preset)
@@ -593,13 +618,28 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
         data.prepare_data()
         data.setup("test")
         pair = next(iter(data.test_dataloader()))
-        for fold_norms, name in ((True, "pipeline"), (False, "pipeline, norms not folded")):
-            log(f"operators {name} ({preset} preset)")
-            transfer = build_transfer(checkpoints[preset], fold_norms=fold_norms).to(cpu)
+        rows = [(EAGER, True, "pipeline"), (EAGER, False, "pipeline, norms not folded")]
+        reference = None  # the eager pipeline's image, what the compiled one is compared with
+        if preset in plan.compiled_operators:
+            rows.append((FROZEN_PIPELINE, True, f"pipeline, {FROZEN_PIPELINE.name}"))
+        for mode, fold_norms, name in rows:
+            log(f"operators {name} ({preset} preset)" + (": compiling, minutes" if mode.compile else ""))
+            transfer = build_transfer(checkpoints[preset], mode, fold_norms=fold_norms).to(cpu)
+            with inductor_config.patch({"cpp.enable_kernel_profile": True}):  # generated kernels are profiled
+                start = time.perf_counter()
+                out = transfer(pair.source, pair.target)  # compiles a compiled mode
+                first = time.perf_counter() - start
+            reference = out.image if reference is None else reference
             count = count_operators(lambda: transfer(pair.source, pair.target))
             median, fastest = latency_ms(lambda: transfer(pair.source, pair.target), plan.operator_repeats)
+            if mode.compile:
+                compiled.append(f"{name}, {preset} preset: first call (compiling) {first:.0f} s, largest difference "
+                                f"from the eager pipeline {(out.image - reference).abs().max().item():.1e}")
             lines.append(f"| {name} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
                          f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
+    if compiled:
+        lines.append(f"\nCompiled ([-1, 1] images): {'; '.join(compiled)}. Its operators include the kernels the "
+                     "compiler generated.")
     return lines
 
 
@@ -734,6 +774,8 @@ def main() -> None:
                         help="what the gpu section measures (default: both; one each keeps a run under 10 minutes)")
     parser.add_argument("--compile-training", action="store_true",
                         help="on a GPU, also time every stage's training step compiled (a compile per stage)")
+    parser.add_argument("--no-compiled-operators", action="store_true",
+                        help="leave out the operators section's compiled pipeline (its compile takes minutes)")
     parser.add_argument("--quick", action="store_true",
                         help="the cpu preset at 64 x 48, one step per stage: a smoke test")
     parser.add_argument("--data", help="--quick's 64 x 48 data set (default: a tiny one generated into a temporary "
@@ -741,7 +783,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         plan = Plan(presets=tuple(args.presets), sizes=tuple(args.sizes), gpu_rows=tuple(args.gpu_rows),
-                    compile_training=args.compile_training)
+                    compile_training=args.compile_training,
+                    compiled_operators=() if args.no_compiled_operators else Plan().compiled_operators)
         if args.quick:
             root = args.data or str(Path(folder) / "data")
             if args.data is None:

@@ -82,6 +82,25 @@ def test_count_operators_tells_calls_from_nested_events_and_views_from_kernels()
     assert count.events > count.calls
 
 
+def test_compiled_code_counts_as_operators_its_generated_kernels_and_onednn_calls():
+    class Event:
+        def __init__(self, name):
+            self.name = name
+
+    operators = ["graph_0_cpp_fused__native_batch_norm_legit_no_training_relu_115", "triton_poi_fused_add_0",
+                 "mkldnn::_convolution_pointwise", "aten::addmm", "garment_transfer::correlation"]
+    others = ["Torch-Compiled Region: 0/0", "## Call CompiledFxGraph fxyz ##", "TorchDynamo Cache Lookup"]
+    assert all(bench_all.is_operator(Event(name)) for name in operators)
+    assert not any(bench_all.is_operator(Event(name)) for name in others) and not bench_all.is_operator(None)
+    assert bench_all.Plan().compiled_operators == ("cpu",) and bench_all.quick_plan("data").compiled_operators == ()
+
+
+def test_a_convolution_whose_only_inner_operators_allocate_is_one_kernel():
+    x, weight = torch.randn(2, 8, 32, 32), torch.randn(8, 8, 3, 3)  # batch 2, 8 K values: oneDNN's path
+    count = bench_all.count_operators(lambda: torch.nn.functional.conv2d(x, weight, padding=1))
+    assert count.calls == 1 and count.kernels == 1 and count.events > 2
+
+
 def test_model_size_rows_put_paper_preset_beside_table_2(quick_report):
     rows = {row[0]: row for row in table_rows(quick_report, "## Model size")}
     assert rows["S_P"][1] == "44.10 M" and rows["S_P"][3] == "44.10 M / 28.62 GFLOPs"

@@ -258,3 +258,5 @@ def test_speed_switches_are_checked():
         GarmentTransfer("affine", precision="fp16")
     with pytest.raises(ValueError, match="compile must be"):
         GarmentTransfer("affine", compile="fastest")
+    frozen = GarmentTransfer("affine", compile="frozen")  # compiled on the first call (tests/test_speed.py)
+    assert frozen._compiled.__wrapped__ == frozen.transfer

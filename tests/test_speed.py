@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from garment_transfer.models.acceleration import accelerate, compile_mode, fold_batch_norms
+from garment_transfer.models.acceleration import accelerate, compile_arguments, compile_function, fold_batch_norms
 from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
 
@@ -87,11 +87,39 @@ def test_regrowth_swap_mask_runs_s_p_on_the_chosen_rows_without_boolean_mask_ind
 
 
 def test_compile_switch_values():
-    assert compile_mode(True) is None and compile_mode("reduce-overhead") == "reduce-overhead"
+    assert compile_arguments(True) == {} and compile_arguments("reduce-overhead") == {"mode": "reduce-overhead"}
     with pytest.raises(ValueError, match="compile must be"):
-        compile_mode("fastest")
+        compile_arguments("fastest")
+    with pytest.raises(ValueError, match="inference"):  # frozen weights cannot train
+        compile_arguments("frozen")
+    with pytest.raises(ValueError, match="compile must be"):
+        compile_function(lambda x: x, "fastest")
+    with pytest.raises(ValueError, match="inference"):
+        accelerate(torch.nn.Conv2d(2, 3, 3), compile="frozen")
     net = torch.nn.Conv2d(2, 3, 3)
     assert accelerate(net) is net and net.weight.is_contiguous() and net._compiled_call_impl is None
+
+
+def test_frozen_compile_packs_the_convolutions_and_equals_eager():
+    """``compile="frozen"`` (the pipeline's CPU fast path): inductor with the weights as constants runs every
+    convolution as one oneDNN call on prepacked weights (a folded BatchNorm, a fused ReLU) and equals eager."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+                              torch.nn.Conv2d(8, 4, 1)).eval().requires_grad_(False)
+    for norm in net.modules():
+        if isinstance(norm, torch.nn.BatchNorm2d):
+            norm.running_mean.uniform_(-1, 1)
+            norm.running_var.uniform_(0.5, 2)
+    x = torch.randn(1, 3, 12, 10)
+    compiled = compile_function(net, "frozen")
+    with torch.no_grad():
+        expected, out = net(x), compiled(x)
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+            compiled(x)
+    names = [event.name for event in profile.events()]
+    assert torch.allclose(out, expected, atol=1e-5)
+    assert sum(name.startswith("mkldnn::_convolution_pointwise") for name in names) == 2
+    assert not any(name in ("aten::convolution", "aten::batch_norm", "aten::thnn_conv2d") for name in names)
 
 
 def _trained_norm(channels: int) -> torch.nn.BatchNorm2d:

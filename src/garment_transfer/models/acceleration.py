@@ -9,6 +9,10 @@
   those of the eager network, so checkpoints are interchangeable). ``True`` takes the compiler's default mode;
   a string names the mode, e.g. ``"reduce-overhead"`` (CUDA graphs: fixed shapes, on a GPU). The first call
   compiles (tens of seconds to minutes); eager execution is the reference, equal within float tolerance.
+  ``"frozen"`` (inference only: the pipeline, :class:`~garment_transfer.models.pipeline.GarmentTransfer`) compiles
+  with the weights frozen into the graph as constants (inductor's ``freezing``): they are folded where they meet
+  constants and, on the CPU, every convolution becomes one oneDNN call on weights packed once
+  (:func:`compile_function`). A network that trains cannot take it (:func:`compile_arguments` refuses it).
 
 Mixed precision is not set here: a stage trains under bf16 autocast with the trainer's ``precision: bf16-mixed``
 (flows, grids and grid sampling stay in float32 inside the warping nets, ``geometry.grids.grid_dtype``); the
@@ -17,17 +21,55 @@ pipeline takes ``precision="bf16"``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 
-def compile_mode(compile: bool | str) -> str | None:
-    """``torch.compile``'s ``mode`` for a switch value: None for ``True`` (the default mode), the string itself."""
-    if isinstance(compile, bool) or compile is None:
-        return None
-    if compile not in ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"):
-        raise ValueError(f"compile must be true, false or a torch.compile mode name, got {compile!r}")
-    return compile
+MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+FROZEN = "frozen"
+
+
+def compile_arguments(compile: bool | str) -> dict:
+    """``torch.compile``'s keyword arguments for a training network's switch value: ``{}`` for ``True`` (the
+    default mode), ``{"mode": name}`` for a mode name.
+
+    Raises:
+        ValueError: an unknown value, or ``"frozen"`` (inference only: :func:`compile_function`).
+    """
+    if compile is True:
+        return {}
+    if compile == FROZEN:
+        raise ValueError('compile: "frozen" freezes the weights into the graph: for inference (the pipeline) only, '
+                         "not for a network that trains")
+    if compile not in MODES:
+        raise ValueError(f"compile must be true, false or one of {', '.join(MODES)} (or {FROZEN} for the pipeline), "
+                         f"got {compile!r}")
+    return {"mode": compile}
+
+
+def compile_function(function: Callable, compile: bool | str) -> Callable:
+    """``function`` compiled for inference with a switch value (``True``, a mode name or ``"frozen"``).
+
+    ``"frozen"`` compiles in the default mode with inductor's ``freezing`` on: parameters become constants of the
+    graph (it must run under ``no_grad`` and the weights must not change afterwards). The setting is read while the
+    call is traced as well as while it is compiled, so every call runs under it (a ``torch.compile`` option would
+    reach only the compiler: the parameters would stay graph inputs and nothing would be frozen).
+    """
+    if compile != FROZEN:
+        return torch.compile(function, **compile_arguments(compile))
+    from torch._inductor import config as inductor_config
+
+    compiled = torch.compile(function)
+
+    @functools.wraps(function)
+    def frozen(*args, **kwargs):
+        with inductor_config.patch(freezing=True):
+            return compiled(*args, **kwargs)
+
+    return frozen
 
 
 def accelerate(net: nn.Module, channels_last: bool = False, compile: bool | str = False,
@@ -41,13 +83,13 @@ def accelerate(net: nn.Module, channels_last: bool = False, compile: bool | str 
         fold_norms: fold BatchNorms into the convolutions before them (:func:`fold_batch_norms`; ``net`` must be
             in eval mode and frozen: inference only).
     """
-    mode = compile_mode(compile)
+    arguments = compile_arguments(compile) if compile else {}
     if fold_norms:
         fold_batch_norms(net)
     if channels_last:
         net.to(memory_format=torch.channels_last)
     if compile:
-        net.compile(mode=mode)
+        net.compile(**arguments)
     return net
 
 

@@ -31,7 +31,8 @@ Speed switches (README "Speed"; all off is the reference): ``precision="bf16"`` 
 autocast (flows, grids and grid sampling stay float32, composition works on float32 images: the result is float32);
 ``channels_last`` puts the networks' parameters in channels-last memory format; ``compile`` compiles the whole
 forward with ``torch.compile`` (one graph: nothing in it waits for the device), ``"reduce-overhead"`` with CUDA
-graphs for fixed-shape inference on a GPU.
+graphs for fixed-shape inference on a GPU, ``"frozen"`` with the weights frozen into the graph (on the CPU: oneDNN
+convolutions on weights packed once; README "Speed" gives its operator count and compile time).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from garment_transfer.composition import compose
 from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.data.samples import PersonSample, one_hot
 from garment_transfer.geometry.grids import affine_grid, warp
-from garment_transfer.models.acceleration import accelerate, compile_mode
+from garment_transfer.models.acceleration import accelerate, compile_function
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
 from garment_transfer.models.pfafn import build_pb_tryon, build_pf_tryon, dress
@@ -192,7 +193,8 @@ class GarmentTransfer(nn.Module):
             ``pfafn_parser_based``).
         fill: hole filling of the composition (``composition.compose``).
         precision: ``"32"`` or ``"bf16"`` (bf16 autocast for the networks). channels_last: networks in channels-last
-            memory format. compile: False, True or a ``torch.compile`` mode (``"reduce-overhead"``: CUDA graphs).
+            memory format. compile: False, True, a ``torch.compile`` mode (``"reduce-overhead"``: CUDA graphs) or
+            ``"frozen"`` (weights frozen into the graph, ``acceleration.compile_function``).
             fold_norms: fold every BatchNorm that follows a convolution into it (``acceleration.fold_batch_norms``;
             the default: fewer operators, equal within float tolerance); False keeps the networks as trained, the
             reference.
@@ -222,7 +224,7 @@ class GarmentTransfer(nn.Module):
             paths[name], STAGES[name], argument=name) for name in self.spec.needs})
         for frozen in self.nets.values():
             accelerate(frozen.net, channels_last, fold_norms=fold_norms)
-        self._compiled = torch.compile(self.transfer, mode=compile_mode(compile)) if compile else None
+        self._compiled = compile_function(self.transfer, compile) if compile else None
 
     @property
     def garments(self) -> tuple[str, ...]:
