@@ -6,11 +6,12 @@ stages, preset as its YAML in ``conf/`` says: networks, loss settings, batch siz
 ``S_P -> S_W -> R -> composition`` latency at batch 1 and throughput at the best batch), ``operators`` (operator
 calls, kernels and profiler events of one forward at batch 1 of every stage network and of the pipeline, from the CPU
 profiler: a CPU-measurable proxy for a GPU's launch overhead, with CPU latency; the cpu preset's pipeline also
-compiled with frozen weights, whose compile takes minutes: ``--no-compiled-operators`` leaves it out), ``complexity`` (parameters and
-multiply-accumulates beside the paper's Table 2) and ``gpu`` (the pipeline and every training step in fp32, bf16,
-channels-last and compiled (CUDA graphs for inference), with peak memory; where CUDA is available, otherwise a
-stated skip). The GPU run of issue 16: ``--sections loader gpu --presets paper --sizes 256x192`` with
-``--gpu-rows pipeline``, then ``--gpu-rows training`` (each under 10 minutes on one H200, estimated).
+compiled with frozen weights, whose compile takes minutes: ``--no-compiled-operators`` leaves it out),
+``complexity`` (parameters and multiply-accumulates beside the paper's Table 2) and ``gpu`` (the pipeline and every
+training step in fp32, bf16, channels-last and compiled (CUDA graphs for inference), with peak memory; where CUDA
+is available, otherwise a stated skip). The GPU run of issue 16: ``--sections loader gpu --presets paper --sizes
+256x192`` with ``--gpu-rows pipeline``, then ``--gpu-rows training`` (each under 10 minutes on one H200,
+estimated).
 
 Every network is freshly initialised: students get their frozen teachers from checkpoints of untrained modules
 written to a temporary folder in the Lightning format (:func:`write_checkpoints`); untrained weights cost the same
@@ -584,17 +585,17 @@ def latency_ms(call, repeats: int) -> tuple[float, float]:
 def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
     lines = ["## Operator calls and CPU latency\n\nOne forward at batch 1 on the CPU, no gradients: every stage "
              "network (zero inputs: the work does not depend on the values) and the pipeline "
-             "`GarmentTransfer(\"ours\")` on the first evaluation pair. Operators from the profiler "
-             "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the "
-             "operators that compute (not views, allocations or no-op casts) with no computing operator inside (on a "
-             "GPU about one kernel launch each), *events* every operator event, nested ones included (what issue 16 counted: 20,530 for "
-             "the pipeline before). The pipeline folds every BatchNorm that follows a convolution into it (its "
-             "default); the row *norms not folded* runs the networks as trained. The CPU's own convolution path at "
-             "batch 1 and small sizes (`thnn_conv2d`: about 15 nested events per convolution) makes most of the "
-             "events; a GPU runs cuDNN there. The row *compiled, frozen weights* is the pipeline with "
-             "`compile=\"frozen\"` (inductor, the weights frozen into the graph: on the CPU every convolution is "
-             "one oneDNN call on weights packed once, elementwise work fused into generated kernels, counted as "
-             "operators). "
+             '`GarmentTransfer("ours")` on the first evaluation pair. Operators from the profiler '
+             "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the"
+             " operators that compute (not views, allocations or no-op casts) with no computing operator inside "
+             "(on a GPU about one kernel launch each), *events* every operator event, nested ones included (what "
+             "issue 16 counted: 20,530 for the pipeline before). The pipeline folds every BatchNorm that follows a"
+             " convolution into it (its default); the row *norms not folded* runs the networks as trained. The "
+             "CPU's own convolution path at batch 1 and small sizes (`thnn_conv2d`: about 15 nested events per "
+             "convolution) makes most of the events; a GPU runs cuDNN there. The row *compiled, frozen weights* is"
+             ' the pipeline with `compile="frozen"` (inductor, the weights frozen into the graph: on the CPU every'
+             " convolution is one oneDNN call on weights packed once, elementwise work fused into generated "
+             "kernels, counted as operators). "
              f"Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up call, "
              f"{torch.get_num_threads()} threads.\n",
              "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
