@@ -13,21 +13,22 @@ from garment_transfer.losses.pfafn import (E2E_WARP_WEIGHT, FEATURE_KD_WEIGHTS, 
                                            feature_distillation, flow_distillation, gated_mean, generator_terms,
                                            skin_mask, skin_terms, skin_weights, warping_terms, weighted_sum)
 from garment_transfer.losses.warping import CHARBONNIER_ALPHA, CHARBONNIER_EPS, second_order_smoothness
-from garment_transfer.models.afwm import AFWMOutput
-from garment_transfer.models.pfafn import TryOn, build_pf_afwm
+from garment_transfer.models.flow import FlowOutput
+from garment_transfer.models.pfafn import build_pf_afwm
+from garment_transfer.models.tryon import TryOn
 
 SIZES = [(4, 3), (8, 6), (16, 12), (32, 24), (64, 48)]  # grids' sizes at 64 x 48, coarse -> fine
 FLOOR = CHARBONNIER_EPS ** CHARBONNIER_ALPHA
 
 
-def _output(garment_values=(0.0,) * 5, mask_values=(0.0,) * 5, grids=None, offsets=None) -> AFWMOutput:
-    """An AFWMOutput whose level k is constant: warped garment ``garment_values[k]``, mask ``mask_values[k]``."""
+def _output(garment_values=(0.0,) * 5, mask_values=(0.0,) * 5, grids=None, offsets=None) -> FlowOutput:
+    """An FlowOutput whose level k is constant: warped garment ``garment_values[k]``, mask ``mask_values[k]``."""
     garments = [torch.full((2, 3, *s), v) for s, v in zip(SIZES, garment_values)]
     masks = [torch.full((2, 1, *s), v) for s, v in zip(SIZES, mask_values)]
     grids = grids if grids is not None else [identity_grid(2, *s) for s in SIZES]
     offsets = offsets if offsets is not None else [torch.zeros(2, 2, 2, 2)] * 10
     features = [torch.zeros(2, 8, 2, 2)] * 5
-    return AFWMOutput(garments[-1], masks[-1], grids[-1], grids, offsets, garments, masks, features)
+    return FlowOutput(garments[-1], masks[-1], grids[-1], grids, offsets, garments, masks, features)
 
 
 def test_warping_l1_and_mask_terms_weight_level_k_by_k_plus_one():

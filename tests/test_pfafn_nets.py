@@ -11,15 +11,17 @@ import torch
 
 from garment_transfer.data.label_maps import BACKGROUND, FACE, HAIR, LOWER_GARMENT, THIGH, UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.geometry import compose, identity_grid, upsample_grid
-from garment_transfer.models.afwm import AFWM, _compose_sampled, _upsample_absolute
+from garment_transfer.models.afwm import AFWM
 from garment_transfer.models.complexity import count_parameters
+from garment_transfer.models.flow import compose_sampled, upsample_absolute
 from garment_transfer.data.keypoints import BODY_25_TO_COCO_18, heatmaps
 from garment_transfer.data.samples import PersonSample
 from garment_transfer.models.pfafn import (PB_PERSON_CHANNELS, PF_OWN_PREFIXES, PFAFNTryOn, build_pb_afwm,
                                            build_pb_tryon, build_pf_afwm, build_pf_tryon, build_pfafn_generator,
                                            densepose_parts, dress, init_pf_from_pb, keypoint_heatmaps, pb_context,
                                            pb_generator_input, pb_person, pb_person_representation,
-                                           pf_generator_input, pf_own_parameters, preserve_masks, tryon)
+                                           pf_generator_input, pf_own_parameters, preserve_masks)
+from garment_transfer.models.tryon import tryon
 from garment_transfer.models.pyramid import FeaturePyramid
 
 
@@ -123,7 +125,7 @@ def test_pfafns_default_initialisation_is_not_the_identity():
 
 def test_pfafn_flow_convention_upsamples_the_absolute_grid_and_composes_by_sampling():
     identity = identity_grid(1, 8, 6)
-    ours, theirs = upsample_grid(identity, (16, 12)), _upsample_absolute(identity, (16, 12))
+    ours, theirs = upsample_grid(identity, (16, 12)), upsample_absolute(identity, (16, 12))
     torch.testing.assert_close(ours, identity_grid(1, 16, 12))
     # align_corners=False on the absolute grid scales it about the centre by (n - 0.5) / (n - 1) (clamped at the
     # border): a zoom-out that PF-AFN's heads must undo.
@@ -133,7 +135,7 @@ def test_pfafn_flow_convention_upsamples_the_absolute_grid_and_composes_by_sampl
     # Inside the map, composing on displacements equals sampling the first grid.
     first = identity_grid(1, 8, 6) + 0.05 * torch.randn(1, 8, 6, 2, generator=torch.Generator().manual_seed(1))
     second = identity_grid(1, 8, 6) * 0.8
-    torch.testing.assert_close(compose(first, second), _compose_sampled(first, second), atol=1e-5, rtol=0)
+    torch.testing.assert_close(compose(first, second), compose_sampled(first, second), atol=1e-5, rtol=0)
     # Over five levels at 256 x 192 an untrained flow samples 19 % (x) and 14 % (y) farther out than the identity.
     net = build_pf_afwm({"width": "tiny", "flow_convention": "pfafn"})
     with torch.no_grad():

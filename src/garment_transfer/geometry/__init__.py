@@ -1,4 +1,5 @@
-"""Geometry for the warping stages: sampling grids, flow composition, affine and TPS grids, correlation.
+"""Geometry for the warping stages: sampling grids, flow composition, affine and TPS grids, local and global
+correlation.
 
 Convention (``METHOD.md`` 9.2), shared by every function in this package:
 
@@ -12,7 +13,7 @@ Convention (``METHOD.md`` 9.2), shared by every function in this package:
 - Images and features are warped with border padding, masks with zero padding.
 """
 
-from .correlation import correlation, correlation_reference
+from .correlation import correlation, correlation_reference, global_correlation
 from .grids import (
     PADDING,
     affine_grid,
@@ -35,6 +36,7 @@ __all__ = [
     "compose",
     "correlation",
     "correlation_reference",
+    "global_correlation",
     "denormalise_points",
     "grid_to_offsets",
     "identity_grid",

@@ -1,4 +1,11 @@
-"""Local correlation (cost volume) as in PF-AFN (``METHOD.md`` 4.4, 9.2); CPU and GPU, differentiable.
+"""Correlation (cost volumes) of two feature maps: local, as in PF-AFN (``METHOD.md`` 4.4, 9.2), and global
+(all-pairs), as in CP-VTON's geometric matcher; CPU and GPU, differentiable.
+
+Global (:func:`global_correlation`): ``cost[b, j, y, x] = sum_c f1[b, c, y, x] * f2[b, c, j // W, j % W]``, one
+channel per position of ``f2`` in row-major order (``j = y2 W + x2``), a sum over channels (CP-VTON L2-normalises
+the features first, so the sum is a cosine). One batched matrix product, ``(B, H W, C) @ (B, C, H W)``.
+
+Local:
 
 Kernel size 1: ``cost[b, k, y, x] = mean_c f1[b, c, y, x] * f2[b, c, y + dy, x + dx]`` for every displacement
 ``(dy, dx)`` in ``[-d, d]^2``, with ``f2`` zero outside the map. Channels are row-major in the displacement, ``dy``
@@ -56,6 +63,21 @@ def correlation(f1: torch.Tensor, f2: torch.Tensor, max_displacement: int = 3) -
     else:
         dtype = f1.dtype if f1.dtype == f2.dtype else torch.promote_types(f1.dtype, f2.dtype)
     return _correlation_op(_as(f1, dtype), _as(f2, dtype), max_displacement)
+
+
+def global_correlation(f1: torch.Tensor, f2: torch.Tensor) -> torch.Tensor:
+    """All-pairs cost volume (module docstring): every position of ``f1`` against every position of ``f2``.
+
+    Args:
+        f1: ``(B, C, H, W)`` features whose positions index the output map.
+        f2: ``(B, C, H, W)`` features whose positions index the output channels (row-major).
+
+    Returns:
+        ``(B, H W, H, W)``: ``cost[b, y2 W + x2, y, x] = <f1[b, :, y, x], f2[b, :, y2, x2]>``.
+    """
+    _check(f1, f2, 0)
+    batch, channels, height, width = f1.shape
+    return torch.bmm(f2.flatten(2).transpose(1, 2), f1.flatten(2)).view(batch, height * width, height, width)
 
 
 def correlation_reference(f1: torch.Tensor, f2: torch.Tensor, max_displacement: int = 3) -> torch.Tensor:

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from garment_transfer.losses.warping import multiscale_loss, second_order_smoothness, total_variation
-from garment_transfer.models.afwm import AFWMOutput
-from garment_transfer.models.pfafn import TryOn
+from garment_transfer.models.flow import FlowOutput
+from garment_transfer.models.tryon import TryOn
 
 ImageLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -49,7 +49,7 @@ def weighted_sum(terms: Mapping[str, torch.Tensor], weights: Mapping[str, float]
     return sum(float(w) * terms[name] for name, w in weights.items())
 
 
-def warping_terms(out: AFWMOutput, garment: torch.Tensor, garment_mask: torch.Tensor, vgg: ImageLoss | None = None,
+def warping_terms(out: FlowOutput, garment: torch.Tensor, garment_mask: torch.Tensor, vgg: ImageLoss | None = None,
                   vgg_levels: int | None = None, resize_mode: str = "area",
                   smooth_reduction: str = "sum") -> dict[str, torch.Tensor]:
     """The multi-scale warping terms ``l1``, ``vgg``, ``mask``, ``smooth`` (each ``sum_k (k + 1) term_k``) and ``tv``.
@@ -118,7 +118,7 @@ def feature_distillation(student_features: Sequence[torch.Tensor], teacher_featu
     """``sum_k w_k * gated_mean(mean_{c,h,w} (s_k - t_k)^2)`` over the person-branch FPN maps, coarse -> fine.
 
     Args:
-        student_features, teacher_features: (B, C, h_k, w_k) per level, coarsest first (``AFWMOutput.person_features``).
+        student_features, teacher_features: (B, C, h_k, w_k) per level, coarsest first (``FlowOutput.person_features``).
         gate: (B,) from :func:`distillation_gate`.
         weights: one per level; default ``(5 - k) * 0.04``.
     """
@@ -140,7 +140,7 @@ def flow_distillation(student_grids: Sequence[torch.Tensor], teacher_grids: Sequ
 
     Args:
         student_grids, teacher_grids: (B, h_k, w_k, 2) normalised grids per level, coarsest first
-            (``AFWMOutput.grids``).
+            (``FlowOutput.grids``).
         gate: (B,) from :func:`distillation_gate`.
         levels: how many of the finest levels (PF-AFN: 3).
         weights: one per level of the whole pyramid; default ``k + 1`` (so 3, 4, 5 on the finest three of five).

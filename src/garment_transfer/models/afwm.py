@@ -39,82 +39,22 @@ PF-AFN's official ``AFWM(opt, 45)`` / ``AFWM(opt, 3)``: encoders 9.40 M / 9.37 M
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from garment_transfer.geometry import compose, correlation, offsets_to_grid, resize_for_level, upsample_grid, warp
+from garment_transfer.geometry import correlation, warp
+from garment_transfer.models.flow import (FlowConventions, FlowOutput, check_flow_inputs, coarse_to_fine, flow_head,
+                                          width_spec)
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
 
-# Per width: pyramid channels (fine -> coarse), FPN channels, head widths.
-WIDTHS = {
-    "full": dict(channels=(64, 128, 256, 256, 256), fpn=256, head=(128, 64, 32)),
-    "tiny": dict(channels=(16, 32, 64, 64, 64), fpn=64, head=(32, 32, 16)),
-}
-FLOW_CONVENTIONS = ("ours", "pfafn")
 GARMENT_CHANNELS = 3  # C * C^m
 
 
-class AFWMOutput(NamedTuple):
-    """Outputs of :class:`AFWM`; lists are per level, coarse -> fine (the last one at full resolution).
-
-    Attributes:
-        warped_garment: (B, 3, H, W) ``C * C^m`` warped by ``grid`` (border padding), in [-1, 1].
-        warped_mask: (B, 1, H, W) ``C^m`` warped by ``grid`` (zero padding), in [0, 1].
-        grid: (B, H, W, 2) final normalised sampling grid (``== grids[-1]``).
-        grids: five (B, h_k, w_k, 2) grids: level ``k``'s flow upsampled to the next level's size (``H/16 .. H/2``,
-            ceil-divided) and, for the finest, to (H, W). PF-AFN's ``last_flow_all``.
-        offsets: ten (B, 2, h, w) pixel offsets at the levels' feature sizes (``H/32 .. H/2``), per level the main
-            head's then the refine head's (PF-AFN's ``delta_list``, for the TV loss).
-        warped_garments: five (B, 3, h_k, w_k): ``C * C^m`` resized to ``grids[k]``'s size and warped by it.
-        warped_masks: five (B, 1, h_k, w_k): ``C^m`` likewise.
-        person_features: five (B, fpn, H/32 .. H/2) person-branch FPN maps (PF-AFN's ``cond_fea_all``, the maps of
-            the feature distillation).
-    """
-
-    warped_garment: torch.Tensor
-    warped_mask: torch.Tensor
-    grid: torch.Tensor
-    grids: list[torch.Tensor]
-    offsets: list[torch.Tensor]
-    warped_garments: list[torch.Tensor]
-    warped_masks: list[torch.Tensor]
-    person_features: list[torch.Tensor]
-
-
-def _head(in_channels: int, widths: Sequence[int], zero_init: bool) -> nn.Sequential:
-    chans, layers = (in_channels, *widths), []
-    for a, b in zip(chans[:-1], chans[1:]):
-        layers += [nn.Conv2d(a, b, 3, padding=1), nn.LeakyReLU(0.1)]
-    out = nn.Conv2d(chans[-1], 2, 3, padding=1)
-    if zero_init:
-        nn.init.zeros_(out.weight)
-        nn.init.zeros_(out.bias)
-    return nn.Sequential(*layers, out)
-
-
-def _compose_sampled(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor:
-    """PF-AFN's composition: ``grid_first`` sampled at ``grid_second`` (border padding, align_corners=True)."""
-    sampled = F.grid_sample(grid_first.permute(0, 3, 1, 2), grid_second.to(grid_first.dtype), mode="bilinear",
-                            padding_mode="border", align_corners=True)
-    return sampled.permute(0, 2, 3, 1)
-
-
-def _upsample_absolute(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """PF-AFN's upsampling: the absolute grid resized bilinearly with ``align_corners=False``."""
-    return F.interpolate(grid.permute(0, 3, 1, 2), size=size, mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
-
-
-def _resize_plain(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-
-
 class AFlowNet(nn.Module):
-    """The coarse-to-fine flow estimator: per level a correlation-fed main head and a refine head.
+    """The coarse-to-fine flow estimator: per level a correlation-fed main head and a refine head
+    (:func:`~.flow.coarse_to_fine`).
 
     Args:
         levels: pyramid levels (heads are indexed coarse -> fine).
@@ -131,27 +71,27 @@ class AFlowNet(nn.Module):
                  flow_convention: str = "ours", zero_init_heads: bool = True,
                  detach_correlation_flow: bool = True) -> None:
         super().__init__()
-        if flow_convention not in FLOW_CONVENTIONS:
-            raise ValueError(f"flow_convention must be one of {FLOW_CONVENTIONS}, got {flow_convention!r}")
+        self.conventions = FlowConventions(flow_convention)
         self.max_displacement, self.flow_convention = max_displacement, flow_convention
         self.detach_correlation_flow = detach_correlation_flow
         cost = (2 * max_displacement + 1) ** 2
-        self.main_heads = nn.ModuleList(_head(cost, head, zero_init_heads) for _ in range(levels))
-        self.refine_heads = nn.ModuleList(_head(2 * fpn, head, zero_init_heads) for _ in range(levels))
+        self.main_heads = nn.ModuleList(flow_head(cost, head, zero_init_heads) for _ in range(levels))
+        self.refine_heads = nn.ModuleList(flow_head(2 * fpn, head, zero_init_heads) for _ in range(levels))
 
-    def _compose(self, first: torch.Tensor | None, second: torch.Tensor) -> torch.Tensor:
-        if first is None:
-            return second
-        return compose(first, second) if self.flow_convention == "ours" else _compose_sampled(first, second)
+    def _main(self, k: int):
+        def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor | None) -> torch.Tensor:
+            searched = g if grid is None else warp(g, grid.detach() if self.detach_correlation_flow else grid,
+                                                   "feature")
+            return self.main_heads[k](F.leaky_relu(correlation(searched, p, self.max_displacement), 0.1))
+        return step
 
-    def _upsample(self, grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return upsample_grid(grid, size) if self.flow_convention == "ours" else _upsample_absolute(grid, size)
-
-    def _resize(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return resize_for_level(x, size) if self.flow_convention == "ours" else _resize_plain(x, size)
+    def _refine(self, k: int):
+        def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+            return self.refine_heads[k](torch.cat([warp(g, grid, "feature"), p], 1))
+        return step
 
     def forward(self, garment_features: Sequence[torch.Tensor], person_features: Sequence[torch.Tensor],
-                garment: torch.Tensor, garment_mask: torch.Tensor):
+                garment: torch.Tensor, garment_mask: torch.Tensor) -> FlowOutput:
         """Estimate the flow and warp the garment at every level.
 
         Args:
@@ -159,28 +99,13 @@ class AFlowNet(nn.Module):
             garment: (B, 3, H, W) the masked garment ``C * C^m``; garment_mask: (B, 1, H, W) ``C^m``.
 
         Returns:
-            ``(grids, offsets, warped_garments, warped_masks)`` as in :class:`AFWMOutput`.
+            :class:`~.flow.FlowOutput` (grids, offsets, per-level warps; ``person_features`` unset).
         """
         if len(garment_features) != len(self.main_heads) or len(person_features) != len(self.main_heads):
             raise ValueError(f"AFlowNet: expected {len(self.main_heads)} garment and person maps, got "
                              f"{len(garment_features)} and {len(person_features)}")
-        sizes = [tuple(f.shape[-2:]) for f in garment_features[1:]] + [tuple(garment.shape[-2:])]
-        grid, grids, offsets, warped_garments, warped_masks = None, [], [], [], []
-        for k, (g, p, size) in enumerate(zip(garment_features, person_features, sizes)):
-            searched = g if grid is None else warp(g, grid.detach() if self.detach_correlation_flow else grid,
-                                                   "feature")
-            cost = F.leaky_relu(correlation(searched, p, self.max_displacement), 0.1)
-            offset = self.main_heads[k](cost)
-            grid = self._compose(grid, offsets_to_grid(offset))
-            offsets.append(offset)
-            offset = self.refine_heads[k](torch.cat([warp(g, grid, "feature"), p], 1))
-            grid = self._compose(grid, offsets_to_grid(offset))
-            offsets.append(offset)
-            grid = self._upsample(grid, size)
-            grids.append(grid)
-            warped_garments.append(warp(self._resize(garment, size), grid, "image"))
-            warped_masks.append(warp(self._resize(garment_mask, size), grid, "mask"))
-        return grids, offsets, warped_garments, warped_masks
+        steps = [(self._main(k), self._refine(k)) for k in range(len(self.main_heads))]
+        return coarse_to_fine(steps, garment_features, person_features, garment, garment_mask, self.conventions)
 
 
 class AFWM(nn.Module):
@@ -190,57 +115,53 @@ class AFWM(nn.Module):
         person_channels: channels of the person input: 45 for the parser-based warp (:data:`.pfafn.PB_PERSON_CHANNELS`),
             3 for the parser-free one (the person image).
         width: "full" (pyramids (64, 128, 256, 256, 256), FPN 256, heads (128, 64, 32): PF-AFN) or "tiny" (pyramids
-            (16, 32, 64, 64, 64), FPN 64, heads (32, 32, 16), for CPU training).
+            (16, 32, 64, 64, 64), FPN 64, heads (32, 32, 16), for CPU training): :data:`.flow.WIDTHS`.
         flow_convention, zero_init_heads, detach_correlation_flow, max_displacement: see :class:`AFlowNet`.
+        garment_channels: channels of the garment encoder's input: 3, the masked garment ``C * C^m`` (PF-AFN); more
+            when the caller adds a condition (GP-VTON: the flat garment's part label), passed to :meth:`forward` as
+            ``garment_condition``.
     """
-
-    garment_channels = GARMENT_CHANNELS
 
     def __init__(self, person_channels: int, width: str = "full", flow_convention: str = "ours",
                  zero_init_heads: bool = True, detach_correlation_flow: bool = True,
-                 max_displacement: int = 3) -> None:
+                 max_displacement: int = 3, garment_channels: int = GARMENT_CHANNELS) -> None:
         super().__init__()
-        if width not in WIDTHS:
-            raise ValueError(f"AFWM: width must be one of {sorted(WIDTHS)}, got {width!r}")
+        spec = width_spec(width, "AFWM: width")
         if person_channels < 1:
             raise ValueError(f"AFWM: person_channels must be positive, got {person_channels}")
-        spec = WIDTHS[width]
-        self.person_channels, self.width = person_channels, width
-        self.garment_pyramid = FeaturePyramid(GARMENT_CHANNELS, spec["channels"], preactivate_input=True)
-        self.garment_fpn = FPN(spec["channels"], spec["fpn"])
-        self.person_pyramid = FeaturePyramid(person_channels, spec["channels"], preactivate_input=True)
-        self.person_fpn = FPN(spec["channels"], spec["fpn"])
-        self.flow = AFlowNet(len(spec["channels"]), spec["fpn"], spec["head"], max_displacement, flow_convention,
+        if garment_channels < GARMENT_CHANNELS:
+            raise ValueError(f"AFWM: garment_channels must be at least {GARMENT_CHANNELS}, got {garment_channels}")
+        self.person_channels, self.garment_channels, self.width = person_channels, garment_channels, width
+        self.garment_pyramid = FeaturePyramid(garment_channels, spec["pyramid"], preactivate_input=True)
+        self.garment_fpn = FPN(spec["pyramid"], spec["fpn"])
+        self.person_pyramid = FeaturePyramid(person_channels, spec["pyramid"], preactivate_input=True)
+        self.person_fpn = FPN(spec["pyramid"], spec["fpn"])
+        self.flow = AFlowNet(len(spec["pyramid"]), spec["fpn"], spec["head"], max_displacement, flow_convention,
                              zero_init_heads, detach_correlation_flow)
 
-    def _check(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor) -> None:
-        if not isinstance(garment, torch.Tensor) or garment.ndim != 4 or garment.shape[1] != GARMENT_CHANNELS:
-            raise ValueError(f"AFWM: garment must be (B, 3, H, W), got {_shape(garment)}")
-        batch, _, height, width = garment.shape
-        for name, x, c in (("garment_mask", garment_mask, 1), ("person", person, self.person_channels)):
-            if not isinstance(x, torch.Tensor) or tuple(x.shape) != (batch, c, height, width):
-                raise ValueError(f"AFWM: {name} must be ({batch}, {c}, {height}, {width}) like garment, "
-                                 f"got {_shape(x)}")
-
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor) -> AFWMOutput:
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor,
+                garment_condition: torch.Tensor | None = None) -> FlowOutput:
         """Warp the in-shop garment onto the person.
 
         Args:
             garment: (B, 3, H, W) in-shop garment ``C`` in [-1, 1] (masked here by ``garment_mask``).
             garment_mask: (B, 1, H, W) its mask ``C^m`` in {0, 1} (PF-AFN binarises it at 0.5).
             person: (B, person_channels, H, W): :func:`.pfafn.pb_person_representation` or a person image in [-1, 1].
+            garment_condition: (B, garment_channels - 3, H, W) read by the garment encoder beside the masked
+                garment; None when ``garment_channels`` is 3.
 
         Returns:
-            :class:`AFWMOutput`.
+            :class:`~.flow.FlowOutput` with ``person_features`` (the person branch's FPN maps, coarse -> fine).
         """
-        self._check(garment, garment_mask, person)
+        check_flow_inputs("AFWM", garment, garment_mask, person, self.person_channels)
+        extra = self.garment_channels - GARMENT_CHANNELS
+        if extra and (garment_condition is None or garment_condition.shape[1] != extra):
+            got = None if garment_condition is None else tuple(garment_condition.shape)
+            raise ValueError(f"AFWM: garment_condition must be (B, {extra}, H, W), got {got}")
+        if not extra and garment_condition is not None:
+            raise ValueError("AFWM: garment_condition given, but this warp's garment encoder reads 3 channels")
         masked = garment * garment_mask
-        g_feats = self.garment_fpn(self.garment_pyramid(masked))[::-1]  # coarse -> fine
+        encoded = masked if garment_condition is None else torch.cat([masked, garment_condition], 1)
+        g_feats = self.garment_fpn(self.garment_pyramid(encoded))[::-1]  # coarse -> fine
         p_feats = self.person_fpn(self.person_pyramid(person))[::-1]
-        grids, offsets, warped_garments, warped_masks = self.flow(g_feats, p_feats, masked, garment_mask)
-        return AFWMOutput(warped_garments[-1], warped_masks[-1], grids[-1], grids, offsets, warped_garments,
-                          warped_masks, p_feats)
-
-
-def _shape(x: object) -> str:
-    return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+        return self.flow(g_feats, p_feats, masked, garment_mask)._replace(person_features=p_feats)

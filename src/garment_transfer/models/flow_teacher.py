@@ -25,20 +25,17 @@ Size: FS-VTON's original has about 33 M parameters; this net has 39.17 M at widt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from garment_transfer.geometry import compose, offsets_to_grid, resize_for_level, upsample_grid, warp
+from garment_transfer.geometry import warp
+from garment_transfer.models.flow import FlowOutput, check_flow_inputs, coarse_to_fine, flow_head, width_spec
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
 
-# Per width: pyramid channels (fine -> coarse), FPN channels, head widths, style size and style pooling grid.
-_WIDTHS = {
-    "full": dict(channels=(64, 128, 256, 256, 256), fpn=256, head=(128, 64, 32), style_dim=256, style_pool=(8, 6)),
-    "tiny": dict(channels=(16, 32, 64, 64, 64), fpn=64, head=(32, 32, 16), style_dim=64, style_pool=(4, 3)),
-}
+# Per width, beside the flow warps' widths (``flow.WIDTHS``): the style vector's size and the style pooling grid.
+_STYLE = {"full": dict(style_dim=256, style_pool=(8, 6)), "tiny": dict(style_dim=64, style_pool=(4, 3))}
 
 
 class ModulatedConv2d(nn.Module):
@@ -95,37 +92,6 @@ class StyleFlowHead(nn.Module):
         return self.out(x)
 
 
-def _refine_head(in_channels: int, widths: Sequence[int]) -> nn.Sequential:
-    chans, layers = (in_channels, *widths), []
-    for a, b in zip(chans[:-1], chans[1:]):
-        layers += [nn.Conv2d(a, b, 3, padding=1), nn.LeakyReLU(0.1)]
-    return nn.Sequential(*layers, _zero_(nn.Conv2d(chans[-1], 2, 3, padding=1)))
-
-
-class TeacherOutput(NamedTuple):
-    """Outputs of :class:`FlowTeacher`; lists are per level, coarse -> fine (the last one at full resolution).
-
-    Attributes:
-        warped_garment: (B, 3, H, W) ``C * C^m`` warped by ``grid`` (border padding).
-        warped_mask: (B, 1, H, W) ``C^m`` warped by ``grid`` (zero padding).
-        grid: (B, H, W, 2) final normalised sampling grid (``== grids[-1]``).
-        grids: five (B, h_k, w_k, 2) grids: level ``k``'s flow upsampled to the next level's size (``H/16 .. H/2``,
-            ceil-divided) and, for the finest, to (H, W).
-        offsets: ten (B, 2, h, w) pixel offsets at the levels' feature sizes (``H/32 .. H/2``), per level the
-            style head's then the refinement head's (for the TV loss).
-        warped_garments: five (B, 3, h_k, w_k): ``C * C^m`` resized to ``grids[k]``'s size and warped by it.
-        warped_masks: five (B, 1, h_k, w_k): ``C^m`` likewise.
-    """
-
-    warped_garment: torch.Tensor
-    warped_mask: torch.Tensor
-    grid: torch.Tensor
-    grids: list[torch.Tensor]
-    offsets: list[torch.Tensor]
-    warped_garments: list[torch.Tensor]
-    warped_masks: list[torch.Tensor]
-
-
 class FlowTeacher(nn.Module):
     """Try-on warping teacher ``T_W`` (see the module docstring).
 
@@ -140,31 +106,21 @@ class FlowTeacher(nn.Module):
 
     def __init__(self, person_channels: int = 10, width: str = "full", style_dim: int | None = None) -> None:
         super().__init__()
-        if width not in _WIDTHS:
-            raise ValueError(f"width must be one of {sorted(_WIDTHS)}, got {width!r}")
-        spec = _WIDTHS[width]
+        spec = {**width_spec(width), **_STYLE[width]}
         self.person_channels, self.width = person_channels, width
         self.style_dim, self.style_pool = style_dim or spec["style_dim"], spec["style_pool"]
-        fpn, levels = spec["fpn"], len(spec["channels"])
-        self.garment_pyramid = FeaturePyramid(self.garment_channels, spec["channels"])
-        self.garment_fpn = FPN(spec["channels"], fpn)
-        self.person_pyramid = FeaturePyramid(person_channels, spec["channels"])
-        self.person_fpn = FPN(spec["channels"], fpn)
+        fpn, levels = spec["fpn"], len(spec["pyramid"])
+        self.garment_pyramid = FeaturePyramid(self.garment_channels, spec["pyramid"])
+        self.garment_fpn = FPN(spec["pyramid"], fpn)
+        self.person_pyramid = FeaturePyramid(person_channels, spec["pyramid"])
+        self.person_fpn = FPN(spec["pyramid"], fpn)
         pool_h, pool_w = self.style_pool
         self.style = nn.Sequential(nn.Linear(2 * fpn * pool_h * pool_w, self.style_dim), nn.LeakyReLU(0.1))
         # Heads are indexed coarse -> fine.
         self.style_heads = nn.ModuleList(StyleFlowHead(2 * fpn, spec["head"], self.style_dim) for _ in range(levels))
-        self.refine_heads = nn.ModuleList(_refine_head(2 * fpn, spec["head"]) for _ in range(levels))
+        self.refine_heads = nn.ModuleList(flow_head(2 * fpn, spec["head"]) for _ in range(levels))
 
-    def _check(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor) -> None:
-        if not isinstance(garment, torch.Tensor) or garment.ndim != 4 or garment.shape[1] != 3:
-            raise ValueError(f"garment must be (B, 3, H, W), got {_shape(garment)}")
-        batch, _, height, width = garment.shape
-        for name, x, c in (("garment_mask", garment_mask, 1), ("person", person, self.person_channels)):
-            if not isinstance(x, torch.Tensor) or tuple(x.shape) != (batch, c, height, width):
-                raise ValueError(f"{name} must be ({batch}, {c}, {height}, {width}) like garment, got {_shape(x)}")
-
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor) -> TeacherOutput:
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor) -> FlowOutput:
         """Warp the in-shop garment onto the person representation.
 
         Args:
@@ -173,30 +129,23 @@ class FlowTeacher(nn.Module):
             person: (B, person_channels, H, W) person representation (parsing one-hot + DensePose).
 
         Returns:
-            :class:`TeacherOutput`.
+            :class:`~garment_transfer.models.flow.FlowOutput` (``person_features`` unset).
         """
-        self._check(garment, garment_mask, person)
+        check_flow_inputs("", garment, garment_mask, person, self.person_channels)
         masked = garment * garment_mask
         g_feats = self.garment_fpn(self.garment_pyramid(torch.cat([masked, garment_mask], 1)))[::-1]  # coarse -> fine
         p_feats = self.person_fpn(self.person_pyramid(person))[::-1]
         style = F.adaptive_avg_pool2d(torch.cat([g_feats[0], p_feats[0]], 1), self.style_pool)
         style = self.style(style.flatten(1))
-        sizes = [tuple(f.shape[-2:]) for f in g_feats[1:]] + [tuple(garment.shape[-2:])]
-        grid, grids, offsets, warped_garments, warped_masks = None, [], [], [], []
-        for k, (g, p, size) in enumerate(zip(g_feats, p_feats, sizes)):
-            for head in (self.style_heads[k], self.refine_heads[k]):
-                x = torch.cat([g if grid is None else warp(g, grid, "feature"), p], 1)
-                offset = head(x, style) if isinstance(head, StyleFlowHead) else head(x)
-                step = offsets_to_grid(offset)
-                grid = step if grid is None else compose(grid, step)
-                offsets.append(offset)
-            grid = upsample_grid(grid, size)
-            grids.append(grid)
-            warped_garments.append(warp(resize_for_level(masked, size), grid, "image"))
-            warped_masks.append(warp(resize_for_level(garment_mask, size), grid, "mask"))
-        return TeacherOutput(warped_garments[-1], warped_masks[-1], grid, grids, offsets, warped_garments,
-                             warped_masks)
+        steps = [(self._styled(k, style), self._refine(k)) for k in range(len(self.style_heads))]
+        return coarse_to_fine(steps, g_feats, p_feats, masked, garment_mask)
 
+    def _styled(self, k: int, style: torch.Tensor):
+        def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor | None) -> torch.Tensor:
+            return self.style_heads[k](torch.cat([g if grid is None else warp(g, grid, "feature"), p], 1), style)
+        return step
 
-def _shape(x: object) -> str:
-    return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+    def _refine(self, k: int):
+        def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+            return self.refine_heads[k](torch.cat([warp(g, grid, "feature"), p], 1))
+        return step

@@ -18,8 +18,8 @@ Inputs (PF-AFN's ``train_PBAFN_*.py``, mapped onto the 7 classes of ``METHOD.md`
   :func:`pb_generator_context` gives the parts that do not depend on the warp (preserve-region image, arm mask).
 - Parser-free: the warp reads the person image (3 channels), the generator the person image, the warped garment and
   the warped mask (7 channels).
-- Try-on (:func:`tryon`): ``rendered = tanh(out[:3])``, ``m = sigmoid(out[3]) * warped mask`` (times the person's
-  garment mask in PF-AFN's end-to-end training), ``warped * m + rendered * (1 - m)``.
+- Try-on (:func:`garment_transfer.models.tryon.tryon`): ``rendered = tanh(out[:3])``, ``m = sigmoid(out[3]) * warped
+  mask`` (times the person's garment mask in PF-AFN's end-to-end training), ``warped * m + rendered * (1 - m)``.
 
 Sizes at width "full": PB-AFWM 29,328,692, PF-AFWM 29,304,416, generators 43,900,544 (8 -> 4) and 43,899,968
 (7 -> 4) parameters, those of PF-AFN's official classes.
@@ -37,8 +37,10 @@ from garment_transfer.data.keypoints import BODY_25, BODY_25_TO_COCO_18, COCO_18
 from garment_transfer.data.label_maps import FACE, HAIR, LOWER_GARMENT, THIGH, UPPER_SKIN
 from garment_transfer.data.labels import DENSEPOSE_NUM_PARTS
 from garment_transfer.data.samples import PersonSample, one_hot
-from garment_transfer.models.afwm import AFWM, AFWMOutput
+from garment_transfer.models.afwm import AFWM
+from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.resunet import ResUnetGenerator, width_ngf
+from garment_transfer.models.tryon import TRYON_OUTPUTS, TryOn, check_maps, tryon
 
 NUM_KEYPOINTS = COCO_18  # OpenPose's COCO-18 order
 PRESERVE_CHANNELS = 2
@@ -46,7 +48,7 @@ PB_PERSON_CHANNELS = PRESERVE_CHANNELS + DENSEPOSE_NUM_PARTS + NUM_KEYPOINTS  # 
 PF_PERSON_CHANNELS = 3
 PERSON_CHANNELS = {"parser_based": PB_PERSON_CHANNELS, "parser_free": PF_PERSON_CHANNELS}
 GENERATOR_CHANNELS = {"parser_based": 8, "parser_free": 7}
-GENERATOR_OUTPUTS = 4  # RGB + composition mask
+GENERATOR_OUTPUTS = TRYON_OUTPUTS  # RGB + composition mask
 VARIANTS = tuple(GENERATOR_CHANNELS)  # parser_based, parser_free
 PB_CONTEXT_CHANNELS = 4  # preserve-region image + arm mask
 PF_CONTEXT_CHANNELS = 3  # the person image
@@ -81,14 +83,6 @@ def build_pfafn_generator(hparams: dict) -> ResUnetGenerator:
     if variant not in GENERATOR_CHANNELS:
         raise ValueError(f"PF-AFN generator: variant must be one of {tuple(GENERATOR_CHANNELS)}, got {variant!r}")
     return ResUnetGenerator(GENERATOR_CHANNELS[variant], GENERATOR_OUTPUTS, 5, width_ngf(hparams.get("width", "full")))
-
-
-def _check_maps(name: str, x: torch.Tensor, channels: int, like: torch.Tensor | None = None) -> None:
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{name} must be (B, {channels}, H, W), got {got}")
-    if like is not None and (x.shape[0], *x.shape[2:]) != (like.shape[0], *like.shape[-2:]):
-        raise ValueError(f"{name} {tuple(x.shape)} does not match the batch and size of {tuple(like.shape)}")
 
 
 def _check_parsing(parsing: torch.Tensor) -> None:
@@ -201,8 +195,8 @@ def pb_person_representation(parsing: torch.Tensor, parts: torch.Tensor, pose_ma
         (B, 45, H, W).
     """
     _check_parsing(parsing)
-    _check_maps("parts", parts, DENSEPOSE_NUM_PARTS, parsing[:, None])
-    _check_maps("pose_maps", pose_maps, NUM_KEYPOINTS, parsing[:, None])
+    check_maps("parts", parts, DENSEPOSE_NUM_PARTS, parsing[:, None])
+    check_maps("pose_maps", pose_maps, NUM_KEYPOINTS, parsing[:, None])
     return torch.cat([preserve_masks(parsing, parts.dtype), parts, pose_maps], 1)
 
 
@@ -217,9 +211,9 @@ def pb_generator_context(image: torch.Tensor, parsing: torch.Tensor, parts: torc
     Returns:
         (B, 4, H, W): preserve-region image (3), arm mask (1).
     """
-    _check_maps("image", image, 3)
+    check_maps("image", image, 3)
     _check_parsing(parsing)
-    _check_maps("parts", parts, DENSEPOSE_NUM_PARTS, image)
+    check_maps("parts", parts, DENSEPOSE_NUM_PARTS, image)
     hands = _parts(parts, HAND_PARTS) * _classes(parsing, (UPPER_SKIN,), image.dtype)
     preserve = preserve_masks(parsing, image.dtype).sum(1, keepdim=True) + hands
     return torch.cat([image * preserve, _parts(parts, ARM_PARTS)], 1)
@@ -227,10 +221,10 @@ def pb_generator_context(image: torch.Tensor, parsing: torch.Tensor, parts: torc
 
 def _pb_generator_input(context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
                         covered_mask: torch.Tensor) -> torch.Tensor:
-    _check_maps("context", context, PB_CONTEXT_CHANNELS)
+    check_maps("context", context, PB_CONTEXT_CHANNELS)
     for name, x, c in (("warped_garment", warped_garment, 3), ("warped_mask", warped_mask, 1),
                        ("covered_mask", covered_mask, 1)):
-        _check_maps(name, x, c, context)
+        check_maps(name, x, c, context)
     return torch.cat([context[:, :3], warped_garment, warped_mask, context[:, 3:] * (1 - covered_mask)], 1)
 
 
@@ -257,47 +251,16 @@ def pb_generator_input(image: torch.Tensor, parsing: torch.Tensor, parts: torch.
 def pf_generator_input(person: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
     """The parser-free generator's 7-channel input: person image (B, 3, H, W), warped garment (B, 3, H, W) both in
     [-1, 1], warped mask (B, 1, H, W) in [0, 1]."""
-    _check_maps("person", person, 3)
-    _check_maps("warped_garment", warped_garment, 3, person)
-    _check_maps("warped_mask", warped_mask, 1, person)
+    check_maps("person", person, 3)
+    check_maps("warped_garment", warped_garment, 3, person)
+    check_maps("warped_mask", warped_mask, 1, person)
     return torch.cat([person, warped_garment, warped_mask], 1)
-
-
-class TryOn(NamedTuple):
-    """A generator's try-on. image: (B, 3, H, W) in [-1, 1]; rendered: (B, 3, H, W) in [-1, 1]; mask: the
-    composition mask ``m`` (B, 1, H, W) in [0, 1], zero outside the warped garment."""
-
-    image: torch.Tensor
-    rendered: torch.Tensor
-    mask: torch.Tensor
-
-
-def tryon(generator_output: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
-          garment_mask: torch.Tensor | None = None) -> TryOn:
-    """Compose the try-on: ``warped * m + rendered * (1 - m)``, ``m = sigmoid(out[:, 3]) * warped_mask``.
-
-    Args:
-        generator_output: (B, 4, H, W) raw outputs of a PF-AFN generator.
-        warped_garment: (B, 3, H, W) in [-1, 1]; warped_mask: (B, 1, H, W) in [0, 1].
-        garment_mask: (B, 1, H, W) in {0, 1}, also multiplied into ``m`` when given: PF-AFN's end-to-end training
-            on the paired person (the garment may only show where the person wears it); None at test time and for
-            the tutor.
-    """
-    _check_maps("generator_output", generator_output, GENERATOR_OUTPUTS)
-    _check_maps("warped_garment", warped_garment, 3, generator_output)
-    _check_maps("warped_mask", warped_mask, 1, generator_output)
-    rendered = torch.tanh(generator_output[:, :3])
-    mask = torch.sigmoid(generator_output[:, 3:]) * warped_mask
-    if garment_mask is not None:
-        _check_maps("garment_mask", garment_mask, 1, generator_output)
-        mask = mask * garment_mask
-    return TryOn(warped_garment * mask + rendered * (1 - mask), rendered, mask)
 
 
 class PFAFNOutput(NamedTuple):
     """What :class:`PFAFNTryOn` returns: the warp's output and the try-on (None when only the warp ran)."""
 
-    warp: AFWMOutput
+    warp: FlowOutput
     tryon: TryOn | None
 
 

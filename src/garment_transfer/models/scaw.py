@@ -18,20 +18,19 @@ Architecture.
 4. The last grid (H/2) is upsampled to H x W and warps the aligned garment (border) and mask (zeros).
 
 Grids follow :mod:`garment_transfer.geometry` (absolute normalised ``source_from_output`` grids, ``align_corners=True``).
-At initialisation ``theta`` and every grid are the identity. Widths are data (``_WIDTHS``): "full" is the paper's
-preset (26.66 M parameters at ``pose_channels=3``, paper Table 2: 26.66 M); "tiny" is for CPU runs.
+At initialisation ``theta`` and every grid are the identity. Widths are data (``flow.WIDTHS`` and ``_OWN_WIDTHS``):
+"full" is the paper's preset (26.66 M parameters at ``pose_channels=3``, paper Table 2: 26.66 M); "tiny" is for CPU
+runs.
 
 TPS baseline (:class:`TPSStudent`, the paper's low-freedom comparison): the same optional STN, then one
 :class:`~garment_transfer.models.stn.TPSRegressor` reads ``cat(aligned P_s, P_t, aligned M^g_s, M^g_{t<-s})`` and
 moves a 5 x 5 control lattice; the thin-plate spline through it (:func:`~garment_transfer.geometry.tps.tps_grid`) is
-evaluated at the five level sizes and at ``H x W``, so it returns the fields of :class:`StudentOutput` as the flow
-students do. A smaller regressor than ACGPN's warping module (no feature correlation), deliberately: it isolates the
-spline's few degrees of freedom.
+evaluated at the five level sizes and at ``H x W``, so it returns the fields of
+:class:`~garment_transfer.models.flow.FlowOutput` as the flow students do. A smaller regressor than ACGPN's warping
+module (no feature correlation), deliberately: it isolates the spline's few degrees of freedom.
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -49,14 +48,17 @@ from garment_transfer.geometry import (
 )
 from garment_transfer.geometry.grids import grid_dtype
 from garment_transfer.geometry.tps import tps_grid
+from garment_transfer.models.flow import FlowOutput, flow_head, width_spec
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
 from garment_transfer.models.stn import AligningSTN, TPSRegressor, control_points
 
 MODES = ("scaw", "fsv")
-_WIDTHS = {
-    "full": {"pyramid": (64, 128, 256, 256, 256), "fpn": 256, "head": (128, 64, 32), "stn": 4, "tps": 32},
-    "tiny": {"pyramid": (16, 32, 64, 64, 64), "fpn": 64, "head": (32, 16, 8), "stn": 4, "tps": 8},
-}
+# Per width: what differs from the flow warps' widths (``flow.WIDTHS``): the tiny heads, the STN and TPS regressors.
+_OWN_WIDTHS = {"full": {"stn": 4, "tps": 32}, "tiny": {"head": (32, 16, 8), "stn": 4, "tps": 8}}
+
+
+def _spec(width: str) -> dict:
+    return {**width_spec(width), **_OWN_WIDTHS[width]}
 
 
 class _Encoder(nn.Module):
@@ -71,33 +73,8 @@ class _Encoder(nn.Module):
         return self.fpn(self.pyramid(x))[::-1]
 
 
-def _flow_head(in_ch: int, hidden: tuple[int, ...]) -> nn.Sequential:
-    layers, previous = [], in_ch
-    for ch in hidden:
-        layers += [nn.Conv2d(previous, ch, 3, padding=1), nn.LeakyReLU(0.1)]
-        previous = ch
-    layers.append(nn.Conv2d(previous, 2, 3, padding=1))
-    nn.init.zeros_(layers[-1].weight)
-    nn.init.zeros_(layers[-1].bias)
-    return nn.Sequential(*layers)
-
-
 def _identity_like(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return identity_grid(x.shape[0], *size, device=x.device, dtype=grid_dtype(x))
-
-
-class StudentOutput(NamedTuple):
-    """What :class:`SCAWStudent` returns; lists run coarse to fine (``H_k, W_k`` = size of level ``k``)."""
-
-    theta: torch.Tensor  # (B, 2, 3) initial affine alignment (the identity without aligning)
-    aligned_garment: torch.Tensor  # (B, 3, H, W) in [-1, 1]
-    aligned_mask: torch.Tensor  # (B, 1, H, W)
-    warped_garment: torch.Tensor  # (B, 3, H, W) in [-1, 1]
-    warped_mask: torch.Tensor  # (B, 1, H, W)
-    grid: torch.Tensor  # (B, H, W, 2) full-resolution flow, applied to the aligned garment
-    grids: list[torch.Tensor]  # per level (B, H_k, W_k, 2)
-    offsets: list[torch.Tensor]  # every predicted residual (B, 2, H_k, W_k) in pixels (shape, content per level)
-    warped_masks: list[torch.Tensor]  # per level (B, 1, H_k, W_k): the aligned mask sampled by that level's grid
 
 
 class SCAWStudent(nn.Module):
@@ -115,23 +92,21 @@ class SCAWStudent(nn.Module):
     def __init__(self, pose_channels: int = 3, width: str = "full", mode: str = "scaw", initial_align: bool = True,
                  content_mask: bool = False, max_displacement: int = 3) -> None:
         super().__init__()
-        if width not in _WIDTHS:
-            raise ValueError(f"width must be one of {sorted(_WIDTHS)}, got {width!r}")
+        spec = _spec(width)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        spec = _WIDTHS[width]
         self.pose_channels, self.mode, self.content_mask = pose_channels, mode, content_mask
         self.max_displacement = max_displacement
         self.stn = AligningSTN(2 * pose_channels + 2, spec["stn"]) if initial_align else None
         self.shape_encoder = _Encoder(1 + pose_channels, spec["pyramid"], spec["fpn"])
         self.content_encoder = _Encoder(3 + int(content_mask), spec["pyramid"], spec["fpn"])
         cost_channels, levels = (2 * max_displacement + 1) ** 2, len(spec["pyramid"])
-        self.shape_heads = nn.ModuleList(_flow_head(cost_channels, spec["head"])
+        self.shape_heads = nn.ModuleList(flow_head(cost_channels, spec["head"])
                                          for _ in range(levels if mode == "scaw" else 0))
-        self.content_heads = nn.ModuleList(_flow_head(cost_channels, spec["head"]) for _ in range(levels))
+        self.content_heads = nn.ModuleList(flow_head(cost_channels, spec["head"]) for _ in range(levels))
 
     def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, source_pose: torch.Tensor,
-                target_pose: torch.Tensor, target_mask: torch.Tensor) -> StudentOutput:
+                target_pose: torch.Tensor, target_mask: torch.Tensor) -> FlowOutput:
         """Warp the source garment to the target shape.
 
         Args:
@@ -142,7 +117,7 @@ class SCAWStudent(nn.Module):
             target_mask: ``M^g_{t<-s}`` ``(B, 1, H, W)`` in ``[0, 1]``.
 
         Returns:
-            :class:`StudentOutput`.
+            :class:`FlowOutput`.
         """
         _check_inputs(self.pose_channels, garment, garment_mask, source_pose, target_pose, target_mask)
         height, width = garment.shape[-2:]
@@ -169,8 +144,9 @@ class SCAWStudent(nn.Module):
             warped_masks.append(warp(aligned_mask, grid, "mask"))
 
         full = upsample_grid(grid, (height, width))
-        return StudentOutput(theta, aligned_garment, aligned_mask, warp(aligned_garment, full, "image"),
-                             warp(aligned_mask, full, "mask"), full, grids, offsets, warped_masks)
+        return FlowOutput(warp(aligned_garment, full, "image"), warp(aligned_mask, full, "mask"), full, grids, offsets,
+                          warped_masks=warped_masks, theta=theta, aligned_garment=aligned_garment,
+                          aligned_mask=aligned_mask)
 
 
 def _check_inputs(pose_channels: int, garment, garment_mask, source_pose, target_pose, target_mask) -> None:
@@ -215,7 +191,7 @@ class TPSStudent(nn.Module):
 
     Args:
         pose_channels: channels of the DensePose encoding ``P``.
-        width: "full" or "tiny" (the regressor's base width, ``_WIDTHS[width]["tps"]``).
+        width: "full" or "tiny" (the regressor's base width, ``_OWN_WIDTHS[width]["tps"]``).
         initial_align: use the aligning STN first.
         points: control points per side.
     """
@@ -223,15 +199,13 @@ class TPSStudent(nn.Module):
     def __init__(self, pose_channels: int = 3, width: str = "full", initial_align: bool = True,
                  points: int = 5) -> None:
         super().__init__()
-        if width not in _WIDTHS:
-            raise ValueError(f"width must be one of {sorted(_WIDTHS)}, got {width!r}")
-        spec = _WIDTHS[width]
+        spec = _spec(width)
         self.pose_channels = pose_channels
         self.stn = AligningSTN(2 * pose_channels + 2, spec["stn"]) if initial_align else None
         self.regressor = TPSRegressor(2 * pose_channels + 2, spec["tps"], points)
 
     def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, source_pose: torch.Tensor,
-                target_pose: torch.Tensor, target_mask: torch.Tensor) -> StudentOutput:
+                target_pose: torch.Tensor, target_mask: torch.Tensor) -> FlowOutput:
         """Arguments as :meth:`SCAWStudent.forward`. ``offsets`` holds one ``(B, 2, points, points)`` field: the
         control points' displacements in normalised units (not pixels); ``grids`` the spline at the level sizes."""
         _check_inputs(self.pose_channels, garment, garment_mask, source_pose, target_pose, target_mask)
@@ -243,6 +217,6 @@ class TPSStudent(nn.Module):
         grids = [tps_grid(lattice + moves, lattice, size) for size in _level_sizes(height, width)]
         full = tps_grid(lattice + moves, lattice, (height, width))
         offsets = [moves.permute(0, 2, 1).reshape(batch, 2, self.regressor.points, self.regressor.points)]
-        return StudentOutput(theta, aligned_garment, aligned_mask, warp(aligned_garment, full, "image"),
-                             warp(aligned_mask, full, "mask"), full, grids, offsets,
-                             [warp(aligned_mask, grid, "mask") for grid in grids])
+        return FlowOutput(warp(aligned_garment, full, "image"), warp(aligned_mask, full, "mask"), full, grids, offsets,
+                          warped_masks=[warp(aligned_mask, grid, "mask") for grid in grids], theta=theta,
+                          aligned_garment=aligned_garment, aligned_mask=aligned_mask)

@@ -24,7 +24,7 @@ from garment_transfer.data.samples import PersonSample
 from garment_transfer.models.flow_teacher import FlowTeacher
 from garment_transfer.models.pfafn import (PFAFNOutput, build_pb_afwm, build_pb_tryon, densepose_parts,
                                            keypoint_heatmaps, pb_person_representation)
-from garment_transfer.models.scaw import SCAWStudent, StudentOutput, TPSStudent
+from garment_transfer.models.scaw import SCAWStudent, FlowOutput, TPSStudent
 
 STUDENT_METHODS = ("scaw", "fsv", "tps")
 
@@ -51,7 +51,7 @@ def build_warping_student(hparams: dict) -> nn.Module:
 
 
 def warp_garment(net: nn.Module, source: PersonSample, target_pose: torch.Tensor,
-                 target_garment_mask: torch.Tensor) -> StudentOutput:
+                 target_garment_mask: torch.Tensor) -> FlowOutput:
     """``S_W``: the source's worn garment ``G_s`` warped to the target shape (what the inference pipeline calls).
 
     Args:
@@ -61,7 +61,7 @@ def warp_garment(net: nn.Module, source: PersonSample, target_pose: torch.Tensor
         target_garment_mask: ``M^g_{t<-s}`` (B, 1, H, W) in [0, 1].
 
     Returns:
-        :class:`StudentOutput`; ``warped_garment`` (B, 3, H, W) in [-1, 1] and ``warped_mask`` (B, 1, H, W).
+        :class:`FlowOutput`; ``warped_garment`` (B, 3, H, W) in [-1, 1] and ``warped_mask`` (B, 1, H, W).
     """
     return net(source.garment, source.garment_mask, source.densepose, target_pose, target_garment_mask)
 

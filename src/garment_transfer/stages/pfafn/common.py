@@ -32,7 +32,7 @@ from garment_transfer.losses.pfafn import (FEATURE_KD_WEIGHTS, FLOW_KD_LEVELS, d
                                            feature_distillation, flow_distillation, warping_terms, weighted_sum)
 from garment_transfer.losses.warping import VGGLoss
 from garment_transfer.metrics.image import mask_iou
-from garment_transfer.models.afwm import AFWMOutput
+from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.pfafn import PFAFNOutput, build_pb_tryon, dress, pb_person
@@ -67,7 +67,7 @@ class Distillation(NamedTuple):
 
     tutor: PFAFNOutput  # the parser-based model dressing the real person in another garment
     fake: torch.Tensor  # its try-on, the student's person input (B, 3, H, W)
-    teacher: AFWMOutput  # the parser-based warp on the real person with their own garment
+    teacher: FlowOutput  # the parser-based warp on the real person with their own garment
 
 
 def load_weights(net: nn.Module, frozen: FrozenNet, argument: str) -> None:
@@ -103,7 +103,7 @@ def distil(tutor: FrozenNet, batch: PairSample) -> Distillation:
     return Distillation(tutor_out, tutor_out.tryon.image, teacher)
 
 
-def distillation_terms(student: AFWMOutput, teacher: AFWMOutput, target_garment: torch.Tensor, adjustable: bool
+def distillation_terms(student: FlowOutput, teacher: FlowOutput, target_garment: torch.Tensor, adjustable: bool
                        ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """``({"feature_kd", "flow_kd"}, gate)``: feature KD on the five person-branch FPN maps (weights
     ``(5 - k) * 0.04``) and flow KD on the three finest grids (weights ``k + 1``), both over the samples the
@@ -136,7 +136,7 @@ class PFAFNStage(StageModule):
         for net in (self.net, *frozen, *([self.vgg] if self.vgg is not None else [])):
             accelerate(net, channels_last, compile)
 
-    def evaluate_warp(self, out: AFWMOutput, truth: Reference, weights: dict, split: str) -> None:
+    def evaluate_warp(self, out: FlowOutput, truth: Reference, weights: dict, split: str) -> None:
         """Log a warp of the evaluation pairs against the true worn garment of their try-on: the warping loss under
         ``weights``, the warped mask's IoU, and ``self.metrics["warp"]`` inside the true garment mask."""
         loss = weighted_sum(self.warp_terms(out, truth.garment, truth.garment_mask, weights), weights)
@@ -144,7 +144,7 @@ class PFAFNStage(StageModule):
                       batch_size=truth.image.shape[0])
         self.metrics["warp"].update(out.warped_garment, truth.garment, mask=truth.garment_mask)
 
-    def warp_terms(self, out: AFWMOutput, garment: torch.Tensor, garment_mask: torch.Tensor,
+    def warp_terms(self, out: FlowOutput, garment: torch.Tensor, garment_mask: torch.Tensor,
                    weights: dict) -> dict:
         """The multi-scale warping terms (``losses.pfafn.warping_terms``) with this stage's VGG choices; the VGG
         network runs only where ``weights`` (the table the terms are summed with) gives ``vgg`` a weight."""

@@ -53,7 +53,7 @@ from garment_transfer.metrics.image import ImageMetrics, mask_iou
 from garment_transfer.models.acceleration import accelerate
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
-from garment_transfer.models.scaw import StudentOutput
+from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.warping import WARPING_TEACHERS, build_warping_student
 from garment_transfer.stages.base import StageModule
 from garment_transfer.visuals import image_to_rgb, mask_to_rgb
@@ -63,14 +63,14 @@ TARGET_SHAPES = ("student", "truth")
 TERMS = ("align", "mask", "l1", "vgg", "smooth", "tv")
 
 
-def level_grids(out: StudentOutput) -> list[torch.Tensor]:
+def level_grids(out: FlowOutput) -> list[torch.Tensor]:
     """The multi-scale levels' grids (module docstring): level ``k``'s grid upsampled to level ``k + 1``'s size, the
     last one to H x W (the output's); ``(B, h, w, 2)`` each, coarse to fine."""
     sizes = [tuple(g.shape[1:3]) for g in out.grids[1:]] + [tuple(out.grid.shape[1:3])]
     return [upsample_grid(g, size) for g, size in zip(out.grids, sizes)]
 
 
-def level_warps(grids: list[torch.Tensor], out: StudentOutput) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def level_warps(grids: list[torch.Tensor], out: FlowOutput) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``(garments, masks)``: the aligned garment and mask resized to each grid's size and warped by it."""
     sizes = [tuple(g.shape[1:3]) for g in grids]
     return ([warp(resize_for_level(out.aligned_garment, s), g, "image") for g, s in zip(grids, sizes)],
@@ -82,7 +82,7 @@ class Step(NamedTuple):
 
     parsing: torch.Tensor  # M_{t<-s} (B, 7, H, W) one-hot
     shape: torch.Tensor  # M^g_{t<-s} (B, 1, H, W)
-    out: StudentOutput  # S_W's warp of G_s to the shape
+    out: FlowOutput  # S_W's warp of G_s to the shape
     content: torch.Tensor | None  # C^T_{t<-s} (B, 3, H, W) when the supervision used it
     terms: dict  # loss terms and the weighted "total"
 
@@ -151,7 +151,7 @@ class TransferWarpingModule(StageModule):
         self.metrics = nn.ModuleDict({name: ImageMetrics() for name in ("teacher", "truth", "retransfer")})
 
     # -- computation
-    def forward(self, garment, garment_mask, source_pose, target_pose, target_mask) -> StudentOutput:
+    def forward(self, garment, garment_mask, source_pose, target_pose, target_mask) -> FlowOutput:
         check_pose_channels(target_pose, self.hparams.pose_channels)
         return self.net(garment, garment_mask, source_pose, target_pose, target_mask)
 
@@ -178,14 +178,14 @@ class TransferWarpingModule(StageModule):
         teach = WARPING_TEACHERS[self.teacher.stage][1]
         return teach(self.teacher, source.cloth, source.cloth_mask, parsing_one_hot, batch.target)
 
-    def regularisers(self, out: StudentOutput, grids: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    def regularisers(self, out: FlowOutput, grids: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         """Unweighted ``smooth`` (over the level grids, :func:`level_grids`) and ``tv`` (over the offsets) terms."""
         weights = range(1, len(grids) + 1) if self.hparams.multiscale else [1.0]
         grids = grids if self.hparams.multiscale else grids[-1:]
         return {"smooth": sum(w * second_order_smoothness(g.permute(0, 3, 1, 2)) for w, g in zip(weights, grids)),
                 "tv": sum(total_variation(o) for o in out.offsets)}
 
-    def losses(self, out: StudentOutput, garment: torch.Tensor | None, mask: torch.Tensor) -> dict:
+    def losses(self, out: FlowOutput, garment: torch.Tensor | None, mask: torch.Tensor) -> dict:
         """Unweighted terms and the weighted ``total`` of one pass (module docstring).
 
         Args:
@@ -208,7 +208,7 @@ class TransferWarpingModule(StageModule):
         terms["total"] = sum(hp[f"w_{name}"] * terms[name] for name in TERMS)
         return terms
 
-    def retransfer(self, batch: PairSample, out: StudentOutput) -> StudentOutput:
+    def retransfer(self, batch: PairSample, out: FlowOutput) -> FlowOutput:
         """``W`` dressed back onto the source: ``S_W(W, W^m, P_t, P_s, M^g_s)``."""
         source, target = batch.source, batch.target
         return self(out.warped_garment, out.warped_mask, target.densepose, source.densepose, source.garment_mask)

@@ -33,7 +33,7 @@ from garment_transfer.data.samples import PairSample, one_hot
 from garment_transfer.losses.warping import VGGLoss, multiscale_loss, second_order_smoothness, total_variation
 from garment_transfer.metrics.image import ImageMetrics, mask_iou
 from garment_transfer.models.acceleration import accelerate
-from garment_transfer.models.flow_teacher import TeacherOutput
+from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.warping import build_warping_teacher, person_representation
 from garment_transfer.stages.base import StageModule
@@ -76,18 +76,18 @@ class TryOnWarpingModule(StageModule):
                           "train/vgg_random = 1", stacklevel=2)
         self.metrics = torch.nn.ModuleDict({"tryon": ImageMetrics()})
 
-    def forward(self, cloth, cloth_mask, parsing_one_hot, densepose) -> TeacherOutput:
+    def forward(self, cloth, cloth_mask, parsing_one_hot, densepose) -> FlowOutput:
         check_pose_channels(densepose, self.hparams.pose_channels)
         return self.net(cloth, cloth_mask, person_representation(parsing_one_hot, densepose))
 
     @torch.no_grad()
     def teach(self, cloth: torch.Tensor, cloth_mask: torch.Tensor, parsing_one_hot: torch.Tensor,
-              densepose: torch.Tensor) -> TeacherOutput:
+              densepose: torch.Tensor) -> FlowOutput:
         """Teaching use ``C^T_{t<-s} = T_W(repr(M_{t<-s}, P_t), C_s)``: the source's in-shop garment ``C_s``
         (B, 3, H, W) and ``C^m_s`` (B, 1, H, W) warped to the shape ``M_{t<-s}`` (B, 7, H, W) on the pose ``P_t``."""
         return self(cloth, cloth_mask, parsing_one_hot, densepose)
 
-    def losses(self, out: TeacherOutput, garment: torch.Tensor, garment_mask: torch.Tensor) -> dict:
+    def losses(self, out: FlowOutput, garment: torch.Tensor, garment_mask: torch.Tensor) -> dict:
         """Unweighted terms (each already summed over levels with weights ``k + 1``) and the weighted ``total``.
 
         Args:

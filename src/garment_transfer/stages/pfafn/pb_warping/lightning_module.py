@@ -23,7 +23,7 @@ from torch import nn
 from garment_transfer.data.samples import PairSample, PersonSample
 from garment_transfer.losses.pfafn import WARP_WEIGHTS, weighted_sum
 from garment_transfer.metrics.image import ImageMetrics
-from garment_transfer.models.afwm import AFWMOutput
+from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.pfafn import build_pb_afwm, pb_person
 from garment_transfer.stages.pfafn.common import PFAFNStage, reference
@@ -60,7 +60,7 @@ class PBWarpingModule(PFAFNStage):
         self.metrics = nn.ModuleDict({"warp": ImageMetrics()})
         self.accelerate_nets(channels_last, compile)
 
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: PersonSample) -> AFWMOutput:
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: PersonSample) -> FlowOutput:
         """Warp ``garment`` (B, 3, H, W) / ``garment_mask`` (B, 1, H, W) onto a batch of persons."""
         check_pose_channels(person.densepose, self.hparams.pose_channels)
         return self.net(garment, garment_mask, pb_person(person))

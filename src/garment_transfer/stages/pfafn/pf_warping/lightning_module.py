@@ -33,7 +33,7 @@ from torch import nn
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.pfafn import WARP_WEIGHTS, weighted_sum
 from garment_transfer.metrics.image import ImageMetrics
-from garment_transfer.models.afwm import AFWMOutput
+from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.parsing import check_pose_channels
 from garment_transfer.models.pfafn import PF_OWN_PREFIXES, build_pf_afwm, init_pf_from_pb
 from garment_transfer.stages.base import Phased
@@ -92,11 +92,11 @@ class PFWarpingModule(Phased, PFAFNStage):
             parameter.requires_grad_(key.startswith(PHASES[name]))
 
     # -- computation
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person_image: torch.Tensor) -> AFWMOutput:
+    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person_image: torch.Tensor) -> FlowOutput:
         """Warp ``garment`` (B, 3, H, W) / ``garment_mask`` (B, 1, H, W) onto the person image (B, 3, H, W)."""
         return self.net(garment, garment_mask, person_image)
 
-    def objective(self, batch: PairSample) -> tuple[Distillation, AFWMOutput, dict, torch.Tensor]:
+    def objective(self, batch: PairSample) -> tuple[Distillation, FlowOutput, dict, torch.Tensor]:
         """``(tutor and teacher, student output, unweighted terms, gate)`` of a training pair (module docstring)."""
         target = batch.target
         check_pose_channels(target.densepose, self.hparams.pose_channels)

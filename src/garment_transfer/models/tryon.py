@@ -1,0 +1,54 @@
+"""Try-on composition, shared by the try-on generators (PF-AFN's, GP-VTON's): a generator's raw 4-channel output is a
+rendered person and a composition mask, and the try-on keeps the warped garment where the mask says so.
+
+``rendered = tanh(out[:, :3])``, ``m = sigmoid(out[:, 3]) * warped_mask`` (times a garment region when given), and
+the try-on is ``warped * m + rendered * (1 - m)``. Images are (B, 3, H, W) in [-1, 1], masks (B, 1, H, W) in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+TRYON_OUTPUTS = 4  # RGB + composition mask
+
+
+def check_maps(name: str, x: torch.Tensor, channels: int, like: torch.Tensor | None = None) -> None:
+    """``x`` must be (B, channels, H, W), and have the batch and size of ``like`` when given: else a ``ValueError``
+    naming ``name``."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name} must be (B, {channels}, H, W), got {got}")
+    if like is not None and (x.shape[0], *x.shape[2:]) != (like.shape[0], *like.shape[-2:]):
+        raise ValueError(f"{name} {tuple(x.shape)} does not match the batch and size of {tuple(like.shape)}")
+
+
+class TryOn(NamedTuple):
+    """A generator's try-on. image: (B, 3, H, W) in [-1, 1]; rendered: (B, 3, H, W) in [-1, 1]; mask: the
+    composition mask ``m`` (B, 1, H, W) in [0, 1], zero outside the warped garment."""
+
+    image: torch.Tensor
+    rendered: torch.Tensor
+    mask: torch.Tensor
+
+
+def tryon(generator_output: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
+          garment_mask: torch.Tensor | None = None) -> TryOn:
+    """Compose the try-on: ``warped * m + rendered * (1 - m)``, ``m = sigmoid(out[:, 3]) * warped_mask``.
+
+    Args:
+        generator_output: (B, 4, H, W) raw outputs of a try-on generator.
+        warped_garment: (B, 3, H, W) in [-1, 1]; warped_mask: (B, 1, H, W) in [0, 1].
+        garment_mask: (B, 1, H, W) in {0, 1}, also multiplied into ``m`` when given: end-to-end training on the
+            paired person (the garment may only show where the person wears it); None at test time.
+    """
+    check_maps("generator_output", generator_output, TRYON_OUTPUTS)
+    check_maps("warped_garment", warped_garment, 3, generator_output)
+    check_maps("warped_mask", warped_mask, 1, generator_output)
+    rendered = torch.tanh(generator_output[:, :3])
+    mask = torch.sigmoid(generator_output[:, 3:]) * warped_mask
+    if garment_mask is not None:
+        check_maps("garment_mask", garment_mask, 1, generator_output)
+        mask = mask * garment_mask
+    return TryOn(warped_garment * mask + rendered * (1 - mask), rendered, mask)
