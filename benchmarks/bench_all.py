@@ -41,22 +41,21 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 import yaml
-from pytorch_lightning.utilities import move_data_to_device
-from torch._inductor import config as inductor_config
-
 from bench_engine import throughput
+from pytorch_lightning.utilities import move_data_to_device
 from report import emit
+from torch._inductor import config as inductor_config
 
 from garment_transfer.data.densepose import channels
 from garment_transfer.data.label_maps import NUM_CLASSES
 from garment_transfer.data.synth import SynthSettings, generate
 from garment_transfer.models.complexity import count_macs, count_parameters, format_count
-from garment_transfer.models.parsing import REMAINING_CHANNELS, build_parsing_net
+from garment_transfer.models.distilled_transfer.parsing import REMAINING_CHANNELS, build_parsing_net
+from garment_transfer.models.distilled_transfer.regrowth import build_regrowth_net
+from garment_transfer.models.distilled_transfer.warping import build_warping_student, build_warping_teacher
 from garment_transfer.models.pipeline import GarmentTransfer
-from garment_transfer.models.regrowth import build_regrowth_net
-from garment_transfer.models.warping import build_warping_student, build_warping_teacher
-from garment_transfer.stages.distilled_transfer.pipeline import PipelineDataModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
+from garment_transfer.stages.pipeline import PipelineDataModule
 
 SECTIONS = ("engine", "loader", "training", "pipeline", "operators", "complexity", "gpu")
 PRESETS = ("cpu", "paper")
@@ -487,9 +486,8 @@ def build_transfer(paths: dict, mode: Mode = EAGER, fold_norms: bool = True) -> 
         switches.update(precision="bf16" if mode.bf16 else "32", channels_last=mode.channels_last,
                         compile=mode.compile)
     with quiet():
-        return GarmentTransfer("ours", parsing_checkpoint=paths["transfer_parsing"],
-                               warping_checkpoint=paths["transfer_warping"],
-                               regrowth_checkpoint=paths["arm_regrowth"], **switches)
+        return GarmentTransfer("ours", {"parsing": paths["transfer_parsing"], "warping": paths["transfer_warping"],
+                                        "regrowth": paths["arm_regrowth"]}, **switches)
 
 
 def pipeline_section(plan: Plan, checkpoints: dict, device: torch.device,

@@ -42,10 +42,9 @@ def cpu_preset(stage: str, **checkpoints: str) -> dict:
 
 def save(module: pl.LightningModule, path: Path) -> str:
     """A stage checkpoint of ``module`` as it is (what the next stage reads)."""
-    from garment_transfer.checkpoints import STAGE_KEY, class_path
-
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                STAGE_KEY: class_path(type(module))}, path)
+    checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}
+    module.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, path)
     return str(path)
 
 

@@ -27,20 +27,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from report import CONF, emit, fit
 
-from garment_transfer.checkpoints import TRANSFER_PARSING, TRANSFER_WARPING, TRYON_PARSING
 from garment_transfer.data.label_maps import NUM_CLASSES, UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.data.samples import one_hot
 from garment_transfer.evaluation.comparison import cell
 from garment_transfer.evaluation.preprocessing import from_uint8, to_uint8
 from garment_transfer.metrics.image import mse_255, psnr_255, ssim_255
+from garment_transfer.models.distilled_transfer import TRANSFER_PARSING, TRANSFER_WARPING, TRYON_PARSING
+from garment_transfer.models.distilled_transfer.parsing import build_parsing_net, parsing_inputs
+from garment_transfer.models.distilled_transfer.warping import build_warping_student, warp_garment
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
 from garment_transfer.models.pipeline import GarmentTransfer
-from garment_transfer.models.warping import build_warping_student, warp_garment
-from garment_transfer.stages.distilled_transfer.pipeline import PipelineDataModule
+from garment_transfer.stages.pipeline import PipelineDataModule
 
 SIZE = "128x96"
 LONG = ("--trainer.max_epochs", "18")  # twice the CPU preset's budget; phase starts are fractions of the run
@@ -223,10 +222,11 @@ def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split
             nets[name] = FrozenNet.from_checkpoint(paths[name], {TRANSFER_WARPING: build_warping_student})
     methods = {}
     if "e2e" in tables:
-        methods = {"ours (S_P -> S_W -> R)": GarmentTransfer("ours", paths["S_P"], paths["S_W"], paths["R"]),
+        methods = {"ours (S_P -> S_W -> R)": GarmentTransfer("ours", {"parsing": paths["S_P"], "warping": paths["S_W"],
+                                                                      "regrowth": paths["R"]}),
                    "try-on teachers used for transfer": GarmentTransfer(
-                       "teacher", regrowth_checkpoint=paths["R"], tryon_parsing_checkpoint=paths["T_P"],
-                       tryon_warping_checkpoint=str(paths["T_W"])),
+                       "teacher", {"regrowth": paths["R"], "tryon_parsing": paths["T_P"],
+                                   "tryon_warping": str(paths["T_W"])}),
                    "naive affine paste": GarmentTransfer("affine")}
     _, loader = data_module(root, split)
     scores: dict[tuple[str, str], list] = {}

@@ -15,7 +15,6 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)  # one thread per pytest-xdist worker: two workers on two cores, no oversubscription
 
-from garment_transfer.checkpoints import STAGE_KEY, class_path  # noqa: E402
 from garment_transfer.data.synth import SynthSettings, generate  # noqa: E402
 from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule  # noqa: E402
 from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule, TransferParsingModule  # noqa: E402
@@ -97,10 +96,12 @@ def quiet_trainer(tmp_path, **kwargs) -> pl.Trainer:
 
 
 def untrained_checkpoint(module: pl.LightningModule, path: Path) -> Path:
-    """Save ``module`` as it is (weights, hyper-parameters, stage class path) where a stage checkpoint would be."""
+    """Save ``module`` as it is (weights, hyper-parameters, stage id and class path) where a stage checkpoint would
+    be."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                STAGE_KEY: class_path(type(module))}, path)
+    checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}
+    module.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, path)
     return path
 
 

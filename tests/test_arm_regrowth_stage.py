@@ -11,13 +11,18 @@ import pytorch_lightning as pl
 import torch
 from conftest import training_losses, untrained_checkpoint
 
-from garment_transfer.checkpoints import ARM_REGROWTH, read_checkpoint
+from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.data.augment import Augmenter
+from garment_transfer.models.distilled_transfer import ARM_REGROWTH
+from garment_transfer.models.distilled_transfer.regrowth import build_regrowth_net, regrow
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.regrowth import build_regrowth_net, regrow
 from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule, ArmRegrowthModule
-from garment_transfer.stages.distilled_transfer.arm_regrowth.cases import (CONSTRUCTIONS, augment_case, crop_case,
-                                                                           swap_case)
+from garment_transfer.stages.distilled_transfer.arm_regrowth.cases import (
+    CONSTRUCTIONS,
+    augment_case,
+    crop_case,
+    swap_case,
+)
 from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingModule
 
 SIZE = "64x48"

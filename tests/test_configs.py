@@ -1,6 +1,7 @@
 """Every YAML in conf/ loads: data configs instantiate, stage configs (on their preset's trainer overlay, and
-ablation overlays on their base) parse through the Lightning CLI, the stage configs leave the default callbacks to the
-CLI, and ``--print_config`` round-trips."""
+ablation overlays on their base) and every registered evaluation (its overlay on each preset's pipeline config)
+parse through the Lightning CLI, the stage configs leave the default callbacks to the CLI, and ``--print_config``
+round-trips."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
+from garment_transfer import registry
 from garment_transfer.cli import lightning_cli
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.synth import EngineConfig
@@ -20,9 +22,12 @@ from garment_transfer.data.synth import EngineConfig
 CONF = Path(__file__).parents[1] / "conf"
 DATA = sorted((CONF / "data").rglob("*.yaml"))
 TRAINERS = sorted((CONF / "trainer").glob("*.yaml"))
-OVERLAY_DIRS = ("ablations", "baselines")  # overlays applied on the cpu.yaml of their stage folder
+OVERLAY_DIRS = ("ablations",)  # overlays applied on the cpu.yaml of their stage folder
+PIPELINES = sorted((CONF / "pipeline").glob("*.yaml"))  # what every evaluation shares, per preset
+EVALUATIONS = sorted(CONF.glob("*/evaluate/*.yaml"))  # a method's evaluation overlays on the pipeline config
 STAGES = sorted(p for p in CONF.rglob("*.yaml")
-                if p.parent.name not in OVERLAY_DIRS and "data" not in p.parts and "trainer" not in p.parts)
+                if p.parent.name not in OVERLAY_DIRS and p not in PIPELINES and p not in EVALUATIONS
+                and "data" not in p.parts and "trainer" not in p.parts)
 ABLATIONS = sorted(p for d in OVERLAY_DIRS for p in CONF.rglob(f"{d}/*.yaml"))
 DEFAULT_CALLBACKS = ("StageCheckpoint", "ImageLogger", "FiniteLossGuard")  # the CLI adds them
 
@@ -98,6 +103,22 @@ def test_every_stage_config_parses_through_the_cli(path, capsys):
     assert_scheduled_phases_are_defined(config, path)
 
 
+def test_every_evaluation_overlay_is_a_registered_evaluation():
+    registered = {CONF.parent / e.config for e in registry.evaluations().values()}
+    assert registered == set(EVALUATIONS)
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=_ids(PIPELINES))
+@pytest.mark.parametrize("name", sorted(registry.evaluations()))
+def test_every_registered_evaluation_parses_on_every_pipeline_config(name, pipeline, capsys):
+    evaluation = registry.evaluations()[name]
+    config = print_config(capsys, CONF / "trainer" / pipeline.name, pipeline, CONF.parent / evaluation.config)
+    assert config["model"]["class_path"] == "garment_transfer.stages.pipeline.GarmentTransferPipeline"
+    assert config["model"]["init_args"]["method"] == evaluation.dresser
+    assert config["model"]["init_args"]["runs"] == f"runs/{pipeline.stem}"
+    assert config["trainer"]["default_root_dir"] == f"runs/cpu/{evaluation.run_folder}"  # make gives the preset's
+
+
 @pytest.mark.parametrize("path", TRAINERS, ids=_ids(TRAINERS))
 def test_trainer_overlays_hold_trainer_settings_only(path):
     assert set(yaml.safe_load(path.read_text())) == {"trainer"}
@@ -123,7 +144,8 @@ def test_print_config_round_trips(capsys, tmp_path):
     assert print_config(capsys, saved) == first
 
 
-@pytest.mark.parametrize("path", STAGES + ABLATIONS + TRAINERS, ids=_ids(STAGES + ABLATIONS + TRAINERS))
+@pytest.mark.parametrize("path", STAGES + ABLATIONS + TRAINERS + PIPELINES + EVALUATIONS,
+                         ids=_ids(STAGES + ABLATIONS + TRAINERS + PIPELINES + EVALUATIONS))
 def test_no_config_limits_batches_to_one_by_writing_1(path):
     """The CLI parses ``limit_*_batches: 1`` as the float 1.0, which Lightning reads as 100 % of the batches: a
     config meaning one batch must say so another way (``data.init_args.eval_limit``)."""

@@ -10,7 +10,7 @@ import torch
 
 from garment_transfer.geometry import identity_grid
 from garment_transfer.models.complexity import count_parameters, format_count
-from garment_transfer.models.flow_teacher import FlowTeacher, ModulatedConv2d
+from garment_transfer.models.distilled_transfer.flow_teacher import FlowTeacher, ModulatedConv2d
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
 
 PERSON = 7 + 3  # parsing one-hot + DensePose IUV

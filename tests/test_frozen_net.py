@@ -8,9 +8,10 @@ import torch
 from conftest import untrained_checkpoint
 from torch import nn
 
-from garment_transfer.checkpoints import STAGE_KEY, TRANSFER_PARSING, TRYON_PARSING, read_checkpoint
+from garment_transfer.checkpoints import STAGE_ID_KEY, STAGE_KEY, read_checkpoint
+from garment_transfer.models.distilled_transfer import TRANSFER_PARSING, TRYON_PARSING
+from garment_transfer.models.distilled_transfer.parsing import build_parsing_net
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import build_parsing_net
 from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingModule
 from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingModule
 
@@ -56,14 +57,15 @@ def test_a_checkpoint_of_another_stage_or_encoding_is_refused(teacher, tmp_path)
     with pytest.raises(ValueError, match="tp.ckpt: trained with pose_channels=3, this stage has pose_channels=25"):
         FrozenNet.from_checkpoint(teacher, TEACHER, pose_channels=25)
     anonymous = tmp_path / "anonymous.ckpt"
-    torch.save({k: v for k, v in torch.load(teacher, weights_only=True).items() if k != STAGE_KEY}, anonymous)
+    torch.save({k: v for k, v in torch.load(teacher, weights_only=True).items() if k not in (STAGE_KEY, STAGE_ID_KEY)},
+               anonymous)
     with pytest.raises(ValueError, match="this is a checkpoint that records no stage"):
         FrozenNet.from_checkpoint(anonymous, TEACHER)
 
 
 def test_checkpoints_written_before_the_method_folders_still_load(teacher, tmp_path):
-    """Before this layout, LightningCLI recorded ``garment_transfer.stages.<stage>.<Class>`` and no STAGE_KEY."""
-    old = {k: v for k, v in torch.load(teacher, weights_only=True).items() if k != STAGE_KEY}
+    """Before this layout, LightningCLI recorded ``garment_transfer.stages.<stage>.<Class>`` and no stage keys."""
+    old = {k: v for k, v in torch.load(teacher, weights_only=True).items() if k not in (STAGE_KEY, STAGE_ID_KEY)}
     old["hyper_parameters"] = {**old["hyper_parameters"],
                                "_class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingModule",
                                "_instantiator": "pytorch_lightning.cli.instantiate_module"}
@@ -76,7 +78,7 @@ def test_checkpoints_written_before_the_method_folders_still_load(teacher, tmp_p
 
 def test_a_run_written_before_the_method_folders_resumes_through_the_cli(synthetic_root, tmp_path):
     """Its checkpoint names ``garment_transfer.stages.tryon_parsing.TryOnParsingModule`` (LightningCLI reads that
-    ``_class_path`` on ``--ckpt_path``) and has no STAGE_KEY: the old module path resolves to today's class."""
+    ``_class_path`` on ``--ckpt_path``) and no stage keys: the old module path resolves to today's class."""
     import yaml
     from conftest import tiny_parsing_config
 
@@ -88,9 +90,9 @@ def test_a_run_written_before_the_method_folders_resumes_through_the_cli(synthet
     path.write_text(yaml.safe_dump(config))
     assert main(["fit", "-c", str(path)]) == 0
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
-    del checkpoint[STAGE_KEY]
+    del checkpoint[STAGE_KEY], checkpoint[STAGE_ID_KEY]
     checkpoint["hyper_parameters"]["_class_path"] = "garment_transfer.stages.tryon_parsing.TryOnParsingModule"
     torch.save(checkpoint, tmp_path / "old.ckpt")
     assert main(["fit", "-c", str(path), "--trainer.max_epochs", "2", "--ckpt_path", str(tmp_path / "old.ckpt")]) == 0
     resumed = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
-    assert resumed["global_step"] == 4 and resumed[STAGE_KEY] == TRYON_PARSING
+    assert resumed["global_step"] == 4 and resumed[STAGE_ID_KEY] == TRYON_PARSING

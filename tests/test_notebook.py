@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from garment_transfer.tools.transfer import CHECKPOINTS
+from garment_transfer import registry
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "01_garment_transfer_tour.ipynb"
 
@@ -23,10 +23,10 @@ def test_notebook_is_stored_without_outputs():
 
 def test_notebook_runs_on_trained_checkpoints(stage_checkpoints, synthetic_root, tmp_path, monkeypatch):
     runs = tmp_path / "runs"
-    for stage in (s for s in CHECKPOINTS.values() if not s.startswith("pfafn/")):  # the layout make train-all writes
-        folder = runs / stage / "checkpoints"
+    for stage in registry.method("distilled_transfer").stages:  # the layout make train-all writes
+        folder = runs / stage.run_folder / "checkpoints"
         folder.mkdir(parents=True)
-        (folder / "last.ckpt").symlink_to(stage_checkpoints[stage])
+        (folder / "last.ckpt").symlink_to(stage_checkpoints[stage.name])
     monkeypatch.setenv("GT_RUNS", str(runs))
     monkeypatch.setenv("GT_DATA", str(synthetic_root))
     namespace: dict = {}

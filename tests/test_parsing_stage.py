@@ -8,12 +8,14 @@ import copy
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import quiet_trainer as trainer, training_losses
+from conftest import quiet_trainer as trainer
+from conftest import training_losses
 
-from garment_transfer.callbacks.phases import PhaseSchedule
 from garment_transfer.callbacks.checkpointing import StageCheckpoint
-from garment_transfer.checkpoints import STAGE_KEY, TRYON_PARSING, read_checkpoint
+from garment_transfer.callbacks.phases import PhaseSchedule
+from garment_transfer.checkpoints import STAGE_ID_KEY, STAGE_KEY, read_checkpoint
 from garment_transfer.data.samples import collate
+from garment_transfer.models.distilled_transfer import TRYON_PARSING
 from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule, TransferParsingModule
 from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule, TryOnParsingModule
 
@@ -83,7 +85,9 @@ def test_student_checkpoint_references_the_teacher_and_reloads(teacher_checkpoin
     run.save_checkpoint(path)
     saved = read_checkpoint(path)
     assert not [k for k in saved["state_dict"] if k.startswith("teacher.")]
-    assert read_checkpoint(teacher_checkpoint)[STAGE_KEY] == TRYON_PARSING
+    checkpoint = read_checkpoint(teacher_checkpoint)
+    assert checkpoint[STAGE_ID_KEY] == TRYON_PARSING
+    assert checkpoint[STAGE_KEY] == f"{TryOnParsingModule.__module__}.TryOnParsingModule"
     assert saved["hyper_parameters"]["teacher_checkpoint"] == str(teacher_checkpoint)
     reloaded = TransferParsingModule.load_from_checkpoint(path)
     assert all(torch.equal(a, b) for a, b in zip(reloaded.net.state_dict().values(), module.net.state_dict().values()))

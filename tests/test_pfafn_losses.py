@@ -8,13 +8,27 @@ import pytest
 import torch
 
 from garment_transfer.geometry import identity_grid
-from garment_transfer.losses.pfafn import (E2E_WARP_WEIGHT, FEATURE_KD_WEIGHTS, GENERATOR_WEIGHTS, SKIN_WEIGHTS,
-                                           SKIN_WEIGHTS_AFTER_NITER, WARP_WEIGHTS, distillation_gate,
-                                           feature_distillation, flow_distillation, gated_mean, generator_terms,
-                                           skin_mask, skin_terms, skin_weights, warping_terms, weighted_sum)
+from garment_transfer.losses.pfafn import (
+    E2E_WARP_WEIGHT,
+    FEATURE_KD_WEIGHTS,
+    GENERATOR_WEIGHTS,
+    SKIN_WEIGHTS,
+    SKIN_WEIGHTS_AFTER_NITER,
+    WARP_WEIGHTS,
+    distillation_gate,
+    feature_distillation,
+    flow_distillation,
+    gated_mean,
+    generator_terms,
+    skin_mask,
+    skin_terms,
+    skin_weights,
+    warping_terms,
+    weighted_sum,
+)
 from garment_transfer.losses.warping import CHARBONNIER_ALPHA, CHARBONNIER_EPS, second_order_smoothness
 from garment_transfer.models.flow import FlowOutput
-from garment_transfer.models.pfafn import build_pf_afwm
+from garment_transfer.models.pfafn.networks import build_pf_afwm
 from garment_transfer.models.tryon import TryOn
 
 SIZES = [(4, 3), (8, 6), (16, 12), (32, 24), (64, 48)]  # grids' sizes at 64 x 48, coarse -> fine

@@ -9,20 +9,36 @@ import math
 import pytest
 import torch
 
+from garment_transfer.data.keypoints import BODY_25_TO_COCO_18, heatmaps
 from garment_transfer.data.label_maps import BACKGROUND, FACE, HAIR, LOWER_GARMENT, THIGH, UPPER_GARMENT, UPPER_SKIN
+from garment_transfer.data.samples import PersonSample
 from garment_transfer.geometry import compose, identity_grid, upsample_grid
 from garment_transfer.models.afwm import AFWM
 from garment_transfer.models.complexity import count_parameters
 from garment_transfer.models.flow import compose_sampled, upsample_absolute
-from garment_transfer.data.keypoints import BODY_25_TO_COCO_18, heatmaps
-from garment_transfer.data.samples import PersonSample
-from garment_transfer.models.pfafn import (PB_PERSON_CHANNELS, PF_OWN_PREFIXES, PFAFNTryOn, build_pb_afwm,
-                                           build_pb_tryon, build_pf_afwm, build_pf_tryon, build_pfafn_generator,
-                                           densepose_parts, dress, init_pf_from_pb, keypoint_heatmaps, pb_context,
-                                           pb_generator_input, pb_person, pb_person_representation,
-                                           pf_generator_input, pf_own_parameters, preserve_masks)
-from garment_transfer.models.tryon import tryon
+from garment_transfer.models.pfafn.networks import (
+    PB_PERSON_CHANNELS,
+    PF_OWN_PREFIXES,
+    PFAFNTryOn,
+    build_pb_afwm,
+    build_pb_tryon,
+    build_pf_afwm,
+    build_pf_tryon,
+    build_pfafn_generator,
+    densepose_parts,
+    dress,
+    init_pf_from_pb,
+    keypoint_heatmaps,
+    pb_context,
+    pb_generator_input,
+    pb_person,
+    pb_person_representation,
+    pf_generator_input,
+    pf_own_parameters,
+    preserve_masks,
+)
 from garment_transfer.models.pyramid import FeaturePyramid
+from garment_transfer.models.tryon import tryon
 
 
 def _inputs(batch: int, h: int, w: int, person_channels: int, seed: int = 0):

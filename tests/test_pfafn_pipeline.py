@@ -11,27 +11,34 @@ import re
 import pytest
 import pytorch_lightning as pl
 import torch
-
 from conftest import training_losses
 
-from garment_transfer.checkpoints import PB_TRYON, PB_WARPING, PF_TRYON
+from garment_transfer import registry
 from garment_transfer.cli import main
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.io import read_image
 from garment_transfer.evaluation import evaluate_folder, from_uint8
 from garment_transfer.metrics.image import ImageMetrics
+from garment_transfer.models.distilled_transfer.warping import person_representation
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.pfafn import (build_pb_afwm, build_pb_tryon, build_pf_tryon, densepose_parts, dress,
-                                           keypoint_heatmaps, pb_person_representation)
-from garment_transfer.models.pipeline import METHODS, GarmentTransfer
-from garment_transfer.models.warping import person_representation
+from garment_transfer.models.pfafn import PB_TRYON, PB_WARPING, PF_TRYON
+from garment_transfer.models.pfafn.networks import (
+    build_pb_afwm,
+    build_pb_tryon,
+    build_pf_tryon,
+    densepose_parts,
+    dress,
+    keypoint_heatmaps,
+    pb_person_representation,
+)
+from garment_transfer.models.pipeline import GarmentTransfer
 from garment_transfer.report import build_comparison
-from garment_transfer.stages.distilled_transfer.pipeline import GarmentTransferPipeline, PipelineDataModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
+from garment_transfer.stages.pipeline import GarmentTransferPipeline, PipelineDataModule
 
 SIZE = "64x48"
-PFAFN = {"pfafn": ("pf_tryon_checkpoint", "pf_tryon", PF_TRYON, build_pf_tryon),
-         "pfafn_parser_based": ("pb_tryon_checkpoint", "pb_tryon", PB_TRYON, build_pb_tryon)}
+PFAFN = {"pfafn": ("pf_tryon", "pf_tryon", PF_TRYON, build_pf_tryon),
+         "pfafn_parser_based": ("pb_tryon", "pb_tryon", PB_TRYON, build_pb_tryon)}
 
 
 def a_batch(root):
@@ -41,8 +48,8 @@ def a_batch(root):
 
 
 def model(method, checkpoints):
-    argument, stage, _, _ = PFAFN[method]
-    return GarmentTransfer(method, **{argument: checkpoints[stage]})
+    role, stage, _, _ = PFAFN[method]
+    return GarmentTransfer(method, {role: checkpoints[stage]})
 
 
 @pytest.mark.parametrize("method", list(PFAFN))
@@ -64,21 +71,21 @@ def test_pfafn_dresses_the_target_in_the_worn_or_the_in_shop_garment(method, pfa
 
 
 def test_only_methods_that_take_an_in_shop_garment_try_on(stage_checkpoints, pfafn_checkpoints, synthetic_root):
-    assert {name for name, m in METHODS.items() if "in_shop" in m.garments} == {"teacher", "pfafn",
-                                                                                "pfafn_parser_based"}
+    assert {name for name, d in registry.dressers().items() if "in_shop" in d.garments} == {"teacher", "pfafn",
+                                                                                           "pfafn_parser_based"}
     batch = a_batch(synthetic_root)
     with pytest.raises(ValueError, match="'affine' dresses a person in worn garments only, not 'in_shop'"):
         GarmentTransfer("affine")(batch.source, batch.target, "in_shop")
     with pytest.raises(ValueError, match="method 'affine' dresses a person in worn garments only"):
         GarmentTransferPipeline(method="affine", protocols=("tryon",))
-    with pytest.raises(ValueError, match="method 'pfafn' needs pf_tryon_checkpoint"):
+    with pytest.raises(ValueError, match="method 'pfafn' needs checkpoints pf_tryon"):
         GarmentTransfer("pfafn")
-    with pytest.raises(ValueError, match="must be a checkpoint of PFTryOnModule"):
-        GarmentTransfer("pfafn", pf_tryon_checkpoint=pfafn_checkpoints["pb_tryon"])
+    with pytest.raises(ValueError, match="checkpoints.pf_tryon must be a checkpoint of PFTryOnModule"):
+        GarmentTransfer("pfafn", {"pf_tryon": pfafn_checkpoints["pb_tryon"]})
     # The try-on teachers dress the target in the source's in-shop garment (their own teaching use).
-    teacher = GarmentTransfer("teacher", tryon_parsing_checkpoint=stage_checkpoints["tryon_parsing"],
-                              tryon_warping_checkpoint=stage_checkpoints["tryon_warping"],
-                              regrowth_checkpoint=stage_checkpoints["arm_regrowth"])
+    teacher = GarmentTransfer("teacher", {"tryon_parsing": stage_checkpoints["tryon_parsing"],
+                                          "tryon_warping": stage_checkpoints["tryon_warping"],
+                                          "regrowth": stage_checkpoints["arm_regrowth"]})
     tried = teacher(batch.source, batch.target, "in_shop")
     assert torch.equal(tried.aligned_garment, batch.source.cloth)
     assert torch.equal(teacher(batch.source, batch.target).aligned_garment, batch.source.garment)
@@ -98,7 +105,7 @@ def _tensor(path):
 def test_tryon_protocols_score_against_the_true_image_and_the_person(pfafn_checkpoints, synthetic_root, tmp_path):
     out = tmp_path / "pfafn" / "results"
     protocols = ("transfer", "retransfer", "tryon", "tryon_paired", "tryon_unpaired")
-    module = GarmentTransferPipeline(method="pfafn", pf_tryon_checkpoint=pfafn_checkpoints["pf_tryon"],
+    module = GarmentTransferPipeline(method="pfafn", checkpoints={"pf_tryon": pfafn_checkpoints["pf_tryon"]},
                                      protocols=protocols, output_dir=str(out), save_intermediates=True)
     logged = run_test(module, synthetic_root, out)
     pairs = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))
@@ -127,7 +134,8 @@ def test_tryon_protocols_score_against_the_true_image_and_the_person(pfafn_check
 
 def test_parser_based_pfafn_runs_the_transfer_and_retransfer_protocols(pfafn_checkpoints, synthetic_root, tmp_path):
     out = tmp_path / "pb" / "results"
-    module = GarmentTransferPipeline(method="pfafn_parser_based", pb_tryon_checkpoint=pfafn_checkpoints["pb_tryon"],
+    module = GarmentTransferPipeline(method="pfafn_parser_based",
+                                     checkpoints={"pb_tryon": pfafn_checkpoints["pb_tryon"]},
                                      protocols=("transfer", "retransfer", "tryon"), output_dir=str(out))
     logged = run_test(module, synthetic_root, out)
     assert {"test/transfer/psnr", "test/retransfer/psnr", "test/tryon/psnr"} <= set(logged)
@@ -142,12 +150,12 @@ def test_transfer_tool_runs_pfafn_on_a_users_files(pfafn_checkpoints, synthetic_
         files += [f"--{side}", str(paths["image"]), f"--{side}-parsing", str(paths["parse"]),
                   f"--{side}-densepose", str(paths["densepose"])]
     out = tmp_path / "result.png"
-    assert main(["transfer", *files, "--method", "pfafn", "--pf-tryon-checkpoint", pfafn_checkpoints["pf_tryon"],
+    assert main(["transfer", *files, "--method", "pfafn", "--checkpoint", f"pf_tryon={pfafn_checkpoints['pf_tryon']}",
                  "--out", str(out)]) == 0
     assert read_image(out, "RGB").shape == (64, 48, 3)
-    assert main(["transfer", *files, "--method", "pfafn_parser_based", "--pb-tryon-checkpoint",
-                 pfafn_checkpoints["pb_tryon"], "--out", str(out)]) == 2
-    assert "need body keypoints" in capsys.readouterr().err
+    assert main(["transfer", *files, "--method", "pfafn_parser_based", "--checkpoint",
+                 f"pb_tryon={pfafn_checkpoints['pb_tryon']}", "--out", str(out)]) == 2
+    assert "--method pfafn_parser_based: it reads keypoints of a person" in capsys.readouterr().err
 
 
 def test_pfafns_parser_based_warp_teaches_the_transfer_warping_student(stage_checkpoints, pfafn_checkpoints,
@@ -186,14 +194,15 @@ def test_pfafns_parser_based_warp_teaches_the_transfer_warping_student(stage_che
 def test_compare_puts_every_method_on_the_same_pairs(stage_checkpoints, pfafn_checkpoints, synthetic_root, tmp_path,
                                                      capsys):
     runs = tmp_path / "runs"
-    teacher = dict(tryon_parsing_checkpoint=stage_checkpoints["tryon_parsing"],
-                   tryon_warping_checkpoint=stage_checkpoints["tryon_warping"],
-                   regrowth_checkpoint=stage_checkpoints["arm_regrowth"])
+    teacher = dict(checkpoints={"tryon_parsing": stage_checkpoints["tryon_parsing"],
+                                "tryon_warping": stage_checkpoints["tryon_warping"],
+                                "regrowth": stage_checkpoints["arm_regrowth"]})
     evaluations = {
-        "ours": dict(method="ours", parsing_checkpoint=stage_checkpoints["transfer_parsing"],
-                     warping_checkpoint=stage_checkpoints["transfer_warping"],
-                     regrowth_checkpoint=stage_checkpoints["arm_regrowth"], protocols=("transfer", "retransfer")),
-        "pfafn": dict(method="pfafn", pf_tryon_checkpoint=pfafn_checkpoints["pf_tryon"],
+        "ours": dict(method="ours", checkpoints={"parsing": stage_checkpoints["transfer_parsing"],
+                                                 "warping": stage_checkpoints["transfer_warping"],
+                                                 "regrowth": stage_checkpoints["arm_regrowth"]},
+                     protocols=("transfer", "retransfer")),
+        "pfafn": dict(method="pfafn", checkpoints={"pf_tryon": pfafn_checkpoints["pf_tryon"]},
                       protocols=("transfer", "tryon", "tryon_paired")),
         "teacher": dict(method="teacher", **teacher, protocols=("transfer",)),
         "teacher_tryon": dict(method="teacher", **teacher, protocols=("tryon",)),

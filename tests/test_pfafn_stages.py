@@ -15,13 +15,19 @@ import torch
 from conftest import quiet_trainer, training_losses
 
 from garment_transfer.callbacks.phases import PhaseSchedule
-from garment_transfer.checkpoints import PB_TRYON, read_checkpoint
-from garment_transfer.losses.pfafn import (FEATURE_KD_WEIGHTS, SKIN_WEIGHTS, SKIN_WEIGHTS_AFTER_NITER, WARP_WEIGHTS,
-                                           weighted_sum)
+from garment_transfer.checkpoints import read_checkpoint
+from garment_transfer.losses.pfafn import (
+    FEATURE_KD_WEIGHTS,
+    SKIN_WEIGHTS,
+    SKIN_WEIGHTS_AFTER_NITER,
+    WARP_WEIGHTS,
+    weighted_sum,
+)
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.pfafn import PF_OWN_PREFIXES, build_pb_tryon, dress, pb_context, pb_person
-from garment_transfer.stages.pfafn import common
-from garment_transfer.stages.pfafn.common import linear_decay
+from garment_transfer.models.pfafn import PB_TRYON
+from garment_transfer.models.pfafn.distillation import distil
+from garment_transfer.models.pfafn.networks import PF_OWN_PREFIXES, build_pb_tryon, dress, pb_context, pb_person
+from garment_transfer.stages.base import linear_decay
 from garment_transfer.stages.pfafn.pb_tryon import PBTryOnDataModule, PBTryOnModule
 from garment_transfer.stages.pfafn.pb_warping import PBWarpingDataModule, PBWarpingModule
 from garment_transfer.stages.pfafn.pf_tryon import PFTryOnDataModule, PFTryOnModule
@@ -181,7 +187,7 @@ def test_a_sample_whose_teacher_is_worse_gets_no_distillation(pfafn_checkpoints,
     target = batch.target.garment
 
     def rigged(tutor, pairs):  # the teacher's warp is perfect for sample 0 and far off for sample 1
-        guide = common.distil(tutor, pairs)
+        guide = distil(tutor, pairs)
         warped = torch.stack([target[0], -target[1] - 1])
         return guide._replace(teacher=guide.teacher._replace(warped_garment=warped))
 
@@ -254,7 +260,7 @@ def test_skin_terms_see_the_skin_the_fake_image_exposes(pfafn_checkpoints, synth
     module = pf_tryon(pfafn_checkpoints)
     batch = a_batch(PFTryOnDataModule, synthetic_root)
     out, terms, _ = module.losses(batch)
-    guide = common.distil(module.tutor, batch)
+    guide = distil(module.tutor, batch)
     skin = guide.tutor.warp.warped_mask * (1 - batch.target.garment_mask)
     expected = (out.tryon.rendered * skin - batch.target.image * skin).abs().mean()
     torch.testing.assert_close(terms["skin"]["skin_l1"], expected)

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-
 from test_composition import compose_reference
 
 from garment_transfer.cli import main
@@ -20,10 +19,11 @@ from garment_transfer.data.samples import collate
 from garment_transfer.evaluation import from_uint8, to_uint8
 from garment_transfer.geometry import correlation_reference
 from garment_transfer.metrics.image import ImageMetrics
-from garment_transfer.report import build_report
-from garment_transfer.models import pipeline, scaw
+from garment_transfer.models.distilled_transfer import method as distilled_transfer
+from garment_transfer.models.distilled_transfer import scaw
 from garment_transfer.models.pipeline import GarmentTransfer
-from garment_transfer.stages.distilled_transfer.pipeline import GarmentTransferPipeline, PipelineDataModule
+from garment_transfer.report import build_report
+from garment_transfer.stages.pipeline import GarmentTransferPipeline, PipelineDataModule
 
 SIZE = "64x48"
 
@@ -35,13 +35,11 @@ def checkpoints(stage_checkpoints) -> dict[str, str]:
 
 def pipeline_args(checkpoints: dict, method: str = "ours") -> dict:
     if method == "ours":
-        return dict(parsing_checkpoint=checkpoints["transfer_parsing"],
-                    warping_checkpoint=checkpoints["transfer_warping"],
-                    regrowth_checkpoint=checkpoints["arm_regrowth"])
+        return {"checkpoints": dict(parsing=checkpoints["transfer_parsing"], warping=checkpoints["transfer_warping"],
+                                    regrowth=checkpoints["arm_regrowth"])}
     if method == "teacher":
-        return dict(tryon_parsing_checkpoint=checkpoints["tryon_parsing"],
-                    tryon_warping_checkpoint=checkpoints["tryon_warping"],
-                    regrowth_checkpoint=checkpoints["arm_regrowth"])
+        return {"checkpoints": dict(tryon_parsing=checkpoints["tryon_parsing"],
+                                    tryon_warping=checkpoints["tryon_warping"], regrowth=checkpoints["arm_regrowth"])}
     return {}
 
 
@@ -122,11 +120,15 @@ def test_affine_paste_moves_the_garment_box_onto_the_target_box(synthetic_root):
     assert torch.equal(torch.where(out.warped_mask > 0.5, batch.target.image, out.image), batch.target.image)
 
 
-def test_missing_checkpoints_are_named():
-    with pytest.raises(ValueError, match="warping_checkpoint"):
-        GarmentTransfer("ours", parsing_checkpoint="a.ckpt", regrowth_checkpoint="b.ckpt")
+def test_missing_checkpoints_are_named(tmp_path):
+    with pytest.raises(ValueError, match="method 'ours' needs checkpoints warping"):
+        GarmentTransfer("ours", {"parsing": "a.ckpt", "regrowth": "b.ckpt"})
     with pytest.raises(FileNotFoundError, match="nowhere.ckpt"):
-        GarmentTransfer("ours", parsing_checkpoint="nowhere.ckpt", warping_checkpoint="x", regrowth_checkpoint="y")
+        GarmentTransfer("ours", {"parsing": "nowhere.ckpt", "warping": "x", "regrowth": "y"})
+    with pytest.raises(ValueError, match=r"method 'ours' runs \['parsing', 'regrowth', 'warping'\], not \['tutor'\]"):
+        GarmentTransfer("ours", {"tutor": "a.ckpt"})
+    with pytest.raises(FileNotFoundError, match="runs/cpu/transfer_parsing/checkpoints/last.ckpt"):
+        GarmentTransfer("ours", runs=tmp_path / "runs" / "cpu")  # each role from the stage's run folder
 
 
 def _user_files(synthetic_root, sample: str, side: str) -> list[str]:
@@ -136,8 +138,8 @@ def _user_files(synthetic_root, sample: str, side: str) -> list[str]:
 
 
 def _checkpoint_flags(checkpoints) -> list[str]:
-    return ["--parsing-checkpoint", checkpoints["transfer_parsing"], "--warping-checkpoint",
-            checkpoints["transfer_warping"], "--regrowth-checkpoint", checkpoints["arm_regrowth"]]
+    return ["--checkpoint", f"parsing={checkpoints['transfer_parsing']}", "--checkpoint",
+            f"warping={checkpoints['transfer_warping']}", "--checkpoint", f"regrowth={checkpoints['arm_regrowth']}"]
 
 
 def test_transfer_tool_dresses_a_users_pair_like_the_pipeline(checkpoints, synthetic_root, tmp_path, capsys):
@@ -189,7 +191,7 @@ def reference_output(checkpoints, evaluation_pairs):
     model = GarmentTransfer("ours", **pipeline_args(checkpoints), fold_norms=False)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scaw, "correlation", correlation_reference)
-        patch.setattr(pipeline, "compose", lambda *args, fill: compose_reference(*args))
+        patch.setattr(distilled_transfer, "compose", lambda *args, fill: compose_reference(*args))
         return model(evaluation_pairs.source, evaluation_pairs.target)
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import real_layouts as rl
 import torch
+from conftest import tiny_settings
 from PIL import Image
 from scipy import ndimage
 
-import real_layouts as rl
-from conftest import tiny_settings
 from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.cli import main
 from garment_transfer.data.datamodule import GarmentDataModule
@@ -276,12 +276,12 @@ def test_pipeline_test_on_a_vitonhd_test_split_runs_the_unpaired_protocol_on_its
         torch.save(checkpoint, checkpoints[stage])
     run = tmp_path / "run"
     conf = Path(__file__).resolve().parents[1] / "conf"
-    args = ["test", "-c", str(conf / "trainer/cpu.yaml"), "-c", str(conf / "distilled_transfer/pipeline/cpu.yaml"),
+    roles = {"parsing": checkpoints["transfer_parsing"], "warping": checkpoints["transfer_warping"],
+             "regrowth": checkpoints["arm_regrowth"]}
+    args = ["test", "-c", str(conf / "trainer/cpu.yaml"), "-c", str(conf / "pipeline/cpu.yaml"),
+            "-c", str(conf / "distilled_transfer/evaluate/ours.yaml"),
             "--trainer.default_root_dir", str(run), "--trainer.logger", "false", "--trainer.accelerator", "cpu",
-            "--trainer.enable_progress_bar", "false",
-            "--model.init_args.parsing_checkpoint", checkpoints["transfer_parsing"],
-            "--model.init_args.warping_checkpoint", checkpoints["transfer_warping"],
-            "--model.init_args.regrowth_checkpoint", checkpoints["arm_regrowth"],
+            "--trainer.enable_progress_bar", "false", "--model.init_args.checkpoints", json.dumps(roles),
             "--model.init_args.protocols", "[unpaired, retransfer]",
             "--data.init_args.root", str(written.root), "--data.init_args.format", "vitonhd",
             "--data.init_args.size", "64x48", "--data.init_args.densepose", "rendering",

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from garment_transfer.models.complexity import count_parameters
+from garment_transfer.models.distilled_transfer.regrowth import build_regrowth_net
 from garment_transfer.models.resunet import ResUnetGenerator
-from garment_transfer.models.regrowth import build_regrowth_net
 
 
 def test_paper_preset_has_the_papers_43_90_million_parameters():

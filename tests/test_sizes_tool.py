@@ -7,7 +7,7 @@ import torch
 
 from garment_transfer.cli import main
 from garment_transfer.models.complexity import count_macs
-from garment_transfer.models.pfafn import build_pf_afwm
+from garment_transfer.models.pfafn.networks import build_pf_afwm
 from garment_transfer.tools.sizes import networks, size_rows
 
 

@@ -67,7 +67,7 @@ def test_regrowth_swap_mask_runs_s_p_on_the_chosen_rows_without_boolean_mask_ind
     """The swap samples' ``S_P`` pass used ``inputs[rows]`` and ``mask[rows] = ...`` (boolean-mask indexing: a
     device-to-host wait per step on a GPU); now an index drawn on the CPU. The mask is the same."""
     from garment_transfer.data.samples import PairSample
-    from garment_transfer.models.parsing import parsing_inputs
+    from garment_transfer.models.distilled_transfer.parsing import parsing_inputs
     from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule
     from garment_transfer.stages.distilled_transfer.arm_regrowth.lightning_module import skin_of
 

@@ -9,13 +9,15 @@ import copy
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import one_step_checkpoint, quiet_trainer as trainer, tiny_settings, training_losses
+from conftest import one_step_checkpoint, tiny_settings, training_losses
+from conftest import quiet_trainer as trainer
 
+from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.data.label_maps import UPPER_GARMENT
 from garment_transfer.data.synth import generate
-from garment_transfer.checkpoints import TRANSFER_WARPING, read_checkpoint
+from garment_transfer.models.distilled_transfer import TRANSFER_WARPING
+from garment_transfer.models.distilled_transfer.warping import build_warping_student, warp_garment
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.warping import build_warping_student, warp_garment
 from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule, TransferParsingModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule, TransferWarpingModule
 from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule

@@ -13,9 +13,9 @@ import yaml
 from conftest import training_losses
 
 from garment_transfer.cli import lightning_cli
-from garment_transfer.checkpoints import TRYON_WARPING
+from garment_transfer.models.distilled_transfer import TRYON_WARPING
+from garment_transfer.models.distilled_transfer.warping import build_warping_teacher
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.warping import build_warping_teacher
 from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule
 
 SIZE = "64x48"

@@ -4,6 +4,7 @@ checkpoints are refused; limits hold. The good cases next to them still work."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.cli import main
 from garment_transfer.data.readers import make_reader
 from garment_transfer.errors import UserError, one_line, user_error
+from garment_transfer.models.distilled_transfer import TRYON_PARSING
+from garment_transfer.models.distilled_transfer.parsing import build_parsing_net
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import build_parsing_net
 from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingModule
 
 CONF = Path(__file__).parents[1] / "conf"
@@ -75,11 +77,11 @@ def fit(config: str, root, *extra: str) -> list[str]:
 
 
 def pipeline_test(root, checkpoints: dict, *extra: str) -> list[str]:
-    return ["test", *TRAINER, "-c", str(STAGE / "pipeline" / "cpu.yaml"), "--data.init_args.root", str(root),
-            "--data.init_args.size", SIZE, "--trainer.default_root_dir", "runs/test",
-            "--model.init_args.parsing_checkpoint", checkpoints["transfer_parsing"],
-            "--model.init_args.warping_checkpoint", checkpoints["transfer_warping"],
-            "--model.init_args.regrowth_checkpoint", checkpoints["arm_regrowth"], *extra]
+    roles = {"parsing": checkpoints["transfer_parsing"], "warping": checkpoints["transfer_warping"],
+             "regrowth": checkpoints["arm_regrowth"]}
+    return ["test", *TRAINER, "-c", str(CONF / "pipeline" / "cpu.yaml"), "-c", str(STAGE / "evaluate" / "ours.yaml"),
+            "--data.init_args.root", str(root), "--data.init_args.size", SIZE, "--trainer.default_root_dir",
+            "runs/test", "--model.init_args.checkpoints", json.dumps(roles), *extra]
 
 
 def user_files(root, split: str = "test") -> list[str]:
@@ -94,11 +96,11 @@ def user_files(root, split: str = "test") -> list[str]:
 
 
 def transfer(root, checkpoints: dict, out: Path, **overrides: str) -> list[str]:
-    flags = {"--parsing-checkpoint": checkpoints["transfer_parsing"],
-             "--warping-checkpoint": checkpoints["transfer_warping"],
-             "--regrowth-checkpoint": checkpoints["arm_regrowth"]}
-    flags.update({f"--{k.replace('_', '-')}": v for k, v in overrides.items()})
-    return ["transfer", *user_files(root), *[x for pair in flags.items() for x in pair], "--out", str(out)]
+    roles = {"parsing": checkpoints["transfer_parsing"], "warping": checkpoints["transfer_warping"],
+             "regrowth": checkpoints["arm_regrowth"]}
+    flags = [x for role, path in roles.items() for x in ("--checkpoint", f"{role}={path}")]
+    flags += [x for k, v in overrides.items() for x in (f"--{k.replace('_', '-')}", v)]
+    return ["transfer", *user_files(root), *flags, "--out", str(out)]
 
 
 # ------------------------------------------------------------------------------------------ no code runs from a file
@@ -155,7 +157,7 @@ def test_a_checkpoint_of_another_stage_is_refused_where_it_is_used(synthetic_roo
     assert "must be a checkpoint of TransferParsingModule" in line and "this is TryOnParsingModule" in line
     refused(capsys, pipeline_test(synthetic_root, {**stage_checkpoints,
                                                    "transfer_warping": stage_checkpoints["tryon_warping"]}),
-            stage_checkpoints["tryon_warping"], "warping_checkpoint", workdir=workdir)
+            stage_checkpoints["tryon_warping"], "checkpoints.warping", workdir=workdir)
     line = refused(capsys, fit("tryon_parsing/cpu.yaml", synthetic_root, "--ckpt_path", student), "--ckpt_path",
                    student, workdir=workdir)
     assert "TransferParsingModule" in line and "TryOnParsingModule" in line
@@ -177,8 +179,7 @@ def test_checkpoints_of_another_size_are_refused(synthetic_root, stage_checkpoin
 def test_a_frozen_net_refuses_another_densepose_encoding(tmp_path):
     path = untrained_checkpoint(TryOnParsingModule(width="tiny"), tmp_path / "tp.ckpt")
     with pytest.raises(ValueError, match="pose_channels=3, this stage has pose_channels=25"):
-        FrozenNet.from_checkpoint(path, {"garment_transfer.stages.distilled_transfer.tryon_parsing.lightning_module."
-                                         "TryOnParsingModule": build_parsing_net}, pose_channels=25)
+        FrozenNet.from_checkpoint(path, {TRYON_PARSING: build_parsing_net}, pose_channels=25)
 
 
 # --------------------------------------------------------------------------------- missing, truncated, bad values

@@ -1,11 +1,12 @@
 """Stage checkpoints as other stages, the pipeline and the tools read them: safely, and knowing which stage wrote them.
 
 A checkpoint is read with ``torch.load(..., weights_only=True)``: tensors and plain Python containers only, so a file
-whose pickle would run code is refused, never executed. Every stage module records its class path under
-:data:`STAGE_KEY` when it saves (``StageModule.on_save_checkpoint``); :func:`checkpoint_stage` reads it back, and for
-checkpoints written before the stages moved to ``stages/<method>/<stage>/`` it maps the class path that LightningCLI
-stored in the hyper-parameters (``_class_path``) through :data:`LEGACY_CLASS_PATHS`. The class paths of the stages
-whose checkpoints other code loads are the constants below (a test checks that each names the class it should).
+whose pickle would run code is refused, never executed. Every stage module records, when it saves
+(``StageModule.on_save_checkpoint``), its stable stage id (:data:`STAGE_ID_KEY`, ``<method>/<stage>`` as the method
+registry names it, :mod:`garment_transfer.registry`) and its class path (:data:`STAGE_KEY`). :func:`checkpoint_stage`
+reads the id back; for a checkpoint that records only a class path (written before stage ids, or before the stages
+moved to ``stages/<method>/<stage>/``: the class path that LightningCLI stored in the hyper-parameters,
+``_class_path``) the registry maps that path to its stage.
 """
 
 from __future__ import annotations
@@ -20,32 +21,10 @@ from typing import Any
 
 import torch
 
+from garment_transfer import registry
+
 STAGE_KEY = "garment_transfer_stage"  # the class path of the stage module that wrote a checkpoint
-
-_METHOD = "garment_transfer.stages.distilled_transfer"
-TRYON_PARSING = f"{_METHOD}.tryon_parsing.lightning_module.TryOnParsingModule"
-TRANSFER_PARSING = f"{_METHOD}.transfer_parsing.lightning_module.TransferParsingModule"
-TRYON_WARPING = f"{_METHOD}.tryon_warping.lightning_module.TryOnWarpingModule"
-TRANSFER_WARPING = f"{_METHOD}.transfer_warping.lightning_module.TransferWarpingModule"
-ARM_REGROWTH = f"{_METHOD}.arm_regrowth.lightning_module.ArmRegrowthModule"
-
-_PFAFN = "garment_transfer.stages.pfafn"  # PF-AFN (SYSTEMS.md 1)
-PB_WARPING = f"{_PFAFN}.pb_warping.lightning_module.PBWarpingModule"
-PB_TRYON = f"{_PFAFN}.pb_tryon.lightning_module.PBTryOnModule"
-PF_WARPING = f"{_PFAFN}.pf_warping.lightning_module.PFWarpingModule"
-PF_TRYON = f"{_PFAFN}.pf_tryon.lightning_module.PFTryOnModule"
-
-# Class paths of the stage modules before the method folders (``garment_transfer.stages.<stage>``), as LightningCLI
-# wrote them into ``hyper_parameters._class_path`` (the package path) or as a module's own path names them.
-LEGACY_CLASS_PATHS = {
-    f"garment_transfer.stages.{stage}{module}.{name}": new
-    for stage, name, new in (("tryon_parsing", "TryOnParsingModule", TRYON_PARSING),
-                             ("transfer_parsing", "TransferParsingModule", TRANSFER_PARSING),
-                             ("tryon_warping", "TryOnWarpingModule", TRYON_WARPING),
-                             ("transfer_warping", "TransferWarpingModule", TRANSFER_WARPING),
-                             ("arm_regrowth", "ArmRegrowthModule", ARM_REGROWTH))
-    for module in ("", ".lightning_module")
-}
+STAGE_ID_KEY = "garment_transfer_stage_id"  # its stable stage id, <method>/<stage>
 
 
 def safe_load(path: str | Path, what: str) -> Any:
@@ -80,8 +59,8 @@ def safe_load(path: str | Path, what: str) -> Any:
 
 
 class _LegacyStageModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Makes ``import garment_transfer.stages.<stage>[.lightning_module]`` give today's module, so that a checkpoint
-    whose hyper-parameters name an old class path (LightningCLI reads ``_class_path`` on ``--ckpt_path``) resolves."""
+    """Makes ``import <a stage's former module>[.lightning_module]`` give today's module, so that a checkpoint whose
+    hyper-parameters name an old class path (LightningCLI reads ``_class_path`` on ``--ckpt_path``) resolves."""
 
     def __init__(self, modules: dict[str, str]) -> None:
         self.modules = modules
@@ -97,13 +76,13 @@ class _LegacyStageModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def install_legacy_stage_modules() -> None:
-    """Register the old stage packages (``garment_transfer.stages.<stage>`` and its ``lightning_module``) as aliases
-    of today's, ahead of the other finders so that an old name never loads a second copy (idempotent)."""
+    """Register every registered stage's former packages (and their ``lightning_module``) as aliases of today's,
+    ahead of the other finders so that an old name never loads a second copy (idempotent)."""
     modules = {}
-    for new in LEGACY_CLASS_PATHS.values():
-        package = new.rsplit(".", 2)[0]  # garment_transfer.stages.<method>.<stage>
-        old = "garment_transfer.stages." + package.rsplit(".", 1)[1]
-        modules[old], modules[f"{old}.lightning_module"] = package, f"{package}.lightning_module"
+    for stage in registry.stages().values():
+        package = stage.module.rsplit(".", 2)[0]  # garment_transfer.stages.<method>.<stage>
+        for old in stage.former_modules:
+            modules[old], modules[f"{old}.lightning_module"] = package, f"{package}.lightning_module"
     if not any(isinstance(finder, _LegacyStageModules) for finder in sys.meta_path):
         sys.meta_path.insert(0, _LegacyStageModules(modules))
 
@@ -124,17 +103,25 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def stage_id_of_class(path: str) -> str | None:
+    """The stage id of a stage module's class path (today's or a former one), or None for an unregistered class."""
+    stage = registry.stage_of_class(path)
+    return None if stage is None else stage.id
+
+
 def checkpoint_stage(checkpoint: dict) -> str | None:
-    """The class path of the stage that wrote ``checkpoint`` (legacy paths mapped), or None when it records none."""
+    """The stage id of the stage that wrote ``checkpoint``: the recorded id, else its class path mapped through the
+    registry (an unregistered class path is returned as it is), or None when it records neither."""
+    if checkpoint.get(STAGE_ID_KEY):
+        return checkpoint[STAGE_ID_KEY]
     recorded = checkpoint.get(STAGE_KEY) or (checkpoint.get("hyper_parameters") or {}).get("_class_path")
-    return LEGACY_CLASS_PATHS.get(recorded, recorded) if recorded else None
+    return (stage_id_of_class(recorded) or recorded) if recorded else None
 
 
-def short_stage(path: str | None) -> str:
-    """``TryOnParsingModule (distilled_transfer/tryon_parsing)`` for a stage class path, for messages."""
-    if not path:
+def short_stage(stage_id: str | None) -> str:
+    """``TryOnParsingModule (distilled_transfer/tryon_parsing)`` for a stage id, for messages (anything else as
+    it is)."""
+    if not stage_id:
         return "no recorded stage"
-    parts = path.split(".")
-    if parts[:2] == ["garment_transfer", "stages"] and len(parts) >= 5:
-        return f"{parts[-1]} ({'/'.join(parts[2:4])})"
-    return path
+    stage = registry.stages().get(stage_id)
+    return stage_id if stage is None else f"{stage.class_name} ({stage.id})"

@@ -28,6 +28,7 @@ TOOLS = {
     "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (METHOD.md 5)"),
     "preflight": ("preflight", "check that a plan's configs find every file they need, before training starts"),
     "sizes": ("sizes", "parameters and MACs of every network of every method at a size, beside the published counts"),
+    "methods": ("methods", "list the registered methods: stages, ways to dress a person, evaluations (or make rules)"),
 }
 
 

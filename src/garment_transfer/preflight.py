@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from garment_transfer.checkpoints import checkpoint_stage, class_path, read_checkpoint, short_stage
+from garment_transfer.checkpoints import checkpoint_stage, class_path, read_checkpoint, short_stage, stage_id_of_class
 from garment_transfer.models.frozen import check_data_settings
+
 
 def resume_path(ckpt_path: str | None, root_dir: str | Path) -> Path | None:
     """The file ``--ckpt_path`` names: ``last`` is ``<root_dir>/checkpoints/last.ckpt`` (None when it does not exist
@@ -41,7 +42,8 @@ def check_ckpt_path(ckpt_path: str | None, root_dir: str | Path, model_class_pat
     if not path.is_file():
         raise FileNotFoundError(f"--ckpt_path {path}: checkpoint file not found")
     module, _, name = model_class_path.rpartition(".")
-    own = class_path(getattr(importlib.import_module(module), name))
+    own_class = class_path(getattr(importlib.import_module(module), name))
+    own = stage_id_of_class(own_class) or own_class
     stage = checkpoint_stage(read_checkpoint(path))
     if stage is not None and stage != own:
         raise ValueError(f"--ckpt_path {path}: a checkpoint of {short_stage(stage)}, but the model is "

@@ -35,6 +35,7 @@ ImageLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 WARP_WEIGHTS = {"l1": 1.0, "vgg": 0.2, "mask": 2.0, "smooth": 6.0, "tv": 0.01}
 FEATURE_KD_WEIGHTS = tuple((5 - k) * 0.04 for k in range(5))  # coarse -> fine: 0.2, 0.16, 0.12, 0.08, 0.04
 FLOW_KD_LEVELS = 3
+VGG_TERMS = ("vgg", "rendered_vgg", "skin_vgg")  # the terms that run the VGG network
 GENERATOR_WEIGHTS = {"l1": 5.0, "vgg": 1.0, "rendered_l1": 5.0, "rendered_vgg": 1.0, "mask": 1.0}
 SKIN_WEIGHTS = {"skin_l1": 30.0, "skin_vgg": 2.0}
 SKIN_WEIGHTS_AFTER_NITER = {"skin_l1": 60.0, "skin_vgg": 4.0}
@@ -204,3 +205,30 @@ def skin_weights(epoch: int, niter: int) -> dict[str, float]:
     :data:`SKIN_WEIGHTS_AFTER_NITER`. (PF-AFN's loop counts epochs from 1 and tests ``epoch < niter``, so it
     switches one epoch earlier: pass ``niter - 1`` to reproduce it.)"""
     return dict(SKIN_WEIGHTS if epoch < niter else SKIN_WEIGHTS_AFTER_NITER)
+
+
+def uses_vgg(*weights: Mapping[str, float]) -> bool:
+    """Whether any weight table gives a VGG term (:data:`VGG_TERMS`) a non-zero weight: only then is the VGG network
+    built and run."""
+    return any(table.get(name, 0) for table in weights for name in VGG_TERMS)
+
+
+def distillation_terms(student: FlowOutput, teacher: FlowOutput, target_garment: torch.Tensor, adjustable: bool
+                       ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """``({"feature_kd", "flow_kd"}, gate)``: feature KD on the five person-branch FPN maps (weights
+    ``(5 - k) * 0.04``) and flow KD on the three finest grids (weights ``k + 1``), both over the samples the
+    adjustable gate lets through."""
+    gate = distillation_gate(teacher.warped_garment, student.warped_garment, target_garment, adjustable)
+    return {"feature_kd": feature_distillation(student.person_features, teacher.person_features, gate,
+                                               FEATURE_KD_WEIGHTS),
+            "flow_kd": flow_distillation(student.grids, teacher.grids, gate, FLOW_KD_LEVELS)}, gate
+
+
+def stage_warping_terms(out: FlowOutput, garment: torch.Tensor, garment_mask: torch.Tensor,
+                        weights: Mapping[str, float], vgg: ImageLoss | None,
+                        options: Mapping) -> dict[str, torch.Tensor]:
+    """:func:`warping_terms` with a stage's choices: the VGG network runs only where ``weights`` (the table the
+    terms are summed with) gives ``vgg`` a weight; ``vgg_levels``, ``resize_mode`` and ``smooth_reduction`` come from
+    ``options`` (the stage's hyper-parameters)."""
+    return warping_terms(out, garment, garment_mask, vgg if weights.get("vgg", 0) else None, options["vgg_levels"],
+                         options["resize_mode"], options["smooth_reduction"])

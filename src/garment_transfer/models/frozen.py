@@ -1,7 +1,8 @@
 """One way to hold a frozen network: another stage's trained net inside a student, the pipeline, a tool or a benchmark.
 
-:meth:`FrozenNet.from_checkpoint` reads a stage checkpoint safely (:func:`garment_transfer.checkpoints.read_checkpoint`),
-checks that the stage which wrote it is one the caller accepts (its class path is in the checkpoint) and that its
+:meth:`FrozenNet.from_checkpoint` reads a stage checkpoint safely
+(:func:`garment_transfer.checkpoints.read_checkpoint`), checks that the stage which wrote it is one the caller accepts
+(its stage id is in the checkpoint) and that its
 DensePose encoding (``pose_channels``) is the caller's, rebuilds the net from the checkpoint's hyper-parameters with
 that stage's builder, loads its weights strictly and freezes it (``requires_grad`` off, eval mode).
 
@@ -35,7 +36,7 @@ class FrozenNet(nn.Module):
     Args:
         net: the network; frozen and put in eval mode here.
         source: where it came from (a checkpoint path), for messages and ``repr``.
-        stage: the class path of the stage that trained it.
+        stage: the id of the stage that trained it (``<method>/<stage>``).
         hparams: that stage's hyper-parameters.
         data: its data module's hyper-parameters (``size``, ``densepose``, ...) where the checkpoint has them.
     """
@@ -56,8 +57,8 @@ class FrozenNet(nn.Module):
 
         Args:
             path: the checkpoint.
-            builders: the stages accepted here, ``{stage class path: builder(hyper_parameters) -> nn.Module}``
-                (the constants of :mod:`garment_transfer.checkpoints`).
+            builders: the stages accepted here, ``{stage id: builder(hyper_parameters) -> nn.Module}``
+                (``garment_transfer.registry.builders``, or a method's own stage ids and builders).
             pose_channels: the caller's DensePose channels; a checkpoint trained on another encoding is refused.
             argument: the argument that named ``path``, for messages.
 
@@ -114,6 +115,16 @@ class FrozenNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{type(self._net).__name__} from {self.source or 'memory'}, frozen"
+
+
+def load_weights(net: nn.Module, frozen: FrozenNet, argument: str) -> None:
+    """Start a trained part of a stage (``net``) from another stage's network: its weights and buffers copied (the
+    file stays unchanged, ``frozen`` holds its own copy); a network of another shape is refused, naming the file."""
+    try:
+        net.load_state_dict(frozen.net.state_dict())
+    except RuntimeError as err:
+        raise ValueError(f"{frozen.source}: {argument} holds a network that does not fit this stage's (width "
+                         f"{frozen.hparams.get('width')!r} there; {str(err).splitlines()[0]})") from err
 
 
 def check_data_settings(module: nn.Module, size: tuple[int, int], densepose: str, what: str = "this run") -> None:

@@ -1,5 +1,6 @@
 """Try-on composition, shared by the try-on generators (PF-AFN's, GP-VTON's): a generator's raw 4-channel output is a
-rendered person and a composition mask, and the try-on keeps the warped garment where the mask says so.
+rendered person and a composition mask, and the try-on keeps the warped garment where the mask says so;
+:class:`TryOnOutput` is what a try-on model (a warp and its generator) returns.
 
 ``rendered = tanh(out[:, :3])``, ``m = sigmoid(out[:, 3]) * warped_mask`` (times a garment region when given), and
 the try-on is ``warped * m + rendered * (1 - m)``. Images are (B, 3, H, W) in [-1, 1], masks (B, 1, H, W) in [0, 1].
@@ -11,17 +12,10 @@ from typing import NamedTuple
 
 import torch
 
+from garment_transfer.models.checks import check_maps
+from garment_transfer.models.flow import FlowOutput
+
 TRYON_OUTPUTS = 4  # RGB + composition mask
-
-
-def check_maps(name: str, x: torch.Tensor, channels: int, like: torch.Tensor | None = None) -> None:
-    """``x`` must be (B, channels, H, W), and have the batch and size of ``like`` when given: else a ``ValueError``
-    naming ``name``."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{name} must be (B, {channels}, H, W), got {got}")
-    if like is not None and (x.shape[0], *x.shape[2:]) != (like.shape[0], *like.shape[-2:]):
-        raise ValueError(f"{name} {tuple(x.shape)} does not match the batch and size of {tuple(like.shape)}")
 
 
 class TryOn(NamedTuple):
@@ -52,3 +46,11 @@ def tryon(generator_output: torch.Tensor, warped_garment: torch.Tensor, warped_m
         check_maps("garment_mask", garment_mask, 1, generator_output)
         mask = mask * garment_mask
     return TryOn(warped_garment * mask + rendered * (1 - mask), rendered, mask)
+
+
+class TryOnOutput(NamedTuple):
+    """A try-on model's output: the warp's (:class:`~garment_transfer.models.flow.FlowOutput`) and the try-on
+    (None when only the warp ran)."""
+
+    warp: FlowOutput
+    tryon: TryOn | None

@@ -2,9 +2,9 @@
 
 ``make train-all`` runs it with the preset's configs (``make -n train-all`` shows the call). For every config: its
 classes import; every weight file it names (``vgg_weights``, ``inception``, ``lpips``, ``lpips_backbone``) exists,
-unless the config explicitly allows going without it (``allow_random_vgg``); every ``*_checkpoint`` exists or is
-written by an earlier stage of the plan (under ``--runs``); every data root exists; and the disk holds the built-in
-synthetic data set a config will generate. Exit code 2 and one line per problem, with how to fix it.
+unless the config explicitly allows going without it (``allow_random_vgg``); every ``*_checkpoint`` and every entry
+of ``checkpoints`` exists or is written by an earlier stage of the plan (under ``--runs``); every data root exists;
+and the disk holds the built-in synthetic data set a config will generate. Exit code 2 and one line per problem, with how to fix it.
 
 Example: garment-transfer preflight --runs runs/cpu -c conf/trainer/cpu.yaml conf/distilled_transfer/*/cpu.yaml
 """
@@ -83,11 +83,13 @@ def problems(configs: list[Path], runs: Path) -> list[str]:
                 if name == "vgg_weights" and model.get("allow_random_vgg"):
                     continue
                 found.append(f"{path}: model.init_args.{name} {value} not found: get {how}")
-        for name, value in model.items():
-            if name.endswith("_checkpoint") and value and not Path(value).is_file():
-                if not Path(value).resolve().is_relative_to(runs.resolve()):
-                    found.append(f"{path}: model.init_args.{name} {value} not found, and no stage of this plan "
-                                 f"writes it (they write under {runs})")
+        named = {name: value for name, value in model.items() if name.endswith("_checkpoint")}
+        if isinstance(model.get("checkpoints"), dict):
+            named.update({f"checkpoints.{role}": value for role, value in model["checkpoints"].items()})
+        for name, value in named.items():
+            if value and not Path(value).is_file() and not Path(value).resolve().is_relative_to(runs.resolve()):
+                found.append(f"{path}: model.init_args.{name} {value} not found, and no stage of this plan "
+                             f"writes it (they write under {runs})")
         data = (config.get("data") or {}).get("init_args") or {}
         if "root" in data and data["root"] is not None and not Path(data["root"]).is_dir():
             found.append(f"{path}: data.init_args.root {data['root']} not found: point it at the data set folder, "

@@ -24,18 +24,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from garment_transfer import registry
 from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.data.readers import FilesReader
 from garment_transfer.data.samples import PersonSample, collate, parse_size
-from garment_transfer.models.pipeline import INTERMEDIATES, METHODS, NEEDS, GarmentTransfer
+from garment_transfer.models.pipeline import INTERMEDIATES, GarmentTransfer
+from garment_transfer.models.pipeline import checkpoint_paths as method_checkpoints
 from garment_transfer.visuals import save_images
 
 DENSEPOSE_FILES = ("iuv", "rendering", "parts")
-CHECKPOINTS = {"parsing_checkpoint": "transfer_parsing", "warping_checkpoint": "transfer_warping",
-               "regrowth_checkpoint": "arm_regrowth", "tryon_parsing_checkpoint": "tryon_parsing",
-               "tryon_warping_checkpoint": "tryon_warping", "pf_tryon_checkpoint": "pfafn/pf_tryon",
-               "pb_tryon_checkpoint": "pfafn/pb_tryon"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,20 +46,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--densepose-files", default="iuv", choices=DENSEPOSE_FILES,
                         help="what the DensePose files hold (default iuv)")
     parser.add_argument("--checkpoints", default="runs/cpu", metavar="DIR",
-                        help="run folder holding <stage>/checkpoints/last.ckpt (default runs/cpu)")
-    for name in CHECKPOINTS:
-        parser.add_argument(f"--{name.replace('_', '-')}", metavar="CKPT", help="override one stage's checkpoint")
-    parser.add_argument("--method", default="ours", choices=tuple(METHODS),
-                        help="ours (default) or a baseline (pfafn_parser_based needs keypoints, which user files lack)")
+                        help="a preset's run folder holding <stage>/checkpoints/last.ckpt (default runs/cpu)")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="ROLE=CKPT",
+                        help="one network's checkpoint by role (ours: parsing, warping, regrowth); repeatable")
+    parser.add_argument("--method", default="ours", choices=tuple(registry.dressers()),
+                        help="ours (default) or another registered way to dress a person")
     parser.add_argument("--fill", default="inpaint", help="hole filling of the composition (default inpaint)")
     parser.add_argument("--out", required=True, metavar="PNG", help="where to write the result")
     parser.add_argument("--intermediates", metavar="DIR", help="also write parsing, warped garment, skin here")
 
 
 def checkpoint_paths(args: argparse.Namespace) -> dict[str, str]:
-    """The checkpoints ``--method`` needs: explicit flags, else ``<--checkpoints>/<stage>/checkpoints/last.ckpt``."""
-    return {name: getattr(args, name) or str(Path(args.checkpoints) / CHECKPOINTS[name] / "checkpoints/last.ckpt")
-            for name in NEEDS[args.method]}
+    """The checkpoints ``--method`` needs, by role: ``--checkpoint ROLE=CKPT``, else
+    ``<--checkpoints>/<stage>/checkpoints/last.ckpt``."""
+    given = {}
+    for spec in args.checkpoint:
+        role, sep, path = spec.partition("=")
+        if not sep or not role or not path:
+            raise ValueError(f"--checkpoint {spec!r}: expected ROLE=CKPT, e.g. parsing=runs/cpu/transfer_parsing/"
+                             "checkpoints/last.ckpt")
+        given[role] = path
+    return method_checkpoints(args.method, given, args.checkpoints)
+
+
+def check_readable(method: str) -> None:
+    """User files give photos, parsings and DensePose only: a method that reads more of a sample is refused."""
+    reads = registry.dresser(method).reads
+    if reads:
+        raise ValueError(f"--method {method}: it reads {', '.join(reads)} of a person, which the transfer command's "
+                         "files do not give; use a method that reads the photo, parsing and DensePose only")
 
 
 def data_settings(paths: dict[str, str]) -> tuple[tuple[int, int], str]:
@@ -110,6 +123,7 @@ def check_outputs(out: Path, intermediates: Path | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs(Path(args.out), Path(args.intermediates) if args.intermediates else None)
+    check_readable(args.method)
     paths = checkpoint_paths(args)
     size, encoding = data_settings(paths)
     files = {side: {"image": getattr(args, side), "labels": getattr(args, f"{side}_parsing"),
@@ -118,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     people = {side: reader.person("user", side) for side in files}
     for side, person in people.items():
         check_person(person, side, files[side]["labels"])
-    model = GarmentTransfer(args.method, fill=args.fill, **paths)
+    model = GarmentTransfer(args.method, paths, fill=args.fill)
     source, target = collate([people["source"]]), collate([people["target"]])
     out = model(source, target)
     save_images(Path(args.out).parent, [Path(args.out).stem], out.image)

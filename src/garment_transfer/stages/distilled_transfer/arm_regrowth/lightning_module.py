@@ -21,13 +21,12 @@ crop drawn per sample from ``eval_seed`` and the sample id (so the same in every
 :class:`ImageMetrics` logged as ``<split>/<case>/<metric>`` over the skin region ``M^s_t`` and as ``<case>_new`` over
 the regrown pixels only (``M^s_t`` minus the content's shape). Prediction and truth are both zero outside ``M^s_t``,
 so a whole-image MSE (the paper's Table 3 reads like one) is the region's times the region's area fraction.
-The net and its input adapter: :mod:`garment_transfer.models.regrowth`; ``S_P`` is held as a
+The net and its input adapter: :mod:`garment_transfer.models.distilled_transfer.regrowth`; ``S_P`` is held as a
 :class:`~garment_transfer.models.frozen.FrozenNet`.
 """
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from collections import OrderedDict
 
@@ -35,20 +34,27 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 
-from garment_transfer.checkpoints import TRANSFER_PARSING
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.label_maps import UPPER_SKIN
 from garment_transfer.data.samples import PairSample
-from garment_transfer.losses.warping import VGG_LAYERS, VGG_WEIGHTS, VGGLoss
+from garment_transfer.losses.warping import VGG_LAYERS, VGG_WEIGHTS
 from garment_transfer.metrics.image import ImageMetrics
-from garment_transfer.models.acceleration import accelerate
+from garment_transfer.models.distilled_transfer import TRANSFER_PARSING
+from garment_transfer.models.distilled_transfer.parsing import build_parsing_net, parsing_inputs
+from garment_transfer.models.distilled_transfer.regrowth import build_regrowth_net, regrow
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import build_parsing_net, parsing_inputs
-from garment_transfer.models.regrowth import build_regrowth_net, regrow
 from garment_transfer.stages.base import StageModule
-from garment_transfer.stages.distilled_transfer.arm_regrowth.cases import (AUGMENTATIONS, CASES, CONSTRUCTIONS, Example,
-                                                                           augment_case, crop_draws, crop_example, mix,
-                                                                           swap_case)
+from garment_transfer.stages.distilled_transfer.arm_regrowth.cases import (
+    AUGMENTATIONS,
+    CASES,
+    CONSTRUCTIONS,
+    Example,
+    augment_case,
+    crop_draws,
+    crop_example,
+    mix,
+    swap_case,
+)
 from garment_transfer.visuals import image_to_rgb, mask_to_rgb
 
 SWAP_SHAPES = ("parsing", "truth", "source")
@@ -81,8 +87,8 @@ class ArmRegrowthModule(StageModule):
                  parsing_checkpoint: str | None = None, lr: float = 1e-4, betas: tuple[float, float] = (0.5, 0.999),
                  w_l1: float = 1.0, w_vgg: float = 0.2, vgg_weights: str | None = None,
                  allow_random_vgg: bool = False, eval_seed: int = 0, channels_last: bool = False,
-                 compile: bool | str = False):
-        super().__init__()
+                 compile: bool | str = False, **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         if construction not in CONSTRUCTIONS:
             raise ValueError(f"construction {construction!r}: choose one of {CONSTRUCTIONS}")
@@ -90,21 +96,14 @@ class ArmRegrowthModule(StageModule):
             raise ValueError(f"swap_shape {swap_shape!r}: choose one of {SWAP_SHAPES}")
         if not 0 <= swap_probability <= 1:
             raise ValueError(f"swap_probability must lie in [0, 1], got {swap_probability}")
-        self.net = accelerate(build_regrowth_net(self.hparams), channels_last, compile)
+        self.net = build_regrowth_net(self.hparams)
         self.transfer_parser = self._load_transfer_parser() if swap_shape == "parsing" else None
-        if self.transfer_parser is not None:
-            accelerate(self.transfer_parser.net, channels_last, compile)
         self.augmenter = Augmenter(construction) if construction in AUGMENTATIONS else None
-        self.vgg = VGGLoss(vgg_weights, allow_random_vgg, VGG_LAYERS[:4], VGG_WEIGHTS[:4]) if w_vgg > 0 else None
-        if self.vgg is not None:
-            accelerate(self.vgg, channels_last, compile)
-        self.vgg_random = self.vgg is not None and self.vgg.random
-        if self.vgg_random:
-            warnings.warn("ArmRegrowthModule: the VGG term uses random features (allow_random_vgg); logged as "
-                          "train/vgg_random = 1", stacklevel=2)
+        self.setup_vgg(vgg_weights, allow_random_vgg, w_vgg > 0, VGG_LAYERS[:4], VGG_WEIGHTS[:4])
         if self.vgg is None:
             rank_zero_info("ArmRegrowthModule: w_vgg = 0, the VGG term is off (train/vgg is logged as 0)")
         self.metrics = nn.ModuleDict({case + region: ImageMetrics() for case in CASES for region in REGIONS})
+        self.accelerate_nets(channels_last, compile)
 
     def _load_transfer_parser(self) -> FrozenNet:
         path = self.hparams.parsing_checkpoint

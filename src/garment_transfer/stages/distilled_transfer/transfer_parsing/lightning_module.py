@@ -24,14 +24,14 @@ from collections import OrderedDict
 
 import torch
 
-from garment_transfer.checkpoints import TRYON_PARSING
 from garment_transfer.data.label_maps import UPPER_GARMENT
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.parsing import deep_parsing_loss, feature_loss, parsing_loss, response_loss
 from garment_transfer.metrics.parsing import ParsingMetrics
-from garment_transfer.models.acceleration import accelerate
+from garment_transfer.models.checks import check_pose_channels
+from garment_transfer.models.distilled_transfer import TRYON_PARSING
+from garment_transfer.models.distilled_transfer.parsing import build_parsing_net, parsing_inputs
 from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
 from garment_transfer.models.u2net import FEATURE_LAYERS
 from garment_transfer.stages.base import Phased, StageModule
 from garment_transfer.visuals import image_to_rgb, parsing_to_rgb
@@ -73,21 +73,22 @@ class TransferParsingModule(Phased, StageModule):
     def __init__(self, teacher_checkpoint: str | None = None, width: str = "small", pose_channels: int = 3,
                  lr: float = 1e-4, betas: tuple[float, float] = (0.5, 0.999), phases: dict | None = None,
                  temperature: float = 1.0, self_l1: float = 0.0, detach_first_pass: bool = False,
-                 w_l1: float = 2.0, w_ce: float = 0.2, channels_last: bool = False, compile: bool | str = False):
-        super().__init__()
+                 w_l1: float = 2.0, w_ce: float = 0.2, channels_last: bool = False, compile: bool | str = False,
+                 **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         self.phases = _check_phases(phases or DEFAULT_PHASES)
-        self.net = accelerate(build_parsing_net(self.hparams), channels_last, compile)
+        self.net = build_parsing_net(self.hparams)
         self.teacher = None
         if any(p.get("feature") or p.get("response") for p in self.phases.values()):
             if teacher_checkpoint is None:
                 raise ValueError("teacher_checkpoint: the feature and response phases need the try-on parsing teacher")
             self.teacher = FrozenNet.from_checkpoint(teacher_checkpoint, {TRYON_PARSING: build_parsing_net},
                                                      pose_channels, "teacher_checkpoint")
-            accelerate(self.teacher.net, channels_last, compile)
         self._check_teacher_width(teacher_checkpoint)
         self.phase = next(iter(self.phases))
         self.metrics = torch.nn.ModuleDict({name: ParsingMetrics() for name in ("vs_teacher", "retransfer", "truth")})
+        self.accelerate_nets(channels_last, compile)
 
     def _check_teacher_width(self, teacher_checkpoint) -> None:
         uses_features = any(p.get("feature") for p in self.phases.values())

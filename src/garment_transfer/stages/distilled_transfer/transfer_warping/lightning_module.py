@@ -18,24 +18,24 @@ garment and mask resized to that size, weighted ``k + 1`` (``multiscale: false``
 ``supervision`` picks the references: ``shape_content`` (paper) as above; ``shape`` drops ``T_W`` (mask, aligning and
 regularisers only); ``cycle`` drops ``T_W`` and dresses the result back, ``S_W(W, W^m, P_t, P_s, M^g_s)``, all terms of
 that second pass against ``G_s`` and ``M^g_s`` plus the regularisers of the first: the intermediate ``W_{t<-s}`` is
-not supervised (the paper's case III, which can shortcut). ``method`` picks the net (``models.warping.build_warping_student``).
+not supervised (the paper's case III, which can shortcut). ``method`` picks the net
+(``models.distilled_transfer.warping.build_warping_student``).
 
 Evaluation (``<split>/<comparison>/<metric>``): ``teacher`` (``W`` vs ``C^T`` inside ``M^g_{t<-s}``; whenever a
 ``T_W`` checkpoint is given), ``truth`` (``W`` vs the true worn garment inside its mask) and ``retransfer`` (``W``
 warped back to ``M^g_s`` on ``P_s``, vs ``G_s`` inside ``M^g_s``) as MSE / PSNR / SSIM; ``shape/mask_iou`` and
 ``truth/mask_iou`` of the warped mask. With ``target_shape="student"`` every comparison includes ``S_P``'s errors.
 
-The try-on warping teacher is ``T_W`` by default; a checkpoint of PF-AFN's parser-based warp (``PBWarpingModule``, or
-the warp of a ``PBTryOnModule``) makes PB-AFWM the teacher instead, fed its own person input (preserve masks of
-``M_{t<-s}``, the target's DensePose parts and keypoints): ``models.warping.WARPING_TEACHERS`` holds each accepted
-stage's builder and input adapter. ``T_W`` and ``S_P`` come as checkpoint paths, held as :class:`~garment_transfer.models.frozen.FrozenNet` (rebuilt from
-their hyper-parameters, checked for stage and DensePose encoding, frozen, kept in eval mode, called under ``no_grad``,
+The try-on warping teacher is ``T_W`` by default; a checkpoint of any stage that offers the ``tryon_warp`` capability
+in the method registry is accepted, each fed through its own input adapter: PF-AFN's parser-based warp
+(``PBWarpingModule``, or the warp of a ``PBTryOnModule``) makes PB-AFWM the teacher, fed its own person input
+(preserve masks of ``M_{t<-s}``, the target's DensePose parts and keypoints). ``T_W`` and ``S_P`` come as checkpoint
+paths, held as :class:`~garment_transfer.models.frozen.FrozenNet` (rebuilt from their hyper-parameters, checked for stage and DensePose encoding, frozen, kept in eval mode, called under ``no_grad``,
 never in the optimizer, and not saved in this module's checkpoints).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -43,24 +43,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from garment_transfer.checkpoints import TRANSFER_PARSING
+from garment_transfer import registry
 from garment_transfer.data.label_maps import NUM_CLASSES, UPPER_GARMENT
 from garment_transfer.data.samples import PairSample, one_hot
 from garment_transfer.geometry import resize_for_level, upsample_grid, warp
-from garment_transfer.losses.warping import (VGG_LAYERS, VGG_WEIGHTS, VGGLoss, aligning_loss, multiscale_loss,
-                                             second_order_smoothness, total_variation)
+from garment_transfer.losses.warping import (
+    VGG_LAYERS,
+    VGG_WEIGHTS,
+    aligning_loss,
+    multiscale_loss,
+    second_order_smoothness,
+    total_variation,
+)
 from garment_transfer.metrics.image import ImageMetrics, mask_iou
-from garment_transfer.models.acceleration import accelerate
-from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
+from garment_transfer.models.checks import check_pose_channels
+from garment_transfer.models.distilled_transfer import TRANSFER_PARSING
+from garment_transfer.models.distilled_transfer.parsing import build_parsing_net, parsing_inputs
+from garment_transfer.models.distilled_transfer.warping import build_warping_student
 from garment_transfer.models.flow import FlowOutput
-from garment_transfer.models.warping import WARPING_TEACHERS, build_warping_student
+from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.stages.base import StageModule
 from garment_transfer.visuals import image_to_rgb, mask_to_rgb
 
 SUPERVISIONS = ("shape_content", "shape", "cycle")
 TARGET_SHAPES = ("student", "truth")
 TERMS = ("align", "mask", "l1", "vgg", "smooth", "tv")
+TRYON_WARP = "tryon_warp"  # the registry capability of the try-on warps this student distils
 
 
 def level_grids(out: FlowOutput) -> list[torch.Tensor]:
@@ -115,8 +123,8 @@ class TransferWarpingModule(StageModule):
                  w_mask: float = 2.0, w_l1: float = 1.0, w_vgg: float = 0.2, w_smooth: float = 6.0,
                  w_tv: float = 0.01, multiscale: bool = True, vgg_levels: int | None = None,
                  vgg_weights: str | None = None, allow_random_vgg: bool = False, channels_last: bool = False,
-                 compile: bool | str = False):
-        super().__init__()
+                 compile: bool | str = False, **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         for name, value, choices in (("supervision", supervision, SUPERVISIONS),
                                      ("target_shape", target_shape, TARGET_SHAPES)):
@@ -124,7 +132,7 @@ class TransferWarpingModule(StageModule):
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
         if vgg_levels is not None and not 1 <= vgg_levels <= 5:
             raise ValueError(f"vgg_levels must be 1..5 or None, got {vgg_levels}")
-        self.net = accelerate(build_warping_student(self.hparams), channels_last, compile)
+        self.net = build_warping_student(self.hparams)
         if supervision == "shape_content" and teacher_checkpoint is None:
             raise ValueError("teacher_checkpoint: supervision 'shape_content' distils the try-on warping teacher T_W; "
                              "give its checkpoint (runs/<preset>/tryon_warping/checkpoints/last.ckpt)")
@@ -133,22 +141,14 @@ class TransferWarpingModule(StageModule):
                              "parsing student S_P; give its checkpoint (runs/<preset>/transfer_parsing/checkpoints/"
                              "last.ckpt), or set target_shape: truth on data with true transfers")
         self.teacher = None if teacher_checkpoint is None else FrozenNet.from_checkpoint(
-            teacher_checkpoint, {stage: build for stage, (build, _) in WARPING_TEACHERS.items()}, pose_channels,
-            "teacher_checkpoint")
+            teacher_checkpoint, {stage_id: stage.build for stage_id, stage in registry.offering(TRYON_WARP).items()},
+            pose_channels, "teacher_checkpoint")
         self.transfer_parser = None if target_shape == "truth" else FrozenNet.from_checkpoint(
             parsing_checkpoint, {TRANSFER_PARSING: build_parsing_net}, pose_channels, "parsing_checkpoint")
-        for frozen in (self.teacher, self.transfer_parser):
-            if frozen is not None:
-                accelerate(frozen.net, channels_last, compile)
-        self.vgg = VGGLoss(vgg_weights, allow_random_vgg, VGG_LAYERS[:4], VGG_WEIGHTS[:4]) \
-            if w_vgg > 0 and supervision != "shape" else None
-        if self.vgg is not None:
-            accelerate(self.vgg, channels_last, compile)
-        self.vgg_random = self.vgg is not None and self.vgg.random
-        if self.vgg_random:
-            warnings.warn("TransferWarpingModule: the VGG term uses random features (allow_random_vgg); logged as "
-                          "train/vgg_random = 1", stacklevel=2)
+        self.setup_vgg(vgg_weights, allow_random_vgg, w_vgg > 0 and supervision != "shape", VGG_LAYERS[:4],
+                       VGG_WEIGHTS[:4])
         self.metrics = nn.ModuleDict({name: ImageMetrics() for name in ("teacher", "truth", "retransfer")})
+        self.accelerate_nets(channels_last, compile)
 
     # -- computation
     def forward(self, garment, garment_mask, source_pose, target_pose, target_mask) -> FlowOutput:
@@ -166,8 +166,8 @@ class TransferWarpingModule(StageModule):
             parsing = batch.truth.parsing
         else:
             check_pose_channels(target.densepose, self.hparams.pose_channels)
-            parsing = self.transfer_parser(parsing_inputs(target.remaining, source.garment_mask, target.densepose)).logits
-            parsing = parsing.argmax(1)
+            inputs = parsing_inputs(target.remaining, source.garment_mask, target.densepose)
+            parsing = self.transfer_parser(inputs).logits.argmax(1)
         shape = one_hot(parsing, NUM_CLASSES, dtype=target.image.dtype)
         return shape, shape[:, UPPER_GARMENT:UPPER_GARMENT + 1]
 
@@ -175,7 +175,7 @@ class TransferWarpingModule(StageModule):
         """``C^T_{t<-s} = T_W(repr(M_{t<-s}, P_t), C_s, C^m_s)`` (B, 3, H, W) for the shape (B, 7, H, W), through the
         teacher stage's input adapter."""
         source = batch.source
-        teach = WARPING_TEACHERS[self.teacher.stage][1]
+        teach = registry.stage(self.teacher.stage).offers[TRYON_WARP]
         return teach(self.teacher, source.cloth, source.cloth_mask, parsing_one_hot, batch.target)
 
     def regularisers(self, out: FlowOutput, grids: list[torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -14,8 +14,8 @@ import torch
 from garment_transfer.data.samples import PairSample
 from garment_transfer.losses.parsing import deep_parsing_loss
 from garment_transfer.metrics.parsing import ParsingMetrics
-from garment_transfer.models.acceleration import accelerate
-from garment_transfer.models.parsing import build_parsing_net, check_pose_channels, parsing_inputs
+from garment_transfer.models.checks import check_pose_channels
+from garment_transfer.models.distilled_transfer.parsing import build_parsing_net, parsing_inputs
 from garment_transfer.stages.base import StageModule
 from garment_transfer.visuals import image_to_rgb, mask_to_rgb, parsing_to_rgb
 
@@ -33,11 +33,12 @@ class TryOnParsingModule(StageModule):
 
     def __init__(self, width: str = "small", pose_channels: int = 3, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 2.0, w_ce: float = 0.2,
-                 side_outputs: bool = True, channels_last: bool = False, compile: bool | str = False):
-        super().__init__()
+                 side_outputs: bool = True, channels_last: bool = False, compile: bool | str = False, **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
-        self.net = accelerate(build_parsing_net(self.hparams), channels_last, compile)
+        self.net = build_parsing_net(self.hparams)
         self.metrics = torch.nn.ModuleDict({"tryon": ParsingMetrics()})
+        self.accelerate_nets(channels_last, compile)
 
     def forward(self, remaining, cloth_mask, pose, return_features: bool = False):
         check_pose_channels(pose, self.hparams.pose_channels)

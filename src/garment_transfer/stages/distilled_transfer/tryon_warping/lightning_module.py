@@ -22,7 +22,6 @@ called with ``models.warping.person_representation``.
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 
 import torch
@@ -30,12 +29,11 @@ import torch.nn.functional as F
 
 from garment_transfer.data.label_maps import UPPER_GARMENT
 from garment_transfer.data.samples import PairSample, one_hot
-from garment_transfer.losses.warping import VGGLoss, multiscale_loss, second_order_smoothness, total_variation
+from garment_transfer.losses.warping import multiscale_loss, second_order_smoothness, total_variation
 from garment_transfer.metrics.image import ImageMetrics, mask_iou
-from garment_transfer.models.acceleration import accelerate
+from garment_transfer.models.checks import check_pose_channels
+from garment_transfer.models.distilled_transfer.warping import build_warping_teacher, person_representation
 from garment_transfer.models.flow import FlowOutput
-from garment_transfer.models.parsing import check_pose_channels
-from garment_transfer.models.warping import build_warping_teacher, person_representation
 from garment_transfer.stages.base import StageModule
 from garment_transfer.visuals import image_to_rgb
 
@@ -61,20 +59,15 @@ class TryOnWarpingModule(StageModule):
                  betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 1.0, w_vgg: float = 0.2,
                  w_mask: float = 2.0, w_smooth: float = 6.0, w_tv: float = 0.01, vgg_weights: str | None = None,
                  allow_random_vgg: bool = False, vgg_levels: int | None = None, channels_last: bool = False,
-                 compile: bool | str = False):
-        super().__init__()
+                 compile: bool | str = False, **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         if vgg_levels is not None and not 1 <= vgg_levels <= 5:
             raise ValueError(f"vgg_levels must be 1..5 or None, got {vgg_levels}")
-        self.net = accelerate(build_warping_teacher(self.hparams), channels_last, compile)
-        self.vgg = VGGLoss(vgg_weights, allow_random_vgg) if w_vgg > 0 else None
-        if self.vgg is not None:
-            accelerate(self.vgg, channels_last, compile)
-        self.vgg_random = self.vgg is not None and self.vgg.random
-        if self.vgg_random:
-            warnings.warn("TryOnWarpingModule: the VGG term uses random features (allow_random_vgg); logged as "
-                          "train/vgg_random = 1", stacklevel=2)
+        self.net = build_warping_teacher(self.hparams)
+        self.setup_vgg(vgg_weights, allow_random_vgg, w_vgg > 0)
         self.metrics = torch.nn.ModuleDict({"tryon": ImageMetrics()})
+        self.accelerate_nets(channels_last, compile)
 
     def forward(self, cloth, cloth_mask, parsing_one_hot, densepose) -> FlowOutput:
         check_pose_channels(densepose, self.hparams.pose_channels)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from garment_transfer.stages.pfafn.common import ParserBasedData
+from garment_transfer.data.datamodule import GarmentDataModule
 
 
-class PBTryOnDataModule(ParserBasedData):
-    """The data of the parser-based try-on model: the defaults of
-    :class:`~garment_transfer.stages.pfafn.common.ParserBasedData`."""
+class PBTryOnDataModule(GarmentDataModule):
+    """The data of the parser-based try-on model: paired training on a person with their own in-shop garment, evaluation
+    on transfer pairs (as the parser-based warp's)."""
+
+    def __init__(self, train_pairs: str = "paired", eval_pairs: str = "transfer", **kwargs):
+        super().__init__(train_pairs=train_pairs, eval_pairs=eval_pairs, **kwargs)

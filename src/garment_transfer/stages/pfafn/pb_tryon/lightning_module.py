@@ -21,14 +21,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from garment_transfer.checkpoints import PB_WARPING
 from garment_transfer.data.samples import PairSample
-from garment_transfer.losses.pfafn import E2E_WARP_WEIGHT, GENERATOR_WEIGHTS, WARP_WEIGHTS, generator_terms, weighted_sum
+from garment_transfer.losses.pfafn import (
+    E2E_WARP_WEIGHT,
+    GENERATOR_WEIGHTS,
+    WARP_WEIGHTS,
+    generator_terms,
+    stage_warping_terms,
+    uses_vgg,
+    weighted_sum,
+)
 from garment_transfer.metrics.image import ImageMetrics
-from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import check_pose_channels
-from garment_transfer.models.pfafn import PFAFNOutput, build_pb_afwm, build_pb_tryon, pb_context, pb_person
-from garment_transfer.stages.pfafn.common import TryOnStage, load_weights
+from garment_transfer.models.checks import check_pose_channels
+from garment_transfer.models.frozen import FrozenNet, load_weights
+from garment_transfer.models.pfafn import PB_WARPING
+from garment_transfer.models.pfafn.networks import build_pb_afwm, build_pb_tryon, dress, pb_context, pb_person
+from garment_transfer.models.tryon import TryOnOutput
+from garment_transfer.stages.tryon import TryOnStage
 
 
 class PBTryOnModule(TryOnStage):
@@ -54,8 +63,9 @@ class PBTryOnModule(TryOnStage):
                  w_warp: float = E2E_WARP_WEIGHT["parser_based"], warp_weights: dict | None = None,
                  generator_weights: dict | None = None, vgg_weights: str | None = None,
                  allow_random_vgg: bool = False, vgg_levels: int | None = None, resize_mode: str = "area",
-                 smooth_reduction: str = "sum", channels_last: bool = False, compile: bool | str = False):
-        super().__init__()
+                 smooth_reduction: str = "sum", channels_last: bool = False, compile: bool | str = False,
+                 **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         self.warp_weights = dict(WARP_WEIGHTS if warp_weights is None else warp_weights)
         self.generator_weights = dict(GENERATOR_WEIGHTS if generator_weights is None else generator_weights)
@@ -64,7 +74,7 @@ class PBTryOnModule(TryOnStage):
             warp = FrozenNet.from_checkpoint(warp_checkpoint, {PB_WARPING: build_pb_afwm}, pose_channels,
                                              "warp_checkpoint")
             load_weights(self.net.warp, warp, "warp_checkpoint")
-        self.setup_vgg(vgg_weights, allow_random_vgg, self.warp_weights, self.generator_weights)
+        self.setup_vgg(vgg_weights, allow_random_vgg, uses_vgg(self.warp_weights, self.generator_weights))
         self.metrics = nn.ModuleDict({"tryon": ImageMetrics(), "warp": ImageMetrics()})
         self.accelerate_nets(channels_last, compile)
 
@@ -72,13 +82,14 @@ class PBTryOnModule(TryOnStage):
         return [("warp", list(self.net.warp.parameters()), self.hparams.warp_lr_scale),
                 ("generator", list(self.net.generator.parameters()), 1.0)]
 
-    def losses(self, batch: PairSample) -> tuple[PFAFNOutput, dict[str, dict]]:
+    def losses(self, batch: PairSample) -> tuple[TryOnOutput, dict[str, dict]]:
         """The paired pass and its unweighted terms, ``{"warp": ..., "generator": ...}``."""
         target = batch.target
         check_pose_channels(target.densepose, self.hparams.pose_channels)
         out = self.net(target.cloth, target.cloth_mask, pb_person(target), pb_context(target),
                        covered_mask=target.garment_mask, garment_region=target.garment_mask)
-        return out, {"warp": self.warp_terms(out.warp, target.garment, target.garment_mask, self.warp_weights),
+        return out, {"warp": stage_warping_terms(out.warp, target.garment, target.garment_mask, self.warp_weights,
+                                                 self.vgg, self.hparams),
                      "generator": generator_terms(out.tryon, target.image, self.vgg, self.generator_weights)}
 
     def total(self, terms: dict[str, dict]) -> torch.Tensor:
@@ -94,7 +105,7 @@ class PBTryOnModule(TryOnStage):
                         "train/vgg_random": float(self.vgg_random)}, batch_size=batch.target.image.shape[0])
         return loss
 
-    def tryon(self, batch: PairSample) -> PFAFNOutput:
+    def tryon(self, batch: PairSample) -> TryOnOutput:
         """Test-time try-on: the target dressed in the source's in-shop garment."""
         check_pose_channels(batch.target.densepose, self.hparams.pose_channels)
-        return super().tryon(batch)
+        return dress(self.net, batch.target, batch.source.cloth, batch.source.cloth_mask)

@@ -9,7 +9,7 @@ L1 + 6 second-order smoothness`` against the worn garment ``G_t = I_t * M^g_t`` 
 the ten offset fields (``warp_weights``).
 
 Evaluation warps the SOURCE's in-shop garment onto the TARGET and compares it with the truth's worn garment (the
-true unpaired try-on on synthetic data) or, on paired pairs, with the target's own (``stages.pfafn.common.reference``):
+true unpaired try-on on synthetic data) or, on paired pairs, with the target's own (``stages.tryon.reference``):
 ``<split>/warp/{mse,psnr,ssim}`` inside the reference mask, ``<split>/warp/mask_iou`` and ``<split>/loss``.
 """
 
@@ -21,16 +21,16 @@ import torch
 from torch import nn
 
 from garment_transfer.data.samples import PairSample, PersonSample
-from garment_transfer.losses.pfafn import WARP_WEIGHTS, weighted_sum
+from garment_transfer.losses.pfafn import WARP_WEIGHTS, stage_warping_terms, uses_vgg, weighted_sum
 from garment_transfer.metrics.image import ImageMetrics
+from garment_transfer.models.checks import check_pose_channels
 from garment_transfer.models.flow import FlowOutput
-from garment_transfer.models.parsing import check_pose_channels
-from garment_transfer.models.pfafn import build_pb_afwm, pb_person
-from garment_transfer.stages.pfafn.common import PFAFNStage, reference
+from garment_transfer.models.pfafn.networks import build_pb_afwm, pb_person
+from garment_transfer.stages.tryon import WarpStage, reference
 from garment_transfer.visuals import image_to_rgb
 
 
-class PBWarpingModule(PFAFNStage):
+class PBWarpingModule(WarpStage):
     """Args:
         width: AFWM width, "full" (PF-AFN, 29.3 M parameters) or "tiny" (CPU).
         pose_channels: the data module's DensePose channels (linked by the CLI): ``iuv`` (3), ``parts`` (25) or
@@ -38,7 +38,7 @@ class PBWarpingModule(PFAFNStage):
         flow_convention, zero_init_heads: :class:`~garment_transfer.models.afwm.AFWM` options ("ours" and True by
             default; PF-AFN's own code: "pfafn" and False).
         lr, betas: Adam (PF-AFN: 5e-5, (0.5, 0.999)); lr_decay_start, lr_decay_epochs: its linear decay
-            (``stages.pfafn.common``; None: constant).
+            (``stages.base``; None: constant).
         warp_weights: ``{l1, vgg, mask, smooth, tv}`` (default PF-AFN's 1, 0.2, 2, 6, 0.01).
         vgg_weights, allow_random_vgg: torchvision-format ``vgg19-dcbb9e9d.pth``, or random features by explicit
             choice (warned; ``train/vgg_random``). vgg_levels: the VGG term on the finest levels only (None: all).
@@ -51,12 +51,12 @@ class PBWarpingModule(PFAFNStage):
                  lr_decay_start: int | None = None, lr_decay_epochs: int = 1, warp_weights: dict | None = None,
                  vgg_weights: str | None = None, allow_random_vgg: bool = False, vgg_levels: int | None = None,
                  resize_mode: str = "area", smooth_reduction: str = "sum",
-                 channels_last: bool = False, compile: bool | str = False):
-        super().__init__()
+                 channels_last: bool = False, compile: bool | str = False, **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         self.warp_weights = dict(WARP_WEIGHTS if warp_weights is None else warp_weights)
         self.net = build_pb_afwm(self.hparams)
-        self.setup_vgg(vgg_weights, allow_random_vgg, self.warp_weights)
+        self.setup_vgg(vgg_weights, allow_random_vgg, uses_vgg(self.warp_weights))
         self.metrics = nn.ModuleDict({"warp": ImageMetrics()})
         self.accelerate_nets(channels_last, compile)
 
@@ -67,8 +67,8 @@ class PBWarpingModule(PFAFNStage):
 
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
         target = batch.target  # paired: the person with their own garment
-        terms = self.warp_terms(self(target.cloth, target.cloth_mask, target), target.garment, target.garment_mask,
-                                self.warp_weights)
+        terms = stage_warping_terms(self(target.cloth, target.cloth_mask, target), target.garment, target.garment_mask,
+                                    self.warp_weights, self.vgg, self.hparams)
         loss = weighted_sum(terms, self.warp_weights)
         self.log_train({"train/loss": loss, **{f"train/{name}": value for name, value in terms.items()},
                         "train/vgg_random": float(self.vgg_random)}, batch_size=target.image.shape[0])
@@ -79,7 +79,8 @@ class PBWarpingModule(PFAFNStage):
         if truth is None:
             return
         out = self(batch.source.cloth, batch.source.cloth_mask, batch.target)
-        self.evaluate_warp(out, truth, self.warp_weights, split)
+        terms = stage_warping_terms(out, truth.garment, truth.garment_mask, self.warp_weights, self.vgg, self.hparams)
+        self.evaluate_warp(out, truth, weighted_sum(terms, self.warp_weights), split)
 
     @torch.no_grad()
     def visuals(self, batch: PairSample) -> OrderedDict:

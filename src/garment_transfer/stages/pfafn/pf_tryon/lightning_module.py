@@ -27,16 +27,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from garment_transfer.checkpoints import PF_WARPING
 from garment_transfer.data.samples import PairSample
-from garment_transfer.losses.pfafn import (E2E_WARP_WEIGHT, GENERATOR_WEIGHTS, SKIN_WEIGHTS, SKIN_WEIGHTS_AFTER_NITER,
-                                           WARP_WEIGHTS, generator_terms, skin_mask, skin_terms, weighted_sum)
+from garment_transfer.losses.pfafn import (
+    E2E_WARP_WEIGHT,
+    GENERATOR_WEIGHTS,
+    SKIN_WEIGHTS,
+    SKIN_WEIGHTS_AFTER_NITER,
+    WARP_WEIGHTS,
+    distillation_terms,
+    generator_terms,
+    skin_mask,
+    skin_terms,
+    stage_warping_terms,
+    uses_vgg,
+    weighted_sum,
+)
 from garment_transfer.metrics.image import ImageMetrics
-from garment_transfer.models.frozen import FrozenNet
-from garment_transfer.models.parsing import check_pose_channels
-from garment_transfer.models.pfafn import PFAFNOutput, build_pf_afwm, build_pf_tryon
+from garment_transfer.models.checks import check_pose_channels
+from garment_transfer.models.frozen import FrozenNet, load_weights
+from garment_transfer.models.pfafn import PF_WARPING
+from garment_transfer.models.pfafn.distillation import distil, load_tutor
+from garment_transfer.models.pfafn.networks import build_pf_afwm, build_pf_tryon, dress
+from garment_transfer.models.tryon import TryOnOutput
 from garment_transfer.stages.base import Phased
-from garment_transfer.stages.pfafn.common import TryOnStage, distil, distillation_terms, load_tutor, load_weights
+from garment_transfer.stages.tryon import TryOnStage
 from garment_transfer.visuals import image_to_rgb
 
 PHASES = {"before_niter": SKIN_WEIGHTS, "after_niter": SKIN_WEIGHTS_AFTER_NITER}  # phase -> skin weights
@@ -67,8 +81,8 @@ class PFTryOnModule(Phased, TryOnStage):
                  generator_weights: dict | None = None, skin_phases: dict | None = None,
                  vgg_weights: str | None = None, allow_random_vgg: bool = False, vgg_levels: int | None = None,
                  resize_mode: str = "area", smooth_reduction: str = "sum",
-                 channels_last: bool = False, compile: bool | str = False):
-        super().__init__()
+                 channels_last: bool = False, compile: bool | str = False, **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         self.warp_weights = {**(WARP_WEIGHTS if warp_weights is None else warp_weights),
                              **(KD_WEIGHTS if kd_weights is None else kd_weights)}
@@ -80,8 +94,8 @@ class PFTryOnModule(Phased, TryOnStage):
             warp = FrozenNet.from_checkpoint(warp_checkpoint, {PF_WARPING: build_pf_afwm}, pose_channels,
                                              "warp_checkpoint")
             load_weights(self.net.warp, warp, "warp_checkpoint")
-        self.setup_vgg(vgg_weights, allow_random_vgg, self.warp_weights, self.generator_weights,
-                       *self.skin_phases.values())
+        self.setup_vgg(vgg_weights, allow_random_vgg,
+                       uses_vgg(self.warp_weights, self.generator_weights, *self.skin_phases.values()))
         self.phase = next(iter(self.skin_phases))
         self.metrics = nn.ModuleDict({"tryon": ImageMetrics(), "warp": ImageMetrics()})
         self.accelerate_nets(channels_last, compile)
@@ -101,14 +115,15 @@ class PFTryOnModule(Phased, TryOnStage):
                 ("generator", list(self.net.generator.parameters()), 1.0)]
 
     # -- computation
-    def losses(self, batch: PairSample) -> tuple[PFAFNOutput, dict[str, dict], torch.Tensor]:
+    def losses(self, batch: PairSample) -> tuple[TryOnOutput, dict[str, dict], torch.Tensor]:
         """The student's pass through the tutor, its unweighted terms ``{"warp", "generator", "skin"}`` and the
         distillation gate (B,)."""
         target = batch.target
         check_pose_channels(target.densepose, self.hparams.pose_channels)
         guide = distil(self.tutor, batch)
         out = self.net(target.cloth, target.cloth_mask, guide.fake, guide.fake, garment_region=target.garment_mask)
-        warp = self.warp_terms(out.warp, target.garment, target.garment_mask, self.warp_weights)
+        warp = stage_warping_terms(out.warp, target.garment, target.garment_mask, self.warp_weights, self.vgg,
+                                   self.hparams)
         kd, gate = distillation_terms(out.warp, guide.teacher, target.garment, self.hparams.adjustable)
         skin = skin_mask(guide.tutor.warp.warped_mask, target.garment_mask)
         return out, {"warp": {**warp, **kd},
@@ -129,6 +144,10 @@ class PFTryOnModule(Phased, TryOnStage):
                         "train/gate": gate.mean(), "train/skin_weight": self.skin_weights["skin_l1"],
                         "train/vgg_random": float(self.vgg_random)}, batch_size=batch.target.image.shape[0])
         return loss
+
+    def tryon(self, batch: PairSample) -> TryOnOutput:
+        """Test-time try-on: the real target image and the source's in-shop garment, no garment region."""
+        return dress(self.net, batch.target, batch.source.cloth, batch.source.cloth_mask)
 
     def input_views(self, batch: PairSample) -> dict:
         return {"fake": image_to_rgb(distil(self.tutor, batch).fake)}  # the tutor's try-on of the training pair

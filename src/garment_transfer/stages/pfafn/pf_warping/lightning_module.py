@@ -31,21 +31,21 @@ import torch
 from torch import nn
 
 from garment_transfer.data.samples import PairSample
-from garment_transfer.losses.pfafn import WARP_WEIGHTS, weighted_sum
+from garment_transfer.losses.pfafn import WARP_WEIGHTS, distillation_terms, stage_warping_terms, uses_vgg, weighted_sum
 from garment_transfer.metrics.image import ImageMetrics
+from garment_transfer.models.checks import check_pose_channels
 from garment_transfer.models.flow import FlowOutput
-from garment_transfer.models.parsing import check_pose_channels
-from garment_transfer.models.pfafn import PF_OWN_PREFIXES, build_pf_afwm, init_pf_from_pb
+from garment_transfer.models.pfafn.distillation import Distillation, distil, load_tutor
+from garment_transfer.models.pfafn.networks import PF_OWN_PREFIXES, build_pf_afwm, init_pf_from_pb
 from garment_transfer.stages.base import Phased
-from garment_transfer.stages.pfafn.common import Distillation, PFAFNStage, distil, distillation_terms, load_tutor, \
-    reference
+from garment_transfer.stages.tryon import WarpStage, reference
 from garment_transfer.visuals import image_to_rgb
 
 PHASES = {"own": PF_OWN_PREFIXES, "all": ("",)}  # phase -> prefixes of the parameters that train
 KD_WEIGHTS = {"feature_kd": 1.0, "flow_kd": 1.0}
 
 
-class PFWarpingModule(Phased, PFAFNStage):
+class PFWarpingModule(Phased, WarpStage):
     """Args:
         tutor_checkpoint: a :class:`PBTryOnModule` checkpoint (tutor, teacher and initialisation).
         width: AFWM width ("full" or "tiny"); the tutor's must be the same.
@@ -67,8 +67,8 @@ class PFWarpingModule(Phased, PFAFNStage):
                  lr_decay_start: int | None = None, lr_decay_epochs: int = 1, warp_weights: dict | None = None,
                  kd_weights: dict | None = None, vgg_weights: str | None = None, allow_random_vgg: bool = False,
                  vgg_levels: int | None = None, resize_mode: str = "area", smooth_reduction: str = "sum",
-                 channels_last: bool = False, compile: bool | str = False):
-        super().__init__()
+                 channels_last: bool = False, compile: bool | str = False, **kwargs):
+        super().__init__(**kwargs)
         self.save_hyperparameters()
         self.weights = {**(WARP_WEIGHTS if warp_weights is None else warp_weights),
                         **(KD_WEIGHTS if kd_weights is None else kd_weights)}
@@ -76,7 +76,7 @@ class PFWarpingModule(Phased, PFAFNStage):
         self.tutor = load_tutor(tutor_checkpoint, pose_channels, width)
         if init_from_tutor:
             init_pf_from_pb(self.net, self.tutor.net.warp)
-        self.setup_vgg(vgg_weights, allow_random_vgg, self.weights)
+        self.setup_vgg(vgg_weights, allow_random_vgg, uses_vgg(self.weights))
         self.phase = "all"
         self.metrics = nn.ModuleDict({"warp": ImageMetrics()})
         self.accelerate_nets(channels_last, compile)
@@ -102,7 +102,7 @@ class PFWarpingModule(Phased, PFAFNStage):
         check_pose_channels(target.densepose, self.hparams.pose_channels)
         guide = distil(self.tutor, batch)
         out = self(target.cloth, target.cloth_mask, guide.fake)
-        terms = self.warp_terms(out, target.garment, target.garment_mask, self.weights)
+        terms = stage_warping_terms(out, target.garment, target.garment_mask, self.weights, self.vgg, self.hparams)
         kd, gate = distillation_terms(out, guide.teacher, target.garment, self.hparams.adjustable)
         return guide, out, {**terms, **kd}, gate
 
@@ -119,7 +119,9 @@ class PFWarpingModule(Phased, PFAFNStage):
         if truth is None:
             return
         out = self(batch.source.cloth, batch.source.cloth_mask, batch.target.image)
-        self.evaluate_warp(out, truth, {k: v for k, v in self.weights.items() if k not in KD_WEIGHTS}, split)
+        weights = {k: v for k, v in self.weights.items() if k not in KD_WEIGHTS}
+        terms = stage_warping_terms(out, truth.garment, truth.garment_mask, weights, self.vgg, self.hparams)
+        self.evaluate_warp(out, truth, weighted_sum(terms, weights), split)
 
     @torch.no_grad()
     def visuals(self, batch: PairSample) -> OrderedDict:

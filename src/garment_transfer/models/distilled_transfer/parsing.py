@@ -25,10 +25,3 @@ def build_parsing_net(hparams: dict) -> U2Net:
 def parsing_inputs(remaining: torch.Tensor, shape: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
     """Concatenate ``M^r`` (B, 4, H, W), a garment shape (B, 1, H, W) and DensePose (B, C, H, W)."""
     return torch.cat([remaining, shape, pose], dim=1)
-
-
-def check_pose_channels(pose: torch.Tensor, expected: int) -> None:
-    """A DensePose batch (B, C, H, W) whose C is not the ``pose_channels`` a net was built for is an error."""
-    if pose.shape[1] != expected:
-        raise ValueError(f"DensePose input has {pose.shape[1]} channels but the model was built for "
-                         f"pose_channels={expected}: match the data module's densepose encoding")

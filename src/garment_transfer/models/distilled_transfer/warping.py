@@ -1,14 +1,15 @@
-"""The warping nets: the try-on warping teacher ``T_W`` (:class:`~garment_transfer.models.flow_teacher.FlowTeacher`,
-``METHOD.md`` 4.3) and the transfer warping student ``S_W`` (:class:`~garment_transfer.models.scaw.SCAWStudent`, or
-the TPS baseline :class:`~garment_transfer.models.scaw.TPSStudent`, 4.4), with their builders and input adapters.
+"""The warping nets: the try-on warping teacher ``T_W`` (:class:`.flow_teacher.FlowTeacher`, the paper's Sec. 3.3)
+and the transfer warping student ``S_W`` (:class:`.scaw.SCAWStudent`, or the TPS baseline :class:`.scaw.TPSStudent`,
+Sec. 3.3), with their builders and input adapters.
 
 ``T_W`` reads the person representation ``repr(M, P)`` (parsing one-hot 7 + DensePose) and an in-shop garment;
 ``S_W`` reads the source's worn garment ``G_s``, ``M^g_s``, both poses and the target shape ``M^g_{t<-s}``.
 
-Try-on warping teachers of the transfer warping student (:data:`WARPING_TEACHERS`, keyed by the stage class path of
-their checkpoint): ``T_W`` (the paper's), or PF-AFN's parser-based warp PB-AFWM (from a ``PBWarpingModule``
-checkpoint, or the warp of a ``PBTryOnModule`` one), each with the input adapter that dresses the target, shaped
-``M_{t<-s}``, in an in-shop garment (:func:`teach_with_tryon_teacher`, :func:`teach_with_pb_afwm`).
+The transfer warping student distils any try-on warp whose stage offers the ``tryon_warp`` capability in the
+registry (``garment_transfer.registry.offering``): ``T_W`` (the paper's, adapter :func:`teach_with_tryon_teacher`)
+or another method's (PF-AFN's parser-based warp offers its own adapter). An adapter is
+``(net, garment, garment_mask, parsing_one_hot, target) -> warped garment``: it dresses the target, shaped
+``M_{t<-s}`` (B, 7, H, W one-hot), in an in-shop garment (B, 3, H, W) / mask (B, 1, H, W).
 """
 
 from __future__ import annotations
@@ -16,15 +17,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from collections.abc import Callable
-
-from garment_transfer.checkpoints import PB_TRYON, PB_WARPING, TRYON_WARPING
 from garment_transfer.data.label_maps import NUM_CLASSES
 from garment_transfer.data.samples import PersonSample
-from garment_transfer.models.flow_teacher import FlowTeacher
-from garment_transfer.models.pfafn import (PFAFNOutput, build_pb_afwm, build_pb_tryon, densepose_parts,
-                                           keypoint_heatmaps, pb_person_representation)
-from garment_transfer.models.scaw import SCAWStudent, FlowOutput, TPSStudent
+from garment_transfer.models.distilled_transfer.flow_teacher import FlowTeacher
+from garment_transfer.models.distilled_transfer.scaw import SCAWStudent, TPSStudent
+from garment_transfer.models.flow import FlowOutput
 
 STUDENT_METHODS = ("scaw", "fsv", "tps")
 
@@ -71,24 +68,3 @@ def teach_with_tryon_teacher(teacher: nn.Module, garment: torch.Tensor, garment_
     """``T_W(repr(M, P_t), C, C^m)``: the garment (B, 3, H, W) / mask (B, 1, H, W) warped to the shape ``M``
     (B, 7, H, W one-hot) on the target's DensePose; (B, 3, H, W) in [-1, 1]."""
     return teacher(garment, garment_mask, person_representation(parsing_one_hot, target.densepose)).warped_garment
-
-
-def teach_with_pb_afwm(teacher: nn.Module, garment: torch.Tensor, garment_mask: torch.Tensor,
-                       parsing_one_hot: torch.Tensor, target: PersonSample) -> torch.Tensor:
-    """PF-AFN's parser-based warp as the try-on teacher: its 45-channel person input from the shape ``M`` (B, 7, H, W
-    one-hot; PB-AFWM reads its face and other-clothes preserve masks, not the garment's shape), the target's DensePose
-    parts and keypoints; the garment warped onto it, (B, 3, H, W). ``teacher``: an AFWM, or a ``PFAFNTryOn`` whose
-    warp runs alone."""
-    size = tuple(garment.shape[-2:])
-    person = pb_person_representation(parsing_one_hot.argmax(1), densepose_parts(target.densepose),
-                                      keypoint_heatmaps(target.keypoints, size).to(garment.dtype))
-    out = teacher(garment, garment_mask, person)
-    return (out.warp if isinstance(out, PFAFNOutput) else out).warped_garment
-
-
-Teach = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, PersonSample], torch.Tensor]
-WARPING_TEACHERS: dict[str, tuple[Callable[[dict], nn.Module], Teach]] = {  # stage -> (builder, input adapter)
-    TRYON_WARPING: (build_warping_teacher, teach_with_tryon_teacher),
-    PB_WARPING: (build_pb_afwm, teach_with_pb_afwm),
-    PB_TRYON: (build_pb_tryon, teach_with_pb_afwm),
-}

@@ -17,9 +17,9 @@ Architecture.
    ``compose(f, offsets_to_grid(offsets))``. ``mode="fsv"`` (ablation) keeps only the content-aware stage.
 4. The last grid (H/2) is upsampled to H x W and warps the aligned garment (border) and mask (zeros).
 
-Grids follow :mod:`garment_transfer.geometry` (absolute normalised ``source_from_output`` grids, ``align_corners=True``).
-At initialisation ``theta`` and every grid are the identity. Widths are data (``flow.WIDTHS`` and ``_OWN_WIDTHS``):
-"full" is the paper's preset (26.66 M parameters at ``pose_channels=3``, paper Table 2: 26.66 M); "tiny" is for CPU
+Grids follow :mod:`garment_transfer.geometry` (absolute normalised ``source_from_output`` grids,
+``align_corners=True``). At initialisation ``theta`` and every grid are the identity. Widths are data
+(``flow.WIDTHS`` and ``_OWN_WIDTHS``): "full" is the paper's preset (26.66 M parameters at ``pose_channels=3``, paper Table 2: 26.66 M); "tiny" is for CPU
 runs.
 
 TPS baseline (:class:`TPSStudent`, the paper's low-freedom comparison): the same optional STN, then one

@@ -27,7 +27,6 @@ Sizes at width "full": PB-AFWM 29,328,692, PF-AFWM 29,304,416, generators 43,900
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -38,9 +37,9 @@ from garment_transfer.data.label_maps import FACE, HAIR, LOWER_GARMENT, THIGH, U
 from garment_transfer.data.labels import DENSEPOSE_NUM_PARTS
 from garment_transfer.data.samples import PersonSample, one_hot
 from garment_transfer.models.afwm import AFWM
-from garment_transfer.models.flow import FlowOutput
+from garment_transfer.models.checks import check_maps
 from garment_transfer.models.resunet import ResUnetGenerator, width_ngf
-from garment_transfer.models.tryon import TRYON_OUTPUTS, TryOn, check_maps, tryon
+from garment_transfer.models.tryon import TRYON_OUTPUTS, TryOnOutput, tryon
 
 NUM_KEYPOINTS = COCO_18  # OpenPose's COCO-18 order
 PRESERVE_CHANNELS = 2
@@ -257,13 +256,6 @@ def pf_generator_input(person: torch.Tensor, warped_garment: torch.Tensor, warpe
     return torch.cat([person, warped_garment, warped_mask], 1)
 
 
-class PFAFNOutput(NamedTuple):
-    """What :class:`PFAFNTryOn` returns: the warp's output and the try-on (None when only the warp ran)."""
-
-    warp: FlowOutput
-    tryon: TryOn | None
-
-
 def _pf_generator_input(context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
                         covered_mask: torch.Tensor) -> torch.Tensor:
     return pf_generator_input(context, warped_garment, warped_mask)
@@ -304,7 +296,7 @@ class PFAFNTryOn(nn.Module):
 
     def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor,
                 context: torch.Tensor | None = None, covered_mask: torch.Tensor | None = None,
-                garment_region: torch.Tensor | None = None) -> PFAFNOutput:
+                garment_region: torch.Tensor | None = None) -> TryOnOutput:
         """Warp the garment onto the person and, given the generator's ``context``, render the try-on.
 
         Args:
@@ -318,19 +310,19 @@ class PFAFNTryOn(nn.Module):
                 person in their own garment: that person's garment mask); None at test time.
 
         Returns:
-            :class:`PFAFNOutput`.
+            :class:`TryOnOutput`.
         """
         warped = self.warp(garment, garment_mask, person)
         if context is None:
-            return PFAFNOutput(warped, None)
+            return TryOnOutput(warped, None)
         covered = warped.warped_mask if covered_mask is None else covered_mask
         inputs = GENERATOR_INPUTS[self.variant](context, warped.warped_garment, warped.warped_mask, covered)
-        return PFAFNOutput(warped, tryon(self.generator(inputs), warped.warped_garment, warped.warped_mask,
+        return TryOnOutput(warped, tryon(self.generator(inputs), warped.warped_garment, warped.warped_mask,
                                          garment_region))
 
 
 def dress(model: nn.Module, person: PersonSample, garment: torch.Tensor, garment_mask: torch.Tensor,
-          garment_region: torch.Tensor | None = None, covered_mask: torch.Tensor | None = None) -> PFAFNOutput:
+          garment_region: torch.Tensor | None = None, covered_mask: torch.Tensor | None = None) -> TryOnOutput:
     """Dress a batch of persons in ``garment`` (B, 3, H, W) in [-1, 1] / ``garment_mask`` (B, 1, H, W):
     :meth:`PFAFNTryOn.forward` on the persons' own inputs, through ``model``'s call (so a
     :class:`~garment_transfer.models.frozen.FrozenNet` of a :class:`PFAFNTryOn` runs it under ``no_grad``).
@@ -374,3 +366,17 @@ def pf_own_parameters(student: AFWM) -> list[nn.Parameter]:
 
 def _shape(x: object) -> str:
     return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+
+
+def teach_with_pb_afwm(teacher: nn.Module, garment: torch.Tensor, garment_mask: torch.Tensor,
+                       parsing_one_hot: torch.Tensor, target: PersonSample) -> torch.Tensor:
+    """PB-AFWM as another method's try-on warping teacher (the ``tryon_warp`` capability of the ``pb_warping``
+    and ``pb_tryon`` stages): its 45-channel person input from the shape ``M`` (B, 7, H, W one-hot; PB-AFWM reads
+    its face and other-clothes preserve masks, not the garment's shape), the target's DensePose parts and keypoints;
+    the garment (B, 3, H, W) / mask (B, 1, H, W) warped onto it, (B, 3, H, W). ``teacher``: an AFWM, or a
+    :class:`PFAFNTryOn` whose warp runs alone."""
+    size = tuple(garment.shape[-2:])
+    person = pb_person_representation(parsing_one_hot.argmax(1), densepose_parts(target.densepose),
+                                      keypoint_heatmaps(target.keypoints, size).to(garment.dtype))
+    out = teacher(garment, garment_mask, person)
+    return (out.warp if isinstance(out, TryOnOutput) else out).warped_garment

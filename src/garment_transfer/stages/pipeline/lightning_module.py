@@ -1,8 +1,9 @@
-"""The end-to-end pipeline as a LightningModule for ``test`` and ``predict`` (nothing to train).
+"""The end-to-end pipeline of any registered method as a LightningModule for ``test`` and ``predict`` (nothing to
+train).
 
-``garment-transfer test -c conf/distilled_transfer/pipeline/cpu.yaml`` runs :class:`GarmentTransfer` on the data module's fixed
-evaluation pairs in batches and evaluates it with the project's one evaluator
-(:class:`garment_transfer.evaluation.Evaluator`) under the protocols of ``METHOD.md`` 5:
+``garment-transfer test -c conf/trainer/cpu.yaml -c conf/pipeline/cpu.yaml -c conf/<method>/evaluate/<name>.yaml``
+runs :class:`GarmentTransfer` on the data module's fixed evaluation pairs in batches and evaluates it with the
+project's one evaluator (:class:`garment_transfer.evaluation.Evaluator`) under these protocols:
 
 - ``transfer``: ``I_{t<-s}`` against the rendered truth (synthetic data; pairs without truth are an error);
 - ``retransfer``: the result dressed back onto the source, ``I_{s<-t<-s}``, against ``I_s`` (the result
@@ -10,7 +11,7 @@ evaluation pairs in batches and evaluates it with the project's one evaluator
 - ``unpaired``: ``I_{t<-s}`` alone (the no-reference metrics, e.g. IS; FID against the real targets);
 
 and the try-on protocols, for the methods that dress a person in an in-shop garment (``teacher``, ``pfafn``,
-``pfafn_parser_based``):
+``pfafn_parser_based``, ...):
 
 - ``tryon``: the target dressed in the source's in-shop garment ``C_s`` against the TRUE image: on synthetic data a
   true transfer ``I_{t<-s}`` is also the true unpaired try-on of ``t`` in ``C_s`` (pairs without truth are an error);
@@ -48,8 +49,8 @@ NO_REFERENCE = ("unpaired", "tryon_unpaired")
 
 class GarmentTransferPipeline(pl.LightningModule):
     """Args:
-        method, parsing_checkpoint, warping_checkpoint, regrowth_checkpoint, tryon_parsing_checkpoint,
-            tryon_warping_checkpoint, pf_tryon_checkpoint, pb_tryon_checkpoint, fill: as :class:`GarmentTransfer`.
+        method, checkpoints, runs, fill: as :class:`GarmentTransfer` (the dresser, its checkpoints by role, a
+            preset's run folder for the roles not given).
         precision, channels_last, compile: :class:`GarmentTransfer`'s speed switches ("32", off, off: the reference).
         protocols: evaluated by ``test`` (subset of :data:`PROTOCOLS`).
         inception, lpips, lpips_backbone: weight files of the evaluator's learned metrics (None: those metrics are
@@ -59,23 +60,18 @@ class GarmentTransferPipeline(pl.LightningModule):
         pose_channels: the data module's DensePose channels (linked by the CLI; checked against the networks).
     """
 
-    def __init__(self, method: str = "ours", parsing_checkpoint: str | None = None,
-                 warping_checkpoint: str | None = None, regrowth_checkpoint: str | None = None,
-                 tryon_parsing_checkpoint: str | None = None, tryon_warping_checkpoint: str | None = None,
+    def __init__(self, method: str, checkpoints: dict[str, str] | None = None, runs: str | None = None,
                  fill: str = "inpaint", protocols: tuple[str, ...] = ("transfer", "retransfer"),
                  inception: str | None = None, lpips: str | None = None, lpips_backbone: str | None = None,
                  output_dir: str | None = None, save_images: bool = True, save_intermediates: bool = False,
-                 pose_channels: int = 3, pf_tryon_checkpoint: str | None = None,
-                 pb_tryon_checkpoint: str | None = None, precision: str = "32", channels_last: bool = False,
+                 pose_channels: int = 3, precision: str = "32", channels_last: bool = False,
                  compile: bool | str = False):
         super().__init__()
         self.save_hyperparameters()
         unknown = set(protocols) - set(PROTOCOLS)
         if unknown:
             raise ValueError(f"protocols: unknown {sorted(unknown)}; choose from {PROTOCOLS}")
-        self.transfer = GarmentTransfer(method, parsing_checkpoint, warping_checkpoint, regrowth_checkpoint,
-                                        tryon_parsing_checkpoint, tryon_warping_checkpoint, fill,
-                                        pf_tryon_checkpoint, pb_tryon_checkpoint, precision, channels_last, compile)
+        self.transfer = GarmentTransfer(method, checkpoints, runs, fill, precision, channels_last, compile)
         tryon = [protocol for protocol in protocols if protocol in TRYON_PROTOCOLS]
         if tryon and "in_shop" not in self.transfer.garments:
             raise ValueError(f"protocols {tryon}: the try-on protocols dress the target in an in-shop garment, and "
