@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from garment_transfer.data.formats._common import read_npy
 from garment_transfer.data.formats.pairs import read_text
+from garment_transfer.data.io import read_npy
 
 BODY_25 = 25
 COCO_18 = 18

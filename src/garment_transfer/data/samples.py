@@ -72,7 +72,14 @@ class PersonSample(Pinnable):
         id: the sample id; ``files``: the files it was read from, by role.
         keypoints: (K, 3) float32 ``x, y, score`` in pixels at the sample's size (K = 25 BODY_25 or 18 COCO-18;
             a missing point is ``(-1, -1, 0)``, see :mod:`garment_transfer.data.keypoints`), or None where the data
-            set has none (and for an augmented sample: augmentation does not move keypoints).
+            set has none (and for an augmented sample: augmentation does not move keypoints, it drops them).
+        category: the garment class of the person's garment, ``upper``, ``lower`` or ``dresses`` (it decides which
+            parsing class ``garment_mask`` holds).
+        garment_parts: (H, W) int64 ids of ``labels.GARMENT_PARTS`` (sleeves, torso, trouser legs and the skin the
+            garment can cover: the engine's ``image-parse-parts``), resized nearest as ``parsing``, or None where the
+            data set has none. Augmentation moves them with the parsing (a flip swaps left and right ids).
+        cloth_parts: (H, W) int64 ``labels.GARMENT_PARTS`` ids of the in-shop garment (``cloth-parse-parts``), or
+            None where the data set has none.
     """
 
     image: torch.Tensor
@@ -86,6 +93,9 @@ class PersonSample(Pinnable):
     id: str
     files: dict = field(default_factory=dict)
     keypoints: torch.Tensor | None = None
+    category: str = "upper"
+    garment_parts: torch.Tensor | None = None
+    cloth_parts: torch.Tensor | None = None
 
     @property
     def garment(self) -> torch.Tensor:
@@ -126,13 +136,17 @@ class PairSample(Pinnable):
 
 
 def collate(items: list):
-    """Stack a list of samples (any of the dataclasses above, nested) into one batch of the same type."""
+    """Stack a list of samples (any of the dataclasses above, nested) into one batch of the same type.
+
+    Tensors are stacked, None stays None (all items must lack the value), other values (ids, categories, file
+    records) become lists.
+    """
     first = items[0]
+    if 0 < sum(item is None for item in items) < len(items):
+        raise ValueError("collate: some samples have a value (a true transfer, flow, garment parts) that others lack")
     if isinstance(first, torch.Tensor):
         return torch.stack(items)
     if first is None:
-        if any(item is not None for item in items):
-            raise ValueError("collate: some samples have a value (true transfer or flow) that others lack")
         return None
     if is_dataclass(first):
         return type(first)(**{f.name: collate([getattr(item, f.name) for item in items]) for f in fields(first)})
@@ -142,8 +156,9 @@ def collate(items: list):
 def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: torch.Tensor, id,
                         cloth: torch.Tensor | None = None, cloth_mask: torch.Tensor | None = None) -> PersonSample:
     """A :class:`PersonSample` (single or batched) from an image, its 7-class parsing and DensePose, the masks
-    derived as the readers derive them. A person built from a prediction (a transfer result) or from a user's photo
-    has no in-shop garment: by default its worn garment ``G`` and ``M^g`` stand in for ``C`` and ``C^m``.
+    derived as the readers derive them (an upper garment). A person built from a prediction (a transfer result) or
+    from a user's photo has no in-shop garment: by default its worn garment ``G`` and ``M^g`` stand in for ``C`` and
+    ``C^m``.
 
     Args:
         image: (..., 3, H, W) in [-1, 1]. parsing: (..., H, W) int64 class indices. densepose: (..., C, H, W).
@@ -155,5 +170,6 @@ def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: t
         cloth=image * garment_mask if cloth is None else cloth,
         cloth_mask=garment_mask if cloth_mask is None else cloth_mask,
         garment_mask=garment_mask, skin_mask=(parsing == UPPER_SKIN).unsqueeze(-3).to(image.dtype),
-        remaining=torch.stack([parsing == c for c in REMAINING], dim=-3).to(image.dtype), id=id)
+        remaining=torch.stack([parsing == c for c in REMAINING], dim=-3).to(image.dtype), id=id,
+        category="upper" if isinstance(id, str) else ["upper"] * len(id))
 
