@@ -147,6 +147,7 @@ def test_collate_lists_categories_and_stacks_parts(three_categories):
     assert batch.target.category == ["upper", "lower", "dresses"]
     assert batch.target.garment_parts.shape == (3, *SIZE) and batch.source.cloth_parts.dtype == torch.int64
     assert torch.equal(batch.target.garment_parts[1], people[1].garment_parts)
+    assert batch.target.inputs == {}
     without = [replace(p, garment_parts=None, cloth_parts=None) for p in people]
     none = collate(without)
     assert none.garment_parts is None and none.cloth_parts is None and none.category == batch.target.category

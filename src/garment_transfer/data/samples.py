@@ -1,9 +1,9 @@
 """Typed samples: what every stage reads (``METHOD.md`` section 1), as dataclasses rather than tuples.
 
 Shapes are for one sample; :func:`collate` stacks a list into a batch of the same type with a leading ``B``
-(strings and file records become lists). Lightning moves these dataclasses between devices as they are; a loader
-with ``pin_memory=True`` pins their tensors through :meth:`Pinnable.pin_memory` (page-locked host memory, so that
-the non-blocking copy to a GPU overlaps with compute).
+(strings and file records become lists, a dict of derived inputs a dict of stacked tensors). Lightning moves these
+dataclasses between devices as they are; a loader with ``pin_memory=True`` pins their tensors through
+:meth:`Pinnable.pin_memory` (page-locked host memory, so that the non-blocking copy to a GPU overlaps with compute).
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ class PersonSample(Pinnable):
             data set has none. Augmentation moves them with the parsing (a flip swaps left and right ids).
         cloth_parts: (H, W) int64 ``labels.GARMENT_PARTS`` ids of the in-shop garment (``cloth-parse-parts``), or
             None where the data set has none.
+        inputs: derived inputs by name (``data.inputs.INPUTS``), computed in the loader workers when the data module
+            is asked for them (``GarmentDataModule(inputs=...)``); empty by default.
     """
 
     image: torch.Tensor
@@ -96,6 +98,7 @@ class PersonSample(Pinnable):
     category: str = "upper"
     garment_parts: torch.Tensor | None = None
     cloth_parts: torch.Tensor | None = None
+    inputs: dict[str, torch.Tensor] = field(default_factory=dict, metadata={"collate": "stack"})
 
     @property
     def garment(self) -> torch.Tensor:
@@ -139,7 +142,8 @@ def collate(items: list):
     """Stack a list of samples (any of the dataclasses above, nested) into one batch of the same type.
 
     Tensors are stacked, None stays None (all items must lack the value), other values (ids, categories, file
-    records) become lists.
+    records) become lists; a field marked ``metadata={"collate": "stack"}`` (``PersonSample.inputs``) is a dict of
+    tensors stacked per key (all items must have the same keys).
     """
     first = items[0]
     if 0 < sum(item is None for item in items) < len(items):
@@ -149,8 +153,17 @@ def collate(items: list):
     if first is None:
         return None
     if is_dataclass(first):
-        return type(first)(**{f.name: collate([getattr(item, f.name) for item in items]) for f in fields(first)})
+        return type(first)(**{f.name: (_stack_dict if f.metadata.get("collate") == "stack" else collate)(
+            [getattr(item, f.name) for item in items]) for f in fields(first)})
     return list(items)
+
+
+def _stack_dict(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Dicts of tensors with the same keys -> one dict of the tensors stacked per key."""
+    keys = list(items[0])
+    if any(list(item) != keys for item in items):
+        raise ValueError(f"collate: samples have different derived inputs ({sorted({tuple(i) for i in items})})")
+    return {key: torch.stack([item[key] for item in items]) for key in keys}
 
 
 def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: torch.Tensor, id,
