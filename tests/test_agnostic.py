@@ -42,7 +42,7 @@ def test_wuton_mask_covers_arms_upper_garment_and_neck_and_nothing_of_the_face(s
 
 
 def test_wuton_person_greys_the_mask_of_a_read_sample_and_keeps_the_rest(synthetic_root):
-    from garment_transfer.data.readers import CanonicalReader
+    from garment_transfer.data.formats.canonical import CanonicalReader
 
     sample = CanonicalReader(synthetic_root, size=(64, 48)).person("test", "test_000001")
     assert sample.keypoints is not None
@@ -124,7 +124,7 @@ def test_gpvton_preserve_mask_keeps_head_lower_body_and_palms_per_category(sampl
 def test_gpvton_preserve_of_a_read_sample_needs_keypoints(synthetic_root):
     from dataclasses import replace
 
-    from garment_transfer.data.readers import CanonicalReader
+    from garment_transfer.data.formats.canonical import CanonicalReader
 
     sample = CanonicalReader(synthetic_root, size=(64, 48)).person("test", "test_000000")
     mask = gpvton_preserve(sample)

@@ -7,21 +7,24 @@ import pytest
 from scipy import ndimage
 
 from garment_transfer.data.augment import PRESETS, AugmentConfig, Augmenter, augment_config
-from garment_transfer.data.densepose import FLIP_PARTS
+from garment_transfer.data.densepose import FLIP_INDEX
+from garment_transfer.data.labels import FLIP_GARMENT_PARTS, GARMENT_PART_NAMES, GARMENT_PARTS
 
 H, W = 64, 48
-KINDS = {"person": "image", "cloth": "image", "garment": "mask", "parsing": "labels", "parts": "parts", "uv": "uv"}
+KINDS = {"person": "image", "cloth": "image", "garment": "mask", "parsing": "labels", "densepose": "densepose_index",
+         "garment_parts": "garment_parts", "uv": "uv"}
 PALETTE = np.array([[10, 20, 30], [200, 40, 40], [40, 200, 40], [40, 40, 200], [220, 220, 60]], np.uint8)
 
 
 def _sample(seed: int = 0) -> dict[str, np.ndarray]:
     """Blocky label map 1..4 (so interiors exist; 0 is left for the fill), an image whose colour encodes the label,
-    parts, uv and a garment mask."""
+    DensePose part indices, uv, garment parts (the label map's blocks as part ids) and a garment mask."""
     rng = np.random.default_rng(seed)
     parsing = np.kron(rng.integers(1, len(PALETTE), (8, 6)), np.ones((8, 8), np.int64)).astype(np.uint8)
     return {"person": PALETTE[parsing], "cloth": rng.integers(0, 256, (H, W, 3), dtype=np.uint8),
             "garment": (parsing == 2).astype(np.uint8), "parsing": parsing,
-            "parts": rng.integers(0, 25, (H, W), dtype=np.uint8), "uv": rng.random((2, H, W), dtype=np.float32)}
+            "densepose": rng.integers(0, 25, (H, W), dtype=np.uint8), "garment_parts": parsing.copy(),
+            "uv": rng.random((2, H, W), dtype=np.float32)}
 
 
 def test_none_preset_is_inactive_and_returns_inputs_unchanged():
@@ -69,16 +72,37 @@ def test_affine_fills_outside_with_background_for_maps_and_replicates_image_bord
     assert (out["person"] == 90).all()
 
 
-def test_flip_mirrors_every_array_and_swaps_densepose_left_right_parts():
+def test_flip_mirrors_every_array_and_swaps_left_right_part_ids():
     arrays = _sample()
-    arrays["parts"][:, : W // 2] = 3  # a left part on the left half
+    arrays["densepose"][:, : W // 2] = 3  # a left part on the left half
     out = Augmenter(AugmentConfig(flip_p=1.0))(arrays, KINDS, seed=0)
     for name in ("person", "cloth"):
         assert np.array_equal(out[name], arrays[name][:, ::-1])
     assert np.array_equal(out["parsing"], arrays["parsing"][:, ::-1])
     assert np.array_equal(out["uv"], arrays["uv"][:, :, ::-1])
-    assert np.array_equal(out["parts"], FLIP_PARTS[arrays["parts"][:, ::-1]])
-    assert (out["parts"][:, W // 2:] == 4).all()
+    assert np.array_equal(out["densepose"], FLIP_INDEX[arrays["densepose"][:, ::-1]])
+    assert (out["densepose"][:, W // 2:] == 4).all()
+    assert np.array_equal(out["garment_parts"], FLIP_GARMENT_PARTS[arrays["garment_parts"][:, ::-1]])
+    sleeves = arrays["garment_parts"] == GARMENT_PARTS["left_sleeve"]
+    assert (out["garment_parts"][sleeves[:, ::-1]] == GARMENT_PARTS["right_sleeve"]).all()
+
+
+def test_garment_part_flip_table_swaps_each_side_and_keeps_the_middle():
+    flipped = {name: GARMENT_PART_NAMES[FLIP_GARMENT_PARTS[i]] for name, i in GARMENT_PARTS.items()}
+    assert flipped == {"background": "background", "left_sleeve": "right_sleeve", "torso": "torso",
+                       "right_sleeve": "left_sleeve", "left_arm": "right_arm", "right_arm": "left_arm", "neck": "neck",
+                       "left_leg": "right_leg", "skirt": "skirt", "right_leg": "left_leg",
+                       "left_leg_skin": "right_leg_skin", "right_leg_skin": "left_leg_skin"}
+    assert (FLIP_GARMENT_PARTS[FLIP_GARMENT_PARTS] == np.arange(len(GARMENT_PARTS))).all()
+
+
+@pytest.mark.parametrize("preset", ["affine", "affine_crop"])
+def test_garment_parts_move_with_the_labels(preset):
+    arrays = _sample()
+    for seed in range(4):
+        out = Augmenter(preset)(arrays, KINDS, seed=seed)
+        assert not np.array_equal(out["parsing"], arrays["parsing"])
+        assert np.array_equal(out["garment_parts"], out["parsing"]), f"seed {seed}"
 
 
 def test_photometric_jitter_changes_images_only():
@@ -86,7 +110,7 @@ def test_photometric_jitter_changes_images_only():
     out = Augmenter(AugmentConfig(color_p=1.0))(arrays, KINDS, seed=2)
     assert not np.array_equal(out["person"], arrays["person"])
     assert not np.array_equal(out["cloth"], arrays["cloth"])
-    for name in ("garment", "parsing", "parts", "uv"):
+    for name in ("garment", "parsing", "densepose", "garment_parts", "uv"):
         assert np.array_equal(out[name], arrays[name])
 
 
@@ -135,7 +159,9 @@ def test_invalid_arrays_raise_errors_naming_the_array(change, kinds_change, mess
         Augmenter("affine")(arrays, kinds, seed=0)
 
 
-def test_flip_rejects_part_ids_outside_densepose_range():
-    parts = np.full((H, W), 30, np.uint8)
-    with pytest.raises(ValueError, match="'parts'.*part index 30"):
-        Augmenter(AugmentConfig(flip_p=1.0))({"parts": parts}, {"parts": "parts"}, seed=0)
+def test_flip_rejects_part_ids_outside_their_range():
+    index = np.full((H, W), 30, np.uint8)
+    with pytest.raises(ValueError, match="'densepose' .densepose_index.: part id 30 outside 0..24"):
+        Augmenter(AugmentConfig(flip_p=1.0))({"densepose": index}, {"densepose": "densepose_index"}, seed=0)
+    with pytest.raises(ValueError, match="'parts' .garment_parts.: part id 30 outside 0..11"):
+        Augmenter(AugmentConfig(flip_p=1.0))({"parts": index}, {"parts": "garment_parts"}, seed=0)

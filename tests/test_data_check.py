@@ -153,7 +153,7 @@ def test_dresscode_id_in_both_splits_is_a_duplicate_id(synthetic_root, tmp_path,
 def test_viton_missing_part_index_file_is_a_missing_file(synthetic_root, tmp_path, capsys):
     out = tmp_path / "viton"
     viton.export_viton(synthetic_root, out, size=(64, 48))
-    parts = viton.sample_paths(out, "test", "test_000002")["parts"]
+    parts = viton.sample_paths(out, "test", "test_000002")["densepose"]
     parts.unlink()
     assert_reported(out, "missing file", parts, capsys, fmt="viton")
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from garment_transfer.data import io
-from garment_transfer.data.formats import _common, canonical, dresscode, viton
+from garment_transfer.data.formats import base, canonical, dresscode, viton
 from garment_transfer.data.labels import CIHP, DENSEPOSE
 
 SIZE = (64, 48)
@@ -163,7 +163,7 @@ def assert_dresscode_roundtrip(canonical_root: Path, export_root: Path, category
             got = dresscode.read_dresscode_sample(export_root, sample_id, category)
             what = f"{split}/{sample_id}"
             assert_labels_roundtrip(got.labels, raw.parse, dresscode.CIHP_TO_ATR, dresscode.LOSSY_CIHP, what)
-            np.testing.assert_array_equal(got.parts, raw.iuv[..., 0], err_msg=f"{what}: part indices")
+            np.testing.assert_array_equal(got.densepose_index, raw.iuv[..., 0], err_msg=f"{what}: part indices")
             np.testing.assert_allclose(got.uv, np.moveaxis(raw.iuv[..., 1:], -1, 0) / 255.0, atol=1e-6)
             assert got.uv.dtype == np.float32 and got.uv.shape == (2, *raw.parse.shape)
             assert mean_abs_diff(got.image, raw.image) < IMAGE_TOLERANCE, f"{what}: person image"
@@ -197,8 +197,8 @@ def assert_viton_roundtrip(canonical_root: Path, export_root: Path, size: tuple[
             assert_labels_roundtrip(got.labels, parse, viton.CIHP_TO_ACGPN, viton.LOSSY_CIHP, what)
             mapped_input = {viton.CIHP_TO_ACGPN[i] for i in np.unique(raw.parse).tolist()}
             assert set(np.unique(got.labels).tolist()) <= mapped_input, f"{what}: new label ids after resizing"
-            np.testing.assert_array_equal(got.parts, nearest_resize(raw.iuv[..., 0], size), err_msg=what)
-            assert set(np.unique(got.parts)) <= set(np.unique(raw.iuv[..., 0])), f"{what}: new part ids"
+            np.testing.assert_array_equal(got.densepose_index, nearest_resize(raw.iuv[..., 0], size), err_msg=what)
+            assert set(np.unique(got.densepose_index)) <= set(np.unique(raw.iuv[..., 0])), f"{what}: new part ids"
             assert mean_abs_diff(got.image, _bilinear(raw.image, size)) < IMAGE_TOLERANCE, f"{what}: person image"
             assert mean_abs_diff(got.cloth, _bilinear(raw.cloth, size)) < IMAGE_TOLERANCE, f"{what}: cloth image"
             expected_mask = np.where(_bilinear(raw.cloth_mask, size) >= 128, 255, 0).astype(np.uint8)
@@ -254,19 +254,19 @@ def test_dresscode_mask_is_recovered_from_white_without_mask_file(handmade_root,
 def test_mask_from_white_fills_white_areas_inside_the_garment():
     cloth, mask = _cloth(np.array([90, 40, 160], np.uint8), np.random.default_rng(0))
     cloth[30:36, 20:28] = 255  # a white logo
-    np.testing.assert_array_equal(_common.mask_from_white(cloth), mask)
+    np.testing.assert_array_equal(base.mask_from_white(cloth), mask)
 
 
 def test_background_model_mask_keeps_the_white_rule_and_handles_a_grey_background():
     cloth, mask = _cloth(np.array([90, 40, 160], np.uint8), np.random.default_rng(0))
-    np.testing.assert_array_equal(_common.mask_from_background(cloth), _common.mask_from_white(cloth))
+    np.testing.assert_array_equal(base.mask_from_background(cloth), base.mask_from_white(cloth))
     noise = np.random.default_rng(1).normal(0, 2, cloth.shape)
     grey = np.where(mask[..., None] > 0, cloth, np.clip(226 + noise, 0, 255)).astype(np.uint8)
-    np.testing.assert_array_equal(_common.mask_from_background(grey), mask)
-    whole = _common.mask_from_white(grey)
+    np.testing.assert_array_equal(base.mask_from_background(grey), mask)
+    whole = base.mask_from_white(grey)
     assert whole.all(), "the white rule takes a grey background for garment"
     with pytest.raises(ValueError, match=r"c.jpg: the garment mask recovered from its background covers 100%"):
-        _common.check_recovered_mask(whole, Path("c.jpg"), "add masks")
+        base.check_recovered_mask(whole, Path("c.jpg"), "add masks")
 
 
 def test_viton_export_writes_pfafns_two_roots_and_an_unpaired_test_list(handmade_root, tmp_path):
@@ -330,7 +330,7 @@ def test_dresscode_missing_file_error_names_the_file(handmade_root, tmp_path, su
 
 def test_viton_missing_file_error_names_the_file(handmade_root, tmp_path):
     viton.export_viton(handmade_root, tmp_path / "viton", size=(32, 24))
-    path = viton.sample_paths(tmp_path / "viton", "train", "train_000002")["parts"]
+    path = viton.sample_paths(tmp_path / "viton", "train", "train_000002")["densepose"]
     path.unlink()
     with pytest.raises(FileNotFoundError, match=str(path)):
         viton.read_viton_sample(tmp_path / "viton", "train", "train_000002")
@@ -391,14 +391,14 @@ def engine_root(tmp_path_factory) -> Path:
 
 
 def _canonical_person(root: Path, split: str, sample_id: str, size=(64, 48)):
-    from garment_transfer.data.readers import CanonicalReader
+    from garment_transfer.data.formats.canonical import CanonicalReader
 
     return CanonicalReader(root, size=size, densepose="parts").person(split, sample_id)
 
 
 def test_dresscode_export_writes_every_category_with_its_keypoints(engine_root, tmp_path):
     from garment_transfer.data.keypoints import DRESSCODE_FRAME, rescale, to_coco18
-    from garment_transfer.data.readers import DressCodeReader
+    from garment_transfer.data.formats.dresscode import DressCodeReader
 
     out = tmp_path / "dc"
     assert dresscode.export_dresscode(engine_root, out) == 18
@@ -448,7 +448,7 @@ def test_viton_export_writes_coco18_train_and_test_pose(engine_root, tmp_path):
 def test_cpvton_export_reads_back_through_its_reader(engine_root, tmp_path):
     from garment_transfer.data.formats import cpvton
     from garment_transfer.data.keypoints import rescale, to_coco18
-    from garment_transfer.data.readers import CPVTONReader
+    from garment_transfer.data.formats.cpvton import CPVTONReader
 
     assert cpvton.export_cpvton(engine_root, tmp_path / "cp", size=(128, 96)) == 18
     reader = CPVTONReader(tmp_path / "cp", size=(128, 96), densepose="iuv")
@@ -460,7 +460,7 @@ def test_cpvton_export_reads_back_through_its_reader(engine_root, tmp_path):
             got = reader.read_raw(split, sample_id)
             parse = nearest_resize(raw.parse, (128, 96))
             assert_labels_roundtrip(got.labels, parse, cpvton.CIHP_TO_LIP, cpvton.LOSSY_CIHP, sample_id)
-            np.testing.assert_array_equal(got.parts, nearest_resize(raw.iuv[..., 0], (128, 96)))
+            np.testing.assert_array_equal(got.densepose_index, nearest_resize(raw.iuv[..., 0], (128, 96)))
             np.testing.assert_allclose(got.keypoints, rescale(to_coco18(raw.keypoints), (64, 48), (128, 96)),
                                        atol=2e-3)
             assert mean_abs_diff(got.image, _bilinear(raw.image, (128, 96))) < IMAGE_TOLERANCE
@@ -474,7 +474,7 @@ def test_cpvton_export_reads_back_through_its_reader(engine_root, tmp_path):
 def test_gpvton_export_reads_back_with_categories_sleeves_and_keypoints(engine_root, tmp_path):
     from garment_transfer.data.formats import gpvton
     from garment_transfer.data.labels import GARMENT_PARTS as P
-    from garment_transfer.data.readers import GPVTONReader
+    from garment_transfer.data.formats.gpvton import GPVTONReader
 
     assert gpvton.export_gpvton(engine_root, tmp_path / "gp") == 18
     reader = GPVTONReader(tmp_path / "gp", size=(64, 48))
@@ -488,7 +488,7 @@ def test_gpvton_export_reads_back_with_categories_sleeves_and_keypoints(engine_r
                              (P["left_leg"], 9), (P["right_leg"], 10)):
                 assert (got.labels[raw.parts == part] == gp).all(), f"{sample_id}: part {part}"
             np.testing.assert_array_equal(got.labels == 14, raw.parse == 13)  # face
-            np.testing.assert_array_equal(got.parts, raw.iuv[..., 0])
+            np.testing.assert_array_equal(got.densepose_index, raw.iuv[..., 0])
             np.testing.assert_allclose(got.keypoints, raw.keypoints, atol=2e-3)
             np.testing.assert_array_equal(got.image, raw.image)
             flat = io.read_image(tmp_path / "gp" / split / "cloth_parse-bytedance" / f"{sample_id}.png")

@@ -93,8 +93,8 @@ def test_densepose_errors_name_the_source():
 
 
 def test_flip_swaps_left_and_right_parts_only():
-    assert densepose.FLIP_PARTS[15] == 16 and densepose.FLIP_PARTS[3] == 4 and densepose.FLIP_PARTS[2] == 2
-    assert (densepose.FLIP_PARTS[densepose.FLIP_PARTS] == np.arange(25)).all()
+    assert densepose.FLIP_INDEX[15] == 16 and densepose.FLIP_INDEX[3] == 4 and densepose.FLIP_INDEX[2] == 2
+    assert (densepose.FLIP_INDEX[densepose.FLIP_INDEX] == np.arange(25)).all()
     assert isinstance(load_label_map("cihp"), LabelMap)
 
 
@@ -149,17 +149,17 @@ def test_pictures_that_are_not_iuv_are_refused_naming_the_file_and_cause(picture
 
 def test_part_index_files_accept_grey_or_integer_and_refuse_the_rest():
     grey = _iuv()[..., 0]
-    assert np.array_equal(densepose.parts_from_image(np.repeat(grey[..., None], 3, -1), "p.png"), grey)
+    assert np.array_equal(densepose.index_from_image(np.repeat(grey[..., None], 3, -1), "p.png"), grey)
     with pytest.raises(ValueError, match="p.png: colour channels where a grey DensePose part index"):
-        densepose.parts_from_image(_iuv(), "p.png")
+        densepose.index_from_image(_iuv(), "p.png")
     for stored in (grey.astype(np.float64), grey.astype(np.int64), grey[None].astype(np.float32), grey[..., None]):
-        assert np.array_equal(densepose.parts_from_array(stored, "p.npy"), grey)
+        assert np.array_equal(densepose.index_from_array(stored, "p.npy"), grey)
     with pytest.raises(ValueError, match="p.npy: float DensePose part index holds values that are not whole"):
-        densepose.parts_from_array(grey + 0.5, "p.npy")
+        densepose.index_from_array(grey + 0.5, "p.npy")
     with pytest.raises(ValueError, match=r"p.npy: expected an \(H, W\) DensePose part index, got shape \(4, 5, 3\)"):
-        densepose.parts_from_array(_iuv(), "p.npy")
+        densepose.index_from_array(_iuv(), "p.npy")
     with pytest.raises(ValueError, match="p.npy: DensePose part indices must be 0..24"):
-        densepose.parts_from_array(grey.astype(np.int64) + 10, "p.npy")
+        densepose.index_from_array(grey.astype(np.int64) + 10, "p.npy")
 
 
 # ---------------------------------------------------------------------------------------------- keypoints

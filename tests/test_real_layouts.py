@@ -141,7 +141,7 @@ def test_pfafn_test_pack_reads_photos_and_says_what_it_lacks(layouts):
     for real in written.ids["test"]:
         raw = reader.read_raw("test", real)
         sample = written.source[("test", real)]
-        assert raw.labels is None and raw.parts is None and raw.keypoints is None
+        assert raw.labels is None and raw.densepose_index is None and raw.keypoints is None
         assert torch.allclose(torch.from_numpy(raw.image.transpose(2, 0, 1).copy()).float() / 127.5 - 1,
                               jpeg_decoded(sample.image), atol=1e-6)
         wrong = (raw.cloth_mask > 127) != (sample.cloth_mask > 127)

@@ -16,12 +16,12 @@ from garment_transfer.data.formats import canonical
 from garment_transfer.data.keypoints import BODY_25_NAMES, read_openpose_json
 from garment_transfer.data.labels import CIHP, GARMENT_PARTS
 from garment_transfer.data.labels import DENSEPOSE as DP
-from garment_transfer.data.readers import CanonicalReader
+from garment_transfer.data.formats.canonical import CanonicalReader
 from garment_transfer.data.synth import EngineConfig, SyntheticEngine, generate
 from garment_transfer.data.synth import render as render_module
 from garment_transfer.data.synth.params import Limb, sample_person
 from garment_transfer.data.synth.parts import person_parts, shop_parts
-from garment_transfer.data.synth.pose import OWN_PARTS, body25, figure_joints
+from garment_transfer.data.synth.pose import OWN_DENSEPOSE_PARTS, body25, figure_joints
 from garment_transfer.data.synth.render import LOWER_WAIST_T, render_person, render_shop
 
 P = GARMENT_PARTS
@@ -81,7 +81,7 @@ def test_hidden_and_off_frame_joints_have_confidence_zero_and_are_written_as_zer
         points = body25(rendering.figure, rendering.iuv[..., 0])
         for k, (x, y) in enumerate(figure_joints(rendering.figure)):
             inside = 1.5 < x < 96 and 1.5 < y < 128
-            own = inside and rendering.iuv[int(y), int(x), 0] in OWN_PARTS[BODY_25_NAMES[k]]
+            own = inside and rendering.iuv[int(y), int(x), 0] in OWN_DENSEPOSE_PARTS[BODY_25_NAMES[k]]
             if own:
                 assert points[k, 2] > 0 and np.allclose(points[k, :2], (x - 0.5, y - 0.5), atol=1e-3)
                 visible += 1

@@ -6,7 +6,10 @@ every array; photometric jitter touches ``image`` arrays only. Kinds and their h
 - ``image``: (H, W, 3) uint8; bilinear; border *replicated* (people's backgrounds are coloured, a constant would
   paint a frame); then colour jitter (one draw shared by all images of the call).
 - ``mask``, ``labels``: (H, W) uint8; nearest; border 0 (background).
-- ``parts``: (H, W) uint8 DensePose part indices 0..24; nearest; border 0; a flip remaps ids through ``FLIP_PARTS``.
+- ``densepose_index``: (H, W) uint8 DensePose part indices 0..24; nearest; border 0; a flip remaps ids through
+  ``densepose.FLIP_INDEX``.
+- ``garment_parts``: (H, W) uint8 garment part ids (``labels.GARMENT_PARTS``); nearest; border 0; a flip remaps ids
+  through ``labels.FLIP_GARMENT_PARTS``.
 - ``uv``: (2, H, W) float32 in [0, 1]; nearest; border 0; values unchanged.
 
 Albumentations applies one border mode to images and masks alike, so images and the other kinds run through two
@@ -23,10 +26,13 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from garment_transfer.data.densepose import FLIP_PARTS
+from garment_transfer.data.densepose import FLIP_INDEX
+from garment_transfer.data.labels import FLIP_GARMENT_PARTS
 
-KINDS = ("image", "mask", "labels", "parts", "uv")
-_DTYPES = {"image": np.uint8, "mask": np.uint8, "labels": np.uint8, "parts": np.uint8, "uv": np.float32}
+KINDS = ("image", "mask", "labels", "densepose_index", "garment_parts", "uv")
+_DTYPES = {"image": np.uint8, "mask": np.uint8, "labels": np.uint8, "densepose_index": np.uint8,
+           "garment_parts": np.uint8, "uv": np.float32}
+_FLIPPED_IDS = {"densepose_index": FLIP_INDEX, "garment_parts": FLIP_GARMENT_PARTS}  # ids that swap sides in a flip
 
 
 @dataclass(frozen=True)
@@ -99,12 +105,14 @@ def _check(arrays: dict[str, np.ndarray], kinds: dict[str, str]) -> None:
 
 
 def _flip(array: np.ndarray, kind: str, name: str) -> np.ndarray:
-    """Mirror left-right (the W axis of any kind); DensePose part ids swap sides through ``FLIP_PARTS``."""
-    if kind != "parts":
+    """Mirror left-right (the W axis of any kind); DensePose part indices and garment part ids swap sides
+    (``_FLIPPED_IDS``)."""
+    if kind not in _FLIPPED_IDS:
         return np.flip(array, axis=1 if kind == "image" else -1)
-    if array.max(initial=0) >= len(FLIP_PARTS):
-        raise ValueError(f"array {name!r} (parts): part index {int(array.max())} outside 0..{len(FLIP_PARTS) - 1}")
-    return FLIP_PARTS[array[:, ::-1]]
+    table = _FLIPPED_IDS[kind]
+    if array.max(initial=0) >= len(table):
+        raise ValueError(f"array {name!r} ({kind}): part id {int(array.max())} outside 0..{len(table) - 1}")
+    return table[array[:, ::-1]]
 
 
 class Augmenter:

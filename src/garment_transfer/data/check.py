@@ -6,8 +6,9 @@ so that resizing hides no stray id. A reader error names its file first (``"<fil
 by type (``FileNotFoundError``) and by the words of the problem. Pair lists are checked line by line: the file must be
 UTF-8 text with the layout's number of columns, every person and cloth file must exist and no person may be listed
 twice. Across splits, an id in both splits is reported (a leak, and the same file where the splits share folders).
-For the canonical layout ``transfer/pairs.txt`` must name known ids and present files. Layout-wide problems (PF-AFN's
-sorted listings that do not match) are reported too.
+Layout-wide problems (``Reader.layout_problems``: PF-AFN's sorted listings that do not match) and problems with a
+split's other lists (``Reader.list_problems``: the canonical layout's ``transfer/pairs.txt`` must name known ids and
+present files) are reported too; each format's checks live with its reader (``data/formats/``).
 
 Notes (files the layout does not ship, lists at the old place) and warnings (an alpha channel composited on white, a
 JPEG label map) are printed but are not problems.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from garment_transfer.data import densepose
-from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.base import SPLITS
 from garment_transfer.data.formats.pairs import read_pair_lines
 from garment_transfer.data.label_maps import garment_classes
 from garment_transfer.data.readers import Reader, make_reader
@@ -107,7 +108,7 @@ class _Checker:
     def run(self) -> CheckReport:
         split_ids: dict[str, list[str]] = {}
         self.person_files: dict[str, str] = {}
-        for split in canonical.SPLITS:
+        for split in SPLITS:
             self.split, self.stats, self.bad = split, SplitStats(), set()
             self.report.splits[split] = self.stats
             folder = self.reader.split_folder(split)
@@ -130,8 +131,7 @@ class _Checker:
             if split == "test":
                 self.overlap(split_ids.get("train", []), ids)
             split_ids[split] = ids
-            if self.reader.format == "canonical":
-                self.transfers(set(ids))
+            self.lists(set(ids))
             self.stats.with_problems = len(self.bad)
         self.report.notes = self.reader.notes() + [
             f"{count} {split} samples have no {what} (see the note above on what this layout ships)"
@@ -164,16 +164,16 @@ class _Checker:
                 if raw.densepose_picture is None:
                     raise ValueError(f"{raw.files['densepose']}: no DensePose colour picture for the 'rendering' "
                                      "encoding")
-            elif raw.parts is not None:
-                densepose.encode(raw.parts, raw.uv, reader.densepose, raw.files["densepose"])
+            elif raw.densepose_index is not None:
+                densepose.encode(raw.densepose_index, raw.uv, reader.densepose, raw.files["densepose"])
         except (OSError, ValueError) as err:
             self.add_error(err, sample_id)
             return
         self.stats.readable += 1
         self.person_files[f"{self.split}/{sample_id}"] = str(raw.files.get("image", sample_id))
         self.report.warnings += raw.warnings
-        for what, value in (("parsing", raw.labels), ("DensePose", raw.parts if raw.densepose_picture is None
-                                                      else raw.densepose_picture)):
+        pose = raw.densepose_index if raw.densepose_picture is None else raw.densepose_picture
+        for what, value in (("parsing", raw.labels), ("DensePose", pose)):
             if value is None:
                 self.lacking[(self.split, what)] += 1
         if not raw.cloth_mask.any():
@@ -190,25 +190,14 @@ class _Checker:
             self.add("duplicate id", file, f"id {sample_id!r} is listed in both train and test"
                      + (" (the same file)" if same else " (a leak? the two splits' ids should differ)"), sample_id)
 
-    def transfers(self, known: set[str]):
-        path = canonical.transfer_pairs_path(self.reader.root, self.split)
-        if not path.is_file():  # only the synthetic engine writes true transfers
-            return
+    def lists(self, ids: set[str]):
+        """The split's other lists (``Reader.list_problems``); one that cannot be read is reported as its error."""
         try:
-            pairs = canonical.read_pairs(path)
-        except ValueError as err:
+            problems = self.reader.list_problems(self.split, ids)
+        except (OSError, ValueError) as err:
             return self.add_error(err)
-        first = {}
-        for line, pair in enumerate(pairs, start=1):
-            if first.setdefault(pair, line) != line:
-                self.add("duplicate id", path, f"line {line}: transfer {pair} already on line {first[pair]}")
-            if unknown := [i for i in pair if i not in known]:
-                self.add("pair points at nothing", path, f"line {line}: unknown ids {unknown}")
-                continue
-            files = canonical.transfer_paths(self.reader.root, self.split, *pair)
-            for key, file in files.items():
-                if key != "flow" and not file.is_file():  # the correspondence is optional
-                    self.add("pair points at nothing", file, f"{path.name} line {line}: transfer file not found")
+        for category, file, message in problems:
+            self.add(category, file, message)
 
 
 def check_dataset(format: str, root, **reader_options) -> CheckReport:

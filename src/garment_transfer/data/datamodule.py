@@ -17,6 +17,9 @@ pairs:
 ``eval_pairs_source`` says which was used (the run logs it). ``test``, ``validate`` and ``predict`` read only the
 split they evaluate, so a folder holding only ``test`` (and its list) is enough for them.
 
+Derived per-person inputs that a stage needs (``inputs``: names of ``data.inputs.INPUTS``) are computed in the
+datasets' ``__getitem__``, so in the loader workers, for the source and the target of each pair (not for the truth).
+
 Validation and test are apart: every choice (epochs, phase boundaries, weights, early stopping) is made on the
 validation pairs and the test split is read once per reported number. Validation reads the data set's ``val`` split
 where it has one (the synthetic engine writes one, with true transfers); a data set without one (the real downloads)
@@ -27,6 +30,7 @@ on it are not clean).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -35,6 +39,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.formats.pairs import derangement
+from garment_transfer.data.inputs import check_inputs, compute_inputs
 from garment_transfer.data.io import read_json
 from garment_transfer.data.readers import Reader, make_reader
 from garment_transfer.data.samples import PairSample, collate, parse_size
@@ -72,11 +77,13 @@ class PairDataset(Dataset):
         truth: attach the true transfer (only where the reader has one for every pair).
         augment_source, augment_target: ``Augmenter`` applied to each side, or None.
         ids: the samples of the split to use (None: all of them).
+        inputs: names of derived inputs (``data.inputs.INPUTS``) computed for source and target into
+            ``PersonSample.inputs``.
     """
 
     def __init__(self, reader: Reader, split: str, mode: str = "paired", pairs=None, truth: bool = False,
                  augment_source: Augmenter | None = None, augment_target: Augmenter | None = None,
-                 ids: list[str] | None = None):
+                 ids: list[str] | None = None, inputs: Iterable[str] = ()):
         if mode not in PAIR_MODES:
             raise ValueError(f"pair mode {mode!r}: choose one of {PAIR_MODES}")
         self.reader, self.split, self.mode, self.truth = reader, split, mode, truth
@@ -92,6 +99,7 @@ class PairDataset(Dataset):
                              f"list {sorted(set(missing))[:5]}")
         self.pairs = pairs
         self.augment_source, self.augment_target = augment_source, augment_target
+        self.inputs = check_inputs(inputs)
 
     def __len__(self) -> int:
         return len(self.pairs) if self.pairs is not None else len(self.ids)
@@ -123,6 +131,9 @@ class PairDataset(Dataset):
             source = target
         else:
             source = self.reader.person(self.split, source_id, self.augment_source, seeds[1])
+        if self.inputs:
+            for person in (target,) if source is target else (target, source):
+                person.inputs = compute_inputs(person, self.inputs)
         truth = self.reader.read_truth(self.split, source_id, target_id) if self.truth else None
         return PairSample(source, target, truth)
 
@@ -151,6 +162,9 @@ class GarmentDataModule(pl.LightningDataModule):
             held out for validation; 0 validates on the test split.
         pin_memory: the loaders put batches in page-locked memory, so that copies to a GPU overlap with compute
             (Lightning copies with ``non_blocking=True``); None (the default): when CUDA is available.
+        inputs: names of the derived per-person inputs the stage needs (``data.inputs.INPUTS``: ``pose_maps``,
+            ``wuton_person``, ``gpvton_preserve``), computed in the loader workers for source and target into
+            ``PersonSample.inputs``; None (the default): none.
     """
 
     def __init__(self, root: str | None = None, format: str = "canonical", size: str = "128x96",
@@ -159,7 +173,7 @@ class GarmentDataModule(pl.LightningDataModule):
                  eval_limit: int | None = None, augment_source: str | dict | None = None,
                  augment_target: str | dict | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
                  num_workers: int = 0, synthetic: dict | None = None, val_holdout: float = 0.05,
-                 pin_memory: bool | None = None):
+                 pin_memory: bool | None = None, inputs: list[str] | None = None):
         super().__init__()
         self.save_hyperparameters()
         for name, mode in (("train_pairs", train_pairs), ("eval_pairs", eval_pairs)):
@@ -173,6 +187,7 @@ class GarmentDataModule(pl.LightningDataModule):
             raise ValueError(f"data.init_args.pin_memory {pin_memory!r}: true, false or null (when a GPU is there)")
         if not isinstance(val_holdout, (int, float)) or val_holdout < 0:
             raise ValueError(f"data.init_args.val_holdout {val_holdout!r}: a share below 1, a count, or 0")
+        self.inputs = check_inputs(inputs, "data.init_args.inputs")
         self.size = parse_size(size)
         self.root = Path(root) if root is not None else Path(f"data/synthetic-{self.size[0]}x{self.size[1]}")
         self.builtin = root is None
@@ -275,7 +290,8 @@ class GarmentDataModule(pl.LightningDataModule):
             self.val_pairs_source = source
         if self.hparams.eval_limit is not None:
             pairs = pairs[: self.hparams.eval_limit]
-        return PairDataset(self.reader, split, self.hparams.eval_pairs, pairs, truth=truth, ids=ids)
+        return PairDataset(self.reader, split, self.hparams.eval_pairs, pairs, truth=truth, ids=ids,
+                           inputs=self.inputs)
 
     def setup(self, stage: str | None = None) -> None:
         """Build the reader once; the training pairs and the validation pairs for ``fit`` (or no stage), the
@@ -288,7 +304,7 @@ class GarmentDataModule(pl.LightningDataModule):
                        for side, spec in (("source", hp.augment_source), ("target", hp.augment_target))}
             self.datasets["train"] = PairDataset(self.reader, "train", hp.train_pairs, None,
                                                  augment_source=augment["source"], augment_target=augment["target"],
-                                                 ids=self.training_ids())
+                                                 ids=self.training_ids(), inputs=self.inputs)
         if stage in (None, "fit", "validate") and "val" not in self.datasets:
             self.datasets["val"] = self.evaluation_dataset(*self.validation_ids())
         if stage in (None, "test", "predict") and "test" not in self.datasets:

@@ -7,8 +7,8 @@
 
 Part-index-only data (the VITON 256 x 192 pack, GP-VTON, CP-VTON with added part maps) supports ``parts`` only.
 
-Files are checked against what they are declared to hold (:func:`iuv_from_picture`, :func:`parts_from_image`,
-:func:`parts_from_array`); one that does not fit is an error naming the file and the likely cause, never a silent
+Files are checked against what they are declared to hold (:func:`iuv_from_picture`, :func:`index_from_image`,
+:func:`index_from_array`); one that does not fit is an error naming the file and the likely cause, never a silent
 misread: a grey part-index picture given as IUV, an IUV picture written by ``cv2.imwrite`` (channels on disk in V, U, I
 order: read it with ``densepose_files: iuv_bgr``), a colour rendering (VITON-HD's ``image-densepose``) given as IUV or
 as a part index, a lossy JPEG given as IUV, a float array that holds no integers.
@@ -27,9 +27,9 @@ NEEDS_UV = ("iuv", "parts_uv")
 
 # Part index after a horizontal flip: left and right parts swap (DensePose numbering, DATA.md section 3).
 _SWAPS = [(3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20), (21, 22)]
-FLIP_PARTS = np.arange(DENSEPOSE_NUM_PARTS, dtype=np.uint8)
+FLIP_INDEX = np.arange(DENSEPOSE_NUM_PARTS, dtype=np.uint8)
 for _a, _b in _SWAPS:
-    FLIP_PARTS[_a], FLIP_PARTS[_b] = _b, _a
+    FLIP_INDEX[_a], FLIP_INDEX[_b] = _b, _a
 
 
 def channels(encoding: str) -> int:
@@ -42,11 +42,11 @@ def check_encoding(encoding: str) -> None:
         raise ValueError(f"DensePose encoding {encoding!r}: choose one of {tuple(ENCODINGS)}")
 
 
-def encode(parts: np.ndarray, uv: np.ndarray | None, encoding: str, source: str = "densepose") -> np.ndarray:
+def encode(index: np.ndarray, uv: np.ndarray | None, encoding: str, source: str = "densepose") -> np.ndarray:
     """Encode a part index map and optional UV.
 
     Args:
-        parts: (H, W) integer part indices 0..24.
+        index: (H, W) integer part indices 0..24.
         uv: (2, H, W) float in [0, 1], or None when the data has none.
         encoding: ``iuv``, ``parts`` or ``parts_uv``.
         source: the file named in errors.
@@ -57,13 +57,13 @@ def encode(parts: np.ndarray, uv: np.ndarray | None, encoding: str, source: str 
     check_encoding(encoding)
     if encoding == "rendering":
         raise ValueError(f"{source}: the 'rendering' encoding needs a colour DensePose picture, not part indices")
-    if parts.max(initial=0) >= DENSEPOSE_NUM_PARTS:
-        raise ValueError(f"{source}: DensePose part index {int(parts.max())} is outside 0..{DENSEPOSE_NUM_PARTS - 1}")
+    if index.max(initial=0) >= DENSEPOSE_NUM_PARTS:
+        raise ValueError(f"{source}: DensePose part index {int(index.max())} is outside 0..{DENSEPOSE_NUM_PARTS - 1}")
     if encoding in NEEDS_UV and uv is None:
         raise ValueError(f"{source}: encoding {encoding!r} needs U, V, which this data set lacks; use 'parts'")
     if encoding == "iuv":
-        return np.concatenate([parts[None] / np.float32(DENSEPOSE_NUM_PARTS - 1), uv]).astype(np.float32)
-    one_hot = (parts[None] == np.arange(DENSEPOSE_NUM_PARTS)[:, None, None]).astype(np.float32)
+        return np.concatenate([index[None] / np.float32(DENSEPOSE_NUM_PARTS - 1), uv]).astype(np.float32)
+    one_hot = (index[None] == np.arange(DENSEPOSE_NUM_PARTS)[:, None, None]).astype(np.float32)
     return one_hot if encoding == "parts" else np.concatenate([one_hot, uv.astype(np.float32)])
 
 
@@ -74,7 +74,7 @@ def encode_rendering(picture: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------ checked reading
 def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv") -> tuple[np.ndarray, np.ndarray]:
-    """An IUV picture as read (mode kept) -> ``(parts (H, W) uint8, uv (2, H, W) float32 in [0, 1])``.
+    """An IUV picture as read (mode kept) -> ``(index (H, W) uint8 part indices, uv (2, H, W) float32 in [0, 1])``.
 
     Args:
         picture: (H, W, 3) uint8 as stored; channels I, U * 255, V * 255 (``order="iuv"``, detectron2's
@@ -95,23 +95,23 @@ def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv") -> tuple[np.
         raise ValueError(f"{path}: expected an (H, W, 3) IUV picture, got shape {picture.shape}")
     if order == "vui":
         picture = picture[..., ::-1]
-    parts = np.ascontiguousarray(picture[..., 0])
-    if parts.max() >= DENSEPOSE_NUM_PARTS:
+    index = np.ascontiguousarray(picture[..., 0])
+    if index.max() >= DENSEPOSE_NUM_PARTS:
         last = picture[..., 2]
         if order == "iuv" and last.max() < DENSEPOSE_NUM_PARTS and last.any():
-            raise ValueError(f"{path}: part index {int(parts.max())} > 24 in the first channel while the third holds "
+            raise ValueError(f"{path}: part index {int(index.max())} > 24 in the first channel while the third holds "
                              "0..24: channels in V, U, I order, as cv2.imwrite writes detectron2's IUV? Use "
                              "densepose_files: iuv_bgr")
-        raise ValueError(f"{path}: part index {int(parts.max())} > 24: is this a colour rendering (VITON-HD's "
+        raise ValueError(f"{path}: part index {int(index.max())} > 24: is this a colour rendering (VITON-HD's "
                          "image-densepose)? Use densepose_files: rendering with densepose: rendering")
-    if parts.any() and (picture[..., 1] == parts).all() and (picture[..., 2] == parts).all():
+    if index.any() and (picture[..., 1] == index).all() and (picture[..., 2] == index).all():
         raise ValueError(f"{path}: all three channels are equal (a grey part-index picture saved as RGB?), so U and V "
                          "would be I / 255; use densepose_files: parts with densepose: parts")
     uv = np.moveaxis(picture[..., 1:], -1, 0).astype(np.float32) / 255.0
-    return parts, uv
+    return index, uv
 
 
-def parts_from_image(image: np.ndarray, path) -> np.ndarray:
+def index_from_image(image: np.ndarray, path) -> np.ndarray:
     """A grey (or palette) part-index picture as read -> (H, W) uint8 part indices 0..24; an RGB picture is accepted
     only when its three channels are equal (a grey picture saved as RGB).
 
@@ -133,7 +133,7 @@ def parts_from_image(image: np.ndarray, path) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
-def parts_from_array(array: np.ndarray, path) -> np.ndarray:
+def index_from_array(array: np.ndarray, path) -> np.ndarray:
     """A part-index array (``.npy``: integer, or float holding whole numbers; (H, W), (1, H, W) or (H, W, 1)) ->
     (H, W) uint8 part indices 0..24.
 

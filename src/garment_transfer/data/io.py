@@ -1,4 +1,5 @@
-"""Atomic, deterministic file writing: a file is either absent or complete, and equal inputs give equal bytes."""
+"""File I/O: atomic, deterministic writing (a file is either absent or complete, and equal inputs give equal bytes),
+and checked reading of images, JSON and arrays (every error names the file)."""
 
 from __future__ import annotations
 
@@ -157,3 +158,33 @@ def resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarra
         return array
     method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
     return np.asarray(Image.fromarray(array).resize((size[1], size[0]), method))
+
+
+def read_npy(path: str | os.PathLike) -> np.ndarray:
+    """Load a ``.npy`` file without pickles; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: cannot read .npy array ({err})") from err
+
+
+def read_npz_key(path: str | os.PathLike, key: str) -> np.ndarray:
+    """Load array ``key`` from a ``.npz`` file; errors name the file and, when it lacks it, the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with data:
+            files = data.files
+            array = data[key] if key in files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: cannot read .npz archive ({err})") from err
+    if array is None:
+        raise ValueError(f"{path}: no array {key!r} (found {files})")
+    return array

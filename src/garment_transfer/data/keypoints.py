@@ -21,8 +21,9 @@ out of BODY_25 (the same joints; BODY_25 adds the mid-hip and six foot points).
 
 Heatmaps (:func:`heatmaps`): one channel per point, 1 inside a filled square of side ``2 r + 1`` around the point and
 -1 elsewhere (all -1 for a missing point), the squares of PIL's ``ImageDraw.rectangle((x - r, y - r, x + r, y + r))``
-that PF-AFN and GP-VTON draw (ends truncated towards zero). :data:`HEATMAPS` holds their radii at their sizes;
-:func:`system_heatmaps` scales the radius to another height.
+that PF-AFN and GP-VTON draw (ends truncated towards zero). :func:`keypoint_maps` draws the same squares with torch,
+for a batch and on the points' device. :data:`HEATMAPS` holds their radii at their sizes; :func:`system_heatmaps`
+scales the radius to another height.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from garment_transfer.data.formats._common import read_npy
 from garment_transfer.data.formats.pairs import read_text
+from garment_transfer.data.io import read_npy
 
 BODY_25 = 25
 COCO_18 = 18
@@ -181,6 +183,39 @@ def heatmaps(points, size: tuple[int, int], radius: int) -> np.ndarray:
         if c0 <= c1 and r0 <= r1:
             out[k, r0 : r1 + 1, c0 : c1 + 1] = 1.0
     return out
+
+
+def keypoint_maps(points: torch.Tensor, size: tuple[int, int], radius: int) -> torch.Tensor:
+    """:func:`heatmaps` in torch, equal to it value for value, for one person or a batch, on the points' device.
+
+    The numpy squares end at ``int(x - r)`` and ``int(x + r)`` (clipped to the image); for ``x >= 0`` and an integer
+    ``r`` these are ``floor(x) - r`` and ``floor(x) + r``, which float32 points give exactly (no float64 needed).
+
+    Args:
+        points: (K, 3) or (B, K, 3) ``x, y, score`` in pixels (only x, y are read); a point with ``x < 0`` or
+            ``y < 0`` is missing. Points off the frame draw what of their square is inside it.
+        size: (H, W). radius: the square's half side, an integer >= 0.
+
+    Returns:
+        (K, H, W) or (B, K, H, W) float32 in {-1, 1}: 1 inside each present point's square, -1 elsewhere.
+    """
+    if not isinstance(points, torch.Tensor) or points.ndim not in (2, 3) or points.shape[-1] < 2:
+        raise ValueError(f"keypoints must be a (K, 3) or (B, K, 3) tensor, got {getattr(points, 'shape', points)}")
+    if isinstance(radius, bool) or int(radius) != radius or radius < 0:
+        raise ValueError(f"radius must be an integer >= 0, got {radius!r}")
+    radius = int(radius)
+    height, width = size
+    points = points.to(torch.float64 if points.dtype == torch.float64 else torch.float32)
+    x, y = points[..., 0], points[..., 1]
+    present = (x >= 0) & (y >= 0)
+    cols = torch.arange(width, device=points.device, dtype=points.dtype)
+    rows = torch.arange(height, device=points.device, dtype=points.dtype)
+    c0, c1 = (x.floor() - radius).clamp(min=0)[..., None], (x.floor() + radius).clamp(max=width - 1)[..., None]
+    r0, r1 = (y.floor() - radius).clamp(min=0)[..., None], (y.floor() + radius).clamp(max=height - 1)[..., None]
+    inside_x = (cols >= c0) & (cols <= c1)  # (..., K, W)
+    inside_y = (rows >= r0) & (rows <= r1) & present[..., None]  # (..., K, H)
+    inside = inside_y[..., :, None] & inside_x[..., None, :]
+    return torch.where(inside, 1.0, -1.0).to(torch.float32)
 
 
 def system_heatmaps(points, size: tuple[int, int], system: str) -> np.ndarray:

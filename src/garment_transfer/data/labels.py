@@ -54,6 +54,18 @@ GARMENT_PARTS = {
 }
 GARMENT_PART_NAMES = tuple(sorted(GARMENT_PARTS, key=GARMENT_PARTS.get))
 
+
+def _mirrored(name: str) -> str:
+    """The part on the other side: ``left_*`` <-> ``right_*``; a middle part is its own."""
+    for side, other in (("left_", "right_"), ("right_", "left_")):
+        if name.startswith(side):
+            return other + name[len(side):]
+    return name
+
+
+# Garment part id after a horizontal flip: left and right parts swap (sleeves, arms, trouser legs, leg skin).
+FLIP_GARMENT_PARTS = np.array([GARMENT_PARTS[_mirrored(name)] for name in GARMENT_PART_NAMES], np.uint8)
+
 CIHP_PALETTE = _palette(len(CIHP), seed=7)
 PARTS_PALETTE = _palette(len(GARMENT_PARTS), seed=13)
 DENSEPOSE_PALETTE = _palette(DENSEPOSE_NUM_PARTS, seed=11)

@@ -1,9 +1,9 @@
 """Typed samples: what every stage reads (``METHOD.md`` section 1), as dataclasses rather than tuples.
 
 Shapes are for one sample; :func:`collate` stacks a list into a batch of the same type with a leading ``B``
-(strings and file records become lists). Lightning moves these dataclasses between devices as they are; a loader
-with ``pin_memory=True`` pins their tensors through :meth:`Pinnable.pin_memory` (page-locked host memory, so that
-the non-blocking copy to a GPU overlaps with compute).
+(strings and file records become lists, a dict of derived inputs a dict of stacked tensors). Lightning moves these
+dataclasses between devices as they are; a loader with ``pin_memory=True`` pins their tensors through
+:meth:`Pinnable.pin_memory` (page-locked host memory, so that the non-blocking copy to a GPU overlaps with compute).
 """
 
 from __future__ import annotations
@@ -72,7 +72,16 @@ class PersonSample(Pinnable):
         id: the sample id; ``files``: the files it was read from, by role.
         keypoints: (K, 3) float32 ``x, y, score`` in pixels at the sample's size (K = 25 BODY_25 or 18 COCO-18;
             a missing point is ``(-1, -1, 0)``, see :mod:`garment_transfer.data.keypoints`), or None where the data
-            set has none (and for an augmented sample: augmentation does not move keypoints).
+            set has none (and for an augmented sample: augmentation does not move keypoints, it drops them).
+        category: the garment class of the person's garment, ``upper``, ``lower`` or ``dresses`` (it decides which
+            parsing class ``garment_mask`` holds).
+        garment_parts: (H, W) int64 ids of ``labels.GARMENT_PARTS`` (sleeves, torso, trouser legs and the skin the
+            garment can cover: the engine's ``image-parse-parts``), resized nearest as ``parsing``, or None where the
+            data set has none. Augmentation moves them with the parsing (a flip swaps left and right ids).
+        cloth_parts: (H, W) int64 ``labels.GARMENT_PARTS`` ids of the in-shop garment (``cloth-parse-parts``), or
+            None where the data set has none.
+        inputs: derived inputs by name (``data.inputs.INPUTS``), computed in the loader workers when the data module
+            is asked for them (``GarmentDataModule(inputs=...)``); empty by default.
     """
 
     image: torch.Tensor
@@ -86,6 +95,10 @@ class PersonSample(Pinnable):
     id: str
     files: dict = field(default_factory=dict)
     keypoints: torch.Tensor | None = None
+    category: str = "upper"
+    garment_parts: torch.Tensor | None = None
+    cloth_parts: torch.Tensor | None = None
+    inputs: dict[str, torch.Tensor] = field(default_factory=dict, metadata={"collate": "stack"})
 
     @property
     def garment(self) -> torch.Tensor:
@@ -126,24 +139,39 @@ class PairSample(Pinnable):
 
 
 def collate(items: list):
-    """Stack a list of samples (any of the dataclasses above, nested) into one batch of the same type."""
+    """Stack a list of samples (any of the dataclasses above, nested) into one batch of the same type.
+
+    Tensors are stacked, None stays None (all items must lack the value), other values (ids, categories, file
+    records) become lists; a field marked ``metadata={"collate": "stack"}`` (``PersonSample.inputs``) is a dict of
+    tensors stacked per key (all items must have the same keys).
+    """
     first = items[0]
+    if 0 < sum(item is None for item in items) < len(items):
+        raise ValueError("collate: some samples have a value (a true transfer, flow, garment parts) that others lack")
     if isinstance(first, torch.Tensor):
         return torch.stack(items)
     if first is None:
-        if any(item is not None for item in items):
-            raise ValueError("collate: some samples have a value (true transfer or flow) that others lack")
         return None
     if is_dataclass(first):
-        return type(first)(**{f.name: collate([getattr(item, f.name) for item in items]) for f in fields(first)})
+        return type(first)(**{f.name: (_stack_dict if f.metadata.get("collate") == "stack" else collate)(
+            [getattr(item, f.name) for item in items]) for f in fields(first)})
     return list(items)
+
+
+def _stack_dict(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Dicts of tensors with the same keys -> one dict of the tensors stacked per key."""
+    keys = list(items[0])
+    if any(list(item) != keys for item in items):
+        raise ValueError(f"collate: samples have different derived inputs ({sorted({tuple(i) for i in items})})")
+    return {key: torch.stack([item[key] for item in items]) for key in keys}
 
 
 def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: torch.Tensor, id,
                         cloth: torch.Tensor | None = None, cloth_mask: torch.Tensor | None = None) -> PersonSample:
     """A :class:`PersonSample` (single or batched) from an image, its 7-class parsing and DensePose, the masks
-    derived as the readers derive them. A person built from a prediction (a transfer result) or from a user's photo
-    has no in-shop garment: by default its worn garment ``G`` and ``M^g`` stand in for ``C`` and ``C^m``.
+    derived as the readers derive them (an upper garment). A person built from a prediction (a transfer result) or
+    from a user's photo has no in-shop garment: by default its worn garment ``G`` and ``M^g`` stand in for ``C`` and
+    ``C^m``.
 
     Args:
         image: (..., 3, H, W) in [-1, 1]. parsing: (..., H, W) int64 class indices. densepose: (..., C, H, W).
@@ -155,5 +183,6 @@ def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: t
         cloth=image * garment_mask if cloth is None else cloth,
         cloth_mask=garment_mask if cloth_mask is None else cloth_mask,
         garment_mask=garment_mask, skin_mask=(parsing == UPPER_SKIN).unsqueeze(-3).to(image.dtype),
-        remaining=torch.stack([parsing == c for c in REMAINING], dim=-3).to(image.dtype), id=id)
+        remaining=torch.stack([parsing == c for c in REMAINING], dim=-3).to(image.dtype), id=id,
+        category="upper" if isinstance(id, str) else ["upper"] * len(id))
 

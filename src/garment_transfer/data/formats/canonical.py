@@ -1,4 +1,6 @@
-"""The canonical on-disk layout, exactly VITON-HD's (``DATA.md`` section 2): paths, and raw read / write of one sample.
+"""The canonical layout, exactly VITON-HD's (``DATA.md`` section 2), also the synthetic engine's: paths, raw read /
+write of one sample, its reader (:class:`CanonicalReader`, format ``canonical``, alias ``vitonhd``), its detection
+rule and the check of its true transfers.
 
 ::
 
@@ -29,7 +31,13 @@ The old layout of this project kept each list inside its split folder (``<root>/
 paired); :func:`pairs_path` finds a list there when the root has none, so data sets written that way still read.
 
 "Raw" arrays keep the stored encodings: uint8 RGB, CIHP ids, IUV bytes. Turning them into model tensors
-(7-class parsing, DensePose encodings, [-1, 1] images) is the readers' job.
+(7-class parsing, DensePose encodings, [-1, 1] images) is the reader's job: it reads ``image-densepose`` as
+``densepose_files`` declares it (IUV, IUV in cv2's channel order, a grey part index, or VITON-HD's colour rendering),
+the garment category from the per-category lists, BODY_25 keypoints where ``openpose_json`` exists, and the garment
+parts (``image-parse-parts``, ``cloth-parse-parts``) where a sample has them.
+
+Detection: ``<split>/image-parse-v3/`` (with what ``image-densepose`` holds, for the reader options). ``data check``
+also checks ``<split>/transfer/pairs.txt`` (known ids, present files).
 """
 
 from __future__ import annotations
@@ -39,12 +47,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from garment_transfer.data import io
-from garment_transfer.data.formats.pairs import read_pairs  # noqa: F401  (re-exported: canonical.read_pairs)
-from garment_transfer.data.labels import CIHP_PALETTE, PARTS_PALETTE
+from garment_transfer.data import keypoints as kp
+from garment_transfer.data.formats.base import (SPLITS, Detection, PairList, RawPerson, Reader, check_densepose_files,
+                                                check_ids, check_size, densepose_kind, read_densepose, read_photo,
+                                                stem, to_image_tensor)
+from garment_transfer.data.formats.pairs import PairLine, read_pair_lines, read_pairs
+from garment_transfer.data.labels import CIHP_PALETTE, GARMENT_PARTS, PARTS_PALETTE
+from garment_transfer.data.samples import TransferTruth
 
-SPLITS = ("train", "test")  # VITON-HD's splits
+FORMAT = "canonical"
+ALIASES = ("vitonhd",)  # other names of the format (VITON-HD as shipped is this layout)
+LOOKS_FOR = "VITON-HD's <split>/image-parse-v3/"  # what detection looks for, in words
 VAL = "val"  # our extension: the synthetic engine's validation split, laid out as the others
 ALL_SPLITS = ("train", VAL, "test")
 FOLDERS = {
@@ -177,8 +193,6 @@ def make_dirs(root: str | Path, splits=SPLITS) -> None:
 def write_sample(root: str | Path, split: str, sample: RawSample) -> None:
     """Write one sample; each file atomically. The person image goes last, so its presence marks completeness.
     The optional files are written where the sample has their content (folders must exist: :func:`make_dirs`)."""
-    from garment_transfer.data import keypoints as kp  # here: keypoints imports formats._common, which imports us
-
     paths = sample_paths(root, split, sample.id)
     extra = extra_paths(root, split, sample.id)
     io.write_png(paths["cloth"], sample.cloth)
@@ -202,8 +216,6 @@ def write_sample(root: str | Path, split: str, sample: RawSample) -> None:
 def read_sample(root: str | Path, split: str, sample_id: str, category: str | None = None) -> RawSample:
     """A sample's files as stored; the optional ones where present. ``category`` is the sample's garment category
     (None: looked up in the per-category lists, :func:`categories`; pass it when reading many samples)."""
-    from garment_transfer.data import keypoints as kp  # here: keypoints imports formats._common, which imports us
-
     paths = sample_paths(root, split, sample_id)
     extra = {key: path for key, path in extra_paths(root, split, sample_id).items() if path.is_file()}
     keypoints = kp.read_openpose_json(extra["keypoints"], kp.BODY_25) if "keypoints" in extra else None
@@ -306,3 +318,166 @@ def list_ids(root: str | Path, split: str) -> list[str]:
         raise FileNotFoundError(f"{path}: pairs file not found (nor at the old place {old_pairs_path(root, split)})")
     return list(dict.fromkeys(Path(person).stem for person, _ in read_pairs(path)))
 
+
+def garment_parts_paths(root: str | Path, split: str, sample_id: str) -> dict[str, Path]:
+    """A sample's garment part maps: ``garment_parts`` (``image-parse-parts``, the worn garment) and ``cloth_parts``
+    (``cloth-parse-parts``, the in-shop garment)."""
+    base = split_dir(root, split)
+    return {"garment_parts": base / EXTRA_FOLDERS["parts"] / f"{sample_id}.png",
+            "cloth_parts": base / EXTRA_FOLDERS["cloth_parts"] / f"{sample_id}.png"}
+
+
+# --------------------------------------------------------------------------------------------------------- reader
+class CanonicalReader(Reader):
+    """The canonical layout: VITON-HD as shipped, and the synthetic engine's sets (pair lists at the root, or in the
+    split folders for sets written by the old layout).
+
+    Args:
+        densepose_files: what ``image-densepose`` holds: ``iuv`` (synthetic data, or IUV made with detectron2 and
+            saved by PIL), ``iuv_bgr`` (the same saved by ``cv2.imwrite``: V, U, I on disk), ``parts`` (a grey part
+            index), ``rendering`` (VITON-HD's colour rendering, then only the ``rendering`` encoding).
+    """
+
+    format = FORMAT
+    default_label_map = "cihp"
+
+    def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "iuv", densepose_files: str = "iuv"):
+        self.densepose_files = check_densepose_files(densepose_files)
+        self.has_uv = densepose_files in ("iuv", "iuv_bgr")
+        self.has_picture = densepose_files == "rendering"
+        if densepose_files == "rendering" and densepose != "rendering":
+            raise ValueError(f"densepose {densepose!r}: VITON-HD's colour renderings hold no part indices; "
+                             "use densepose: rendering, or point densepose_files: iuv at an IUV folder")
+        super().__init__(root, size, label_map, densepose)
+        self._categories: dict[str, dict[str, str]] = {}  # split -> id -> garment category
+
+    def ids(self, split: str) -> list[str]:
+        return list_ids(self.root, split)
+
+    def read_raw(self, split: str, sample_id: str) -> RawPerson:
+        paths = sample_paths(self.root, split, sample_id)
+        warnings: list[str] = []
+        image = read_photo(paths["image"], warnings)
+        labels = io.read_image(paths["parse"])
+        if labels.ndim != 2:
+            raise ValueError(f"{paths['parse']}: expected a palette or grey PNG of label ids, got colour channels")
+        index, uv, picture = read_densepose(paths["densepose"], self.densepose_files)
+        cloth = read_photo(paths["cloth"], warnings)
+        cloth_mask = io.read_image(paths["cloth_mask"], "L")
+        for key, array in (("parse", labels), ("densepose", index if picture is None else picture), ("cloth", cloth),
+                           ("cloth_mask", cloth_mask)):
+            check_size(paths[key], array, image.shape[:2])
+        files = {"image": paths["image"], "labels": paths["parse"], "densepose": paths["densepose"],
+                 "cloth": paths["cloth"], "cloth_mask": paths["cloth_mask"]}
+        keypoints = None
+        keypoint_file = keypoints_path(self.root, split, sample_id)
+        if keypoint_file.parent.is_dir():
+            keypoints, files["keypoints"] = kp.read_openpose_json(keypoint_file, kp.BODY_25), keypoint_file
+        parts = {key: _read_parts(path, image.shape[:2])
+                 for key, path in garment_parts_paths(self.root, split, sample_id).items()}
+        return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, uv, picture, files, keypoints,
+                         category=self.category_of(split, sample_id), warnings=warnings, **parts)
+
+    def category_of(self, split: str, sample_id: str) -> str:
+        """The garment category of a sample: from the synthetic set's per-category lists, else ``upper``."""
+        if split not in self._categories:
+            self._categories[split] = categories(self.root, split)
+        return self._categories[split].get(sample_id, "upper")
+
+    def truth_pairs(self, split: str) -> list[tuple[str, str]] | None:
+        path = transfer_pairs_path(self.root, split)
+        return read_pairs(path) if path.is_file() else None
+
+    def read_truth(self, split: str, source: str, target: str) -> TransferTruth:
+        truth = read_transfer(self.root, split, source, target)
+        paths = transfer_paths(self.root, split, source, target)
+        height, width = truth.image.shape[:2]
+        image = io.resize(truth.image, self.size, nearest=False)
+        parsing = self.label_map.apply(io.resize(truth.parse, self.size, nearest=True), paths["parse"])
+        flow = None
+        if truth.flow is not None:  # optional in the layout; the engine always writes it
+            flow = np.stack([io.resize(c, self.size, nearest=True) for c in truth.flow])
+            scale = np.array([self.size[1] / width, self.size[0] / height], np.float32)[:, None, None]
+            flow = torch.from_numpy(np.where(flow >= 0, (flow + 0.5) * scale - 0.5, -1.0).astype(np.float32))
+        return TransferTruth(to_image_tensor(image), torch.from_numpy(parsing.astype(np.int64)), flow)
+
+    def official_pairs(self, split: str, paired: bool) -> PairList | None:
+        path = pairs_path(self.root, split)
+        if not path.is_file():
+            return None
+        return self.official_or_none(paired, read_pair_lines(path), path, stem, stem)
+
+    def pair_files(self, split: str) -> list[tuple[Path, bool]]:
+        return [(pairs_path(self.root, split), True)]
+
+    def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
+        return [("person", sample_paths(self.root, split, stem(line.person))["image"]),
+                ("cloth", sample_paths(self.root, split, stem(line.cloth))["cloth"])]
+
+    def list_problems(self, split: str, ids: set[str]) -> list[tuple[str, Path, str]]:
+        """The true transfers' list (``transfer/pairs.txt``, where the synthetic engine wrote one): no pair twice,
+        known ids, the transfer's files present (the correspondence is optional).
+
+        Raises:
+            ValueError: naming the list when it cannot be read.
+        """
+        path = transfer_pairs_path(self.root, split)
+        if not path.is_file():
+            return []
+        problems, first = [], {}
+        for line, pair in enumerate(read_pairs(path), start=1):
+            if first.setdefault(pair, line) != line:
+                problems.append(("duplicate id", path, f"line {line}: transfer {pair} already on line {first[pair]}"))
+            if unknown := [i for i in pair if i not in ids]:
+                problems.append(("pair points at nothing", path, f"line {line}: unknown ids {unknown}"))
+                continue
+            for key, file in transfer_paths(self.root, split, *pair).items():
+                if key != "flow" and not file.is_file():
+                    problems.append(("pair points at nothing", file,
+                                     f"{path.name} line {line}: transfer file not found"))
+        return problems
+
+    def notes(self) -> list[str]:
+        moves = [f"mv {old_pairs_path(self.root, s)} {root_pairs_path(self.root, s)}" for s in SPLITS
+                 if old_pairs_path(self.root, s).is_file() and not root_pairs_path(self.root, s).is_file()]
+        if not moves:
+            return []
+        return ["pair lists at the old place (inside the split folders) are read; VITON-HD keeps them at the root: "
+                + "; ".join(moves)]
+
+
+def _read_parts(path: Path, size: tuple[int, int]) -> np.ndarray | None:
+    """A garment part map (``labels.GARMENT_PARTS`` ids) of the sample's ``size`` where the file exists, else None."""
+    if not path.is_file():
+        return None
+    return check_size(path, check_ids(path, io.read_image(path), GARMENT_PARTS.values(), "garment part ids"), size)
+
+
+READER = CanonicalReader
+
+
+# ------------------------------------------------------------------------------------------------------ detection
+def detect(root: Path) -> Detection | None:
+    """VITON-HD (or a synthetic set) at ``root``: ``<split>/image-parse-v3/``, with the reader options that what
+    ``image-densepose`` holds calls for; None when absent."""
+    splits = [s for s in SPLITS if (root / s / "image-parse-v3").is_dir()]
+    if not splits:
+        return None
+    reasons = [", ".join(f"{s}/image-parse-v3/" for s in splits)]
+    lists = [root_pairs_path(root, s).name for s in SPLITS if root_pairs_path(root, s).is_file()]
+    old = [f"{s}/{old_pairs_path(root, s).name}" for s in SPLITS if old_pairs_path(root, s).is_file()]
+    if lists:
+        reasons.append(f"{' and '.join(lists)} at the root")
+    if old:
+        reasons.append(f"{' and '.join(old)} at the old place")
+    options = {"densepose": "iuv"}
+    kind = densepose_kind(root / splits[0] / FOLDERS["densepose"])
+    if kind is not None:
+        files, why = kind
+        reasons.append(why)
+        options = {"densepose": {"rendering": "rendering", "parts": "parts"}.get(files, "iuv"),
+                   "densepose_files": files}
+    meta = root / "meta.json"
+    synthetic = meta.is_file() and "synthetic engine" in meta.read_text(errors="replace")
+    name = "canonical (this project's synthetic engine)" if synthetic else "VITON-HD (canonical)"
+    return Detection(FORMAT, name, reasons, options)

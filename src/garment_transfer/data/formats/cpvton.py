@@ -1,4 +1,5 @@
-"""CP-VTON's layout of the VITON 256 x 192 data (sergeywong/cp-vton ``cp_dataset.py``): raw read of one sample.
+"""CP-VTON's layout of the VITON 256 x 192 data (sergeywong/cp-vton ``cp_dataset.py``): paths, its reader
+(:class:`CPVTONReader`), its detection rule (``<split>/image-parse/``), and export from the canonical layout.
 
 ::
 
@@ -28,11 +29,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from garment_transfer.data import io
-from garment_transfer.data.formats import _common, canonical
-from garment_transfer.data.keypoints import openpose_document, rescale, to_coco18
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.base import (SPLITS, Detection, PairList, RawPerson, Reader, binarize,
+                                                check_densepose_files, check_size, check_split, densepose_kind,
+                                                read_densepose, read_index_map, read_photo)
+from garment_transfer.data.formats.export import cycled_within, map_labels, start_sized_export, write_lines
+from garment_transfer.data.formats.pairs import PairLine, read_pair_lines, read_pairs, unique
+from garment_transfer.data.keypoints import COCO_18, openpose_document, read_openpose_json, rescale, to_coco18
 from garment_transfer.data.labels import CIHP, CIHP_PALETTE
 
 FORMAT = "cpvton"
+ALIASES = ()
+LOOKS_FOR = "CP-VTON's <split>/image-parse/"  # what detection looks for, in words
 SIZE = (256, 192)
 CIHP_TO_LIP = {**{i: i for i in CIHP.values()}, CIHP["torso_skin"]: CIHP["face"]}
 LOSSY_CIHP = frozenset({CIHP["torso_skin"]})
@@ -52,12 +60,12 @@ def data_root(root: str | Path) -> Path:
 
 
 def pairs_path(root: Path, split: str) -> Path:
-    return root / f"{_common.check_split(split)}_pairs.txt"
+    return root / f"{check_split(split)}_pairs.txt"
 
 
 def sample_paths(root: Path, split: str, sample_id: str) -> dict[str, Path]:
     """A sample's files by role: "image", "cloth", "cloth_mask", "labels", "keypoints", "densepose"."""
-    base = root / _common.check_split(split)
+    base = root / check_split(split)
     return {key: base / name / f"{sample_id}{suffix}" for key, (name, suffix) in FOLDERS.items()}
 
 
@@ -70,9 +78,9 @@ def write_cpvton_sample(data: Path, split: str, sample: canonical.RawSample, siz
     """Resize one canonical sample to ``size`` and write its CP-VTON files under ``data`` (folders must exist;
     ``pose`` is made for a sample with keypoints); the person image last."""
     path = sample_paths(data, split, sample.id)
-    labels = _common.map_labels(sample.parse, CIHP_TO_LIP, f"CIHP parsing of {sample.id}")
+    labels = map_labels(sample.parse, CIHP_TO_LIP, f"CIHP parsing of {sample.id}")
     io.write_jpeg(path["cloth"], io.resize(sample.cloth, size, nearest=False))
-    io.write_jpeg(path["cloth_mask"], _common.binarize(io.resize(sample.cloth_mask, size, nearest=False)))
+    io.write_jpeg(path["cloth_mask"], binarize(io.resize(sample.cloth_mask, size, nearest=False)))
     io.write_png(path["labels"], io.resize(labels, size, nearest=True), palette=CIHP_PALETTE)
     io.write_png(path["densepose"], io.resize(sample.iuv, size, nearest=True))
     if sample.keypoints is not None:
@@ -90,7 +98,7 @@ def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[
     Returns:
         The number of samples written.
     """
-    size, splits = _common.start_sized_export(canonical_root, out_root, FORMAT, size)
+    size, splits = start_sized_export(canonical_root, out_root, FORMAT, size)
     data = Path(out_root) / "data"
     for split, ids in splits.items():
         for key in ("image", "cloth", "cloth_mask", "labels", "densepose"):
@@ -99,7 +107,101 @@ def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[
         for sample_id in ids:
             raw = canonical.read_sample(canonical_root, split, sample_id, own.get(sample_id, "upper"))
             write_cpvton_sample(data, split, raw, size)
-        cloths = _common.cycled_within(ids, own) if split == "test" else ids
-        _common.write_lines(pairs_path(data, split), [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, cloths)])
+        cloths = cycled_within(ids, own) if split == "test" else ids
+        write_lines(pairs_path(data, split), [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, cloths)])
     return sum(map(len, splits.values()))
 
+
+# --------------------------------------------------------------------------------------------------------- reader
+class CPVTONReader(Reader):
+    """CP-VTON's ``data/`` folder (LIP parsing, COCO-18 keypoints, no DensePose unless ``image-densepose`` is added).
+
+    Args:
+        densepose_files: what an added ``<split>/image-densepose/<id>_0.png`` holds (``iuv``, ``iuv_bgr``,
+            ``parts``).
+    """
+
+    format = FORMAT
+    default_label_map = "lip"
+
+    def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "parts", densepose_files: str = "iuv"):
+        if check_densepose_files(densepose_files) == "rendering":
+            raise ValueError("densepose_files 'rendering': CP-VTON data has no colour renderings")
+        self.densepose_files = densepose_files
+        self.has_uv = densepose_files != "parts"
+        super().__init__(root, size, label_map, densepose)
+        self.data = data_root(self.root)
+
+    def ids(self, split: str) -> list[str]:
+        return unique(person_id(p) for p, _ in read_pairs(pairs_path(self.data, split)))
+
+    def read_raw(self, split: str, sample_id: str) -> RawPerson:
+        paths = sample_paths(self.data, split, sample_id)
+        warnings: list[str] = []
+        image = read_photo(paths["image"], warnings)
+        labels = read_index_map(paths["labels"], CIHP.values(), "LIP label ids")
+        cloth = read_photo(paths["cloth"], warnings)
+        cloth_mask = binarize(io.read_image(paths["cloth_mask"], "L"))
+        index = uv = None
+        if paths["densepose"].parent.is_dir():
+            index, uv, _ = read_densepose(paths["densepose"], self.densepose_files)
+            check_size(paths["densepose"], index, image.shape[:2])
+        for key, array in (("labels", labels), ("cloth", cloth), ("cloth_mask", cloth_mask)):
+            check_size(paths[key], array, image.shape[:2])
+        files = {key: paths[key] for key in ("image", "labels", "densepose", "cloth", "cloth_mask")}
+        keypoints = None
+        if paths["keypoints"].parent.is_dir():
+            keypoints, files["keypoints"] = read_openpose_json(paths["keypoints"], COCO_18), paths["keypoints"]
+        missing = {"densepose": f"{paths['densepose'].parent}: no DensePose (CP-VTON ships none; add "
+                                "<split>/image-densepose/<id>_0.png there)"}
+        return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, uv, files=files, keypoints=keypoints,
+                         missing=missing, warnings=warnings)
+
+    def official_pairs(self, split: str, paired: bool) -> PairList | None:
+        path = pairs_path(self.data, split)
+        if not path.is_file():
+            return None
+        return self.official_or_none(paired, read_pair_lines(path), path, person_id, person_id)
+
+    def split_folder(self, split: str) -> Path:
+        return self.data / split
+
+    def pair_files(self, split: str) -> list[tuple[Path, bool]]:
+        return [(pairs_path(self.data, split), True)]
+
+    def line_id(self, line: PairLine) -> str:
+        return person_id(line.person)
+
+    def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
+        return [("person", self.data / split / "image" / line.person),
+                ("cloth", self.data / split / "cloth" / line.cloth)]
+
+    def notes(self) -> list[str]:
+        if any((self.data / s / "image-densepose").is_dir() for s in SPLITS):
+            return []
+        return [f"{self.data}: no DensePose (CP-VTON ships none): add <split>/image-densepose/<id>_0.png for the "
+                "stages that need it"]
+
+
+READER = CPVTONReader
+
+
+# ------------------------------------------------------------------------------------------------------ detection
+def detect(root: Path) -> Detection | None:
+    """CP-VTON's data at ``root`` (or its ``data/``): ``<split>/image-parse/``, with the reader options an added
+    ``image-densepose`` calls for; None when absent."""
+    data = data_root(root)
+    splits = [s for s in SPLITS if (data / s / "image-parse").is_dir()]
+    if not splits:
+        return None
+    where = "" if data == root else f"{data.name}/"
+    reasons = [f"{', '.join(f'{where}{s}/image-parse/' for s in splits)} (LIP parsing)"]
+    lists = [pairs_path(data, s).name for s in SPLITS if pairs_path(data, s).is_file()]
+    if lists:
+        reasons.append(f"{' and '.join(lists)} in {where or 'the root'}")
+    options = {"densepose": "parts"}
+    kind = densepose_kind(data / splits[0] / "image-densepose")
+    if kind is not None and kind[0] != "rendering":
+        reasons.append(kind[1])
+        options = {"densepose": "parts" if kind[0] == "parts" else "iuv", "densepose_files": kind[0]}
+    return Detection(FORMAT, "CP-VTON", reasons, options, data)

@@ -1,4 +1,5 @@
-"""The DressCode layout (aimagelab/dress-code): raw read of one sample, and export from the canonical layout.
+"""The DressCode layout (aimagelab/dress-code): raw read of one sample, its reader (:class:`DressCodeReader`), its
+detection rule (category folders with ``images/``), and export from the canonical layout.
 
 ::
 
@@ -25,7 +26,7 @@ skeleton as ``skeletons/<id>_5.jpg``. The DensePose maps may be stored at anothe
 aspect ratio): they are resized, nearest.
 
 Garment mask: ``masks/<id>_1.png`` when present; otherwise recovered from the cloth's background
-(``_common.mask_from_background``: the border's colour, with a tolerance from its spread) and refused when it covers
+(``base.mask_from_background``: the border's colour, with a tolerance from its spread) and refused when it covers
 more than 90 % of the image, which a non-uniform background gives.
 
 Labels: CIHP -> ATR-18 through ``CIHP_TO_ATR``. Lossy (no inverse): glove and socks become background (ATR has no
@@ -40,11 +41,20 @@ from pathlib import Path
 import numpy as np
 
 from garment_transfer.data import densepose, io
-from garment_transfer.data.formats import _common, canonical
-from garment_transfer.data.keypoints import dresscode_document, read_dresscode_keypoints, skeleton_picture, to_coco18
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.base import (Detection, PairList, RawPerson, Reader, binarize, check_recovered_mask,
+                                                check_size, check_split, fit_to, ids_from_pairs, mask_from_background,
+                                                read_index_map, read_photo)
+from garment_transfer.data.formats.export import (META_NAME, canonical_splits, claim_export_dir, map_labels,
+                                                  source_record, write_lines)
+from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
+from garment_transfer.data.keypoints import (DRESSCODE_FRAME, dresscode_document, read_dresscode_keypoints,
+                                             skeleton_picture, to_coco18)
 from garment_transfer.data.labels import CIHP
 
 FORMAT = "dresscode"
+ALIASES = ()
+LOOKS_FOR = "DressCode's <category>/images/"  # what detection looks for, in words
 CATEGORIES = ("upper_body", "lower_body", "dresses")
 ATR = {
     "background": 0, "hat": 1, "hair": 2, "sunglasses": 3, "upper_clothes": 4, "skirt": 5, "pants": 6, "dress": 7,
@@ -62,10 +72,10 @@ CIHP_TO_ATR = {CIHP[src]: ATR[dst] for src, dst in _CIHP_TO_ATR_NAMES.items()}
 LOSSY_CIHP = frozenset(CIHP[name] for name in ("glove", "socks", "coat", "torso_skin"))
 
 # file name suffixes after "<id>"
-_PERSON, _CLOTH, _MASK, _LABELS, _PARTS, _UV = "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz"
+_PERSON, _CLOTH, _MASK, _LABELS, _DENSEPOSE, _UV = "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz"
 _KEYPOINTS, _SKELETON = "_2.json", "_5.jpg"
-_FOLDERS = {_PERSON: "images", _CLOTH: "images", _MASK: "masks", _LABELS: "label_maps", _PARTS: "dense", _UV: "dense",
-            _KEYPOINTS: "keypoints", _SKELETON: "skeletons"}
+_FOLDERS = {_PERSON: "images", _CLOTH: "images", _MASK: "masks", _LABELS: "label_maps", _DENSEPOSE: "dense",
+            _UV: "dense",             _KEYPOINTS: "keypoints", _SKELETON: "skeletons"}
 GARMENT = {"upper_body": "upper", "lower_body": "lower", "dresses": "dresses"}  # the garment class of a category
 MASK_HINT = "add LaDI-VTON's masks/<id>_1.png (DressCode ships no cloth masks)"
 
@@ -74,7 +84,7 @@ MASK_HINT = "add LaDI-VTON's masks/<id>_1.png (DressCode ships no cloth masks)"
 class DressCodeSample:
     """One DressCode sample as stored: ``image`` (H, W, 3) uint8, ``cloth`` (Hc, Wc, 3) uint8, ``cloth_mask``
     (Hc, Wc) uint8 0 / 255 (``masks/<id>_1.png``, else recovered from the background: ``mask_source``),
-    ``labels`` (H, W) ATR-18 ids, ``parts`` (H, W) DensePose I in 0..24 and ``uv`` (2, H, W) float32 in [0, 1]
+    ``labels`` (H, W) ATR-18 ids, ``densepose_index`` (H, W) DensePose I in 0..24 and ``uv`` (2, H, W) float32 in [0, 1]
     (both resized to the photo's size when stored at another resolution of the same aspect ratio), ``keypoints``
     (18, 3) in DressCode's 384 x 512 frame or None without a ``keypoints`` folder."""
 
@@ -83,7 +93,7 @@ class DressCodeSample:
     cloth: np.ndarray
     cloth_mask: np.ndarray
     labels: np.ndarray
-    parts: np.ndarray
+    densepose_index: np.ndarray
     uv: np.ndarray
     keypoints: np.ndarray | None = None
     mask_source: str = "file"
@@ -116,7 +126,7 @@ def sample_paths(root: str | Path, sample_id: str, category: str = "upper_body")
 
 def pairs_path(root: str | Path, split: str, category: str = "upper_body", paired: bool = True) -> Path:
     """``train_pairs.txt`` (train is always paired), ``test_pairs_paired.txt`` or ``test_pairs_unpaired.txt``."""
-    if _common.check_split(split) == "train":
+    if check_split(split) == "train":
         return category_dir(root, category) / "train_pairs.txt"
     return category_dir(root, category) / f"test_pairs_{'paired' if paired else 'unpaired'}.txt"
 
@@ -132,7 +142,7 @@ def list_dresscode_ids(root: str | Path, split: str, category: str = "upper_body
     path = pairs_path(root, split, category)
     if split == "test" and not path.is_file() and pairs_path(root, split, category, paired=False).is_file():
         path = pairs_path(root, split, category, paired=False)
-    return list(dict.fromkeys(_common.ids_from_pairs(path, suffix=_PERSON)))
+    return list(dict.fromkeys(ids_from_pairs(path, suffix=_PERSON)))
 
 
 def read_dresscode_sample(root: str | Path, sample_id: str, category: str = "upper_body",
@@ -145,11 +155,11 @@ def read_dresscode_sample(root: str | Path, sample_id: str, category: str = "upp
             background gives no usable mask.
     """
     path = sample_paths(root, sample_id, category)
-    image = _common.read_photo(path[_PERSON], warnings)
+    image = read_photo(path[_PERSON], warnings)
     size = image.shape[:2]
-    labels = _common.read_index_map(path[_LABELS], ATR.values(), "ATR-18 label ids")
-    parts = densepose.parts_from_image(io.read_image(path[_PARTS]), path[_PARTS])
-    cloth = _common.read_photo(path[_CLOTH], warnings)
+    labels = read_index_map(path[_LABELS], ATR.values(), "ATR-18 label ids")
+    index = densepose.index_from_image(io.read_image(path[_DENSEPOSE]), path[_DENSEPOSE])
+    cloth = read_photo(path[_CLOTH], warnings)
     mask, source = _read_cloth_mask(path[_MASK], path[_CLOTH], cloth)
     keypoints = None
     if path[_KEYPOINTS].parent.is_dir():
@@ -158,9 +168,9 @@ def read_dresscode_sample(root: str | Path, sample_id: str, category: str = "upp
         id=sample_id,
         image=image,
         cloth=cloth,
-        cloth_mask=_common.check_size(path[_MASK] if source == "file" else path[_CLOTH], mask, cloth.shape[:2]),
-        labels=_common.check_size(path[_LABELS], labels, size),
-        parts=_common.fit_to(parts, path[_PARTS], size),
+        cloth_mask=check_size(path[_MASK] if source == "file" else path[_CLOTH], mask, cloth.shape[:2]),
+        labels=check_size(path[_LABELS], labels, size),
+        densepose_index=fit_to(index, path[_DENSEPOSE], size),
         uv=_read_uv(path[_UV], size),
         keypoints=keypoints,
         mask_source=source,
@@ -171,17 +181,17 @@ def _read_cloth_mask(mask_path: Path, cloth_path: Path, cloth: np.ndarray) -> tu
     """LaDI-VTON's (or our exporter's) ``masks/<id>_1.png`` when present, else the mask recovered from the cloth's
     background (refused when it covers nearly the whole image)."""
     if mask_path.is_file():
-        return _common.binarize(io.read_image(mask_path, "L")), "file"
-    mask = _common.mask_from_background(cloth)
-    return _common.check_recovered_mask(mask, cloth_path, MASK_HINT), "background"
+        return binarize(io.read_image(mask_path, "L")), "file"
+    mask = mask_from_background(cloth)
+    return check_recovered_mask(mask, cloth_path, MASK_HINT), "background"
 
 
 def _read_uv(path: Path, size: tuple[int, int]) -> np.ndarray:
     """Read ``<id>_5_uv.npz`` key "uv" as (2, H, W) float32 in [0, 1] at ``size``, from float or uint8 storage.
 
     The array may be (2, h, w) or (h, w, 2), at ``size`` or another resolution of the same aspect ratio (resized
-    nearest, as the part indices are)."""
-    uv = _common.read_npz_key(path, "uv")
+    nearest, as the part index is)."""
+    uv = io.read_npz_key(path, "uv")
     if uv.ndim == 3 and uv.shape[-1] == 2 and uv.shape[0] != 2:
         uv = np.moveaxis(uv, -1, 0)
     if uv.ndim != 3 or uv.shape[0] != 2:
@@ -191,7 +201,7 @@ def _read_uv(path: Path, size: tuple[int, int]) -> np.ndarray:
     elif not np.issubdtype(uv.dtype, np.floating) or not np.isfinite(uv).all() or uv.min() < 0.0 or uv.max() > 1.0:
         raise ValueError(f"{path}: 'uv' must be uint8 or finite floats in [0, 1], got {uv.dtype}")
     moved = np.ascontiguousarray(np.moveaxis(uv.astype(np.float32), 0, -1))
-    return np.ascontiguousarray(np.moveaxis(_common.fit_to(moved, path, size), -1, 0))
+    return np.ascontiguousarray(np.moveaxis(fit_to(moved, path, size), -1, 0))
 
 
 def write_dresscode_sample(out_root: str | Path, sample: canonical.RawSample, category: str = "upper_body") -> None:
@@ -200,8 +210,8 @@ def write_dresscode_sample(out_root: str | Path, sample: canonical.RawSample, ca
     path = sample_paths(out_root, sample.id, category)
     io.write_jpeg(path[_CLOTH], sample.cloth)
     io.write_png(path[_MASK], sample.cloth_mask)
-    io.write_png(path[_LABELS], _common.map_labels(sample.parse, CIHP_TO_ATR, f"CIHP parsing of {sample.id}"))
-    io.write_png(path[_PARTS], np.ascontiguousarray(sample.iuv[..., 0]))
+    io.write_png(path[_LABELS], map_labels(sample.parse, CIHP_TO_ATR, f"CIHP parsing of {sample.id}"))
+    io.write_png(path[_DENSEPOSE], np.ascontiguousarray(sample.iuv[..., 0]))
     io.write_npz(path[_UV], uv=np.moveaxis(sample.iuv[..., 1:], -1, 0).astype(np.float32) / 255.0)
     if sample.keypoints is not None:
         coco = to_coco18(sample.keypoints)
@@ -228,17 +238,17 @@ def export_dresscode(canonical_root: str | Path, out_root: str | Path, category:
     """
     if category is not None:
         category_dir(out_root, category)  # validates
-    splits = _common.canonical_splits(canonical_root)
+    splits = canonical_splits(canonical_root)
     _check_disjoint(canonical_root, splits)
     placed = {split: _placement(canonical_root, split, ids, category) for split, ids in splits.items()}
     written = sorted({c for split in placed.values() for c in split.values()}, key=CATEGORIES.index)
-    exports = _common.claim_export_dir(out_root, FORMAT).get("exports", {})
+    exports = claim_export_dir(out_root, FORMAT).get("exports", {})
     for name in written:
         count = sum(list(split.values()).count(name) for split in placed.values())
-        exports[name] = _common.source_record(canonical_root, count)
+        exports[name] = source_record(canonical_root, count)
         for folder in sorted(set(_FOLDERS.values()) - {_FOLDERS[_KEYPOINTS], _FOLDERS[_SKELETON]}):
             (category_dir(out_root, name) / folder).mkdir(parents=True, exist_ok=True)
-    io.atomic_write_json(Path(out_root) / _common.META_NAME, {"format": FORMAT, "exports": exports})
+    io.atomic_write_json(Path(out_root) / META_NAME, {"format": FORMAT, "exports": exports})
     for split, ids in splits.items():
         own = canonical.categories(canonical_root, split)
         for sample_id in ids:
@@ -246,10 +256,10 @@ def export_dresscode(canonical_root: str | Path, out_root: str | Path, category:
             write_dresscode_sample(out_root, raw, placed[split][sample_id])
         for name in written:
             members = [i for i in ids if placed[split][i] == name]
-            _common.write_lines(pairs_path(out_root, split, name), _pair_lines(members, members))
+            write_lines(pairs_path(out_root, split, name), _pair_lines(members, members))
             if split == "test":
                 shifted = members[1:] + members[:1]
-                _common.write_lines(pairs_path(out_root, split, name, paired=False), _pair_lines(members, shifted))
+                write_lines(pairs_path(out_root, split, name, paired=False), _pair_lines(members, shifted))
     return sum(map(len, splits.values()))
 
 
@@ -266,3 +276,102 @@ def _check_disjoint(canonical_root: str | Path, splits: dict[str, list[str]]) ->
     shared = set.intersection(*map(set, splits.values())) if len(splits) > 1 else set()
     if shared:
         raise ValueError(f"{canonical_root}: ids {sorted(shared)[:5]} occur in both splits; DressCode needs unique ids")
+
+
+# --------------------------------------------------------------------------------------------------------- reader
+class DressCodeReader(Reader):
+    """DressCode: one category (``upper_body``, ``lower_body``, ``dresses``), a list of them, or ``all``; the
+    garment class follows each sample's category. Ids must be unique across the categories read."""
+
+    format = FORMAT
+    default_label_map = "atr18"
+
+    def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "iuv", category="upper_body"):
+        self.categories = categories(category)
+        self.category = self.categories[0] if len(self.categories) == 1 else "all"
+        self._category_of: dict[str, dict[str, str]] = {}
+        super().__init__(root, size, label_map, densepose)
+
+    def _index(self, split: str) -> dict[str, str]:
+        if split not in self._category_of:
+            index: dict[str, str] = {}
+            for category in self.categories:
+                for sample_id in list_dresscode_ids(self.root, split, category):
+                    if index.setdefault(sample_id, category) != category:
+                        raise ValueError(f"{sample_paths(self.root, sample_id, category)[_PERSON]}: id "
+                                         f"{sample_id!r} is also in {index[sample_id]}; read one category at a time")
+            self._category_of[split] = index
+        return self._category_of[split]
+
+    def ids(self, split: str) -> list[str]:
+        return list(self._index(split))
+
+    def category_of(self, split: str, sample_id: str) -> str:
+        if len(self.categories) == 1:
+            return self.categories[0]
+        return self._index(split).get(sample_id, self.categories[0])
+
+    def read_raw(self, split: str, sample_id: str) -> RawPerson:
+        category = self.category_of(split, sample_id)
+        warnings: list[str] = []
+        raw = read_dresscode_sample(self.root, sample_id, category, warnings)
+        paths = sample_paths(self.root, sample_id, category)
+        files = {"image": paths[_PERSON], "labels": paths[_LABELS], "densepose": paths[_DENSEPOSE],
+                 "cloth": paths[_CLOTH], "cloth_mask": paths[_MASK] if raw.mask_source == "file" else paths[_CLOTH]}
+        if raw.keypoints is not None:
+            files["keypoints"] = paths[_KEYPOINTS]
+        return RawPerson(sample_id, raw.image, raw.labels, raw.cloth, raw.cloth_mask, raw.densepose_index, raw.uv,
+                         files=files, keypoints=raw.keypoints, keypoint_frame=DRESSCODE_FRAME,
+                         category=GARMENT[category], warnings=warnings)
+
+    def official_pairs(self, split: str, paired: bool) -> PairList | None:
+        lists = []
+        for category in self.categories:
+            path = pairs_path(self.root, split, category, paired or split == "train")
+            if path.is_file():
+                found = self.official_or_none(paired, read_pair_lines(path), path, person_id, person_id)
+                lists += [found] if found else []
+        if not lists:
+            return None
+        return PairList(lists[0].path if len(lists) == 1 else self.root, paired, [p for f in lists for p in f.pairs])
+
+    def split_folder(self, split: str) -> Path:
+        return category_dir(self.root, self.categories[0])
+
+    def pair_files(self, split: str) -> list[tuple[Path, bool]]:
+        files = []
+        for category in self.categories:  # the paired list, required unless the test split has an unpaired one
+            unpaired = pairs_path(self.root, split, category, paired=False) if split == "test" else None
+            files.append((pairs_path(self.root, split, category), unpaired is None or not unpaired.is_file()))
+            files += [(unpaired, False)] if unpaired is not None else []
+        return files
+
+    def line_id(self, line: PairLine) -> str:
+        return person_id(line.person)
+
+    def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
+        category = self.category_of(split, person_id(line.person))
+        images = category_dir(self.root, category) / "images"
+        return [("person", images / line.person), ("cloth", images / line.cloth)]
+
+    def notes(self) -> list[str]:
+        lacking = [c for c in self.categories if not (category_dir(self.root, c) / "masks").is_dir()]
+        if not lacking:
+            return []
+        return [f"{', '.join(lacking)}: no masks/ folder (DressCode ships no cloth masks; LaDI-VTON distributes "
+                "masks/<id>_1.png): garment masks are recovered from the cloth backgrounds"]
+
+
+READER = DressCodeReader
+
+
+# ------------------------------------------------------------------------------------------------------ detection
+def detect(root: Path) -> Detection | None:
+    """DressCode at ``root``: category folders with ``images/`` (the ``category`` option reads those present);
+    None when absent."""
+    present = [c for c in CATEGORIES if (root / c / "images").is_dir()]
+    if not present:
+        return None
+    option = present[0] if len(present) == 1 else ("all" if len(present) == 3 else present)
+    return Detection(FORMAT, "DressCode", [f"category folders {', '.join(f'{c}/images/' for c in present)}"],
+                     {"category": option, "densepose": "iuv"})

@@ -1,5 +1,7 @@
 """GP-VTON's layouts of VITON-HD and DressCode (xiezhy6/GP-VTON ``data/aligned_dataset_vitonhd.py``,
-``aligned_dataset_dresscode.py``): pair lists and file paths.
+``aligned_dataset_dresscode.py``): pair lists and file paths, the reader (:class:`GPVTONReader`), the detection rule
+(``parse-bytedance`` folders, with three-column lists where VITON-HD's ``image-parse-v3`` is there too), and export
+from the canonical layout.
 
 Pair lists sit at the root and have three columns, ``person cloth category`` (e.g. ``train_pairs_1018.txt``,
 ``test_pairs_unpaired_1018.txt``); the category (``upper``, ``lower``, ``dresses``) decides the garment class and, for
@@ -34,16 +36,24 @@ grey part index in ``densepose``, BODY_25 in ``openpose_json``, and three-column
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from garment_transfer.data import io
-from garment_transfer.data.formats import _common, canonical
+from garment_transfer.data import densepose, io
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.base import (SPLITS, Detection, PairList, RawPerson, Reader, binarize, check_size,
+                                                check_split, list_columns, read_index_map, read_photo, stem)
+from garment_transfer.data.formats.export import (META_NAME, canonical_splits, claim_export_dir, cycled_within,
+                                                  map_labels, source_record, write_lines)
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
-from garment_transfer.data.keypoints import openpose_document
+from garment_transfer.data.keypoints import BODY_25, openpose_document, read_keypoint_array, read_openpose_json
 from garment_transfer.data.labels import CIHP, DENSEPOSE, GARMENT_PARTS
 
+FORMAT = "gpvton"
+ALIASES = ()
+LOOKS_FOR = "GP-VTON's parse-bytedance/"  # what detection looks for, in words
 CATEGORY_TOKENS = {"upper": "upper", "upper_body": "upper", "lower": "lower", "lower_body": "lower",
                    "dresses": "dresses", "dress": "dresses"}
 CATEGORY_FOLDERS = ("upper", "lower", "dresses", "upper_body", "lower_body")
@@ -111,7 +121,7 @@ def garment(line: PairLine) -> str:
 def base_folder(root: Path, kind: str, split: str, category_token: str | None) -> Path:
     """The folder holding a sample's files: ``<root>/<split>`` (VITON-HD) or ``<root>/<category>`` (DressCode)."""
     if kind == "vitonhd":
-        return root / _common.check_split(split)
+        return root / check_split(split)
     return root / (category_token or "upper")
 
 
@@ -150,7 +160,6 @@ def sample_paths(base: Path, kind: str, person: str, cloth: str) -> dict[str, Pa
 
 
 # ------------------------------------------------------------------------------------------------------- export
-FORMAT = "gpvton"
 # CIHP -> GP-VTON's 29 ids where the parsing alone decides (sleeves, torso and pants sides come from parts / sides)
 CIHP_TO_GP = {CIHP["background"]: 0, CIHP["hat"]: 1, CIHP["hair"]: 2, CIHP["glove"]: 3, CIHP["sunglasses"]: 4,
               CIHP["upper_clothes"]: 5, CIHP["dress"]: 6, CIHP["coat"]: 6, CIHP["socks"]: 8, CIHP["pants"]: 9,
@@ -170,13 +179,13 @@ def gp_labels(sample: canonical.RawSample) -> np.ndarray:
     parts where the sample has them (sleeves 21 / 22, torso 5, skirt 13, trouser legs 9 / 10), and pants without
     parts split by side: the left leg's DensePose parts, or right of the mid-hip keypoint (the image centre without
     keypoints), give left pants 9, the rest right pants 10."""
-    labels = _common.map_labels(sample.parse, CIHP_TO_GP, f"CIHP parsing of {sample.id}")
+    labels = map_labels(sample.parse, CIHP_TO_GP, f"CIHP parsing of {sample.id}")
     pants = sample.parse == CIHP["pants"]
-    parts = sample.iuv[..., 0]
+    index = sample.iuv[..., 0]
     middle = sample.image.shape[1] / 2
     if sample.keypoints is not None and sample.keypoints[8, 2] > 0:
         middle = float(sample.keypoints[8, 0]) + 0.5
-    left = np.isin(parts, _LEFT_LEG) | (~np.isin(parts, _RIGHT_LEG) & (np.arange(parts.shape[1])[None] >= middle))
+    left = np.isin(index, _LEFT_LEG) | (~np.isin(index, _RIGHT_LEG) & (np.arange(index.shape[1])[None] >= middle))
     labels[pants & ~left] = 10
     if sample.parts is not None:
         for part, gp in PART_TO_GP.items():
@@ -201,7 +210,7 @@ def write_gpvton_sample(out_root: Path, split: str, sample: canonical.RawSample)
     name = f"{sample.id}.png"
     paths = sample_paths(out_root / split, "vitonhd", name, name)
     io.write_png(paths["cloth"], sample.cloth)
-    io.write_png(paths["cloth_mask"], _common.binarize(sample.cloth_mask))
+    io.write_png(paths["cloth_mask"], binarize(sample.cloth_mask))
     io.write_png(paths["cloth"].parent.parent / "cloth_parse-bytedance" / name, cloth_labels(sample))
     io.write_png(paths["labels"], gp_labels(sample))
     io.write_png(paths["densepose"], np.ascontiguousarray(sample.iuv[..., 0]))
@@ -220,10 +229,10 @@ def export_gpvton(canonical_root: str | Path, out_root: str | Path) -> int:
         The number of samples written.
     """
     out = Path(out_root)
-    splits = _common.canonical_splits(canonical_root)
+    splits = canonical_splits(canonical_root)
     count = sum(map(len, splits.values()))
-    _common.claim_export_dir(out, FORMAT)
-    io.atomic_write_json(out / _common.META_NAME, {"format": FORMAT, **_common.source_record(canonical_root, count)})
+    claim_export_dir(out, FORMAT)
+    io.atomic_write_json(out / META_NAME, {"format": FORMAT, **source_record(canonical_root, count)})
     for split, ids in splits.items():
         for key in ("image", "cloth", "cloth_mask", "labels", "densepose"):
             (out / split / _VITONHD[key]).mkdir(parents=True, exist_ok=True)
@@ -237,9 +246,153 @@ def export_gpvton(canonical_root: str | Path, out_root: str | Path) -> int:
             return f"{person}.png {cloth}.png {TOKENS[own.get(person, 'upper')]}"
 
         if split == "train":
-            _common.write_lines(out / "train_pairs.txt", [line(i, i) for i in ids])
+            write_lines(out / "train_pairs.txt", [line(i, i) for i in ids])
         else:
-            _common.write_lines(out / "test_pairs_paired.txt", [line(i, i) for i in ids])
-            _common.write_lines(out / "test_pairs_unpaired.txt",
-                                [line(p, c) for p, c in zip(ids, _common.cycled_within(ids, own))])
+            write_lines(out / "test_pairs_paired.txt", [line(i, i) for i in ids])
+            write_lines(out / "test_pairs_unpaired.txt",
+                                [line(p, c) for p, c in zip(ids, cycled_within(ids, own))])
     return count
+
+
+# --------------------------------------------------------------------------------------------------------- reader
+@dataclass(frozen=True)
+class _Entry:
+    """A sample of a split: its person file name, its own garment's file name and its list's category token."""
+
+    person: str
+    cloth: str
+    token: str | None
+
+
+class GPVTONReader(Reader):
+    """GP-VTON's VITON-HD or DressCode release: three-column pair lists at the root (``person cloth category``),
+    29-class parsing, grey DensePose part index (so ``densepose: parts``), BODY_25 keypoints.
+
+    Args:
+        pairs: list file names relative to the root by role (``train``, ``test_paired``, ``test_unpaired``) where
+            the defaults (``train_pairs*.txt``, ``test_pairs_paired*.txt``, ``test_pairs_unpaired*.txt``) match
+            none or several files.
+    """
+
+    format = FORMAT
+    default_label_map = "gpvton29"
+    has_uv = False
+
+    def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "parts", pairs: dict | None = None):
+        super().__init__(root, size, label_map, densepose)
+        self.kind = variant(self.root)
+        self.lists = list_files(self.root, pairs)
+        self._index: dict[str, dict[str, _Entry]] = {}
+
+    def _roles(self, split: str) -> list[str]:
+        return ["train"] if split == "train" else ["test_paired", "test_unpaired"]
+
+    def _person_id(self, name: str) -> str:
+        name = stem(name)
+        return name if self.kind == "vitonhd" else name.rsplit("_", 1)[0]
+
+    def _lines(self, role: str) -> list[PairLine]:
+        path = self.lists[role]
+        return read_lines(path) if path is not None else []
+
+    def index(self, split: str) -> dict[str, _Entry]:
+        """id -> its person file name, own garment file name and category token, for ``split``."""
+        if split not in self._index:
+            roles = [r for r in self._roles(split) if self.lists[r] is not None]
+            if not roles:
+                wanted = " or ".join(LISTS[r][0] for r in self._roles(split))
+                raise FileNotFoundError(f"{self.root}: pairs file not found ({wanted})")
+            lines = self._lines(roles[0])  # the test persons: the paired list's where it exists
+            own = {self._person_id(line.person): line.cloth for role in roles for line in self._lines(role)
+                   if self._person_id(line.cloth) == self._person_id(line.person)}
+            entries: dict[str, _Entry] = {}
+            for line in lines:
+                sample_id = self._person_id(line.person)
+                cloth = own.get(sample_id) or own_cloth(self.kind, line.person)
+                entries.setdefault(sample_id, _Entry(line.person, cloth, line.category))
+            self._index[split] = entries
+        return self._index[split]
+
+    def ids(self, split: str) -> list[str]:
+        return list(self.index(split))
+
+    def paths(self, split: str, sample_id: str) -> dict[str, Path]:
+        entry = self.index(split).get(sample_id)
+        if entry is None:
+            raise ValueError(f"{self.root}: id {sample_id!r} is in no {split} pair list")
+        base = base_folder(self.root, self.kind, split, entry.token)
+        return sample_paths(base, self.kind, entry.person, entry.cloth)
+
+    def read_raw(self, split: str, sample_id: str) -> RawPerson:
+        paths = self.paths(split, sample_id)
+        entry = self.index(split)[sample_id]
+        warnings: list[str] = []
+        image = read_photo(paths["image"], warnings)
+        labels = read_index_map(paths["labels"], range(29), "GP-VTON parsing ids")
+        index = densepose.index_from_image(io.read_image(paths["densepose"]), paths["densepose"])
+        cloth = read_photo(paths["cloth"], warnings)
+        cloth_mask = binarize(io.read_image(paths["cloth_mask"], "L"))
+        for key, array in (("labels", labels), ("densepose", index)):
+            check_size(paths[key], array, image.shape[:2])
+        check_size(paths["cloth_mask"], cloth_mask, cloth.shape[:2])
+        files = {key: paths[key] for key in ("image", "labels", "densepose", "cloth", "cloth_mask")}
+        keypoints = None
+        if paths["keypoints"].parent.is_dir():
+            read = read_openpose_json if self.kind == "vitonhd" else read_keypoint_array
+            keypoints, files["keypoints"] = read(paths["keypoints"], BODY_25), paths["keypoints"]
+        category = CATEGORY_TOKENS[entry.token or "upper"]
+        return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, files=files, keypoints=keypoints,
+                         category=category, warnings=warnings)
+
+    def official_pairs(self, split: str, paired: bool) -> PairList | None:
+        for role in self._roles(split):
+            path = self.lists[role]
+            if path is not None:
+                found = self.official_or_none(paired, self._lines(role), path, self._person_id, self._person_id)
+                if found:
+                    return found
+        return None
+
+    def split_folder(self, split: str) -> Path:
+        return self.root / split if self.kind == "vitonhd" else self.root
+
+    def pair_files(self, split: str) -> list[tuple[Path, bool]]:
+        roles = [r for r in self._roles(split) if self.lists[r] is not None]
+        if not roles:
+            return [(self.root / LISTS[self._roles(split)[0]][0].replace("*", ""), True)]
+        return [(self.lists[r], False) for r in roles]
+
+    def pair_columns(self) -> tuple[int, ...]:
+        return (2, 3)
+
+    def line_id(self, line: PairLine) -> str:
+        return self._person_id(line.person)
+
+    def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
+        base = base_folder(self.root, self.kind, split, line.category)
+        paths = sample_paths(base, self.kind, line.person, line.cloth)
+        return [("person", paths["image"]), ("cloth", paths["cloth"])]
+
+
+READER = GPVTONReader
+
+
+# ------------------------------------------------------------------------------------------------------ detection
+def detect(root: Path) -> Detection | None:
+    """GP-VTON's release at ``root``: ``parse-bytedance`` in split or category folders; a VITON-HD folder that also
+    has ``image-parse-v3`` is GP-VTON's only with three-column lists (else VITON-HD with GP-VTON's parsing added).
+    None when absent."""
+    folders = [root / s for s in SPLITS] + [root / c for c in CATEGORY_FOLDERS]
+    parsed = [f for f in folders if (f / "parse-bytedance").is_dir()]
+    if not parsed:
+        return None
+    three = [p.name for p in sorted(root.glob("*.txt")) if list_columns(p) == 3]
+    has_hd = any((root / s / "image-parse-v3").is_dir() for s in SPLITS)
+    if has_hd and not three:
+        return None
+    kind = variant(root)
+    reasons = [f"{', '.join(f'{f.name}/parse-bytedance/' for f in parsed)} (GP-VTON's 29-class parsing)"]
+    if three:
+        reasons.append(f"three-column pair lists {three}")
+    name = "GP-VTON's VITON-HD" if kind == "vitonhd" else "GP-VTON's DressCode"
+    return Detection(FORMAT, name, reasons, {"densepose": "parts"})

@@ -1,5 +1,6 @@
-"""The VITON 256 x 192 pack as PF-AFN / FS-VTON ship it (ACGPN's labels): raw read, and export from the canonical
-layout.
+"""The VITON 256 x 192 pack as PF-AFN / FS-VTON ship it (ACGPN's labels): raw read, its reader (:class:`VitonReader`)
+and detection rule (``VITON_traindata`` / ``VITON_test``, or ``train_img`` / ``test_img``), and export from the
+canonical layout.
 
 Two roots, each found under the data set folder or given as the folder itself::
 
@@ -46,11 +47,17 @@ from pathlib import Path
 import numpy as np
 
 from garment_transfer.data import densepose, io
-from garment_transfer.data.formats import _common, canonical
+from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.base import (Detection, PairList, RawPerson, Reader, binarize, check_size,
+                                                check_split, read_index_map, read_photo)
+from garment_transfer.data.formats.export import cycled_within, map_labels, start_sized_export, write_lines
+from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
 from garment_transfer.data.keypoints import COCO_18, openpose_document, read_openpose_json, rescale, to_coco18
 from garment_transfer.data.labels import CIHP
 
 FORMAT = "viton"
+ALIASES = ()
+LOOKS_FOR = "PF-AFN's VITON_traindata/ or train_img/"  # what detection looks for, in words
 SIZE = (256, 192)
 ROOTS = {"train": "VITON_traindata", "test": "VITON_test"}
 ACGPN = {
@@ -76,25 +83,25 @@ _FILES = {
     "cloth": ({"train": ("color",), "test": ("clothes", "color")}, "_1.jpg"),
     "cloth_mask": ({"train": ("edge",), "test": ("edge",)}, "_1.jpg"),
     "labels": ({"train": ("label",), "test": ("label",)}, "_0.png"),
-    "parts": ({"train": ("densepose",), "test": ("densepose",)}, "_0.npy"),
+    "densepose": ({"train": ("densepose",), "test": ("densepose",)}, "_0.npy"),
     "keypoints": ({"train": ("pose",), "test": ("pose",)}, "_0_keypoints.json"),
 }
-REQUIRED = {"train": ("image", "cloth", "cloth_mask", "labels", "parts"), "test": ("image", "cloth", "cloth_mask")}
+REQUIRED = {"train": ("image", "cloth", "cloth_mask", "labels", "densepose"), "test": ("image", "cloth", "cloth_mask")}
 TEST_LISTS = ("test_pairs.txt", "demo.txt")
 
 
 @dataclass(frozen=True)
 class VitonSample:
     """One VITON sample as stored: ``image`` and ``cloth`` (H, W, 3) uint8, ``cloth_mask`` (H, W) uint8 0 / 255,
-    ``labels`` (H, W) ACGPN-14 ids and ``parts`` (H, W) DensePose I in 0..24 (None where the test pack lacks them),
-    ``keypoints`` (18, 3) in the image's pixels (None without a pose folder)."""
+    ``labels`` (H, W) ACGPN-14 ids and ``densepose_index`` (H, W) DensePose I in 0..24 (None where the test pack
+    lacks them), ``keypoints`` (18, 3) in the image's pixels (None without a pose folder)."""
 
     id: str
     image: np.ndarray
     cloth: np.ndarray
     cloth_mask: np.ndarray
     labels: np.ndarray | None
-    parts: np.ndarray | None
+    densepose_index: np.ndarray | None
     keypoints: np.ndarray | None = None
     jpeg_labels: bool = False
 
@@ -102,7 +109,7 @@ class VitonSample:
 def split_root(root: str | Path, split: str, override: str | Path | None = None) -> Path:
     """The folder holding ``<split>_img``: ``override``, else ``<root>/VITON_traindata`` (``VITON_test``) when
     present, else ``root``."""
-    _common.check_split(split)
+    check_split(split)
     if override is not None:
         return Path(override)
     packed = Path(root) / ROOTS[split]
@@ -119,7 +126,7 @@ def folder(base: Path, split: str, key: str) -> Path:
 
 
 def sample_paths(root: str | Path, split: str, sample_id: str, base: str | Path | None = None) -> dict[str, Path]:
-    """A sample's file paths keyed "image", "cloth", "cloth_mask", "labels", "parts", "keypoints" under the split
+    """A sample's file paths keyed "image", "cloth", "cloth_mask", "labels", "densepose", "keypoints" under the split
     root (:func:`split_root` of ``root``, or ``base``); the label map is ``_0.png``, or ``_0.jpg`` where only that
     exists."""
     base = split_root(root, split, base)
@@ -196,7 +203,7 @@ def _labels(path: Path) -> tuple[np.ndarray, bool]:
     if path.suffix.lower() == ".jpg":
         labels = io.read_image(path, "L")
         return _snap_jpeg_labels(labels, path), True
-    return _common.read_index_map(path, ACGPN.values(), "ACGPN-14 label ids"), False
+    return read_index_map(path, ACGPN.values(), "ACGPN-14 label ids"), False
 
 
 def _present(path: Path, split: str, key: str) -> bool:
@@ -214,27 +221,28 @@ def read_viton_sample(root: str | Path, split: str, sample_id: str, warnings: li
         ValueError: naming a file that is unreadable, wrongly sized or holds invalid ids.
     """
     path = sample_paths(root, split, sample_id, base)
-    image = _common.read_photo(path["image"], warnings)
+    image = read_photo(path["image"], warnings)
     arrays = {
-        "cloth": _common.read_photo(path["cloth"], warnings),
-        "cloth_mask": _common.binarize(io.read_image(path["cloth_mask"], "L")),
+        "cloth": read_photo(path["cloth"], warnings),
+        "cloth_mask": binarize(io.read_image(path["cloth_mask"], "L")),
     }
     jpeg = False
     if _present(path["labels"], split, "labels"):
         arrays["labels"], jpeg = _labels(path["labels"])
-    if _present(path["parts"], split, "parts"):
-        arrays["parts"] = densepose.parts_from_array(_common.read_npy(path["parts"]), path["parts"])
+    if _present(path["densepose"], split, "densepose"):
+        arrays["densepose"] = densepose.index_from_array(io.read_npy(path["densepose"]), path["densepose"])
     for key, array in arrays.items():
-        _common.check_size(path[key], array, image.shape[:2])
+        check_size(path[key], array, image.shape[:2])
     keypoints = None
     if _present(path["keypoints"], split, "keypoints"):
         keypoints = read_openpose_json(path["keypoints"], COCO_18)
     return VitonSample(id=sample_id, image=image, cloth=arrays["cloth"], cloth_mask=arrays["cloth_mask"],
-                       labels=arrays.get("labels"), parts=arrays.get("parts"), keypoints=keypoints, jpeg_labels=jpeg)
+                       labels=arrays.get("labels"), densepose_index=arrays.get("densepose"), keypoints=keypoints,
+                       jpeg_labels=jpeg)
 
 
 # ------------------------------------------------------------------------------------------------------- export
-EXPORTED = ("image", "cloth", "cloth_mask", "labels", "parts")
+EXPORTED = ("image", "cloth", "cloth_mask", "labels", "densepose")
 
 
 def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSample,
@@ -242,12 +250,12 @@ def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSa
     """Resize one canonical sample to ``size`` = (H, W) and write its files under the split's root in ``out_root``
     (folders must exist); person last."""
     path = sample_paths(out_root, split, sample.id)
-    mask = _common.binarize(io.resize(sample.cloth_mask, size, nearest=False))
-    labels = _common.map_labels(sample.parse, CIHP_TO_ACGPN, f"CIHP parsing of {sample.id}")
+    mask = binarize(io.resize(sample.cloth_mask, size, nearest=False))
+    labels = map_labels(sample.parse, CIHP_TO_ACGPN, f"CIHP parsing of {sample.id}")
     io.write_jpeg(path["cloth"], io.resize(sample.cloth, size, nearest=False))
     io.write_jpeg(path["cloth_mask"], mask)
     io.write_png(path["labels"], io.resize(labels, size, nearest=True))
-    io.write_npy(path["parts"], io.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
+    io.write_npy(path["densepose"], io.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
     if sample.keypoints is not None:
         path["keypoints"].parent.mkdir(exist_ok=True)
         points = rescale(to_coco18(sample.keypoints), sample.image.shape[:2], size)
@@ -264,7 +272,7 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
     Returns:
         The number of samples written.
     """
-    size, splits = _common.start_sized_export(canonical_root, out_root, FORMAT, size)
+    size, splits = start_sized_export(canonical_root, out_root, FORMAT, size)
     for split, ids in splits.items():
         base = Path(out_root) / ROOTS[split]
         for key in EXPORTED:
@@ -274,6 +282,108 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
             raw = canonical.read_sample(canonical_root, split, sample_id, own.get(sample_id, "upper"))
             write_viton_sample(out_root, split, raw, size)
         if split == "test" and len(ids) > 1:
-            shifted = _common.cycled_within(ids, own)
-            _common.write_lines(base / TEST_LISTS[0], [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, shifted)])
+            shifted = cycled_within(ids, own)
+            write_lines(base / TEST_LISTS[0], [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, shifted)])
     return sum(map(len, splits.values()))
+
+
+# --------------------------------------------------------------------------------------------------------- reader
+class VitonReader(Reader):
+    """The VITON 256 x 192 pack as PF-AFN ships it: two roots, sorted listings as training samples, a test pack of
+    person, cloth and edge only; DensePose part indices only, so ``densepose: parts``.
+
+    Args:
+        train_root, test_root: the two roots when they are not ``<root>/VITON_traindata`` and ``<root>/VITON_test``.
+        test_pairs: the test list (PF-AFN keeps ``test_pairs.txt`` / ``demo.txt`` in its code repository) when it is
+            not in the test root or ``root``.
+    """
+
+    format = FORMAT
+    default_label_map = "acgpn14"
+    has_uv = False
+
+    def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "parts", train_root=None,
+                 test_root=None, test_pairs=None):
+        self.overrides = {"train": train_root, "test": test_root}
+        self.test_pairs = test_pairs
+        super().__init__(root, size, label_map, densepose)
+
+    def base(self, split: str) -> Path:
+        return split_root(self.root, split, self.overrides[split])
+
+    def ids(self, split: str) -> list[str]:
+        return list_viton_ids(self.root, split, self.overrides[split])
+
+    def read_raw(self, split: str, sample_id: str) -> RawPerson:
+        warnings: list[str] = []
+        raw = read_viton_sample(self.root, split, sample_id, warnings, self.overrides[split])
+        paths = sample_paths(self.root, split, sample_id, self.overrides[split])
+        if raw.jpeg_labels:
+            warnings.append(f"{paths['labels']}: JPEG label map (lossy): values snapped to the nearest ACGPN-14 id; "
+                            "classes near label edges may be wrong")
+        files = {"image": paths["image"], "labels": paths["labels"], "densepose": paths["densepose"],
+                 "cloth": paths["cloth"], "cloth_mask": paths["cloth_mask"]}
+        if raw.keypoints is not None:
+            files["keypoints"] = paths["keypoints"]
+        pack = "PF-AFN's test pack ships test_img, test_clothes and test_edge only"
+        missing = {"labels": f"{paths['labels'].parent}: no parsing ({pack}; add ACGPN-14 label maps there)",
+                   "densepose": f"{paths['densepose'].parent}: no DensePose ({pack}; add part-index .npy files there)"}
+        return RawPerson(sample_id, raw.image, raw.labels, raw.cloth, raw.cloth_mask, raw.densepose_index,
+                         files=files, keypoints=raw.keypoints, missing=missing, warnings=warnings)
+
+    def test_list(self) -> Path | None:
+        return test_list_path(self.root, self.base("test"), self.test_pairs)
+
+    def official_pairs(self, split: str, paired: bool) -> PairList | None:
+        path = self.test_list() if split == "test" else None
+        if path is None:
+            return None
+        return self.official_or_none(paired, read_pair_lines(path), path, person_id, person_id)
+
+    def split_folder(self, split: str) -> Path:
+        return folder(self.base(split), split, "image")
+
+    def pair_files(self, split: str) -> list[tuple[Path, bool]]:
+        path = self.test_list() if split == "test" else None
+        return [(path, self.test_pairs is not None)] if path is not None else []
+
+    def line_id(self, line: PairLine) -> str:
+        return person_id(line.person)
+
+    def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
+        base = self.base(split)
+        return [("person", folder(base, split, "image") / line.person),
+                ("cloth", folder(base, split, "cloth") / line.cloth)]
+
+    def layout_problems(self, split: str) -> list[tuple[str, Path, str]]:
+        try:
+            ids = self.ids(split)
+        except FileNotFoundError:
+            return []
+        return [("listing mismatch", where, message) for where, message in
+                listing_mismatches(self.base(split), split, ids)]
+
+    def notes(self) -> list[str]:
+        lines = []
+        test = self.base("test")
+        if folder(test, "test", "image").is_dir() and not folder(test, "test", "labels").is_dir():
+            lines.append(f"{test}: test pack without test_label/ and test_densepose/ (as PF-AFN ships it): usable by "
+                         "parser-free try-on; this project's stages need parsing and DensePose for test samples")
+        if folder(test, "test", "image").is_dir() and self.test_list() is None:
+            lines.append(f"{test}: no test list (test_pairs.txt / demo.txt, in PF-AFN's code repository): copy it "
+                         "there or set test_pairs; evaluation pairs are drawn")
+        return lines
+
+
+READER = VitonReader
+
+
+# ------------------------------------------------------------------------------------------------------ detection
+def detect(root: Path) -> Detection | None:
+    """PF-AFN's pack at ``root``: ``VITON_traindata`` / ``VITON_test``, or ``train_img`` / ``test_img`` in the folder
+    itself; None when absent."""
+    found = [name for name in (*ROOTS.values(), "train_img", "test_img") if (root / name).is_dir()]
+    if not found:
+        return None
+    return Detection(FORMAT, "VITON 256 x 192, PF-AFN's pack", [f"{', '.join(f'{n}/' for n in found)}"],
+                     {"densepose": "parts"})

@@ -7,11 +7,11 @@ ellipse and the foot segment. Coordinates follow :mod:`garment_transfer.data.key
 top-left pixel at (0, 0).
 
 Visibility: a joint is visible when it lies in the frame (``x > 1`` and ``y > 1``, the rule every seed system's loader
-applies) and the DensePose part drawn at its pixel is one of the joint's own parts (:data:`OWN_PARTS`: an elbow shows
-its upper or lower arm); a joint hidden by another body part (a wrist behind the other forearm, a hip under a hand)
-or outside the frame is not. An invisible joint is ``(-1, -1, 0)`` here and ``0, 0, 0`` in an OpenPose file. The score
-of a visible joint is the fraction of nine probe points (the joint and eight around it at 1.5 % of the image height)
-whose DensePose part is one of its own, rounded to 3 decimals: 1 in the middle of its limb, lower at an edge.
+applies) and the DensePose part drawn at its pixel is one of the joint's own parts (:data:`OWN_DENSEPOSE_PARTS`: an
+elbow shows its upper or lower arm); a joint hidden by another body part (a wrist behind the other forearm, a hip under
+a hand) or outside the frame is not. An invisible joint is ``(-1, -1, 0)`` here and ``0, 0, 0`` in an OpenPose file.
+The score of a visible joint is the fraction of nine probe points (the joint and eight around it at 1.5 % of the image
+height) whose DensePose part is one of its own, rounded to 3 decimals: 1 in the middle of its limb, lower at an edge.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ _HEAD = (DP["head"],)
 _TORSO = DP["torso_front"]
 _ARM = {side: (DP[f"upper_arm_{side}"], DP[f"lower_arm_{side}"], DP[f"{side}_hand"]) for side in ("right", "left")}
 _LEG = {side: (DP[f"upper_leg_{side}"], DP[f"lower_leg_{side}"], DP[f"{side}_foot"]) for side in ("right", "left")}
-OWN_PARTS = {
+OWN_DENSEPOSE_PARTS = {
     "nose": _HEAD, "neck": (_TORSO, *_HEAD), "mid_hip": (_TORSO, _LEG["right"][0], _LEG["left"][0]),
     "right_eye": _HEAD, "left_eye": _HEAD, "right_ear": _HEAD, "left_ear": _HEAD,
 }
 for _side in ("right", "left"):
     upper, lower, hand = _ARM[_side]
     thigh, shin, foot = _LEG[_side]
-    OWN_PARTS.update({
+    OWN_DENSEPOSE_PARTS.update({
         f"{_side}_shoulder": (upper, _TORSO), f"{_side}_elbow": (upper, lower), f"{_side}_wrist": (lower, hand),
         f"{_side}_hip": (_TORSO, thigh), f"{_side}_knee": (thigh, shin), f"{_side}_ankle": (shin, foot),
         f"{_side}_big_toe": (foot,), f"{_side}_small_toe": (foot,), f"{_side}_heel": (foot,),
@@ -65,25 +65,25 @@ def figure_joints(fig) -> np.ndarray:
 
 _OWN_TABLE = np.zeros((len(BODY_25_NAMES), 256), bool)  # [joint, part]: the part is one of the joint's own
 for _k, _name in enumerate(BODY_25_NAMES):
-    _OWN_TABLE[_k, list(OWN_PARTS[_name])] = True
+    _OWN_TABLE[_k, list(OWN_DENSEPOSE_PARTS[_name])] = True
 
 
-def body25(fig, parts: np.ndarray) -> np.ndarray:
+def body25(fig, densepose_index: np.ndarray) -> np.ndarray:
     """BODY_25 keypoints of a rendered figure: (25, 3) float64 ``x, y, score`` (keypoint coordinates, rounded to
     3 decimals), ``(-1, -1, 0)`` for a joint that is not visible (module docstring).
 
     Args:
         fig: the posed figure the rendering was drawn from.
-        parts: (H, W) DensePose part index of the rendering (``iuv[..., 0]``).
+        densepose_index: (H, W) DensePose part index of the rendering (``iuv[..., 0]``).
     """
-    height, width = parts.shape
+    height, width = densepose_index.shape
     joints = figure_joints(fig)
     kx, ky = joints[:, 0] - 0.5, joints[:, 1] - 0.5  # keypoint coordinates: pixel centres at integers
     framed = (kx > 1) & (ky > 1) & (joints[:, 0] < width) & (joints[:, 1] < height)
     probes = joints[:, None, :] + PROBE * height * _PROBES[None]  # (25, 9, 2), the joint first
     cols = np.clip(probes[..., 0].astype(int), 0, width - 1)
     rows = np.clip(probes[..., 1].astype(int), 0, height - 1)
-    own = _OWN_TABLE[np.arange(len(joints))[:, None], parts[rows, cols]]  # (25, 9)
+    own = _OWN_TABLE[np.arange(len(joints))[:, None], densepose_index[rows, cols]]  # (25, 9)
     visible = framed & own[:, 0]
     out = np.tile(np.array([-1.0, -1.0, 0.0]), (len(joints), 1))
     out[visible] = np.stack([np.round(kx, 3), np.round(ky, 3), np.round(own.mean(1), 3)], 1)[visible]
