@@ -15,7 +15,7 @@ from garment_transfer.data.datamodule import GarmentDataModule
 from garment_transfer.data.keypoints import heatmaps, keypoint_maps
 from garment_transfer.data.readers import make_reader
 from garment_transfer.data.samples import PairSample, collate
-from garment_transfer.models.pfafn import keypoint_heatmaps
+from garment_transfer.models.pfafn.networks import keypoint_heatmaps
 
 SIZE = (64, 48)
 ALL = ["pose_maps", "wuton_person", "gpvton_preserve"]
@@ -147,3 +147,16 @@ def test_without_inputs_the_batches_carry_none(synthetic_root):
     assert first.target.inputs == {} and first.source.inputs == {}
     assert list(second.target.inputs) == ["wuton_person"]
     assert torch.equal(first.target.image, second.target.image) and first.target.id == second.target.id
+
+
+def test_pfafns_person_input_reads_the_workers_pose_maps_and_they_equal_its_own(synthetic_root):
+    from garment_transfer.models.pfafn.networks import pb_person, person_pose_maps
+
+    data = GarmentDataModule(root=str(synthetic_root), size="64x48", batch_size=2, inputs=["pose_maps"])
+    data.setup("fit")
+    target = next(iter(data.train_dataloader())).target
+    from_workers = pb_person(target)
+    target.inputs = {}
+    assert torch.equal(from_workers, pb_person(target)), "the worker-side maps equal the on-the-fly ones"
+    target.inputs = {"pose_maps": torch.zeros(2, 18, 64, 48)}
+    assert torch.equal(person_pose_maps(target), target.inputs["pose_maps"]), "given maps are the ones used"

@@ -20,11 +20,13 @@ MIN_SIZE = (64, 48)  # the smallest size (height, width)
 MAX_SIDE = 2048  # the largest height or width (VITON-HD's 1024 x 768 is the largest real data set)
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """``"HxW"`` -> ``(H, W)``, checked: both multiples of 16 and at least 64 x 48."""
+def parse_size(text: str | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """``"HxW"`` (as configs and checkpoints hold it) or ``(H, W)`` -> ``(H, W)``, checked: both multiples of 16 and
+    at least 64 x 48. The one conversion of a size, wherever it comes from."""
     try:
-        height, width = (int(part) for part in text.lower().split("x"))
-    except ValueError:
+        parts = text.lower().split("x") if isinstance(text, str) else list(text)
+        height, width = (int(part) for part in parts)
+    except (ValueError, TypeError):
         raise ValueError(f"size {text!r}: expected HEIGHTxWIDTH, e.g. 128x96") from None
     check_size(height, width)
     return height, width

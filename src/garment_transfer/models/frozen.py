@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from garment_transfer.checkpoints import checkpoint_stage, read_checkpoint, short_stage
+from garment_transfer.data.samples import parse_size
 
 Builder = Callable[[dict], nn.Module]
 
@@ -137,7 +138,7 @@ def check_data_settings(module: nn.Module, size: tuple[int, int], densepose: str
     """
     for frozen in (m for m in module.modules() if isinstance(m, FrozenNet)):
         trained = frozen.data.get("size")
-        if trained is not None and str(trained).lower() != f"{size[0]}x{size[1]}":
+        if trained is not None and parse_size(trained) != tuple(size):
             raise ValueError(f"{frozen.source}: trained at {trained}, but {what} reads {size[0]}x{size[1]}: use "
                              "checkpoints trained at the data module's size (or set data.init_args.size to theirs)")
         encoding = frozen.data.get("densepose")

@@ -11,14 +11,25 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import inspect
 
 from garment_transfer.data.check import check_dataset, format_report
 from garment_transfer.data.densepose import ENCODINGS
 from garment_transfer.data.detect import detect_layout
 from garment_transfer.data.formats import dresscode
+from garment_transfer.data.formats.registry import FORMATS as FORMAT_TABLE
 from garment_transfer.data.readers import DENSEPOSE_FILES, FORMATS
 
-_ONLY = {"densepose_files": ("canonical", "vitonhd", "cpvton"), "category": ("dresscode",), "test_pairs": ("viton",)}
+OPTIONS = ("densepose_files", "category", "test_pairs")  # reader options data check takes from the command line
+
+
+def formats_taking(option: str) -> tuple[str, ...]:
+    """The format names (aliases included) whose reader takes ``option``."""
+    return tuple(name for f in FORMAT_TABLE.values() if option in inspect.signature(f.reader).parameters
+                 for name in (f.name, *f.aliases))
+
+
+_ONLY = {option: formats_taking(option) for option in OPTIONS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

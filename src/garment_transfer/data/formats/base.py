@@ -392,7 +392,7 @@ class Reader:
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: data set folder not found")
-        self.size = parse_size(size) if isinstance(size, str) else parse_size(f"{size[0]}x{size[1]}")
+        self.size = parse_size(size)
         self.label_map: LabelMap = load_label_map(label_map or self.default_label_map)
         self._check_densepose(densepose)
         self.densepose = densepose

@@ -27,12 +27,10 @@ Sizes at width "full": PB-AFWM 29,328,692, PF-AFWM 29,304,416, generators 43,900
 
 from __future__ import annotations
 
-
-import numpy as np
 import torch
 from torch import nn
 
-from garment_transfer.data.keypoints import BODY_25, BODY_25_TO_COCO_18, COCO_18, heatmaps, system_radius
+from garment_transfer.data.keypoints import BODY_25, BODY_25_TO_COCO_18, COCO_18, keypoint_maps, system_radius
 from garment_transfer.data.label_maps import FACE, HAIR, LOWER_GARMENT, THIGH, UPPER_SKIN
 from garment_transfer.data.labels import DENSEPOSE_NUM_PARTS
 from garment_transfer.data.samples import PersonSample, one_hot
@@ -138,8 +136,9 @@ def densepose_parts(densepose: torch.Tensor) -> torch.Tensor:
 
 def keypoint_heatmaps(keypoints: torch.Tensor | None, size: tuple[int, int], radius: int | None = None
                       ) -> torch.Tensor:
-    """PF-AFN's 18 pose maps of a batch: :func:`garment_transfer.data.keypoints.heatmaps` per sample (+1 on a
-    square of side ``2 r + 1`` around each present point, -1 elsewhere and for a missing point).
+    """PF-AFN's 18 pose maps of a batch, on the keypoints' device (:func:`garment_transfer.data.keypoints.keypoint_maps`,
+    equal to the numpy ``heatmaps``: +1 on a square of side ``2 r + 1`` around each present point, -1 elsewhere and
+    for a missing point).
 
     Args:
         keypoints: (B, K, 3) ``x, y, score`` in pixels at ``size`` (``PersonSample.keypoints``), K = 18 (COCO-18)
@@ -160,15 +159,22 @@ def keypoint_heatmaps(keypoints: torch.Tensor | None, size: tuple[int, int], rad
         raise ValueError(f"keypoints must be (B, 18 or 25, 3) x, y, score, got {_shape(keypoints)}")
     points = keypoints[:, list(BODY_25_TO_COCO_18)] if keypoints.shape[1] == BODY_25 else keypoints
     radius = system_radius("pfafn", size[0]) if radius is None else radius
-    maps = np.stack([heatmaps(p, size, radius) for p in points.detach().cpu().numpy()])
-    return torch.from_numpy(maps).to(device=keypoints.device, dtype=torch.float32)
+    return keypoint_maps(points.detach(), size, radius)
+
+
+def person_pose_maps(person: PersonSample) -> torch.Tensor:
+    """A batch of persons' pose maps (B, 18, H, W): those the loader workers computed (``PersonSample.inputs``, the
+    data module's ``inputs: [pose_maps]``), else :func:`keypoint_heatmaps` of their keypoints (the same values)."""
+    maps = person.inputs.get("pose_maps") if isinstance(person.inputs, dict) else None
+    if maps is not None:
+        return maps
+    return keypoint_heatmaps(person.keypoints, tuple(person.image.shape[-2:]))
 
 
 def pb_person(person: PersonSample) -> torch.Tensor:
     """The parser-based warp's 45-channel input of a batch of persons (:func:`pb_person_representation` from the
-    person's parsing, DensePose (:func:`densepose_parts`) and keypoints (:func:`keypoint_heatmaps`)), (B, 45, H, W)."""
-    size = tuple(person.image.shape[-2:])
-    pose = keypoint_heatmaps(person.keypoints, size).to(person.image.dtype)
+    person's parsing, DensePose (:func:`densepose_parts`) and pose maps (:func:`person_pose_maps`)), (B, 45, H, W)."""
+    pose = person_pose_maps(person).to(person.image.dtype)
     return pb_person_representation(person.parsing, densepose_parts(person.densepose), pose)
 
 
@@ -375,8 +381,7 @@ def teach_with_pb_afwm(teacher: nn.Module, garment: torch.Tensor, garment_mask: 
     its face and other-clothes preserve masks, not the garment's shape), the target's DensePose parts and keypoints;
     the garment (B, 3, H, W) / mask (B, 1, H, W) warped onto it, (B, 3, H, W). ``teacher``: an AFWM, or a
     :class:`PFAFNTryOn` whose warp runs alone."""
-    size = tuple(garment.shape[-2:])
     person = pb_person_representation(parsing_one_hot.argmax(1), densepose_parts(target.densepose),
-                                      keypoint_heatmaps(target.keypoints, size).to(garment.dtype))
+                                      person_pose_maps(target).to(garment.dtype))
     out = teacher(garment, garment_mask, person)
     return (out.warp if isinstance(out, TryOnOutput) else out).warped_garment

@@ -31,4 +31,4 @@ class TransferWarpingDataModule(GarmentDataModule):
             train = self.datasets["train"]
             self.datasets["train"] = PairDataset(self.reader, "train", "transfer", pairs, truth=True,
                                                  augment_source=train.augment_source,
-                                                 augment_target=train.augment_target)
+                                                 augment_target=train.augment_target, inputs=self.inputs)
