@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from report import emit
 
 from garment_transfer.data import io
 from garment_transfer.data.agnostic import hrviton_agnostic, hrviton_parse_agnostic
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.labels import CIHP_PALETTE
-from garment_transfer.data.synth import SynthSettings, SyntheticEngine, generate
+from garment_transfer.data.synth import SyntheticEngine, SynthSettings, generate
 from garment_transfer.data.synth.parts import person_parts, shop_parts
 from garment_transfer.data.synth.pose import body25
 from garment_transfer.data.synth.render import render_person, render_shop

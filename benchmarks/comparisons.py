@@ -1,5 +1,5 @@
-"""Comparisons with several training seeds, spreads and paired intervals (``make bench-parsing``, ``make bench-warping``,
-``make bench-e2e``): the parsing, warping and end-to-end tables of the synthetic CPU preset.
+"""Comparisons with several training seeds, spreads and paired intervals (``make bench-parsing``,
+``make bench-warping``, ``make bench-e2e``): the parsing, warping and end-to-end tables of the synthetic CPU preset.
 
 Every method is trained with each of ``--seeds`` (``--seed_everything``; the data set and its pairs stay the same)
 into ``<runs>/s<seed>/<run>`` by the Lightning CLI on the CPU preset's configs (finished runs are reused), then
@@ -367,7 +367,8 @@ def main() -> None:
         figure = phase_figure(runs, args.seeds[0], [n for n in TABLES["selfstudy"][1:] if n not in args.skip], [5, 8],
                               Path(args.figure))
         lines += [f"Re-transfer picture at the ends of the response (epoch 5) and self-study (epoch 8) phases, seed "
-                  f"{args.seeds[0]}: `{figure}`" if figure else "(No re-transfer picture: a run has no saved grid.)", ""]
+                  f"{args.seeds[0]}: `{figure}`" if figure else "(No re-transfer picture: a run has no saved grid.)",
+                  ""]
     emit(lines, args.out)
 
 

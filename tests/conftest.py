@@ -122,15 +122,18 @@ def stage_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
     paths = {}
     paths["tryon_parsing"] = one_step_checkpoint(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),
                                   folder / "tryon_parsing.ckpt")
-    paths["transfer_parsing"] = one_step_checkpoint(TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
-                                     TransferParsingDataModule(**data), folder / "transfer_parsing.ckpt")
-    paths["tryon_warping"] = one_step_checkpoint(TryOnWarpingModule(width="tiny", w_vgg=0), TryOnWarpingDataModule(**data),
-                                  folder / "tryon_warping.ckpt")
+    paths["transfer_parsing"] = one_step_checkpoint(
+        TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
+        TransferParsingDataModule(**data), folder / "transfer_parsing.ckpt")
+    paths["tryon_warping"] = one_step_checkpoint(TryOnWarpingModule(width="tiny", w_vgg=0),
+                                                 TryOnWarpingDataModule(**data), folder / "tryon_warping.ckpt")
     paths["transfer_warping"] = one_step_checkpoint(
         TransferWarpingModule(teacher_checkpoint=paths["tryon_warping"], parsing_checkpoint=paths["transfer_parsing"],
-                              width="tiny", w_vgg=0), TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
-    paths["arm_regrowth"] = one_step_checkpoint(ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
-                                 ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
+                              width="tiny", w_vgg=0),
+        TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
+    paths["arm_regrowth"] = one_step_checkpoint(
+        ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
+        ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
     return paths
 
 

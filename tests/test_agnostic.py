@@ -6,9 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from garment_transfer.data.agnostic import (GREY, gpvton_preserve, gpvton_preserve_mask, hrviton_agnostic,
-                                            hrviton_mask, hrviton_parse_agnostic, palm_mask, split_arms, wuton_mask,
-                                            wuton_person)
+from garment_transfer.data.agnostic import (
+    GREY,
+    gpvton_preserve,
+    gpvton_preserve_mask,
+    hrviton_agnostic,
+    hrviton_mask,
+    hrviton_parse_agnostic,
+    palm_mask,
+    split_arms,
+    wuton_mask,
+    wuton_person,
+)
 from garment_transfer.data.label_maps import UPPER_SKIN, load_label_map
 from garment_transfer.data.labels import CIHP
 from garment_transfer.data.labels import DENSEPOSE as DP

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import real_layouts as rl
 import torch
 from PIL import Image
 
-import real_layouts as rl
 from garment_transfer.cli import main
 from garment_transfer.data import io
 from garment_transfer.data.check import check_dataset, classify, format_report

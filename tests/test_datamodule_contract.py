@@ -15,8 +15,8 @@ from garment_transfer.data.formats import canonical, dresscode, viton
 from garment_transfer.data.samples import PairSample, PersonSample
 from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule
 from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule
-from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
+from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule
 from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule
 
 DATA_MODULES = [GarmentDataModule, TryOnParsingDataModule, TransferParsingDataModule, TryOnWarpingDataModule,
@@ -193,6 +193,7 @@ def test_validation_reads_the_val_split_and_test_reads_the_test_split(synthetic_
 
 def test_without_a_val_split_the_tail_of_train_validates_and_is_not_trained_on(tmp_path):
     from conftest import tiny_settings
+
     from garment_transfer.data.synth import generate
 
     root = tmp_path / "no_val"
@@ -212,6 +213,7 @@ def test_without_a_val_split_the_tail_of_train_validates_and_is_not_trained_on(t
 
 def test_the_builtin_set_gains_its_validation_split_without_touching_train_and_test(tmp_path):
     from conftest import tiny_settings
+
     from garment_transfer.data.synth import generate
 
     root = tmp_path / "old"

@@ -18,11 +18,18 @@ from garment_transfer.cli import main
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.io import read_image, write_png
 from garment_transfer.evaluation import (
-    LPIPS, METRICS, PREPROCESSING, EvaluationResult, Evaluator, InceptionV3Features, from_uint8, to_uint8,
-    write_results)
+    LPIPS,
+    METRICS,
+    PREPROCESSING,
+    EvaluationResult,
+    Evaluator,
+    InceptionV3Features,
+    from_uint8,
+    to_uint8,
+    write_results,
+)
 from garment_transfer.evaluation.inception import resize_like_tensorflow1
-from garment_transfer.evaluation.statistics import (InceptionStatistics, inception_score,
-                                                    kernel_inception_distance)
+from garment_transfer.evaluation.statistics import InceptionStatistics, inception_score, kernel_inception_distance
 
 SMALL_INCEPTION = 75  # the smallest input the network accepts: cheap on CPU
 

@@ -397,8 +397,8 @@ def _canonical_person(root: Path, split: str, sample_id: str, size=(64, 48)):
 
 
 def test_dresscode_export_writes_every_category_with_its_keypoints(engine_root, tmp_path):
-    from garment_transfer.data.keypoints import DRESSCODE_FRAME, rescale, to_coco18
     from garment_transfer.data.formats.dresscode import DressCodeReader
+    from garment_transfer.data.keypoints import DRESSCODE_FRAME, rescale, to_coco18
 
     out = tmp_path / "dc"
     assert dresscode.export_dresscode(engine_root, out) == 18
@@ -447,8 +447,8 @@ def test_viton_export_writes_coco18_train_and_test_pose(engine_root, tmp_path):
 
 def test_cpvton_export_reads_back_through_its_reader(engine_root, tmp_path):
     from garment_transfer.data.formats import cpvton
-    from garment_transfer.data.keypoints import rescale, to_coco18
     from garment_transfer.data.formats.cpvton import CPVTONReader
+    from garment_transfer.data.keypoints import rescale, to_coco18
 
     assert cpvton.export_cpvton(engine_root, tmp_path / "cp", size=(128, 96)) == 18
     reader = CPVTONReader(tmp_path / "cp", size=(128, 96), densepose="iuv")
@@ -473,8 +473,8 @@ def test_cpvton_export_reads_back_through_its_reader(engine_root, tmp_path):
 
 def test_gpvton_export_reads_back_with_categories_sleeves_and_keypoints(engine_root, tmp_path):
     from garment_transfer.data.formats import gpvton
-    from garment_transfer.data.labels import GARMENT_PARTS as P
     from garment_transfer.data.formats.gpvton import GPVTONReader
+    from garment_transfer.data.labels import GARMENT_PARTS as P
 
     assert gpvton.export_gpvton(engine_root, tmp_path / "gp") == 18
     reader = GPVTONReader(tmp_path / "gp", size=(64, 48))

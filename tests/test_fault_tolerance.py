@@ -180,10 +180,12 @@ def test_resume_from_a_checkpoint_written_at_an_epochs_last_batch_continues_with
 def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_path):
     run = tmp_path / "runs" / "test" / "transfer_parsing_nan"
     config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=5, callbacks=[
-        {"class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint", "init_args": {"last_every_n_steps": 1}}])
+        {"class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
+         "init_args": {"last_every_n_steps": 1}}])
     config["model"] = {"class_path": "test_fault_tolerance.NaNSelfStudyAtStep2",
                        "init_args": {"width": "tiny", "phases": {"self_study": {"self": 1.0}}}}
-    config["data"]["class_path"] = "garment_transfer.stages.distilled_transfer.transfer_parsing.TransferParsingDataModule"
+    config["data"]["class_path"] = ("garment_transfer.stages.distilled_transfer.transfer_parsing."
+                                    "TransferParsingDataModule")
     path = write_config(tmp_path / "nan.yaml", config)
     cli = lightning_cli(["-c", str(path)], run=False)  # the guard comes from GarmentCLI, not the config
     assert any(isinstance(c, FiniteLossGuard) for c in cli.trainer.callbacks)

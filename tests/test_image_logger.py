@@ -19,8 +19,8 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger 
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from garment_transfer.callbacks.image_logger import ImageLogger  # noqa: E402
-from garment_transfer.visuals import image_to_rgb, make_grid, mask_to_rgb, parsing_to_rgb  # noqa: E402
 from garment_transfer.data.label_maps import NUM_CLASSES  # noqa: E402
+from garment_transfer.visuals import image_to_rgb, make_grid, mask_to_rgb, parsing_to_rgb  # noqa: E402
 
 H, W = 12, 8
 

@@ -73,7 +73,8 @@ def test_a_checkpoint_of_the_toy_stage_is_refused_where_another_stage_is_expecte
         paths = canonical.sample_paths(synthetic_root, "test", sample)
         files += [f"--{side}", str(paths["image"]), f"--{side}-parsing", str(paths["parse"]),
                   f"--{side}-densepose", str(paths["densepose"])]
-    done = cli("transfer", *files, "--checkpoint", f"parsing={toy}", "--checkpoint", f"warping={toy}", "--checkpoint", f"regrowth={toy}",
+    roles = [x for role in ("parsing", "warping", "regrowth") for x in ("--checkpoint", f"{role}={toy}")]
+    done = cli("transfer", *files, *roles,
                "--out", "out.png", cwd=tmp_path)
     assert done.returncode == 2
     assert "must be a checkpoint of TransferParsingModule" in done.stderr

@@ -10,8 +10,8 @@ from dataclasses import fields, replace
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_settings
+
 from garment_transfer.data import io
 from garment_transfer.data.augment import AugmentConfig, Augmenter
 from garment_transfer.data.formats import base, canonical, dresscode, gpvton, viton

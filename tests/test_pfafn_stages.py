@@ -246,7 +246,8 @@ def test_skin_loss_switches_at_niter(pfafn_checkpoints, synthetic_root, tmp_path
     before = module.total(terms)
     module.enter_phase("after_niter")
     assert module.skin_weights == SKIN_WEIGHTS_AFTER_NITER
-    torch.testing.assert_close(module.total(terms) - before, 30 * terms["skin"]["skin_l1"] + 2 * terms["skin"]["skin_vgg"])
+    skin = terms["skin"]
+    torch.testing.assert_close(module.total(terms) - before, 30 * skin["skin_l1"] + 2 * skin["skin_vgg"])
     # Driven by the epoch: phase after_niter from epoch 1 (niter = 1).
     module = pf_tryon(pfafn_checkpoints)
     run, seen, _, _ = fit_two_epochs(module, PFTryOnDataModule, synthetic_root, tmp_path,

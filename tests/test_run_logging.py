@@ -21,10 +21,12 @@ def student_config(data_root, run) -> dict:
     config = tiny_parsing_config(data_root, run, max_epochs=2, limit_train_batches=2, limit_val_batches=2, callbacks=[
         {"class_path": "garment_transfer.callbacks.phases.PhaseSchedule",
          "init_args": {"phases": {"supervised": 0, "self_study": 1}}}])
-    config["model"] = {"class_path": "garment_transfer.stages.distilled_transfer.transfer_parsing.TransferParsingModule",
+    config["model"] = {"class_path": ("garment_transfer.stages.distilled_transfer.transfer_parsing."
+                                      "TransferParsingModule"),
                        "init_args": {"width": "tiny", "phases": {"supervised": {"supervised": 1.0},
                                                                  "self_study": {"self": 1.0}}}}
-    config["data"]["class_path"] = "garment_transfer.stages.distilled_transfer.transfer_parsing.TransferParsingDataModule"
+    config["data"]["class_path"] = ("garment_transfer.stages.distilled_transfer.transfer_parsing."
+                                    "TransferParsingDataModule")
     return config
 
 

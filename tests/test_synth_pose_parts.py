@@ -13,10 +13,10 @@ import pytest
 from conftest import tiny_settings
 
 from garment_transfer.data.formats import canonical
+from garment_transfer.data.formats.canonical import CanonicalReader
 from garment_transfer.data.keypoints import BODY_25_NAMES, read_openpose_json
 from garment_transfer.data.labels import CIHP, GARMENT_PARTS
 from garment_transfer.data.labels import DENSEPOSE as DP
-from garment_transfer.data.formats.canonical import CanonicalReader
 from garment_transfer.data.synth import EngineConfig, SyntheticEngine, generate
 from garment_transfer.data.synth import render as render_module
 from garment_transfer.data.synth.params import Limb, sample_person

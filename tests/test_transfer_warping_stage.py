@@ -183,7 +183,8 @@ def test_target_shape_comes_from_the_parsing_student_or_the_truth(checkpoints, s
     assert torch.equal(mask[:, 0], (batch.truth.parsing == UPPER_GARMENT).float())
     assert torch.equal(parsing.argmax(1), batch.truth.parsing)
     learned = student(checkpoints)
-    logits = learned.transfer_parser(torch.cat([batch.target.remaining, batch.source.garment_mask, batch.target.densepose], 1))
+    inputs = torch.cat([batch.target.remaining, batch.source.garment_mask, batch.target.densepose], 1)
+    logits = learned.transfer_parser(inputs)
     assert torch.equal(learned.transfer_shape(batch)[1][:, 0], (logits.logits.argmax(1) == UPPER_GARMENT).float())
     without_truth = copy.copy(batch)
     without_truth.truth = None

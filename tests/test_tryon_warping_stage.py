@@ -118,5 +118,6 @@ def test_configs_load_through_the_cli(name, capsys):
         lightning_cli(["fit", "-c", str(CONF / name), "--print_config"])
     assert done.value.code in (0, None)
     config = yaml.safe_load(capsys.readouterr().out)
-    assert config["model"]["class_path"] == "garment_transfer.stages.distilled_transfer.tryon_warping.TryOnWarpingModule"
+    module = "garment_transfer.stages.distilled_transfer.tryon_warping.TryOnWarpingModule"
+    assert config["model"]["class_path"] == module
     assert config["trainer"]["default_root_dir"].startswith("runs/")

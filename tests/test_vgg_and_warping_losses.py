@@ -11,8 +11,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from garment_transfer.losses.warping import (
-    CHARBONNIER_ALPHA, CHARBONNIER_EPS, VGG_LAYERS, VGG_WEIGHTS, VGGLoss, aligning_loss, multiscale_loss,
-    second_order_smoothness, total_variation)
+    CHARBONNIER_ALPHA,
+    CHARBONNIER_EPS,
+    VGG_LAYERS,
+    VGG_WEIGHTS,
+    VGGLoss,
+    aligning_loss,
+    multiscale_loss,
+    second_order_smoothness,
+    total_variation,
+)
 from garment_transfer.models.vgg import VGG19Features
 
 FLOOR = CHARBONNIER_EPS ** CHARBONNIER_ALPHA

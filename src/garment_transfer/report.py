@@ -16,14 +16,13 @@ in-shop garment).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.io import resize
-from garment_transfer.data.io import atomic_write_text, read_image, write_png
+from garment_transfer.data.io import atomic_write_text, read_image, resize, write_png
 from garment_transfer.evaluation.comparison import RESAMPLES, Difference, bootstrap_difference
 from garment_transfer.evaluation.folder import per_pair_scores
 from garment_transfer.evaluation.results import METRICS

@@ -31,5 +31,6 @@ METHOD = Method(
                   "toy/blend", title="the blend network", configs=str(HERE / "conf")),),
     dressers=(Dresser("toy", {"blend": STAGE}, ("worn", "in_shop"), dress_toy, title="toy"),),
     evaluations=(Evaluation("toy", "toy", "toy blend", "baselines/toy", str(HERE / "conf" / "evaluate.yaml")),),
-    networks=(Network("blend", lambda width, pose: build_blend({}), lambda pose: (6,), "21 (6 x 3 weights, 3 biases)"),),
+    networks=(Network("blend", lambda width, pose: build_blend({}), lambda pose: (6,),
+                      "21 (6 x 3 weights, 3 biases)"),),
 )

@@ -73,7 +73,8 @@ def run_names(root_dir: str | os.PathLike, stage: str | None = None) -> dict[str
 
 
 def method_and_stage(module: pl.LightningModule) -> tuple[str | None, str | None]:
-    """``(method, stage)`` of a module class in ``garment_transfer.stages.<method>.<stage>...``, else ``(None, None)``."""
+    """``(method, stage)`` of a module class in ``garment_transfer.stages.<method>.<stage>...``, else
+    ``(None, None)``."""
     parts = type(module).__module__.split(".")
     if parts[:2] == ["garment_transfer", "stages"] and len(parts) > 3:
         return parts[2], parts[3]
@@ -126,7 +127,8 @@ def run_record(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, 
         fingerprint = dataset_fingerprint(data_root) if data_root is not None else UNKNOWN
     except OSError:
         fingerprint = UNKNOWN
-    return {"method": method or UNKNOWN, "stage": stage or UNKNOWN, "module": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
+    module = f"{type(pl_module).__module__}.{type(pl_module).__qualname__}"
+    return {"method": method or UNKNOWN, "stage": stage or UNKNOWN, "module": module,
             "run_dir": str(trainer.default_root_dir), "preset": names["group"], "name": names["name"],
             "ablation": names["ablation"], "command": trainer.state.fn.value if trainer.state.fn else UNKNOWN,
             "git_commit": commit, "git_dirty": dirty, "data_root": str(data_root) if data_root else None,

@@ -10,9 +10,9 @@ one (DressCode's ``lower_body`` and ``dresses`` folders, GP-VTON's category colu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import yaml

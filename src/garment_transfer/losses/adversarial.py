@@ -102,7 +102,8 @@ class AdversarialLoss(nn.Module):
                                                                                           real_logits]
         return relativistic_generator(fake_logits, real_logits, self.kind == "relativistic_average")
 
-    def discriminator(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def discriminator(self, discriminator: nn.Module, real: torch.Tensor,
+                      fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"adversarial", "gradient_penalty", "total"}`` of the discriminator on ``real`` and (detached) ``fake``."""
         real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
         if self.kind == "lsgan":

@@ -27,7 +27,6 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-
 MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 FROZEN = "frozen"
 

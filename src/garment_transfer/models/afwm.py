@@ -45,8 +45,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from garment_transfer.geometry import correlation, warp
-from garment_transfer.models.flow import (FlowConventions, FlowOutput, check_flow_inputs, coarse_to_fine, flow_head,
-                                          width_spec)
+from garment_transfer.models.flow import (
+    FlowConventions,
+    FlowOutput,
+    check_flow_inputs,
+    coarse_to_fine,
+    flow_head,
+    width_spec,
+)
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
 
 GARMENT_CHANNELS = 3  # C * C^m

@@ -8,8 +8,8 @@ decoder 4, 2, 1). The model chains six encoder stages (max-pool between them) do
 stages on ``cat(upsampled deeper output, encoder skip)`` giving ``hx5d .. hx1d``, a 3x3 side conv on each of
 ``hx1d .. hx5d, hx6`` upsampled to the input size, and a 1x1 conv fusing the six. Pooling uses ``ceil_mode=True``
 and every upsampling is bilinear (align_corners=False) to the skip's size, so any input size works. All outputs are
-logits. Widths are data (``_WIDTHS``): "full" (U2NET, 44.0 M parameters at 3 in / 1 out), "small" (U2NETP, 1.13 M) and "tiny"
-(U2NETP at a quarter of its channels, for CPU training).
+logits. Widths are data (``_WIDTHS``): "full" (U2NET, 44.0 M parameters at 3 in / 1 out), "small" (U2NETP, 1.13 M)
+and "tiny" (U2NETP at a quarter of its channels, for CPU training).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ _WIDTHS = {
                           ("RSU4F", 16, 64), ("RSU4F", 16, 64)),
               "decoder": (("RSU4F", 16, 64), ("RSU4", 16, 64), ("RSU5", 16, 64), ("RSU6", 16, 64),
                           ("RSU7", 16, 64))},
-    # The CPU preset's width: the small layout at a quarter of its channels (U2NETP / 4), 148 K parameters at 8 in / 7 out.
+    # The CPU preset's width: the small layout at a quarter of its channels (U2NETP / 4), 148 K parameters at 8 in /
+    # 7 out.
     "tiny": {"encoder": (("RSU7", 8, 16), ("RSU6", 8, 16), ("RSU5", 8, 16), ("RSU4", 8, 16),
                          ("RSU4F", 8, 16), ("RSU4F", 8, 16)),
              "decoder": (("RSU4F", 8, 16), ("RSU4", 8, 16), ("RSU5", 8, 16), ("RSU6", 8, 16),

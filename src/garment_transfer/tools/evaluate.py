@@ -4,10 +4,11 @@ Protocols: transfer (each result against the true transfer of a synthetic data s
 I_{s<-t<-s}, named after its pair (s, t), against the source person I_s), unpaired (the results alone: IS, and FID /
 KID against the real target persons when --data is given); for try-on results: tryon (the target in the source's
 in-shop garment against the true transfer, which is its true try-on), tryon_paired (each person in their own in-shop
-garment, <id>__<id>.png, against the person), tryon_unpaired (as unpaired). Results are named <source>__<target>.png, or as the
-third column of --pairs says; without --pairs the pair list is the data set's fixed evaluation pairs (the true
-transfers where they exist), as the pipeline's test uses them. FID, KID and IS need --inception, LPIPS needs --lpips
-and --lpips-backbone: without them those metrics are listed as skipped, with the reason.
+garment, <id>__<id>.png, against the person), tryon_unpaired (as unpaired). Results are named
+<source>__<target>.png, or as the third column of --pairs says; without --pairs the pair list is the data set's
+fixed evaluation pairs (the true transfers where they exist), as the pipeline's test uses them. FID, KID and IS
+need --inception, LPIPS needs --lpips and --lpips-backbone: without them those metrics are listed as skipped, with
+the reason.
 
 Examples:
   garment-transfer evaluate --results runs/pipeline/results/transfer --data data/synthetic-128x96 --out eval/
@@ -20,8 +21,7 @@ import argparse
 from pathlib import Path
 
 from garment_transfer.data.readers import FORMATS
-from garment_transfer.evaluation import (METRICS, PREPROCESSING, PROTOCOLS, evaluate_folder, format_table,
-                                        write_results)
+from garment_transfer.evaluation import METRICS, PREPROCESSING, PROTOCOLS, evaluate_folder, format_table, write_results
 from garment_transfer.evaluation.statistics import KID_SUBSET_SIZE
 
 

@@ -4,7 +4,8 @@
 classes import; every weight file it names (``vgg_weights``, ``inception``, ``lpips``, ``lpips_backbone``) exists,
 unless the config explicitly allows going without it (``allow_random_vgg``); every ``*_checkpoint`` and every entry
 of ``checkpoints`` exists or is written by an earlier stage of the plan (under ``--runs``); every data root exists;
-and the disk holds the built-in synthetic data set a config will generate. Exit code 2 and one line per problem, with how to fix it.
+and the disk holds the built-in synthetic data set a config will generate. Exit code 2 and one line per problem,
+with how to fix it.
 
 Example: garment-transfer preflight --runs runs/cpu -c conf/trainer/cpu.yaml conf/distilled_transfer/*/cpu.yaml
 """

@@ -92,7 +92,8 @@ def data_settings(paths: dict[str, str]) -> tuple[tuple[int, int], str]:
     (first, expected), *others = settings.items()
     for path, found in others:
         if found != expected:
-            raise ValueError(f"{path}: trained at {found[0][0]}x{found[0][1]} on {found[1]!r} DensePose, but {first} at "
+            raise ValueError(f"{path}: trained at {found[0][0]}x{found[0][1]} on {found[1]!r} DensePose, but {first} "
+                             f"at "
                              f"{expected[0][0]}x{expected[0][1]} on {expected[1]!r}: give checkpoints of one preset")
     return expected
 

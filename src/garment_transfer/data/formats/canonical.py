@@ -51,9 +51,21 @@ import torch
 
 from garment_transfer.data import io
 from garment_transfer.data import keypoints as kp
-from garment_transfer.data.formats.base import (SPLITS, Detection, PairList, RawPerson, Reader, check_densepose_files,
-                                                check_ids, check_size, densepose_kind, read_densepose, read_photo,
-                                                stem, to_image_tensor)
+from garment_transfer.data.formats.base import (
+    SPLITS,
+    Detection,
+    PairList,
+    RawPerson,
+    Reader,
+    check_densepose_files,
+    check_ids,
+    check_size,
+    densepose_kind,
+    read_densepose,
+    read_photo,
+    stem,
+    to_image_tensor,
+)
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines, read_pairs
 from garment_transfer.data.labels import CIHP_PALETTE, GARMENT_PARTS, PARTS_PALETTE
 from garment_transfer.data.samples import TransferTruth

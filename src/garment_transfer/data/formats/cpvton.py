@@ -30,9 +30,21 @@ from pathlib import Path
 
 from garment_transfer.data import io
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.formats.base import (SPLITS, Detection, PairList, RawPerson, Reader, binarize,
-                                                check_densepose_files, check_size, check_split, densepose_kind,
-                                                read_densepose, read_index_map, read_photo)
+from garment_transfer.data.formats.base import (
+    SPLITS,
+    Detection,
+    PairList,
+    RawPerson,
+    Reader,
+    binarize,
+    check_densepose_files,
+    check_size,
+    check_split,
+    densepose_kind,
+    read_densepose,
+    read_index_map,
+    read_photo,
+)
 from garment_transfer.data.formats.export import cycled_within, map_labels, start_sized_export, write_lines
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines, read_pairs, unique
 from garment_transfer.data.keypoints import COCO_18, openpose_document, read_openpose_json, rescale, to_coco18

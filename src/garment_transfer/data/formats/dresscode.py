@@ -42,14 +42,37 @@ import numpy as np
 
 from garment_transfer.data import densepose, io
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.formats.base import (Detection, PairList, RawPerson, Reader, binarize, check_recovered_mask,
-                                                check_size, check_split, fit_to, ids_from_pairs, mask_from_background,
-                                                read_index_map, read_photo)
-from garment_transfer.data.formats.export import (META_NAME, canonical_splits, claim_export_dir, map_labels,
-                                                  source_record, write_lines)
+from garment_transfer.data.formats.base import (
+    Detection,
+    PairList,
+    RawPerson,
+    Reader,
+    binarize,
+    check_recovered_mask,
+    check_size,
+    check_split,
+    fit_to,
+    ids_from_pairs,
+    mask_from_background,
+    read_index_map,
+    read_photo,
+)
+from garment_transfer.data.formats.export import (
+    META_NAME,
+    canonical_splits,
+    claim_export_dir,
+    map_labels,
+    source_record,
+    write_lines,
+)
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
-from garment_transfer.data.keypoints import (DRESSCODE_FRAME, dresscode_document, read_dresscode_keypoints,
-                                             skeleton_picture, to_coco18)
+from garment_transfer.data.keypoints import (
+    DRESSCODE_FRAME,
+    dresscode_document,
+    read_dresscode_keypoints,
+    skeleton_picture,
+    to_coco18,
+)
 from garment_transfer.data.labels import CIHP
 
 FORMAT = "dresscode"

@@ -43,10 +43,29 @@ import numpy as np
 
 from garment_transfer.data import densepose, io
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.formats.base import (SPLITS, Detection, PairList, RawPerson, Reader, binarize, check_size,
-                                                check_split, list_columns, read_index_map, read_photo, stem)
-from garment_transfer.data.formats.export import (META_NAME, canonical_splits, claim_export_dir, cycled_within,
-                                                  map_labels, source_record, write_lines)
+from garment_transfer.data.formats.base import (
+    SPLITS,
+    Detection,
+    PairList,
+    RawPerson,
+    Reader,
+    binarize,
+    check_size,
+    check_split,
+    list_columns,
+    read_index_map,
+    read_photo,
+    stem,
+)
+from garment_transfer.data.formats.export import (
+    META_NAME,
+    canonical_splits,
+    claim_export_dir,
+    cycled_within,
+    map_labels,
+    source_record,
+    write_lines,
+)
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
 from garment_transfer.data.keypoints import BODY_25, openpose_document, read_keypoint_array, read_openpose_json
 from garment_transfer.data.labels import CIHP, DENSEPOSE, GARMENT_PARTS

@@ -48,8 +48,17 @@ import numpy as np
 
 from garment_transfer.data import densepose, io
 from garment_transfer.data.formats import canonical
-from garment_transfer.data.formats.base import (Detection, PairList, RawPerson, Reader, binarize, check_size,
-                                                check_split, read_index_map, read_photo)
+from garment_transfer.data.formats.base import (
+    Detection,
+    PairList,
+    RawPerson,
+    Reader,
+    binarize,
+    check_size,
+    check_split,
+    read_index_map,
+    read_photo,
+)
 from garment_transfer.data.formats.export import cycled_within, map_labels, start_sized_export, write_lines
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
 from garment_transfer.data.keypoints import COCO_18, openpose_document, read_openpose_json, rescale, to_coco18

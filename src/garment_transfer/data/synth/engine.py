@@ -17,9 +17,18 @@ from garment_transfer.data.samples import check_size
 from garment_transfer.data.synth.params import CATEGORIES, EngineConfig, Person, sample_person
 from garment_transfer.data.synth.parts import person_parts, shop_parts
 from garment_transfer.data.synth.pose import body25
-from garment_transfer.data.synth.render import (BOTTOM_PANELS, DRESS_PANELS, Rendering, bottom_point,
-                                                correspondence, dress_point, render_person, render_shop,
-                                                render_shop_bottom, render_shop_dress)
+from garment_transfer.data.synth.render import (
+    BOTTOM_PANELS,
+    DRESS_PANELS,
+    Rendering,
+    bottom_point,
+    correspondence,
+    dress_point,
+    render_person,
+    render_shop,
+    render_shop_bottom,
+    render_shop_dress,
+)
 
 SPLIT_CODES = {"train": 0, "test": 1, "val": 2}
 PAIR_STREAM = 1_000_003  # keeps the pair draws apart from the sample draws

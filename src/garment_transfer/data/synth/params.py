@@ -89,7 +89,7 @@ class EngineConfig:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, values: dict) -> "EngineConfig":
+    def from_dict(cls, values: dict) -> EngineConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

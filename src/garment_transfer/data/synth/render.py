@@ -19,7 +19,7 @@ from garment_transfer.data.labels import CIHP
 from garment_transfer.data.labels import DENSEPOSE as DP
 from garment_transfer.data.synth.params import Body, Bottom, Dress, Garment, Limb, LowerGarment, Person, Scene
 from garment_transfer.data.synth.raster import Canvas, Ellipse, Segment, Window
-from garment_transfer.data.synth.texture import BAND_LENGTH, garment_colors
+from garment_transfer.data.synth.texture import garment_colors
 
 SIGN = (-1.0, 1.0)  # side 0 is the person's right, on the image left
 ARM_PARSE = (CIHP["right_arm"], CIHP["left_arm"])

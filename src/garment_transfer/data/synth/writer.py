@@ -84,7 +84,7 @@ class SynthSettings:
         }
 
     @classmethod
-    def from_dict(cls, values: dict) -> "SynthSettings":
+    def from_dict(cls, values: dict) -> SynthSettings:
         """Inverse of :meth:`to_dict` (e.g. ``meta.json``'s ``settings``); refuses another engine version."""
         if values.get("engine_version") != ENGINE_VERSION:
             raise ValueError(f"settings are for engine version {values.get('engine_version')!r}; this is "
@@ -97,7 +97,8 @@ class SynthSettings:
 
     def command(self) -> str:
         return (f"garment-transfer synth --out DIR --size {self.height}x{self.width} --train {self.counts['train']} "
-                f"--val {self.counts.get('val', 0)} --test {self.counts['test']} --seed {self.seed} --transfers {self.transfers_per_target['test']} "
+                f"--val {self.counts.get('val', 0)} --test {self.counts['test']} --seed {self.seed} "
+                f"--transfers {self.transfers_per_target['test']} "
                 f"--train-transfers {self.transfers_per_target['train']} --categories {','.join(self.categories)} "
                 "[--config the engine_config below as YAML]")
 
@@ -139,9 +140,10 @@ def _check_destination(root: Path, settings: SynthSettings) -> None:
             ours[key] = {s: v for s, v in ours[key].items() if s != canonical.VAL}
     defaults = EngineConfig().to_dict()  # parameters added since a set was made: equal when ours is the default
     if isinstance(theirs.get("engine_config"), dict):
-        theirs = {**theirs, "engine_config": {**{k: v for k, v in defaults.items() if ours["engine_config"].get(k) == v},
-                                              **theirs["engine_config"]}}
-    differences = [f"{key}: {theirs.get(key)!r} there, {ours[key]!r} asked" for key in ours if theirs.get(key) != ours[key]]
+        unchanged = {k: v for k, v in defaults.items() if ours["engine_config"].get(k) == v}
+        theirs = {**theirs, "engine_config": {**unchanged, **theirs["engine_config"]}}
+    differences = [f"{key}: {theirs.get(key)!r} there, {ours[key]!r} asked" for key in ours
+                   if theirs.get(key) != ours[key]]
     if differences:
         raise FileExistsError(f"--out {root}: was generated with other settings ({'; '.join(differences)}); "
                               "use a new folder or repeat the original settings to resume")

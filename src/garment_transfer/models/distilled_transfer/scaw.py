@@ -19,7 +19,8 @@ Architecture.
 
 Grids follow :mod:`garment_transfer.geometry` (absolute normalised ``source_from_output`` grids,
 ``align_corners=True``). At initialisation ``theta`` and every grid are the identity. Widths are data
-(``flow.WIDTHS`` and ``_OWN_WIDTHS``): "full" is the paper's preset (26.66 M parameters at ``pose_channels=3``, paper Table 2: 26.66 M); "tiny" is for CPU
+(``flow.WIDTHS`` and ``_OWN_WIDTHS``): "full" is the paper's preset (26.66 M parameters at ``pose_channels=3``, paper
+Table 2: 26.66 M); "tiny" is for CPU
 runs.
 
 TPS baseline (:class:`TPSStudent`, the paper's low-freedom comparison): the same optional STN, then one

@@ -136,9 +136,9 @@ def densepose_parts(densepose: torch.Tensor) -> torch.Tensor:
 
 def keypoint_heatmaps(keypoints: torch.Tensor | None, size: tuple[int, int], radius: int | None = None
                       ) -> torch.Tensor:
-    """PF-AFN's 18 pose maps of a batch, on the keypoints' device (:func:`garment_transfer.data.keypoints.keypoint_maps`,
-    equal to the numpy ``heatmaps``: +1 on a square of side ``2 r + 1`` around each present point, -1 elsewhere and
-    for a missing point).
+    """PF-AFN's 18 pose maps of a batch, on the keypoints' device
+    (:func:`garment_transfer.data.keypoints.keypoint_maps`, equal to the numpy ``heatmaps``: +1 on a square of side
+    ``2 r + 1`` around each present point, -1 elsewhere and for a missing point).
 
     Args:
         keypoints: (B, K, 3) ``x, y, score`` in pixels at ``size`` (``PersonSample.keypoints``), K = 18 (COCO-18)

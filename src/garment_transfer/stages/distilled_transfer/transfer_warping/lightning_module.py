@@ -30,7 +30,8 @@ The try-on warping teacher is ``T_W`` by default; a checkpoint of any stage that
 in the method registry is accepted, each fed through its own input adapter: PF-AFN's parser-based warp
 (``PBWarpingModule``, or the warp of a ``PBTryOnModule``) makes PB-AFWM the teacher, fed its own person input
 (preserve masks of ``M_{t<-s}``, the target's DensePose parts and keypoints). ``T_W`` and ``S_P`` come as checkpoint
-paths, held as :class:`~garment_transfer.models.frozen.FrozenNet` (rebuilt from their hyper-parameters, checked for stage and DensePose encoding, frozen, kept in eval mode, called under ``no_grad``,
+paths, held as :class:`~garment_transfer.models.frozen.FrozenNet` (rebuilt from their hyper-parameters, checked for
+stage and DensePose encoding, frozen, kept in eval mode, called under ``no_grad``,
 never in the optimizer, and not saved in this module's checkpoints).
 """
 

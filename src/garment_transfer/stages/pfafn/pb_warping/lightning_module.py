@@ -4,9 +4,9 @@
 in-shop garment). The person input ``p_t`` has 45 channels (``models.pfafn.pb_person``): the face and other-clothes
 preserve masks of the person's parsing, 25 one-hot DensePose parts, 18 COCO keypoint maps.
 
-Loss (``losses.pfafn.warping_terms``): per level ``k = 0`` (coarsest) .. 4, weighted ``k + 1``, ``1 L1 + 0.2 VGG + 2 mask
-L1 + 6 second-order smoothness`` against the worn garment ``G_t = I_t * M^g_t`` and its mask, plus ``0.01 TV`` over
-the ten offset fields (``warp_weights``).
+Loss (``losses.pfafn.warping_terms``): per level ``k = 0`` (coarsest) .. 4, weighted ``k + 1``, ``1 L1 + 0.2 VGG +
+2 mask L1 + 6 second-order smoothness`` against the worn garment ``G_t = I_t * M^g_t`` and its mask, plus ``0.01 TV``
+over the ten offset fields (``warp_weights``).
 
 Evaluation warps the SOURCE's in-shop garment onto the TARGET and compares it with the truth's worn garment (the
 true unpaired try-on on synthetic data) or, on paired pairs, with the target's own (``stages.tryon.reference``):
