@@ -15,6 +15,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from garment_transfer import registry
+from garment_transfer.callbacks.run import run_names
 from garment_transfer.cli import lightning_cli
 from garment_transfer.data.augment import Augmenter
 from garment_transfer.data.synth import EngineConfig
@@ -130,6 +131,8 @@ def test_every_ablation_overlay_applies_to_its_base(path, capsys):
     base = print_config(capsys, stage)
     config = print_config(capsys, stage, path)
     assert config["trainer"]["default_root_dir"] != base["trainer"]["default_root_dir"]
+    stage_name = path.parent.parent.name  # one naming convention: runs/<preset>/<stage>_<ablation>, tagged in W&B
+    assert run_names(config["trainer"]["default_root_dir"], stage_name)["ablation"] == path.stem
     overlay = yaml.safe_load(path.read_text())
     if "phases" in overlay.get("model", {}).get("init_args", {}):
         assert config["model"]["init_args"]["phases"] == overlay["model"]["init_args"]["phases"]

@@ -1,26 +1,31 @@
 """The contract every data module honours: loaders for each split, typed batches with documented shapes, fixed
-evaluation pairs. Stage data modules join ``DATA_MODULES`` as they arrive."""
+evaluation pairs. ``DATA_MODULES`` is the base, the pipeline's and every registered stage's data module."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
+from garment_transfer import registry
 from garment_transfer.data.datamodule import GarmentDataModule, PairDataset, evaluation_pairs
 from garment_transfer.data.densepose import channels
 from garment_transfer.data.formats import canonical, dresscode, viton
 from garment_transfer.data.samples import PairSample, PersonSample
-from garment_transfer.stages.distilled_transfer.arm_regrowth import ArmRegrowthDataModule
-from garment_transfer.stages.distilled_transfer.transfer_parsing import TransferParsingDataModule
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
-from garment_transfer.stages.distilled_transfer.tryon_parsing import TryOnParsingDataModule
-from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule
+from garment_transfer.stages.pipeline import PipelineDataModule
 
-DATA_MODULES = [GarmentDataModule, TryOnParsingDataModule, TransferParsingDataModule, TryOnWarpingDataModule,
-                ArmRegrowthDataModule, TransferWarpingDataModule]
+
+def _class(path: str) -> type:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+DATA_MODULES = [GarmentDataModule, PipelineDataModule,
+                *dict.fromkeys(_class(stage.data_module) for stage in registry.stages().values())]
 SIZE = (64, 48)
 
 
@@ -253,3 +258,13 @@ def test_loaders_pin_memory_when_a_gpu_is_there_or_when_asked(synthetic_root):
     assert not _module(GarmentDataModule, synthetic_root, pin_memory=False).test_dataloader().pin_memory
     with pytest.raises(ValueError, match="data.init_args.pin_memory 'yes'"):
         GarmentDataModule(root=str(synthetic_root), pin_memory="yes")
+
+
+@pytest.mark.parametrize("cls", DATA_MODULES)
+def test_predict_reads_the_test_pairs_after_setup_for_predict(cls, synthetic_root):
+    module = cls(root=str(synthetic_root), size=f"{SIZE[0]}x{SIZE[1]}", batch_size=3, eval_pairs="transfer")
+    module.setup("predict")
+    assert set(module.datasets) == {"test"}, "predict builds the test pairs only"
+    batch = next(iter(module.predict_dataloader()))
+    first = next(iter(module.test_dataloader()))
+    assert batch.target.id == first.target.id and batch.source.id == first.source.id

@@ -352,4 +352,3 @@ class GarmentDataModule(pl.LightningDataModule):
         return self._evaluation_loader("test")
 
     predict_dataloader = test_dataloader
-    predict_dataloader = val_dataloader
