@@ -31,10 +31,12 @@ from importlib.metadata import entry_points
 
 from torch import nn
 
+from garment_transfer.models.transfer import GARMENT_FIELDS
+
 BUILTIN = ("garment_transfer.models.distilled_transfer.method", "garment_transfer.models.pfafn.method")
 ENVIRONMENT = "GARMENT_TRANSFER_METHODS"
 ENTRY_POINTS = "garment_transfer.methods"
-GARMENTS = ("worn", "in_shop")  # what a person can be dressed in: another's worn garment (transfer), an in-shop one
+GARMENTS = tuple(GARMENT_FIELDS)  # what a person can be dressed in: another's worn garment (transfer), an in-shop one
 
 
 @dataclass(frozen=True)
