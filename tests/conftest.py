@@ -160,3 +160,12 @@ def pfafn_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
         PFTryOnModule(tutor_checkpoint=paths["pb_tryon"], warp_checkpoint=paths["pf_warping"], width="tiny", lr=1e-3,
                       **no_vgg, **generator, **skin), PFTryOnDataModule(**data), folder / "pf_tryon.ckpt")
     return paths
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """An empty current folder: a command must leave it empty when it fails."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder

@@ -47,15 +47,6 @@ def payload(tmp_path) -> tuple[Path, Path]:
     return path, marker
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch) -> Path:
-    """An empty current folder: a command must leave it empty when it fails."""
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
 def refused(capsys, argv: list[str], *named: str, workdir: Path | None = None) -> str:
     """Run the command; assert exit code 2, one line on stderr naming every ``named``, no traceback, nothing made."""
     before = sorted(workdir.rglob("*")) if workdir is not None else None

@@ -16,6 +16,7 @@ import os
 import sys
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+LIMITS = tuple(f"limit_{split}_batches" for split in ("train", "val", "test", "predict"))
 
 TOOLS = {
     "synth": ("synth", "generate the synthetic garment-transfer data set"),
@@ -59,7 +60,13 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
 
     from garment_transfer.callbacks.run import RunRecord, stage_callbacks, stage_loggers, stage_of
     from garment_transfer.data.densepose import channels
-    from garment_transfer.preflight import check_ckpt_path, check_phase_schedule, check_run
+    from garment_transfer.preflight import (
+        check_ckpt_path,
+        check_phase_schedule,
+        check_run,
+        check_run_folder,
+        check_trainer_limits,
+    )
 
     state = {} if state is None else state
 
@@ -70,10 +77,13 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
         def parse_arguments(self, parser, args) -> None:
             super().parse_arguments(parser, args)
             command = self.config.get("subcommand")
-            if command is not None:  # before Lightning reads the file
+            if command is not None:  # before Lightning reads the file or makes a folder
                 config = self.config[command]
-                check_ckpt_path(config.get("ckpt_path"), config.trainer.default_root_dir or os.getcwd(),
-                                config.model.class_path)
+                root = config.trainer.default_root_dir or os.getcwd()
+                check_run_folder(root)
+                if command == "fit":
+                    check_trainer_limits(dict(config.trainer))
+                check_ckpt_path(config.get("ckpt_path"), root, config.model.class_path)
 
         def instantiate_trainer(self, **kwargs):
             config = self._get(self.config_init, "trainer", default={})
@@ -81,11 +91,15 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
                 check_run(self.subcommand, self.model, self.datamodule)
                 if self.subcommand == "fit":
                     check_phase_schedule(config.get("callbacks"), self.model)
+            for name in LIMITS:  # 1 parses as 1.0, which Lightning reads as 100 %: here 1 means one batch
+                if config.get(name) == 1:
+                    kwargs[name] = 1
             if config.get("logger") in (None, True):  # the standard loggers under the run folder
                 kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd(), stage_of(self.model))
             kwargs["callbacks"] = stage_callbacks(config.get("callbacks"), config.get("enable_checkpointing"),
                                                   images=callable(getattr(self.model, "visuals", None)))
-            return super().instantiate_trainer(**kwargs)
+            state["trainer"] = super().instantiate_trainer(**kwargs)
+            return state["trainer"]
 
         def _start(self) -> None:
             self.config_init[self.subcommand]["weights_only"] = True  # --ckpt_path never runs code from a file
@@ -95,17 +109,34 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
 
     return GarmentCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
                       save_config_callback=RunRecord, save_config_kwargs={"overwrite": True},
-                      seed_everything_default=0, args=args, run=run, auto_configure_optimizers=False)
+                      seed_everything_default=0, args=args, run=run, auto_configure_optimizers=False,
+                      parser_kwargs={"exit_on_error": False})
 
 
 def main(argv: list[str] | None = None) -> int:
-    from garment_transfer.errors import report, user_error
+    from garment_transfer.errors import (
+        argument_problem,
+        check_config_files,
+        config_files,
+        interrupted,
+        report,
+        user_error,
+    )
 
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in LIGHTNING_COMMANDS:
         state = {"started": False}
         try:
+            check_config_files(config_files(words))
             lightning_cli(None if argv is None else words, state=state)  # None: Lightning reads sys.argv itself
+        except argparse.ArgumentError as err:  # a key, class path or value the parser does not accept
+            return report(words[0], ValueError(argument_problem(err, config_files(words))))
+        except KeyboardInterrupt:
+            return interrupted(words[0])
+        except SystemExit:  # Lightning ends an interrupted fit with exit(1) after its graceful shutdown
+            if getattr(state.get("trainer"), "interrupted", False):
+                return interrupted(words[0], "fit --ckpt_path last resumes from the last checkpoint")
+            raise
         except Exception as err:  # noqa: BLE001 - the user's problems become one line, bugs keep their traceback
             problem = user_error(err, state["started"])
             if problem is None:
@@ -115,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(words[0] if words and words[0] in TOOLS else "").parse_args(words)
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        return interrupted(args.command)
     except (ValueError, OSError) as err:  # bad arguments and unusable files: one clear line, exit 2
         if user_error(err, started=False) is None:
             raise

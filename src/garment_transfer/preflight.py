@@ -15,6 +15,8 @@ Each problem is a ``ValueError`` / ``FileNotFoundError`` naming the file or argu
 from __future__ import annotations
 
 import importlib
+import os
+import tempfile
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -48,6 +50,36 @@ def check_ckpt_path(ckpt_path: str | None, root_dir: str | Path, model_class_pat
     if stage is not None and stage != own:
         raise ValueError(f"--ckpt_path {path}: a checkpoint of {short_stage(stage)}, but the model is "
                          f"{short_stage(own)}")
+
+
+def check_run_folder(path: str | os.PathLike, argument: str = "trainer.default_root_dir") -> None:
+    """``path`` must be a folder, or a path where one can be made: its nearest existing ancestor a folder this process
+    can create folders in (tried with a temporary folder, removed at once; nothing else is made)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{argument} {path}: is a file, not a folder")
+    ancestor = path
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"{argument} {path}: {ancestor} is a file, not a folder")
+    try:
+        tempfile.TemporaryDirectory(dir=ancestor, prefix=".garment-transfer-").cleanup()
+    except OSError as err:
+        raise ValueError(f"{argument} {path}: cannot create folders in {ancestor} ({err.strerror})") from None
+
+
+def check_trainer_limits(trainer: dict) -> None:
+    """The trainer's limits must leave something to train: ``max_epochs`` and ``max_steps`` not 0 (-1 or None:
+    unbounded); negative values other than -1 are refused."""
+    for name in ("max_epochs", "max_steps"):
+        value = trainer.get(name)
+        if value is None:
+            continue
+        if value == 0:
+            raise ValueError(f"trainer.{name} 0: nothing would be trained; give a positive number (or -1: unbounded)")
+        if value < -1:
+            raise ValueError(f"trainer.{name} {value}: must be positive, or -1 for unbounded")
 
 
 def check_run(subcommand: str, model: pl.LightningModule, datamodule: pl.LightningDataModule | None) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from garment_transfer.data.fingerprint import dataset_fingerprint
 from garment_transfer.data.formats import canonical
 from garment_transfer.data.io import atomic_write_text, read_image, resize, write_png
 from garment_transfer.evaluation.comparison import RESAMPLES, Difference, bootstrap_difference
@@ -59,10 +60,54 @@ def read_results(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no evaluation results (run `garment-transfer test` on that config first)")
-    content = json.loads(path.read_text())
-    if "protocols" not in content:
-        raise ValueError(f"{path}: not an evaluation result (no 'protocols')")
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not an evaluation result (not JSON: {err})") from None
+    if not isinstance(content, dict) or not isinstance(content.get("protocols"), dict):
+        raise ValueError(f"{path}: not an evaluation result (no 'protocols' mapping)")
     return content
+
+
+def check_same_data(results: Mapping[Path, dict], data_root: str | Path | None = None) -> None:
+    """Results set side by side must come from one data set: the fingerprints their ``metrics.json`` record
+    (``data.fingerprint``) must agree with each other and with ``data_root``'s (the set whose pictures are shown);
+    results that record none must have scored the same number of images as the others on each protocol.
+
+    Args:
+        results: ``{results folder: its metrics.json content}``. data_root: the data set given as ``--data``.
+
+    Raises:
+        ValueError: naming the two results folders (or the folder and ``--data``) that differ.
+    """
+    recorded = {folder: (content.get("data") or {}).get("fingerprint") for folder, content in results.items()}
+    known = {folder: fp for folder, fp in recorded.items() if fp}
+    if data_root is not None and known:
+        ours = dataset_fingerprint(data_root)
+        for folder, fp in known.items():
+            if fp != ours:
+                root = (results[folder].get("data") or {}).get("root")
+                raise ValueError(f"{folder}/metrics.json: evaluated on another data set ({root}, fingerprint {fp}) "
+                                 f"than --data {data_root} (fingerprint {ours})")
+    if len(set(known.values())) > 1:
+        (first, a), (second, b) = _two_that_differ(known)
+        raise ValueError(f"{first} and {second}: evaluated on different data sets (fingerprints {a} and {b})")
+    counts: dict[str, dict[Path, int]] = {}
+    for folder, content in results.items():
+        for protocol, result in content["protocols"].items():
+            if result.get("images") is not None:
+                counts.setdefault(protocol, {})[folder] = result["images"]
+    for protocol, found in counts.items():
+        if len(set(found.values())) > 1:
+            (first, a), (second, b) = _two_that_differ(found)
+            raise ValueError(f"{first} and {second}: protocol {protocol!r} scored {a} and {b} images: results of "
+                             "different pairs or data sets cannot be set side by side")
+
+
+def _two_that_differ(values: Mapping) -> tuple[tuple, tuple]:
+    """The first item of ``values`` and the first whose value differs from it."""
+    first = next(iter(values.items()))
+    return first, next(item for item in values.items() if item[1] != first[1])
 
 
 def find_evaluations(runs: str | Path) -> dict[str, Path]:
@@ -121,6 +166,7 @@ def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs
     if "ours" not in evaluations:
         raise FileNotFoundError(f"{runs}/pipeline/results/metrics.json: the pipeline has not been evaluated")
     results = {name: read_results(folder / "metrics.json") for name, folder in evaluations.items()}
+    check_same_data({evaluations[name]: content for name, content in results.items()}, data_root)
     protocols = sorted({p for r in results.values() for p in r["protocols"]})
     lines = [f"# Garment transfer: {runs.name} preset", "", notes, ""] if notes else [
         f"# Garment transfer: {runs.name} preset", ""]
@@ -271,6 +317,8 @@ def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, o
             :data:`PAIRED` it was evaluated on (:func:`paired_differences`; None or absent: no intervals).
     """
     out = Path(out)
+    check_same_data({folder: read_results(folder / "metrics.json") for folders in methods.values()
+                     for folder in folders}, data_root)
     collected = collect_methods(methods)
     differences = paired_differences(data_root, collected, reference, resamples) if reference in collected else {}
     lines = [f"# {title}", ""] + ([notes, ""] if notes else [])

@@ -35,6 +35,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from garment_transfer.data.io import atomic_write_text
+from garment_transfer.errors import UserError, one_line
 
 COMPLETE = "complete"
 PARTIAL = ".partial"  # suffix of checkpoints being written; never matches Lightning's "last*.ckpt" lookup
@@ -69,14 +70,20 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None or get_protocol(str(path)) != "file":
             return super().save_checkpoint(checkpoint, path, storage_options)
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=PARTIAL)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=PARTIAL)
+        except OSError as err:
+            raise UserError(f"{path}: cannot write the checkpoint ({err.strerror or err})") from err
         try:
             with os.fdopen(handle, "wb") as f:
                 torch.save(checkpoint, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(partial, path)
+        except (OSError, RuntimeError) as err:  # torch.save reports a failed write as a RuntimeError
+            raise UserError(f"{path}: cannot write the checkpoint ({one_line(err)}); the previous one is "
+                            "intact") from err
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)

@@ -14,18 +14,23 @@ import numpy as np
 from PIL import Image
 
 from garment_transfer.data.labels import palette_bytes
+from garment_transfer.errors import UserError
 
 PNG_COMPRESS_LEVEL = 1  # fast zlib; equal arrays still give equal bytes
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename; a failure (a full
+    disk, a folder gone) is a :class:`~garment_transfer.errors.UserError` naming ``path``, and ``path`` keeps what it
+    held."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
+    except OSError as err:
+        raise UserError(f"{path}: cannot write ({err.strerror or err})") from err
     finally:
         if tmp.exists():
             tmp.unlink()

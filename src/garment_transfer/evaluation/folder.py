@@ -185,10 +185,27 @@ def _listed_results(results: Path, protocol: str, data, format: str, split: str,
     return listed, reader, size
 
 
+def read_result(path: Path) -> np.ndarray:
+    """A result image as (H, W, 3) uint8 RGB; one with transparent pixels is refused (its hidden colours would be
+    scored as if they showed).
+
+    Raises:
+        ValueError: naming the file.
+    """
+    image = read_image(path)
+    if image.ndim == 3 and image.shape[-1] in (2, 4):
+        hidden = int((image[..., -1] < 255).sum())
+        if hidden:
+            raise ValueError(f"{path}: {hidden} of {image.shape[0] * image.shape[1]} pixels are transparent (an "
+                             "alpha channel): results are scored as RGB; save them opaque")
+        image = image[..., :3] if image.shape[-1] == 4 else np.repeat(image[..., :1], 3, axis=-1)
+    return read_image(path, "RGB") if image.ndim != 3 or image.shape[-1] != 3 else image
+
+
 def _read_results(results: Path, chunk: list[tuple[str, str, str]], size: tuple[int, int]) -> torch.Tensor:
     predictions = []
     for _, _, name in chunk:
-        image = read_image(results / name, "RGB")
+        image = read_result(results / name)
         if image.shape[:2] != size:
             raise ValueError(f"{results / name}: size {image.shape[0]}x{image.shape[1]} differs from the other "
                              f"results' {size[0]}x{size[1]}")

@@ -83,9 +83,14 @@ def format_table(results: Mapping[str, EvaluationResult], title: str = "") -> st
     return "\n".join(lines)
 
 
-def results_json(results: Mapping[str, EvaluationResult], title: str = "") -> dict:
-    return {"title": title, "preprocessing": PREPROCESSING,
-            "protocols": {protocol: result.to_dict() for protocol, result in results.items()}}
+def results_json(results: Mapping[str, EvaluationResult], title: str = "", data: Mapping | None = None) -> dict:
+    """The JSON of an evaluation; ``data`` records what it was evaluated on (``root``, ``fingerprint``: the data
+    set's, ``data.fingerprint.dataset_fingerprint``), so that comparisons refuse results of different data."""
+    content = {"title": title, "preprocessing": PREPROCESSING,
+               "protocols": {protocol: result.to_dict() for protocol, result in results.items()}}
+    if data:
+        content["data"] = dict(data)
+    return content
 
 
 def results_csv(results: Mapping[str, EvaluationResult]) -> str:
@@ -104,16 +109,18 @@ def results_csv(results: Mapping[str, EvaluationResult]) -> str:
     return buffer.getvalue()
 
 
-def write_results(results: Mapping[str, EvaluationResult], stem: str | Path, title: str = "") -> str:
+def write_results(results: Mapping[str, EvaluationResult], stem: str | Path, title: str = "",
+                  data: Mapping | None = None) -> str:
     """Write ``<stem>.json`` and ``<stem>.csv`` atomically (creating the folder) and return the table.
 
     Args:
         results: protocol -> result, in the order to report.
         stem: path without suffix, e.g. ``runs/x/results/metrics``.
         title: first line of the table, also stored in the JSON.
+        data: the data set evaluated on (:func:`results_json`).
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(stem.with_name(stem.name + ".json"), results_json(results, title))
+    atomic_write_json(stem.with_name(stem.name + ".json"), results_json(results, title, data))
     atomic_write_text(stem.with_name(stem.name + ".csv"), results_csv(results))
     return format_table(results, title)

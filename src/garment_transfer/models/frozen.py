@@ -129,19 +129,22 @@ def load_weights(net: nn.Module, frozen: FrozenNet, argument: str) -> None:
 
 
 def check_data_settings(module: nn.Module, size: tuple[int, int], densepose: str, what: str = "this run") -> None:
-    """Every :class:`FrozenNet` inside ``module`` must have been trained at ``size`` on the ``densepose`` encoding
-    (where its checkpoint records them): a mismatch is one line naming the file.
+    """Every :class:`FrozenNet` inside ``module``, and every checkpoint it was started from
+    (``module.initialised_from``: ``(file, data settings)`` pairs), must have been trained at ``size`` on the
+    ``densepose`` encoding (where the checkpoint records them): a mismatch is one line naming the file.
 
     Args:
         module: a stage module or a pipeline holding frozen nets. size: ``(H, W)``. densepose: the encoding name.
         what: who reads the data at that size, for messages.
     """
-    for frozen in (m for m in module.modules() if isinstance(m, FrozenNet)):
-        trained = frozen.data.get("size")
+    sources = [(m.source, m.data) for m in module.modules() if isinstance(m, FrozenNet)]
+    sources += list(getattr(module, "initialised_from", ()))  # checkpoints whose weights started a trained part
+    for source, data in sources:
+        trained = data.get("size")
         if trained is not None and parse_size(trained) != tuple(size):
-            raise ValueError(f"{frozen.source}: trained at {trained}, but {what} reads {size[0]}x{size[1]}: use "
+            raise ValueError(f"{source}: trained at {trained}, but {what} reads {size[0]}x{size[1]}: use "
                              "checkpoints trained at the data module's size (or set data.init_args.size to theirs)")
-        encoding = frozen.data.get("densepose")
+        encoding = data.get("densepose")
         if encoding is not None and encoding != densepose:
-            raise ValueError(f"{frozen.source}: trained on the {encoding!r} DensePose encoding, but {what} gives "
+            raise ValueError(f"{source}: trained on the {encoding!r} DensePose encoding, but {what} gives "
                              f"{densepose!r}: use the same data.init_args.densepose")

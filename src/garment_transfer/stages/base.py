@@ -44,7 +44,7 @@ from torchmetrics.aggregation import MeanMetric
 from garment_transfer.checkpoints import STAGE_ID_KEY, STAGE_KEY, class_path, stage_id_of_class
 from garment_transfer.losses.warping import VGG_LAYERS, VGG_WEIGHTS, VGGLoss
 from garment_transfer.models.acceleration import accelerate
-from garment_transfer.models.frozen import FrozenNet
+from garment_transfer.models.frozen import FrozenNet, load_weights
 
 INJECTED = ("optimizer", "lr_scheduler", "discriminator_optimizer")  # init arguments that are not hyper-parameters
 ParameterGroup = tuple[str, list[nn.Parameter], float]  # (name, parameters, learning-rate scale)
@@ -55,6 +55,18 @@ def linear_decay(start: int, epochs: int):
     if start < 0 or epochs < 1:
         raise ValueError(f"lr_decay_start must be >= 0 and lr_decay_epochs >= 1, got {start} and {epochs}")
     return lambda epoch: max(0.0, 1.0 - max(0, epoch - start) / epochs)
+
+
+def check_optimization(hparams: Mapping) -> None:
+    """A stage's learning rates must be positive and Adam's betas in [0, 1): a ``ValueError`` naming the argument
+    (raised when the module is built, before a trainer or a folder exists)."""
+    for name in ("lr", "lr_d"):
+        value = hparams.get(name)
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise ValueError(f"model.init_args.{name} {value!r}: a learning rate must be positive")
+    betas = hparams.get("betas")
+    if betas is not None and (len(betas) != 2 or not all(0 <= b < 1 for b in betas)):
+        raise ValueError(f"model.init_args.betas {list(betas)}: two values in [0, 1)")
 
 
 class StageModule(pl.LightningModule):
@@ -70,6 +82,7 @@ class StageModule(pl.LightningModule):
         super().__init__()
         self.optimizer_factory, self.lr_scheduler_factory = optimizer, lr_scheduler
         self.logged_train_values: dict[str, torch.Tensor | float] = {}
+        self.initialised_from: list[tuple[str, dict]] = []  # (checkpoint, its data settings) that started a part
         self.evaluation_means = nn.ModuleDict()  # name (slashes as "__") -> MeanMetric; states not checkpointed
 
     def save_hyperparameters(self, *args, ignore: Sequence[str] | str | None = None, frame=None,
@@ -78,12 +91,19 @@ class StageModule(pl.LightningModule):
         ignore = [ignore] if isinstance(ignore, str) else list(ignore or ())
         super().save_hyperparameters(*args, ignore=[*ignore, *INJECTED], frame=frame or inspect.currentframe().f_back,
                                      logger=logger)
+        check_optimization(self.hparams)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[STAGE_KEY] = class_path(type(self))
         stage_id = stage_id_of_class(checkpoint[STAGE_KEY])
         if stage_id is not None:
             checkpoint[STAGE_ID_KEY] = stage_id
+
+    def start_from(self, net: nn.Module, frozen: FrozenNet, argument: str) -> None:
+        """Start a trained part ``net`` from another stage's network (its weights copied); the checkpoint is
+        remembered, so that the run's checks also hold it to the data module's size and encoding."""
+        load_weights(net, frozen, argument)
+        self.initialised_from.append((frozen.source, frozen.data))
 
     # -- losses and speed
     def setup_vgg(self, vgg_weights: str | None, allow_random_vgg: bool, used: bool,

@@ -18,8 +18,10 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from garment_transfer.data.fingerprint import dataset_fingerprint
 from garment_transfer.data.readers import FORMATS
 from garment_transfer.evaluation import METRICS, PREPROCESSING, PROTOCOLS, evaluate_folder, format_table, write_results
 from garment_transfer.evaluation.statistics import KID_SUBSET_SIZE
@@ -61,7 +63,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="write DIR/metrics.json and DIR/metrics.csv")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Counts positive, the device one torch knows and this machine has."""
+    import torch
+
+    for name in ("batch_size", "kid_subset_size"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be at least 1")
+    if args.device is not None:
+        try:
+            device = torch.device(args.device)
+        except RuntimeError:
+            raise ValueError(f"--device {args.device!r}: not a torch device (cpu, cuda, cuda:1, mps)") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device}: this machine has no CUDA device; use --device cpu")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {args.device}: this machine has {torch.cuda.device_count()} CUDA devices")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
+    folder = Path(args.results).name
+    if folder in PROTOCOLS and folder != args.protocol:
+        print(f"garment-transfer evaluate: warning: {args.results} holds the pipeline's {folder!r} results and is "
+              f"scored under --protocol {args.protocol}: the names match, the images may not", file=sys.stderr)
     result = evaluate_folder(args.results, protocol=args.protocol, data=args.data, format=args.format,
                              split=args.split, pairs=args.pairs, inception=args.inception, lpips=args.lpips,
                              lpips_backbone=args.lpips_backbone, metrics=args.metrics, eval_seed=args.eval_seed,
@@ -71,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         print(format_table({args.protocol: result}, title))
     else:
-        print(write_results({args.protocol: result}, Path(args.out) / "metrics", title))
+        data = {"root": args.data, "fingerprint": dataset_fingerprint(args.data)} if args.data else None
+        print(write_results({args.protocol: result}, Path(args.out) / "metrics", title, data))
         print(f"wrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'metrics.csv'}")
     return 0

@@ -49,11 +49,24 @@ def _load(path: Path) -> dict:
         raise ValueError(f"{path}: cannot read the config ({err})") from err
     if not isinstance(config, dict):
         raise ValueError(f"{path}: not a mapping of config sections")
+    for section in ("trainer", "model", "data"):
+        value = config.get(section)
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(f"{path}: {section} must be a mapping (class_path:, init_args:), got a "
+                             f"{type(value).__name__}")
+        arguments = (value or {}).get("init_args")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise ValueError(f"{path}: {section}.init_args must be a mapping, got a {type(arguments).__name__}")
+        class_path = (value or {}).get("class_path")
+        if class_path is not None and not isinstance(class_path, str):
+            raise ValueError(f"{path}: {section}.class_path must be a dotted class path, got {class_path!r}")
     return config
 
 
 def _imports(class_path: str) -> bool:
     module, _, name = class_path.rpartition(".")
+    if not module:
+        return False
     try:
         return hasattr(importlib.import_module(module), name)
     except ImportError:
@@ -88,6 +101,9 @@ def problems(configs: list[Path], runs: Path) -> list[str]:
         if isinstance(model.get("checkpoints"), dict):
             named.update({f"checkpoints.{role}": value for role, value in model["checkpoints"].items()})
         for name, value in named.items():
+            if value is not None and not isinstance(value, str):
+                found.append(f"{path}: model.init_args.{name} {value!r}: a checkpoint must be a path")
+                continue
             if value and not Path(value).is_file() and not Path(value).resolve().is_relative_to(runs.resolve()):
                 found.append(f"{path}: model.init_args.{name} {value} not found, and no stage of this plan "
                              f"writes it (they write under {runs})")

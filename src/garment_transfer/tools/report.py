@@ -19,5 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pairs < 1:
+        raise ValueError(f"--pairs {args.pairs}: the image grid needs at least 1 row")
     print(build_report(args.runs, args.data, args.out, args.pairs))
     return 0

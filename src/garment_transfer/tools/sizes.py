@@ -14,6 +14,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import sys
 
 import torch
 
@@ -48,10 +49,14 @@ def measure(network: Network, height: int, width: int, net_width: str = "full",
 
 
 def size_rows(height: int, width: int, net_width: str = "full", pose_channels: int = 3,
-              methods: tuple[str, ...] | None = None) -> list[tuple[str, str, int, int, str]]:
-    """``(method, network, parameters, MACs, published)`` per row, networks built and measured one at a time."""
+              methods: tuple[str, ...] | None = None, progress=None) -> list[tuple[str, str, int, int, str]]:
+    """``(method, network, parameters, MACs, published)`` per row, networks built and measured one at a time;
+    ``progress(text)``, when given, is told which network is being measured (at large sizes each takes a while)."""
     rows, counts = [], {}
-    for method, entry in networks(net_width, methods):
+    entries = networks(net_width, methods)
+    for index, (method, entry) in enumerate(entries, 1):
+        if progress is not None and not isinstance(entry, Group):
+            progress(f"[{index}/{len(entries)}] {method}: {entry.name} at {height} x {width}")
         if isinstance(entry, Group):
             params, macs = (sum(counts[method, name][i] for name in entry.members) for i in (0, 1))
         else:
@@ -84,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     height, width = parse_size(args.size)
     methods = tuple(args.method) if args.method else None
-    rows = size_rows(height, width, args.width, channels(args.densepose), methods)
+    rows = size_rows(height, width, args.width, channels(args.densepose), methods,
+                     progress=lambda text: print(f"sizes: measuring {text}", file=sys.stderr, flush=True))
     print("\n".join(format_rows(rows, height, width, args.width)))
     print("\nMACs: convolutions and linear layers of one image's forward pass. Published counts are for width full; "
           "the paper's GFLOPs are at 256 x 192.")

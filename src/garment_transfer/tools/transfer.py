@@ -24,11 +24,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from PIL import Image
+
 from garment_transfer import registry
 from garment_transfer.checkpoints import read_checkpoint
 from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.data.readers import FilesReader
-from garment_transfer.data.samples import PersonSample, collate, parse_size
+from garment_transfer.data.samples import MIN_SIZE, PersonSample, collate, parse_size
 from garment_transfer.models.pipeline import INTERMEDIATES, GarmentTransfer
 from garment_transfer.models.pipeline import checkpoint_paths as method_checkpoints
 from garment_transfer.visuals import save_images
@@ -98,6 +100,21 @@ def data_settings(paths: dict[str, str]) -> tuple[tuple[int, int], str]:
     return expected
 
 
+def check_photo(path: str, side: str) -> None:
+    """A photo smaller than the smallest size the networks run at (``MIN_SIZE``) holds too little to dress: refused.
+    Read from the file's header only."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: the {side} photo not found") from None
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: cannot read the {side} photo ({err})") from None
+    if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
+        raise ValueError(f"{path}: the {side} photo is {width}x{height} (WxH); the smallest this command dresses is "
+                         f"{MIN_SIZE[1]}x{MIN_SIZE[0]}")
+
+
 def check_person(person: PersonSample, side: str, path: str) -> None:
     if not (person.parsing == UPPER_GARMENT).any():
         raise ValueError(f"{path}: the {side} parsing has no upper-garment pixels "
@@ -129,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
     size, encoding = data_settings(paths)
     files = {side: {"image": getattr(args, side), "labels": getattr(args, f"{side}_parsing"),
                     "densepose": getattr(args, f"{side}_densepose")} for side in ("source", "target")}
+    for side in files:
+        check_photo(files[side]["image"], side)
     reader = FilesReader(files, size, args.label_map, encoding, args.densepose_files)
     people = {side: reader.person("user", side) for side in files}
     for side, person in people.items():

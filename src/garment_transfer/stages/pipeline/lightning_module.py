@@ -30,12 +30,15 @@ the result images only.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_info
 
+from garment_transfer.data.fingerprint import dataset_fingerprint
 from garment_transfer.data.samples import PairSample, person_from_parsing
 from garment_transfer.evaluation import Evaluator, write_results
 from garment_transfer.models.pipeline import INTERMEDIATES, GarmentTransfer, TransferOutput
@@ -80,11 +83,30 @@ class GarmentTransferPipeline(pl.LightningModule):
             protocol: Evaluator(inception=inception, lpips=lpips, lpips_backbone=lpips_backbone,
                                 reference=protocol not in NO_REFERENCE)
             for protocol in protocols})
-        self.output_dir: Path | None = None
+        self.output_dir: Path | None = None  # the results folder
+        self.staging_dir: Path | None = None  # where this run writes until it has finished
 
     def setup(self, stage: str) -> None:
-        root = self.hparams.output_dir or Path(self.trainer.default_root_dir) / "results"
-        self.output_dir = Path(root)
+        """Results are written into ``<output_dir>.partial`` and moved into ``output_dir`` when the run ends (each
+        protocol's folder and the metrics replacing their earlier versions), so a run that cannot finish leaves
+        ``output_dir`` as it was, never a part of a set of results beside no metrics."""
+        root = Path(self.hparams.output_dir or Path(self.trainer.default_root_dir) / "results")
+        self.output_dir, self.staging_dir = root, root.with_name(root.name + ".partial")
+        if self.trainer.is_global_zero and self.staging_dir.exists():
+            shutil.rmtree(self.staging_dir)  # left by a run that did not finish
+        self.trainer.strategy.barrier()
+
+    def _publish(self) -> None:
+        """Move what this run wrote into the results folder (:meth:`setup`)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for item in sorted(self.staging_dir.iterdir()):
+            final = self.output_dir / item.name
+            if final.is_dir() and not final.is_symlink():
+                shutil.rmtree(final)
+            elif final.exists():
+                final.unlink()
+            os.replace(item, final)
+        self.staging_dir.rmdir()
 
     def forward(self, source, target, garment: str = "worn") -> TransferOutput:
         return self.transfer(source, target, garment)
@@ -92,9 +114,9 @@ class GarmentTransferPipeline(pl.LightningModule):
     def _save(self, batch: PairSample, out: TransferOutput, protocol: str) -> None:
         names = [f"{s}__{t}" for s, t in zip(batch.source.id, batch.target.id)]
         if self.hparams.save_images:
-            save_images(self.output_dir / protocol, names, out.image)
+            save_images(self.staging_dir / protocol, names, out.image)
         if self.hparams.save_intermediates and protocol in ("transfer", "tryon"):
-            folder = self.output_dir / ("intermediates" if protocol == "transfer" else "intermediates_tryon")
+            folder = self.staging_dir / ("intermediates" if protocol == "transfer" else "intermediates_tryon")
             save_images(folder / "parsing", names, out.parsing, palette=True)
             for name in INTERMEDIATES[1:]:
                 save_images(folder / name, names, getattr(out, name))
@@ -147,11 +169,25 @@ class GarmentTransferPipeline(pl.LightningModule):
                           sync_dist=True)  # equal on every rank already: the evaluator gathers
             self.evaluators[protocol].reset()
         if self.trainer.is_global_zero:
-            table = write_results(results, self.output_dir / "metrics", title=f"method: {self.hparams.method}")
+            table = write_results(results, self.staging_dir / "metrics", title=f"method: {self.hparams.method}",
+                                  data=self._data_record())
+            self._publish()
             rank_zero_info(table)
+
+    def _data_record(self) -> dict | None:
+        """The evaluated data set: its root and fingerprint (``data.fingerprint``), where the data module has a
+        root."""
+        root = getattr(self.trainer.datamodule, "root", None)
+        if root is None or not Path(root).is_dir():
+            return None
+        return {"root": str(root), "fingerprint": dataset_fingerprint(root)}
 
     def predict_step(self, batch: PairSample, batch_idx: int) -> None:
         self._save(batch, self(batch.source, batch.target), "transfer")
+
+    def on_predict_epoch_end(self) -> None:
+        if self.trainer.is_global_zero and self.staging_dir.exists():
+            self._publish()
 
     def configure_optimizers(self):
         return None

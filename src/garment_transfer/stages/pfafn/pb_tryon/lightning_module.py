@@ -33,7 +33,7 @@ from garment_transfer.losses.pfafn import (
 )
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.checks import check_pose_channels
-from garment_transfer.models.frozen import FrozenNet, load_weights
+from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.pfafn import PB_WARPING
 from garment_transfer.models.pfafn.networks import build_pb_afwm, build_pb_tryon, dress, pb_context, pb_person
 from garment_transfer.models.tryon import TryOnOutput
@@ -73,7 +73,7 @@ class PBTryOnModule(TryOnStage):
         if warp_checkpoint is not None:
             warp = FrozenNet.from_checkpoint(warp_checkpoint, {PB_WARPING: build_pb_afwm}, pose_channels,
                                              "warp_checkpoint")
-            load_weights(self.net.warp, warp, "warp_checkpoint")
+            self.start_from(self.net.warp, warp, "warp_checkpoint")
         self.setup_vgg(vgg_weights, allow_random_vgg, uses_vgg(self.warp_weights, self.generator_weights))
         self.metrics = nn.ModuleDict({"tryon": ImageMetrics(), "warp": ImageMetrics()})
         self.accelerate_nets(channels_last, compile)

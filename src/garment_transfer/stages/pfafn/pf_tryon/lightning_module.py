@@ -44,7 +44,7 @@ from garment_transfer.losses.pfafn import (
 )
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.checks import check_pose_channels
-from garment_transfer.models.frozen import FrozenNet, load_weights
+from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.pfafn import PF_WARPING
 from garment_transfer.models.pfafn.distillation import distil, load_tutor
 from garment_transfer.models.pfafn.networks import build_pf_afwm, build_pf_tryon, dress
@@ -93,7 +93,7 @@ class PFTryOnModule(Phased, TryOnStage):
         if warp_checkpoint is not None:
             warp = FrozenNet.from_checkpoint(warp_checkpoint, {PF_WARPING: build_pf_afwm}, pose_channels,
                                              "warp_checkpoint")
-            load_weights(self.net.warp, warp, "warp_checkpoint")
+            self.start_from(self.net.warp, warp, "warp_checkpoint")
         self.setup_vgg(vgg_weights, allow_random_vgg,
                        uses_vgg(self.warp_weights, self.generator_weights, *self.skin_phases.values()))
         self.phase = next(iter(self.skin_phases))
