@@ -15,7 +15,9 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_info
 
 
 class PhaseSchedule(pl.Callback):
-    """Args:
+    """Enter each phase of a distillation run at its start epoch (module docstring).
+
+    Args:
         phases: ``{name: start}``, starts increasing, the first 0; ints are epochs, floats in (0, 1) fractions of
             ``max_epochs`` (rounded, and at least one epoch after the previous phase's start).
     """

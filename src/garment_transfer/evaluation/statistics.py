@@ -125,7 +125,9 @@ class InceptionStatistics(Metric):
             self.add_state("fake_logits", [], dist_reduce_fx="cat")
 
     def update(self, features: dict[str, torch.Tensor], real: bool) -> None:
-        """Args:
+        """Add a batch of Inception outputs to the real or the generated set.
+
+        Args:
             features: :class:`InceptionV3Features` output, ``pool3`` (B, 2048) and ``logits_unbiased`` (B, 1008).
             real: the batch belongs to the real set (FID / KID reference), else to the generated set.
         """

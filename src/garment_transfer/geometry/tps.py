@@ -1,11 +1,12 @@
 """Thin-plate-spline sampling grids on top of :mod:`kornia.geometry.transform` (the TPS baseline, ``METHOD.md`` 4.4).
 
-Control points are ``(B, N, 2)`` in ``(x, y)`` order in the normalised frame of :mod:`.grids` (``align_corners=True``;
-use :func:`~.grids.normalise_points` for pixel points). Direction: :func:`tps_grid` returns the grid that moves the
-content at ``source_points`` to ``target_points`` when passed to :func:`~.grids.warp`. Since warping is backward, that
-grid is the spline ``f`` with ``f(target_i) = source_i`` evaluated at every output pixel: kornia's
-``get_tps_transform(a, b)`` fits a spline taking ``a`` to ``b`` whose kernel centres are ``b``, and
-``warp_points_tps(points, b, ...)`` evaluates it, so we call them with ``a = target_points`` and ``b = source_points``.
+Control points are ``(B, N, 2)`` in ``(x, y)`` order in the normalised frame of :mod:`~garment_transfer.geometry.grids`
+(``align_corners=True``; use :func:`~garment_transfer.geometry.grids.normalise_points` for pixel points). Direction:
+:func:`tps_grid` returns the grid that moves the content at ``source_points`` to ``target_points`` when passed to
+:func:`~garment_transfer.geometry.grids.warp`. Since warping is backward, that grid is the spline ``f`` with
+``f(target_i) = source_i`` evaluated at every output pixel: kornia's ``get_tps_transform(a, b)`` fits a spline taking
+``a`` to ``b`` whose kernel centres are ``b``, and ``warp_points_tps(points, b, ...)`` evaluates it, so we call them
+with ``a = target_points`` and ``b = source_points``.
 """
 
 from __future__ import annotations

@@ -145,7 +145,9 @@ class ImageMetrics(Metric):
         self.add_state("count", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> None:
-        """Args:
+        """Add a batch of images to the running MSE, PSNR and SSIM.
+
+        Args:
             pred, target: (B, 3, H, W) in [-1, 1], H and W at least 11.
             mask: optional (B, 1, H, W) region (``> 0.5``); images with an empty mask are skipped.
         """

@@ -46,7 +46,9 @@ class ParsingMetrics(Metric):
         self.add_state("confusion", torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
-        """Args:
+        """Add a batch of parsings to the confusion matrix.
+
+        Args:
             pred: (B, H, W) class indices, or (B, C, H, W) logits / probabilities (argmax over C).
             target: (B, H, W) class indices in 0..C-1 (or ``ignore_index``).
         """

@@ -1,10 +1,11 @@
 """PF-AFN's appearance-flow warping module AFWM (Ge et al., CVPR 2021; ``SYSTEMS.md`` 1, ``METHOD.md`` 9.2).
 
-Architecture. Two :class:`~.pyramid.FeaturePyramid` (``preactivate_input=True``: PF-AFN's level 0 applies
-BatchNorm-ReLU to the raw input) + :class:`~.pyramid.FPN` branches encode the garment ``C * C^m`` (3 channels) and
-the person (the parser-based 45-channel representation of :mod:`.pfafn`, or the person image for the parser-free
-student) into five levels ``g_k, p_k`` of ``fpn`` channels. :class:`AFlowNet` then estimates the flow coarse ->
-fine; at level ``k``, with ``f`` the incoming grid (none at the coarsest level):
+Architecture. Two :class:`~garment_transfer.models.pyramid.FeaturePyramid` (``preactivate_input=True``: PF-AFN's level 0
+applies BatchNorm-ReLU to the raw input) + :class:`~garment_transfer.models.pyramid.FPN` branches encode the garment
+``C * C^m`` (3 channels) and the person (the parser-based 45-channel representation of
+:mod:`~garment_transfer.models.pfafn.networks`, or the person image for the parser-free student) into five levels
+``g_k, p_k`` of ``fpn`` channels. :class:`AFlowNet` then estimates the flow coarse -> fine; at level ``k``, with ``f``
+the incoming grid (none at the coarsest level):
 
 1. main head: ``c = LeakyReLU_0.1(correlation(warp(g_k, f), p_k))`` (49 channels at displacement 3; ``f`` detached
    here, as in PF-AFN), ``o = Main(c)``, ``f = compose(f, grid(o))``;
@@ -60,7 +61,7 @@ GARMENT_CHANNELS = 3  # C * C^m
 
 class AFlowNet(nn.Module):
     """The coarse-to-fine flow estimator: per level a correlation-fed main head and a refine head
-    (:func:`~.flow.coarse_to_fine`).
+    (:func:`~garment_transfer.models.flow.coarse_to_fine`).
 
     Args:
         levels: pyramid levels (heads are indexed coarse -> fine).
@@ -105,7 +106,8 @@ class AFlowNet(nn.Module):
             garment: (B, 3, H, W) the masked garment ``C * C^m``; garment_mask: (B, 1, H, W) ``C^m``.
 
         Returns:
-            :class:`~.flow.FlowOutput` (grids, offsets, per-level warps; ``person_features`` unset).
+            :class:`~garment_transfer.models.flow.FlowOutput` (grids, offsets, per-level warps; ``person_features``
+            unset).
         """
         if len(garment_features) != len(self.main_heads) or len(person_features) != len(self.main_heads):
             raise ValueError(f"AFlowNet: expected {len(self.main_heads)} garment and person maps, got "
@@ -118,10 +120,12 @@ class AFWM(nn.Module):
     """PF-AFN's appearance-flow warping module (see the module docstring).
 
     Args:
-        person_channels: channels of the person input: 45 for the parser-based warp (:data:`.pfafn.PB_PERSON_CHANNELS`),
-            3 for the parser-free one (the person image).
-        width: "full" (pyramids (64, 128, 256, 256, 256), FPN 256, heads (128, 64, 32): PF-AFN) or "tiny" (pyramids
-            (16, 32, 64, 64, 64), FPN 64, heads (32, 32, 16), for CPU training): :data:`.flow.WIDTHS`.
+        person_channels: channels of the person input: 45 for the parser-based warp
+            (:data:`~garment_transfer.models.pfafn.networks.PB_PERSON_CHANNELS`), 3 for the parser-free one (the person
+            image).
+        width: "full" (pyramids (64, 128, 256, 256, 256), FPN 256, heads (128, 64, 32): PF-AFN) or "tiny" (pyramids (16,
+            32, 64, 64, 64), FPN 64, heads (32, 32, 16), for CPU training):
+            :data:`~garment_transfer.models.flow.WIDTHS`.
         flow_convention, zero_init_heads, detach_correlation_flow, max_displacement: see :class:`AFlowNet`.
         garment_channels: channels of the garment encoder's input: 3, the masked garment ``C * C^m`` (PF-AFN); more
             when the caller adds a condition (GP-VTON: the flat garment's part label), passed to :meth:`forward` as
@@ -152,12 +156,14 @@ class AFWM(nn.Module):
         Args:
             garment: (B, 3, H, W) in-shop garment ``C`` in [-1, 1] (masked here by ``garment_mask``).
             garment_mask: (B, 1, H, W) its mask ``C^m`` in {0, 1} (PF-AFN binarises it at 0.5).
-            person: (B, person_channels, H, W): :func:`.pfafn.pb_person_representation` or a person image in [-1, 1].
+            person: (B, person_channels, H, W): :func:`~garment_transfer.models.pfafn.networks.pb_person_representation`
+                or a person image in [-1, 1].
             garment_condition: (B, garment_channels - 3, H, W) read by the garment encoder beside the masked
                 garment; None when ``garment_channels`` is 3.
 
         Returns:
-            :class:`~.flow.FlowOutput` with ``person_features`` (the person branch's FPN maps, coarse -> fine).
+            :class:`~garment_transfer.models.flow.FlowOutput` with ``person_features`` (the person branch's FPN maps,
+            coarse -> fine).
         """
         check_flow_inputs("AFWM", garment, garment_mask, person, self.person_channels)
         extra = self.garment_channels - GARMENT_CHANNELS

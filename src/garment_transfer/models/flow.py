@@ -15,7 +15,8 @@ a garment and a person into pyramids of feature maps and estimates a sampling gr
   warped by it. A step is any callable: a main head fed by a correlation, a refine head, a style-modulated head, or
   heads that work on several garment parts folded into the batch.
 - :class:`FlowConventions` chooses how grids are composed, upsampled and garments resized: this library's
-  (:mod:`garment_transfer.geometry`) or PF-AFN's code under PyTorch 1.1 (:mod:`.afwm` explains the difference).
+  (:mod:`garment_transfer.geometry`) or PF-AFN's code under PyTorch 1.1 (:mod:`~garment_transfer.models.afwm` explains
+  the difference).
 - :class:`FlowOutput` is what every flow warp returns (fields a network does not compute are None).
 """
 
@@ -126,7 +127,7 @@ def resize_plain(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class FlowConventions:
     """How a coarse-to-fine flow composes, upsamples and resizes: ``"ours"`` (:mod:`garment_transfer.geometry`:
     composition on displacements, displacement upsampling with ``align_corners=True``, antialiased resizing) or
-    ``"pfafn"`` (PF-AFN's code under PyTorch 1.1; :mod:`.afwm`)."""
+    ``"pfafn"`` (PF-AFN's code under PyTorch 1.1; :mod:`~garment_transfer.models.afwm`)."""
 
     name: str = "ours"
 

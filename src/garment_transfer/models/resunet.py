@@ -125,7 +125,9 @@ class ResUnetGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor, second: torch.Tensor | None = None,
                 skip_transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
-        """Args:
+        """The generator's output for ``x`` (and the second encoder's input).
+
+        Args:
             x: (B, in_channels, H, W).
             second: (B, second_channels, H, W) the second encoder's input (only with ``second_channels``).
             skip_transform: applied to every map of the second encoder before the decoder reads it (its skips

@@ -8,7 +8,8 @@ bootstrap intervals of the per-pair PSNR / SSIM differences ("n.s." where an int
 ``--runs DIR`` adds every evaluation the registered methods ship (``registry.evaluations``: its title and
 ``<DIR>/<its run folder>/results``) that has been run; ``--method`` adds folders by hand.
 
-Examples:
+Examples::
+
   garment-transfer compare --data data/synthetic-128x96 --out runs/cpu/compare.md --runs runs/cpu   # make compare
   garment-transfer compare --data data/synthetic-128x96 --out cmp.md \\
       --method "ours=runs/cpu/pipeline/results" --method "PF-AFN=runs/cpu/baselines/pfafn/results"

@@ -7,7 +7,7 @@ of ``checkpoints`` exists or is written by an earlier stage of the plan (under `
 and the disk holds the built-in synthetic data set a config will generate. Exit code 2 and one line per problem,
 with how to fix it.
 
-Example: garment-transfer preflight --runs runs/cpu -c conf/trainer/cpu.yaml conf/distilled_transfer/*/cpu.yaml
+Example: ``garment-transfer preflight --runs runs/cpu -c conf/trainer/cpu.yaml conf/distilled_transfer/*/cpu.yaml``
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The pipeline needs, for each person, a human parsing and a DensePose map, which this project cannot compute offline:
 bring them from your parser (SCHP / Graphonomy give CIHP or LIP ids, DressCode ships ATR-18, VITON packs ACGPN-14)
-and from detectron2's DensePose. Files:
+and from detectron2's DensePose. Files::
 
   --source / --target             person photos (any format Pillow reads)
   --source-parsing / ...          label PNGs of the same size, ids of --label-map (cihp, lip, atr18, acgpn14 or a YAML)

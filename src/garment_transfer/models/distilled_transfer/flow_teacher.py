@@ -1,8 +1,9 @@
 """Try-on warping teacher ``T_W``: parser-based, style-modulated appearance flow, FS-VTON style (METHOD.md 4.3, 9.2).
 
-Architecture. Two :class:`~.pyramid.FeaturePyramid` + :class:`~.pyramid.FPN` branches encode the garment
-(``cat(C * C^m, C^m)``, 4 channels) and the person representation (parsing one-hot 7 + DensePose, ``person_channels``)
-into five levels ``g_k, p_k`` (fine -> coarse, ``H/2 .. H/32``, all ``fpn`` channels). A global style vector,
+Architecture. Two :class:`~garment_transfer.models.pyramid.FeaturePyramid` +
+:class:`~garment_transfer.models.pyramid.FPN` branches encode the garment (``cat(C * C^m, C^m)``, 4 channels) and the
+person representation (parsing one-hot 7 + DensePose, ``person_channels``) into five levels ``g_k, p_k`` (fine ->
+coarse, ``H/2 .. H/32``, all ``fpn`` channels). A global style vector,
 ``s = LeakyReLU(Linear(flatten(AdaptiveAvgPool(cat(g_coarsest, p_coarsest), style_pool))))``, stands in for FS-VTON's
 conv whose kernel is the whole coarsest map (8 x 6 at 256 x 192, where the pooling is the identity and the two
 coincide); the adaptive pooling makes it work at any resolution. The flow is then estimated coarse -> fine; at level
@@ -19,7 +20,7 @@ conventions are those of :mod:`garment_transfer.geometry` (composition on displa
 map borders, so even the 2 x 2 coarsest level of a 64 x 48 input learns from the first step).
 Size: FS-VTON's original has about 33 M parameters; this net has 39.17 M at width "full" with ``person_channels = 10``
 (6.29 M of them in the style linear, one layer over both branches) and 55.69 G MACs at 256 x 192
-(:func:`~.complexity.count_macs`); width "tiny" has 2.25 M.
+(:func:`~garment_transfer.models.complexity.count_macs`); width "tiny" has 2.25 M.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The warping nets: the try-on warping teacher ``T_W`` (:class:`.flow_teacher.FlowTeacher`, the paper's Sec. 3.3)
-and the transfer warping student ``S_W`` (:class:`.scaw.SCAWStudent`, or the TPS baseline :class:`.scaw.TPSStudent`,
-Sec. 3.3), with their builders and input adapters.
+"""The warping nets: the try-on warping teacher ``T_W``
+(:class:`~garment_transfer.models.distilled_transfer.flow_teacher.FlowTeacher`, the paper's Sec. 3.3) and the transfer
+warping student ``S_W`` (:class:`~garment_transfer.models.distilled_transfer.scaw.SCAWStudent`, or the TPS baseline
+:class:`~garment_transfer.models.distilled_transfer.scaw.TPSStudent`, Sec. 3.3), with their builders and input adapters.
 
 ``T_W`` reads the person representation ``repr(M, P)`` (parsing one-hot 7 + DensePose) and an in-shop garment;
 ``S_W`` reads the source's worn garment ``G_s``, ``M^g_s``, both poses and the target shape ``M^g_{t<-s}``.

@@ -1,7 +1,8 @@
 """PF-AFN's networks with their builders and input adapters (``SYSTEMS.md`` 1): the parser-based warp PB-AFWM, the
-parser-free warp PF-AFWM (:class:`~.afwm.AFWM`), the try-on generators (:class:`~.resunet.ResUnetGenerator`, 5 levels,
-4 outputs: RGB and a composition mask), and :class:`PFAFNTryOn`, a warp with its generator (what the end-to-end
-stages train and what the tutor, the pipeline and the comparison run).
+parser-free warp PF-AFWM (:class:`~garment_transfer.models.afwm.AFWM`), the try-on generators
+(:class:`~garment_transfer.models.resunet.ResUnetGenerator`, 5 levels, 4 outputs: RGB and a composition mask), and
+:class:`PFAFNTryOn`, a warp with its generator (what the end-to-end stages train and what the tutor, the pipeline and
+the comparison run).
 
 Inputs (PF-AFN's ``train_PBAFN_*.py``, mapped onto the 7 classes of ``METHOD.md`` 2):
 

@@ -51,7 +51,9 @@ NO_REFERENCE = ("unpaired", "tryon_unpaired")
 
 
 class GarmentTransferPipeline(pl.LightningModule):
-    """Args:
+    """A registered method's frozen networks, evaluated end to end (module docstring).
+
+    Args:
         method, checkpoints, runs, fill: as :class:`GarmentTransfer` (the dresser, its checkpoints by role, a
             preset's run folder for the roles not given).
         precision, channels_last, compile: :class:`GarmentTransfer`'s speed switches ("32", off, off: the reference).

@@ -1,15 +1,16 @@
 """The arm regrowth net ``R``: ``R(I * mask, shape, P_t) -> skin`` (``METHOD.md`` 4.5, paper Sec. 3.4).
 
 Inputs: source skin content (3), the target skin shape (1) and, by default, the target's DensePose ``P_t``
-(``pose_channels``); output the skin image, ``tanh`` of a :class:`ResUnetGenerator` times the shape (zero outside).
-Loss ``w_l1 * L1 + w_vgg * VGG`` between the prediction and the truth ``I_t * M^s_t``: the L1 is averaged over the
-skin region only, the VGG term (relu1_1 .. relu4_1, as the paper's content loss) compares the masked images.
+(``pose_channels``); output the skin image, ``tanh`` of a :class:`~garment_transfer.models.resunet.ResUnetGenerator`
+times the shape (zero outside). Loss ``w_l1 * L1 + w_vgg * VGG`` between the prediction and the truth ``I_t * M^s_t``:
+the L1 is averaged over the skin region only, the VGG term (relu1_1 .. relu4_1, as the paper's content loss) compares
+the masked images.
 
-Training examples (``construction``, :mod:`.cases`): ``cases`` (the paper's strategy I: per sample case 1 swap with
-probability ``swap_probability``, else case 2 crop) or a Table 3 baseline (``affine``, ``affine_crop``,
-``affine_crop_flip``: an augmented copy of the target's skin as content). The swap's ``M^s_{t<-s}`` (the target's
-skin when wearing the source's garment; ``s`` is the data module's source person, so training needs transfer pairs)
-comes from ``swap_shape``:
+Training examples (``construction``, :mod:`~garment_transfer.stages.distilled_transfer.arm_regrowth.cases`): ``cases``
+(the paper's strategy I: per sample case 1 swap with probability ``swap_probability``, else case 2 crop) or a Table 3
+baseline (``affine``, ``affine_crop``, ``affine_crop_flip``: an augmented copy of the target's skin as content). The
+swap's ``M^s_{t<-s}`` (the target's skin when wearing the source's garment; ``s`` is the data module's source person, so
+training needs transfer pairs) comes from ``swap_shape``:
 
 - ``parsing`` (paper): the skin class of ``S_P(M^r_t, M^g_s, P_t)``, a frozen transfer parsing student loaded from
   ``parsing_checkpoint`` (referenced by path, not saved in this module's checkpoints);
@@ -67,7 +68,9 @@ def skin_of(parsing: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 class ArmRegrowthModule(StageModule):
-    """Args:
+    """The arm regrowth net ``R``, trained on the swap and crop cases (module docstring).
+
+    Args:
         width: ResUNet width, ``full`` (ngf 64, the paper's 43.90 M parameters), ``small`` (32) or ``tiny`` (16, CPU).
         num_downs: ResUNet levels. pose_channels: of the data module's DensePose encoding (linked by the CLI).
         use_pose: feed ``P_t`` to the net.

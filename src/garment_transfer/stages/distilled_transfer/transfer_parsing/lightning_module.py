@@ -57,7 +57,9 @@ def _check_phases(phases: dict) -> dict:
 
 
 class TransferParsingModule(Phased, StageModule):
-    """Args:
+    """The transfer parsing student ``S_P``, distilled from ``T_P`` in phases (module docstring).
+
+    Args:
         teacher_checkpoint: a :class:`TryOnParsingModule` checkpoint; needed when a phase uses ``feature`` or
             ``response``.
         width, pose_channels, lr, betas: as the teacher (a feature loss needs the teacher's width).

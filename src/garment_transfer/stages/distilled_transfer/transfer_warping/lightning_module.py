@@ -97,7 +97,9 @@ class Step(NamedTuple):
 
 
 class TransferWarpingModule(StageModule):
-    """Args:
+    """The transfer warping student ``S_W`` (module docstring).
+
+    Args:
         teacher_checkpoint: a :class:`TryOnWarpingModule` checkpoint (``T_W``), or PF-AFN's ``PBWarpingModule`` /
             ``PBTryOnModule`` (its parser-based warp as the teacher); needed by ``shape_content``, optional otherwise
             (then used for the ``teacher`` comparison only).

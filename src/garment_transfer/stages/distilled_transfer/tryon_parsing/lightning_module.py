@@ -21,7 +21,9 @@ from garment_transfer.visuals import image_to_rgb, mask_to_rgb, parsing_to_rgb
 
 
 class TryOnParsingModule(StageModule):
-    """Args:
+    """The try-on parsing teacher ``T_P``, supervised by each person's own parsing (module docstring).
+
+    Args:
         width: U-2-Net width, ``full`` (paper, 44.1 M parameters) or ``small`` (1.1 M).
         pose_channels: channels of the DensePose encoding the data module gives.
         lr, betas: Adam.

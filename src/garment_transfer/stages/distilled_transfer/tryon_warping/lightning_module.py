@@ -41,7 +41,9 @@ TERMS = ("l1", "vgg", "mask", "smooth", "tv")
 
 
 class TryOnWarpingModule(StageModule):
-    """Args:
+    """The try-on warping teacher ``T_W``, self-supervised on paired samples (module docstring).
+
+    Args:
         width: :class:`FlowTeacher` width, ``full`` (paper) or ``tiny`` (CPU).
         pose_channels: channels of the DensePose encoding the data module gives (linked by the CLI).
         lr, betas: Adam (lr 5e-5 by default, ``METHOD.md`` 8).

@@ -41,7 +41,9 @@ from garment_transfer.stages.tryon import TryOnStage
 
 
 class PBTryOnModule(TryOnStage):
-    """Args:
+    """PF-AFN's parser-based try-on model, the tutor, trained end to end (module docstring).
+
+    Args:
         warp_checkpoint: a :class:`PBWarpingModule` checkpoint whose warp starts this one (PF-AFN's); None starts
             from scratch.
         width: "full" (PF-AFN) or "tiny" (CPU), for the warp and the generator (ResUNet ngf 64 / 16).

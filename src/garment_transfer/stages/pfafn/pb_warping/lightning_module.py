@@ -31,7 +31,9 @@ from garment_transfer.visuals import image_to_rgb
 
 
 class PBWarpingModule(WarpStage):
-    """Args:
+    """PF-AFN's parser-based warp PB-AFWM, self-supervised on paired samples (module docstring).
+
+    Args:
         width: AFWM width, "full" (PF-AFN, 29.3 M parameters) or "tiny" (CPU).
         pose_channels: the data module's DensePose channels (linked by the CLI): ``iuv`` (3), ``parts`` (25) or
             ``parts_uv`` (27); the 25 parts are derived from it.

@@ -58,7 +58,9 @@ KD_WEIGHTS = {"feature_kd": 1.0, "flow_kd": 1.0}
 
 
 class PFTryOnModule(Phased, TryOnStage):
-    """Args:
+    """PF-AFN's parser-free try-on model, trained end to end through the tutor (module docstring).
+
+    Args:
         tutor_checkpoint: a :class:`PBTryOnModule` checkpoint (the frozen tutor and teacher).
         warp_checkpoint: a :class:`PFWarpingModule` checkpoint whose warp starts this one; None: from scratch.
         width: "full" or "tiny" (warp and generator; the tutor's must be the same).

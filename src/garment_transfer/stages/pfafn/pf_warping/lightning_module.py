@@ -46,7 +46,9 @@ KD_WEIGHTS = {"feature_kd": 1.0, "flow_kd": 1.0}
 
 
 class PFWarpingModule(Phased, WarpStage):
-    """Args:
+    """PF-AFN's parser-free warp PF-AFWM, distilled through the tutor (module docstring).
+
+    Args:
         tutor_checkpoint: a :class:`PBTryOnModule` checkpoint (tutor, teacher and initialisation).
         width: AFWM width ("full" or "tiny"); the tutor's must be the same.
         pose_channels: the data module's DensePose channels (linked by the CLI; the tutor's must be the same).
