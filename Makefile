@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 export WANDB_MODE ?= offline
 export NO_ALBUMENTATIONS_UPDATE := 1
 
@@ -31,7 +32,7 @@ EVAL = $(RUNS)/$(1)/results/metrics.json
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e preflight train train-parsing train-all evaluate train-pfafn compare methods clean-venv
+.PHONY: help install test lint docs data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e preflight train train-parsing train-all evaluate train-pfafn compare methods clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +52,14 @@ test: $(STAMP) ## Run the test suite
 
 lint: $(STAMP) ## Lint the code (ruff, configured in pyproject.toml)
 	$(VENV)/bin/ruff check src tests benchmarks
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP) ## Build the documentation site into docs/_build/html (warnings are errors)
+	PYTHONPATH=src $(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "documentation: docs/_build/html/index.html"
 
 data: $(STAMP) ## Generate the synthetic data set into $(DATA) (resumable)
 	$(VENV)/bin/garment-transfer synth --out $(DATA) --size $(SIZE) --train $(TRAIN) --val $(VAL) --test $(TEST) \
@@ -89,7 +98,7 @@ bench-e2e: $(SHIFTED)/test/transfer/pairs.txt ## End to end, 3 seeds: ours vs th
 METHODS_MK := $(VENV)/methods.mk
 $(METHODS_MK): $(STAMP) src/garment_transfer/registry.py $(wildcard src/garment_transfer/models/*/method.py)
 	$(CLI) methods --makefile > $@.partial && mv $@.partial $@
-ifneq ($(filter-out help install test lint clean-venv data contact-sheet bench bench-engine,$(MAKECMDGOALS)),)
+ifneq ($(filter-out help install test lint docs clean-venv data contact-sheet bench bench-engine,$(MAKECMDGOALS)),)
 include $(METHODS_MK)
 endif
 METHOD ?= distilled_transfer

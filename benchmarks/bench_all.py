@@ -9,9 +9,8 @@ profiler: a CPU-measurable proxy for a GPU's launch overhead, with CPU latency; 
 compiled with frozen weights, whose compile takes minutes: ``--no-compiled-operators`` leaves it out),
 ``complexity`` (parameters and multiply-accumulates beside the paper's Table 2) and ``gpu`` (the pipeline and every
 training step in fp32, bf16, channels-last and compiled (CUDA graphs for inference), with peak memory; where CUDA
-is available, otherwise a stated skip). The GPU run of issue 16: ``--sections loader gpu --presets paper --sizes
-256x192`` with ``--gpu-rows pipeline``, then ``--gpu-rows training`` (each under 10 minutes on one H200,
-estimated).
+is available, otherwise a stated skip). The GPU measurement: ``--sections loader gpu --presets paper --sizes
+256x192`` with ``--gpu-rows pipeline``, then ``--gpu-rows training`` (each estimated under 10 minutes on one H200).
 
 Every network is freshly initialised: students get their frozen teachers from checkpoints of untrained modules
 written to a temporary folder in the Lightning format (:func:`write_checkpoints`); untrained weights cost the same
@@ -587,7 +586,7 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
              "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the"
              " operators that compute (not views, allocations or no-op casts) with no computing operator inside "
              "(on a GPU about one kernel launch each), *events* every operator event, nested ones included (what "
-             "issue 16 counted: 20,530 for the pipeline before). The pipeline folds every BatchNorm that follows a"
+             "a profiler's event count shows). The pipeline folds every BatchNorm that follows a"
              " convolution into it (its default); the row *norms not folded* runs the networks as trained. The "
              "CPU's own convolution path at batch 1 and small sizes (`thnn_conv2d`: about 15 nested events per "
              "convolution) makes most of the events; a GPU runs cuDNN there. The row *compiled, frozen weights* is"

@@ -1,9 +1,9 @@
 """Sphinx configuration of the garment-transfer documentation.
 
 Pages are Markdown (MyST); the API reference is generated from the package's Google-style docstrings (autodoc,
-autosummary, napoleon). Build from the repository root:
+autosummary, napoleon). `make docs` builds it from the repository root with warnings as errors:
 
-    PYTHONPATH=src .venv/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+    PYTHONPATH=src .venv/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ The content is a synthetic canonical set (read here with PIL, not through the pr
 the real download: folder and file names, image modes (JPEG photos and masks where the real ones are JPEG, palette or
 grey PNG label maps), pair-file quirks (tabs, a missing final newline, Windows line ends, three-column lines, lists at
 the root or in the code repository, two roots), and the label set of the layout, through tables written here from
-``DATA.md`` section 3 and ``SYSTEMS.md`` (not the exporters' tables), so that the exporters and the readers cannot
-share a mistake. Keypoints are made up here (the engine has none yet) and written in each layout's field names and
-coordinate frame.
+the label lists of ``docs/data.md`` ("Label ids: the 7 classes and the label maps"; not the exporters' tables), so
+that the exporters and the readers cannot share a mistake. Keypoints are made up here (independently of the engine's
+own) and written in each layout's field names and coordinate frame.
 
 Every writer returns a :class:`Written`: which real id holds which synthetic sample, the keypoints written, and the
 lists. The tests compare the layout's reader with the canonical reader on the synthetic set.
@@ -24,7 +24,7 @@ from PIL import Image
 
 SPLITS = ("train", "test")
 
-# ---------------------------------------------------------------------------------------------- label sets (DATA.md)
+# ----------------------------------------------------------------------------------------- label sets (docs/data.md)
 CIHP_NAMES = ("background", "hat", "hair", "glove", "sunglasses", "upper_clothes", "dress", "coat", "socks", "pants",
               "torso_skin", "scarf", "skirt", "face", "left_arm", "right_arm", "left_leg", "right_leg", "left_shoe",
               "right_shoe")
@@ -44,8 +44,8 @@ CIHP_TO_ATR = {CIHP["background"]: 0, CIHP["hat"]: 1, CIHP["hair"]: 2, CIHP["glo
 # 13 right arm
 CIHP_TO_ACGPN = {0: 0, 1: 1, 2: 1, 3: 0, 4: 12, 5: 4, 6: 4, 7: 4, 8: 0, 9: 8, 10: 12, 11: 0, 12: 8, 13: 12, 14: 11,
                  15: 13, 16: 9, 17: 10, 18: 5, 19: 6}
-# GP-VTON 29 classes (SYSTEMS.md / DATA.md: 5/6 torso, 9/10 left/right pants, 11 neck, 13 skirt, 14 face, 15/16 arms,
-# 17/18 legs, 19/20 shoes, 21/22 sleeves); pants are split by side below
+# GP-VTON 29 classes (docs/data.md and GP-VTON's loaders: 5/6 torso, 9/10 left/right pants, 11 neck, 13 skirt,
+# 14 face, 15/16 arms, 17/18 legs, 19/20 shoes, 21/22 sleeves); pants are split by side below
 CIHP_TO_GP = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 6, 8: 8, 9: 9, 10: 11, 11: 12, 12: 13, 13: 14, 14: 15,
               15: 16, 16: 17, 17: 18, 18: 19, 19: 20}
 

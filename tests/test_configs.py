@@ -145,13 +145,3 @@ def test_print_config_round_trips(capsys, tmp_path):
     saved = tmp_path / "printed.yaml"
     saved.write_text(yaml.safe_dump(first))
     assert print_config(capsys, saved) == first
-
-
-@pytest.mark.parametrize("path", STAGES + ABLATIONS + TRAINERS + PIPELINES + EVALUATIONS,
-                         ids=_ids(STAGES + ABLATIONS + TRAINERS + PIPELINES + EVALUATIONS))
-def test_no_config_limits_batches_to_one_by_writing_1(path):
-    """The CLI parses ``limit_*_batches: 1`` as the float 1.0, which Lightning reads as 100 % of the batches: a
-    config meaning one batch must say so another way (``data.init_args.eval_limit``)."""
-    trainer = (yaml.safe_load(path.read_text()) or {}).get("trainer") or {}
-    ones = [key for key, value in trainer.items() if key.startswith("limit_") and value == 1]
-    assert not ones, f"{path.relative_to(CONF)}: {ones} = 1 is read as 100 % of the batches"

@@ -1,5 +1,5 @@
-"""Try-on warping teacher T_W (METHOD.md 4.3, 9.2): pyramid / FPN shapes, identity at initialisation, gradients,
-resolution independence, input validation, size."""
+"""Try-on warping teacher T_W (arXiv 2401.12433, Sec. 3.3.1): pyramid / FPN shapes, identity at initialisation,
+gradients, resolution independence, input validation, size."""
 
 from __future__ import annotations
 

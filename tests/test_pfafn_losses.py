@@ -1,5 +1,5 @@
-"""PF-AFN's losses (SYSTEMS.md 1): multi-scale warping weights (k + 1), the smoothness stencils and PF-AFN's sum over
-coordinates, TV over all offsets, feature KD weights (5 - k) * 0.04, flow KD on the three finest levels, the
+"""PF-AFN's losses (docs/methods/pfafn.md): multi-scale warping weights (k + 1), the smoothness stencils and PF-AFN's
+sum over coordinates, TV over all offsets, feature KD weights (5 - k) * 0.04, flow KD on the three finest levels, the
 adjustable per-sample gate, generator and skin terms."""
 
 from __future__ import annotations

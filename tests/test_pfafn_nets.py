@@ -1,6 +1,6 @@
-"""PF-AFN's networks (SYSTEMS.md 1): exact parameter counts of the official classes, AFWM shapes and flow conventions,
-identity at initialisation, the correlation-fed heads, input adapters, try-on composition, the student's partial
-initialisation."""
+"""PF-AFN's networks (docs/methods/pfafn.md): exact parameter counts of the official classes, AFWM shapes and flow
+conventions, identity at initialisation, the correlation-fed heads, input adapters, try-on composition, the student's
+partial initialisation."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def test_parameter_counts_equal_pfafns_official_classes():
     assert count_parameters(pf) == 29_304_416
     assert count_parameters(build_pfafn_generator({"variant": "parser_based"})) == 43_900_544
     assert count_parameters(build_pfafn_generator({"variant": "parser_free"})) == 43_899_968
-    # SYSTEMS.md's split: encoders 9.40 M (45 in) / 9.37 M (3 in), FPNs 3.20 M each, AFlowNet 4.16 M.
+    # The official classes' split (docs/methods/pfafn.md, "Networks"): encoders 9.40 M (45 in) / 9.37 M (3 in), FPNs
+    # 3.20 M each, AFlowNet 4.16 M.
     parts = [count_parameters(m) for m in (pb.person_pyramid, pb.garment_pyramid, pb.person_fpn, pb.garment_fpn,
                                            pb.flow)]
     assert parts == [9_398_554, 9_374_278, 3_197_440, 3_197_440, 4_160_980]

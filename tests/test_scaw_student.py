@@ -1,4 +1,5 @@
-"""Transfer warping student S_W (METHOD.md 4.4): STN + shared shape encoder + SCAW flow, on tiny CPU inputs."""
+"""Transfer warping student S_W (arXiv 2401.12433, Sec. 3.3): STN + shared shape encoder + SCAW flow, on tiny CPU
+inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""U-2-Net backbone (METHOD.md 9.1) and the complexity counters: sizes, shapes at any resolution, gradients."""
+"""U-2-Net backbone (docs/methods/distilled-transfer.md, "U-2-Net") and the complexity counters: sizes, shapes at any
+resolution, gradients."""
 
 from __future__ import annotations
 

@@ -108,6 +108,41 @@ def test_ctrl_c_ends_a_tool_with_one_line_and_exit_code_130(monkeypatch, capsys)
     assert "garment-transfer sizes: interrupted (Ctrl-C)" in err and "Traceback" not in err
 
 
+
+def test_ctrl_c_in_a_tool_that_cannot_resume_does_not_promise_a_resume(monkeypatch, capsys):
+    from garment_transfer.tools import sizes
+
+    def stop(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sizes, "run", stop)
+    assert main(["sizes"]) == INTERRUPTED
+    assert "sizes: interrupted (Ctrl-C); nothing is resumed; run the command again" in capsys.readouterr().err
+
+
+def test_a_non_finite_loss_ends_the_command_with_one_line_and_exit_code_1(synthetic_root, tmp_path, capsys):
+    config = tiny_parsing_config(synthetic_root, tmp_path / "run", max_epochs=1, limit_train_batches=5, logger=False)
+    config["model"] = {"class_path": "test_fault_tolerance.NaNSelfStudyAtStep2",
+                       "init_args": {"width": "tiny", "phases": {"self_study": {"self": 1.0}}}}
+    config["data"]["class_path"] = ("garment_transfer.stages.distilled_transfer.transfer_parsing."
+                                    "TransferParsingDataModule")
+    assert main(["fit", "-c", str(write(tmp_path / "nan.yaml", json.dumps(config)))]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("garment-transfer")]
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("garment-transfer fit: stopped: stage NaNSelfStudyAtStep2")
+    assert "global step 2" in lines[0] and "--ckpt_path last resumes from it" in lines[0]
+
+
+@pytest.mark.parametrize("content", [b"garbage bytes", bytes(range(256)) * 2], ids=["text", "binary"])
+def test_a_damaged_checkpoint_says_what_is_wrong_with_it(content, tmp_path):
+    from garment_transfer.checkpoints import safe_load
+
+    bad = write(tmp_path / "bad.ckpt", content)
+    with pytest.raises(ValueError, match=r"bad.ckpt: cannot read checkpoint \(not a torch file, or damaged: \w") as e:
+        safe_load(bad, "checkpoint")
+    assert "damaged: )" not in str(e.value) and "WeightsUnpickler" not in str(e.value)
+
 # ------------------------------------------------------------------------------------------------ full disks
 def test_a_write_that_fails_names_the_file_and_keeps_the_previous_one(tmp_path, monkeypatch):
     from garment_transfer.data import io

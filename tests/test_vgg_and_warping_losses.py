@@ -1,4 +1,5 @@
-"""VGG-19 features (torchvision-format weights from a local file) and the warping losses (METHOD 4.3, 4.4, 9.3)."""
+"""VGG-19 features (torchvision-format weights from a local file) and the warping losses
+(docs/methods/distilled-transfer.md, "Warping losses and weights")."""
 
 from __future__ import annotations
 

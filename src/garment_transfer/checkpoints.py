@@ -50,8 +50,9 @@ def safe_load(path: str | Path, what: str) -> Any:
             raise ValueError(f"{path}: refused: this {what} asks to unpickle objects beyond tensors and plain "
                              "containers, which could run code; only files that load with weights_only=True are "
                              "read") from err
-        detail = next((line.split(":", 1)[1].strip() for line in text.splitlines()
-                       if "WeightsUnpickler error" in line), text.strip().splitlines()[0] if text.strip() else "")
+        # torch's message: its own advice, then "WeightsUnpickler error: <reason>", the reason maybe on a later line
+        after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else text
+        detail = next((line.strip() for line in after.splitlines() if line.strip()), type(err).__name__)
         raise ValueError(f"{path}: cannot read {what} (not a torch file, or damaged: {detail})") from err
     except Exception as err:  # torch raises many types for a truncated or foreign file
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

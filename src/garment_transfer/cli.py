@@ -16,6 +16,14 @@ import os
 import sys
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+# What the one line after Ctrl-C says about going on.
+RESUME_HINT = {
+    "fit": "fit --ckpt_path last resumes from the last checkpoint",
+    "validate": "nothing is resumed; run the command again",
+    "test": "nothing is resumed (a pipeline's results stay unpublished); run the command again",
+    "predict": "nothing is resumed; run the command again",
+    "synth": "the same command resumes where it stopped",
+}
 LIMITS = tuple(f"limit_{split}_batches" for split in ("train", "val", "test", "predict"))
 
 TOOLS = {
@@ -26,7 +34,7 @@ TOOLS = {
     "transfer": ("transfer", "dress one person in another's garment, on your own images"),
     "report": ("report", "collect a preset's evaluations into a markdown report with an image grid"),
     "compare": ("compare", "put trained methods side by side: try-on, transfer and re-transfer tables and one grid"),
-    "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (METHOD.md 5)"),
+    "evaluate": ("evaluate", "evaluate a folder of results: MSE, PSNR, SSIM, LPIPS, FID, KID, IS (docs/evaluation.md)"),
     "preflight": ("preflight", "check that a plan's configs find every file they need, before training starts"),
     "sizes": ("sizes", "parameters and MACs of every network of every method at a size, beside the published counts"),
     "methods": ("methods", "list the registered methods: stages, ways to dress a person, evaluations (or make rules)"),
@@ -125,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
 
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in LIGHTNING_COMMANDS:
+        from garment_transfer.callbacks.guard import NonFiniteLossError
+
         state = {"started": False}
         try:
             check_config_files(config_files(words))
@@ -132,11 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         except argparse.ArgumentError as err:  # a key, class path or value the parser does not accept
             return report(words[0], ValueError(argument_problem(err, config_files(words))))
         except KeyboardInterrupt:
-            return interrupted(words[0])
-        except SystemExit:  # Lightning ends an interrupted fit with exit(1) after its graceful shutdown
+            return interrupted(words[0], RESUME_HINT[words[0]])
+        except SystemExit:  # Lightning ends an interrupted run with exit(1) after its graceful shutdown
             if getattr(state.get("trainer"), "interrupted", False):
-                return interrupted(words[0], "fit --ckpt_path last resumes from the last checkpoint")
+                return interrupted(words[0], RESUME_HINT[words[0]])
             raise
+        except NonFiniteLossError as err:  # the run failed, not the input: one line, exit 1
+            print(f"garment-transfer {words[0]}: stopped: {err}", file=sys.stderr)
+            return 1
         except Exception as err:  # noqa: BLE001 - the user's problems become one line, bugs keep their traceback
             problem = user_error(err, state["started"])
             if problem is None:
@@ -147,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except KeyboardInterrupt:
-        return interrupted(args.command)
+        return interrupted(args.command, RESUME_HINT.get(args.command, "nothing is resumed; run the command again"))
     except (ValueError, OSError) as err:  # bad arguments and unusable files: one clear line, exit 2
         if user_error(err, started=False) is None:
             raise

@@ -1,4 +1,5 @@
-"""Composition of the transfer result ``I_{t<-s}`` (``METHOD.md`` 3, 4.5, 4.6; paper Sec. 3.4). Pure tensor code.
+"""Composition of the transfer result ``I_{t<-s}`` (arXiv 2401.12433, Sec. 3.1 and 3.4;
+``docs/methods/distilled-transfer.md``, "Composition"). Pure tensor code.
 
 With the target parsing ``M_t``, the transfer parsing ``M_{t<-s}``, the warped garment ``W`` and the regrowth
 output ``skin``, every pixel falls in exactly one region (masks (B, 1, H, W)):

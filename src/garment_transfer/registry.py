@@ -108,7 +108,8 @@ class Evaluation:
     """An evaluation a method ships: a dresser under the protocols of an overlay on the pipeline config.
 
     Attributes:
-        name: its name (``make evaluate-<name>``). dresser: the :class:`Dresser` it runs.
+        name: its name (``make evaluate-<method>`` runs all of a method's evaluations).
+        dresser: the :class:`Dresser` it runs.
         title: the method's name in comparison tables (evaluations of one dresser share it).
         run_folder: where it writes under ``runs/<preset>/`` (``results/`` inside).
         config: its overlay on ``conf/pipeline/<preset>.yaml`` (method, protocols, run folder).

@@ -65,5 +65,7 @@ class FiniteLossGuard(pl.Callback):
         bad = [f"{name} = {_show(value)}" for name, value in values.items() if not _finite(value)]
         terms = (f"non-finite terms: {', '.join(bad)}" if bad else
                  f"no logged value is non-finite (logged: {', '.join(values) or 'nothing'})")
+        saved = ("the last one saved is intact (--ckpt_path last resumes from it)" if trainer.global_step > 0
+                 else "none was saved yet")
         return (f"{where}: the training loss is {_show(loss)}; {terms}. Stopped before the backward pass: no "
-                f"checkpoint holds this step, the last one saved is intact (--ckpt_path last resumes from it).")
+                f"checkpoint holds this step; {saved}.")

@@ -1,4 +1,4 @@
-"""The phase schedule of a distillation run (``METHOD.md`` 4.2, Algorithm 1).
+"""The phase schedule of a distillation run (arXiv 2401.12433, Sec. 3.2.4 and Algorithm 1).
 
 The phase is a pure function of the epoch: phase ``k`` runs from its start epoch until the next phase's start.
 So a resumed run lands in the right phase without stored state. Starts are epochs, or fractions of

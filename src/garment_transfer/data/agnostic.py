@@ -1,6 +1,7 @@
 """Garment-agnostic inputs of the seed systems: what each hides of a person before it dresses them anew.
 
-Three definitions, each written from the facts its paper or public loader gives (``SYSTEMS.md``), in our own code:
+Three definitions, each written from the facts its paper or public loader gives, in our own code (``docs/data.md``,
+"Agnostic and derived inputs"):
 
 - **HR-VITON's** ``agnostic-v3.2`` (person image) and ``image-parse-agnostic-v3.2`` (parsing), which the synthetic
   engine writes as data for every upper-body sample (:func:`hrviton_agnostic`, :func:`hrviton_parse_agnostic`). They
@@ -12,7 +13,7 @@ Three definitions, each written from the facts its paper or public loader gives 
   background, and so do the arm pixels near the arm's pose chain (lines 10 r wide, discs 15 r at the joints and 4 r at
   the wrist, ``r = 10`` at a height of 1024, scaled), so hands beyond the wrist stay.
 - **WUTON's** p* (:func:`wuton_mask`, :func:`wuton_person`): the arms, the upper garment and a box around the neck
-  masked, from parsing and pose (seed 004, section 3.2). The box's size is not published: a square of half-side
+  masked, from parsing and pose (WUTON, ECCV 2020, Sec. 3.2). The box's size is not published: a square of half-side
   ``neck_box`` (0.35) times the shoulder distance around the neck keypoint, our choice; it never covers the face or
   the hair.
 - **GP-VTON's** preserve mask (:func:`palm_mask`, :func:`gpvton_preserve_mask`): the parsing labels a try-on must

@@ -1,4 +1,5 @@
-"""Random augmentations moving several aligned arrays together (self-supervised baselines, ``METHOD.md`` 4.2, 4.5).
+"""Random augmentations moving several aligned arrays together (the self-supervised baselines of arXiv 2401.12433,
+Figs. 8-9 and Table 3).
 
 One call draws one geometric transform (horizontal flip, affine, crop resized back to full size) and applies it to
 every array; photometric jitter touches ``image`` arrays only. Kinds and their handling:

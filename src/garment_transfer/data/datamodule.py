@@ -1,11 +1,11 @@
 """Pair sampling, the pair dataset and the base LightningDataModule that every stage's data module extends.
 
-Pair modes (``METHOD.md`` section 1): ``paired`` (a person with their own garment: the try-on teachers'
-self-supervision), ``unpaired`` (a person with another person's in-shop garment: try-on) and ``transfer`` (a source
-person's worn garment onto a target person). Training draws a fresh partner and augmentation for every item
-from the item's seed (:mod:`garment_transfer.data.sampling`: the run's seed, the epoch and the position decide
-them, so runs repeat and resume exactly); validation and test use a fixed list, so every run is compared on the same
-pairs:
+Pair modes (``docs/data.md``, "Pairs, splits and validation"): ``paired`` (a person with their own garment: the
+try-on teachers' self-supervision), ``unpaired`` (a person with another person's in-shop garment: try-on) and
+``transfer`` (a source person's worn garment onto a target person). Training draws a fresh partner and augmentation
+for every item from the item's seed (:mod:`garment_transfer.data.sampling`: the run's seed, the epoch and the
+position decide them, so runs repeat and resume exactly); validation and test use a fixed list, so every run is
+compared on the same pairs:
 
 - ``transfer``: the true transfers where the data set has them (the synthetic engine), with the truth attached;
 - otherwise the data set's own list where it ships one (``Reader.official_pairs``): for ``unpaired`` (and
@@ -24,8 +24,8 @@ Validation and test are apart: every choice (epochs, phase boundaries, weights, 
 validation pairs and the test split is read once per reported number. Validation reads the data set's ``val`` split
 where it has one (the synthetic engine writes one, with true transfers); a data set without one (the real downloads)
 gives its **last** ``val_holdout`` train ids (a fraction, or a count when >= 1, in the reader's order) to
-validation and trains on the rest; ``val_holdout: 0`` validates on the test split (the old behaviour; choices made
-on it are not clean).
+validation and trains on the rest; ``val_holdout: 0`` validates on the test split (choices made on it are not clean:
+the test split then also chose them).
 """
 
 from __future__ import annotations

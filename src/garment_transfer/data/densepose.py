@@ -1,4 +1,5 @@
-"""DensePose encodings for the networks' pose input, chosen in config (``DATA.md`` section 4).
+"""DensePose encodings for the networks' pose input, chosen in config (``docs/data.md``, "DensePose encodings and
+part ids").
 
 - ``iuv``: 3 channels, ``I / 24``, ``U``, ``V``, all in [0, 1];
 - ``parts``: 25 channels, one-hot of the part index (channel 0 = background);
@@ -25,7 +26,7 @@ from garment_transfer.data.labels import DENSEPOSE_NUM_PARTS
 ENCODINGS = {"iuv": 3, "parts": DENSEPOSE_NUM_PARTS, "parts_uv": DENSEPOSE_NUM_PARTS + 2, "rendering": 3}
 NEEDS_UV = ("iuv", "parts_uv")
 
-# Part index after a horizontal flip: left and right parts swap (DensePose numbering, DATA.md section 3).
+# Part index after a horizontal flip: left and right parts swap (DensePose numbering, docs/data.md).
 _SWAPS = [(3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20), (21, 22)]
 FLIP_INDEX = np.arange(DENSEPOSE_NUM_PARTS, dtype=np.uint8)
 for _a, _b in _SWAPS:

@@ -4,7 +4,7 @@ Keypoints are an (K, 3) float32 array of ``x, y, score`` in pixels (x right, y d
 at (0, 0)); K = 25 (OpenPose BODY_25: VITON-HD ``openpose_json``, GP-VTON) or 18 (COCO-18: the VITON 256 x 192 packs,
 CP-VTON, DressCode). A point the file does not hold is ``(-1, -1, 0)``. The seed systems' loaders (PF-AFN, CP-VTON,
 GP-VTON, DressCode) draw a point only where ``x > 1 and y > 1`` in the file's coordinates; the readers apply the same
-rule when they read, so a missing point is missing everywhere (``SYSTEMS.md``).
+rule when they read, so a missing point is missing everywhere (``docs/data.md``, "Keypoints").
 
 Files:
 

@@ -1,4 +1,5 @@
-"""Label maps: tables from a parser's label ids to the 7 classes of the method (``METHOD.md`` section 2).
+"""Label maps: tables from a parser's label ids to the 7 classes of the method (``docs/data.md``, "Label ids: the 7
+classes and the label maps").
 
 The tables are data (``resources/label_maps/<name>.yaml``: ``lip``, ``cihp``, ``atr18``, ``acgpn14``,
 ``gpvton29``). A config names one, gives a path to a YAML of the same form, or gives the table inline

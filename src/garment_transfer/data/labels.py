@@ -1,4 +1,5 @@
-"""Label ids as they are stored in files (``DATA.md`` section 3) and colour palettes for display.
+"""Label ids as they are stored in files (``docs/data.md``, "Label ids: the 7 classes and the label maps") and colour
+palettes for display.
 
 Palettes are for looking at label maps only: every reader uses the indices, never the colours.
 """

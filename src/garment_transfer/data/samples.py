@@ -1,4 +1,5 @@
-"""Typed samples: what every stage reads (``METHOD.md`` section 1), as dataclasses rather than tuples.
+"""Typed samples: what every stage reads, as dataclasses rather than tuples (the notation:
+``docs/methods/distilled-transfer.md``, "Task and notation").
 
 Shapes are for one sample; :func:`collate` stacks a list into a batch of the same type with a leading ``B``
 (strings and file records become lists, a dict of derived inputs a dict of stacked tensors). Lightning moves these

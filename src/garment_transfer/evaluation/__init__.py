@@ -1,4 +1,4 @@
-"""One evaluator for generated person images: the protocols of ``METHOD.md`` section 5 with MSE, PSNR, SSIM, LPIPS,
+"""One evaluator for generated person images: the protocols of ``docs/evaluation.md`` with MSE, PSNR, SSIM, LPIPS,
 FID, KID and IS under one documented pre-processing (``preprocessing.py``), in memory (:class:`Evaluator`, used by the
 pipeline's ``test``) or over a folder of results (:func:`evaluate_folder`, ``garment-transfer evaluate``)."""
 

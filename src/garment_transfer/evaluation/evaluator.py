@@ -1,4 +1,4 @@
-"""The project's one evaluator of generated person images (``METHOD.md`` section 5), in memory or over folders.
+"""The project's one evaluator of generated person images, in memory or over folders (``docs/evaluation.md``).
 
 Protocols (``evaluate_folder`` and the pipeline's ``test`` name them):
 

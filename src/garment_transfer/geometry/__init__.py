@@ -1,7 +1,8 @@
 """Geometry for the warping stages: sampling grids, flow composition, affine and TPS grids, local and global
 correlation.
 
-Convention (``METHOD.md`` 9.2), shared by every function in this package:
+Convention (that of PF-AFN and FS-VTON; ``docs/methods/distilled-transfer.md``, "Flow conventions"), shared by every
+function in this package:
 
 - A flow carried between pyramid levels is an **absolute normalised sampling grid** ``(B, H, W, 2)`` in ``(x, y)``
   order with ``align_corners=True`` (``-1`` / ``+1`` are the centres of the corner pixels), exactly what

@@ -1,5 +1,5 @@
-"""Correlation (cost volumes) of two feature maps: local, as in PF-AFN (``METHOD.md`` 4.4, 9.2), and global
-(all-pairs), as in CP-VTON's geometric matcher; CPU and GPU, differentiable.
+"""Correlation (cost volumes) of two feature maps: local, as in PF-AFN and the SCAW modules of arXiv 2401.12433
+(Sec. 3.3.3), and global (all-pairs), as in CP-VTON's geometric matcher; CPU and GPU, differentiable.
 
 Global (:func:`global_correlation`): ``cost[b, j, y, x] = sum_c f1[b, c, y, x] * f2[b, c, j // W, j % W]``, one
 channel per position of ``f2`` in row-major order (``j = y2 W + x2``), a sum over channels (CP-VTON L2-normalises

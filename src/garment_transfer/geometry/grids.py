@@ -1,4 +1,5 @@
-"""Sampling grids: creation, offsets <-> grids, composition, upsampling and warping (``METHOD.md`` 9.2).
+"""Sampling grids: creation, offsets <-> grids, composition, upsampling and warping (the flow conventions of
+PF-AFN and FS-VTON: ``docs/methods/distilled-transfer.md``, "Flow conventions").
 
 Convention (the one of :func:`torch.nn.functional.grid_sample`, used by every function here):
 

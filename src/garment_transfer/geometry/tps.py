@@ -1,4 +1,4 @@
-"""Thin-plate-spline sampling grids on top of :mod:`kornia.geometry.transform` (the TPS baseline, ``METHOD.md`` 4.4).
+"""Thin-plate-spline sampling grids on top of :mod:`kornia.geometry.transform` (the TPS baseline of ``S_W``).
 
 Control points are ``(B, N, 2)`` in ``(x, y)`` order in the normalised frame of :mod:`~garment_transfer.geometry.grids`
 (``align_corners=True``; use :func:`~garment_transfer.geometry.grids.normalise_points` for pixel points). Direction:

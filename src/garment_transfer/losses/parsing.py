@@ -1,4 +1,5 @@
-"""Parsing losses: supervised parsing loss, feature and response distillation (``METHOD.md`` 4.1, 4.2)."""
+"""Parsing losses: supervised parsing loss, feature and response distillation (arXiv 2401.12433, Sec. 3.2;
+``docs/methods/distilled-transfer.md``, "Transfer parsing student")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""PF-AFN's losses (``SYSTEMS.md`` 1; PF-AFN's ``train_PBAFN_*.py`` / ``train_PFAFN_*.py``): the multi-scale warping
-loss, the distillation terms with their per-sample gate, and the generator and skin terms.
+"""PF-AFN's losses (``docs/methods/pfafn.md``; PF-AFN's ``train_PBAFN_*.py`` / ``train_PFAFN_*.py``): the
+multi-scale warping loss, the distillation terms with their per-sample gate, and the generator and skin terms.
 
 Every ``*_terms`` function returns a dict of unweighted terms (each already summed over levels with its level
 weights); :func:`weighted_sum` applies a weight table. A stage is then

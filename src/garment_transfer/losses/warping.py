@@ -1,4 +1,5 @@
-"""Warping losses: VGG perceptual, flow regularisers, initial aligning, multi-scale sums (``METHOD.md`` 4.3-4.4, 9.3).
+"""Warping losses: VGG perceptual, flow regularisers, initial aligning, multi-scale sums (arXiv 2401.12433,
+Sec. 3.3; weights and conventions: ``docs/methods/distilled-transfer.md``, "Warping losses and weights").
 
 Flows are (B, 2, H, W) with the (x, y) coordinate in the channel dimension, either pixel offsets or an absolute
 normalised sampling grid (a grid in ``grid_sample`` layout (B, H, W, 2) must be ``permute(0, 3, 1, 2)``-ed first).
@@ -41,10 +42,11 @@ def perceptual_loss(pred_features: Mapping[str, torch.Tensor], target_features: 
 class VGGLoss(nn.Module):
     """VGG-19 perceptual loss: weighted L1 between features of prediction and target.
 
-    Defaults are the teacher's (``METHOD.md`` 9.3: relu1_1 .. relu5_1, weights 1/32 .. 1); the student uses
-    ``layers=VGG_LAYERS[:4], weights=VGG_WEIGHTS[:4]`` (4.4). The VGG weights are fixed and come from
-    ``weights_path``, so they are left out of this module's ``state_dict`` (no 80 MB copy in every checkpoint) and
-    loading a state dict without them keeps the current ones: checkpoints reference the VGG file, they do not embed it.
+    Defaults are the teacher's (FS-VTON / PF-AFN: relu1_1 .. relu5_1, weights 1/32 .. 1); the student uses
+    ``layers=VGG_LAYERS[:4], weights=VGG_WEIGHTS[:4]`` (relu1_1 .. relu4_1, arXiv 2401.12433, Sec. 3.3.4). The VGG
+    weights are fixed and come from ``weights_path``, so they are left out of this module's ``state_dict`` (no 80 MB
+    copy in every checkpoint) and loading a state dict without them keeps the current ones: checkpoints reference the
+    VGG file, they do not embed it.
 
     Args:
         weights_path: torchvision-format ``vgg19-dcbb9e9d.pth``; see :class:`VGG19Features` for the errors.
@@ -99,7 +101,7 @@ def total_variation(flow: torch.Tensor) -> torch.Tensor:
 
 def second_order_smoothness(flow: torch.Tensor, eps: float = CHARBONNIER_EPS, alpha: float = CHARBONNIER_ALPHA,
                             coordinate_reduction: str = "mean") -> torch.Tensor:
-    """Mean generalised Charbonnier ``(d^2 + eps)^alpha`` of second differences (``METHOD.md`` 9.3).
+    """Mean generalised Charbonnier ``(d^2 + eps)^alpha`` of second differences (PF-AFN's, as in FS-VTON).
 
     The four 3x3 stencils (horizontal, vertical, two diagonals; +1 -2 +1) are applied to each coordinate channel with
     valid padding, and the penalty is averaged over stencils, positions and the batch, then over the two
@@ -130,7 +132,7 @@ def mask_ratio(mask: torch.Tensor) -> torch.Tensor:
 
 
 def aligning_loss(aligned_mask: torch.Tensor, target_mask: torch.Tensor, w_ratio: float) -> torch.Tensor:
-    """``L_align = |theta(M^g_s) - M^g_{t<-s}|_1 + w_ratio * |ratio(theta(M^g_s)) - ratio(M^g_{t<-s})|`` (4.4).
+    """``L_align = |theta(M^g_s) - M^g_{t<-s}|_1 + w_ratio * |ratio(theta(M^g_s)) - ratio(M^g_{t<-s})|`` (paper Eq. 5).
 
     Args:
         aligned_mask: (B, 1, H, W) in [0, 1], the source garment mask after the STN's affine.
@@ -147,7 +149,7 @@ def multiscale_loss(preds: Sequence[torch.Tensor], target: torch.Tensor,
                     level_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                     level_weights: Sequence[float] | None = None, mode: str = "area",
                     threshold: float | None = None, finest: int | None = None) -> torch.Tensor:
-    """``sum_k w_k * level_loss(preds[k], resize(target))``, default ``w_k = k + 1`` (``METHOD.md`` 9.3).
+    """``sum_k w_k * level_loss(preds[k], resize(target))``, default ``w_k = k + 1`` (FS-VTON / PF-AFN).
 
     Args:
         preds: per-level predictions (B, C, h_k, w_k), coarsest first (k = 0).

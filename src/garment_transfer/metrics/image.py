@@ -1,4 +1,4 @@
-"""MSE, PSNR and SSIM of RGB images on the 0..255 scale (``METHOD.md`` sections 5 and 6).
+"""MSE, PSNR and SSIM of RGB images on the 0..255 scale (the scale of arXiv 2401.12433, Tables 3-5).
 
 One pre-processing for every metric: an image in [-1, 1] is mapped to ``(x + 1) * 127.5`` (float, NOT rounded to
 integers) and clamped to [0, 255]; all arithmetic is then done in float64. Per image:

@@ -1,4 +1,4 @@
-"""IoU and class pixel accuracy of 7-class parsings (``METHOD.md`` section 5), from one confusion matrix.
+"""IoU and class pixel accuracy of 7-class parsings (arXiv 2401.12433, Sec. 4.2.1), from one confusion matrix.
 
 The only state is a (C, C) long confusion matrix, rows = target class, columns = predicted class, summed across
 processes, so DDP sync and ``merge_state`` are exact. Per class, with TP / FP / FN counted over all pixels seen:

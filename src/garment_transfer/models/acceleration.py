@@ -1,4 +1,4 @@
-"""Speed switches for a network, shared by every stage and the inference pipeline (README "Speed").
+"""Speed switches for a network, shared by every stage and the inference pipeline (docs/speed.md).
 
 - ``channels_last``: parameters (and so every convolution's output) in channels-last memory format: what GPU
   tensor cores and cuDNN prefer for convolutions; the values are the same, the memory layout differs.

@@ -1,4 +1,4 @@
-"""PF-AFN's appearance-flow warping module AFWM (Ge et al., CVPR 2021; ``SYSTEMS.md`` 1, ``METHOD.md`` 9.2).
+"""PF-AFN's appearance-flow warping module AFWM (Ge et al., CVPR 2021; ``docs/methods/pfafn.md``, "Networks").
 
 Architecture. Two :class:`~garment_transfer.models.pyramid.FeaturePyramid` (``preactivate_input=True``: PF-AFN's level 0
 applies BatchNorm-ReLU to the raw input) + :class:`~garment_transfer.models.pyramid.FPN` branches encode the garment

@@ -1,7 +1,7 @@
 """Model size and compute: parameter counts and multiply-accumulates (MACs) of one forward pass.
 
 MACs of convolutions and linear layers only (normalisation, activation, pooling, interpolation and grid sampling are
-not counted); papers' "FLOPs" are usually these MACs (e.g. ``METHOD.md`` 6, Table 2). Biases are not counted.
+not counted); papers' "FLOPs" are usually these MACs (e.g. arXiv 2401.12433, Table 2). Biases are not counted.
 """
 
 from __future__ import annotations

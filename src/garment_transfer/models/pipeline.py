@@ -8,12 +8,12 @@ stages they must come from) and what it can dress the target in: the ``garment``
 checkpoint (checked to be of the stage it is used as), run in eval mode under ``no_grad``. Each method's entry
 (``models/<method>/method.py``) describes how it dresses a person.
 
-Speed switches (README "Speed"; all off is the reference): ``precision="bf16"`` runs the networks under bf16
+Speed switches (docs/speed.md; all off is the reference): ``precision="bf16"`` runs the networks under bf16
 autocast (flows, grids and grid sampling stay float32, composition works on float32 images: the result is float32);
 ``channels_last`` puts the networks' parameters in channels-last memory format; ``compile`` compiles the whole
 forward with ``torch.compile`` (one graph: nothing in it waits for the device), ``"reduce-overhead"`` with CUDA
 graphs for fixed-shape inference on a GPU, ``"frozen"`` with the weights frozen into the graph (on the CPU: oneDNN
-convolutions on weights packed once; README "Speed" gives its operator count and compile time).
+convolutions on weights packed once; docs/speed.md gives its operator count and compile time).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Feature pyramid and FPN of the appearance-flow warping nets (PF-AFN / FS-VTON family, ``METHOD.md`` 9.2).
+"""Feature pyramid and FPN of the appearance-flow warping nets of the PF-AFN / FS-VTON family
+(``docs/methods/pfafn.md``, "Networks").
 
 Architecture. :class:`FeaturePyramid` has five levels; level ``k`` is a stride-2 3x3 conv (pre-activation
 BatchNorm-ReLU-Conv; level 0 is a plain conv by default, so the raw input is not clipped by a ReLU, and

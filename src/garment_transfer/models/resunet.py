@@ -1,4 +1,4 @@
-"""ResUNet generator, the arm regrowth net ``R`` (PF-AFN's ``ResUnetGenerator`` layout, ``METHOD.md`` 4.5, 9.3).
+"""ResUNet generator, the arm regrowth net ``R`` (PF-AFN's ``ResUnetGenerator`` layout).
 
 Architecture. ``num_downs`` levels; level ``k`` has ``inner_k = ngf * min(2^k, 8)`` channels. Down at level ``k``: a
 3x3 stride-2 conv (no bias), BatchNorm (not at the outermost and innermost levels), ReLU, two residual blocks

@@ -1,5 +1,5 @@
-"""Spatial transformers of the transfer warping student ``S_W`` (``METHOD.md`` 4.4): the initial aligning STN,
-regressing one affine map, and the TPS baseline's regressor of thin-plate-spline control points.
+"""Spatial transformers of the transfer warping student ``S_W`` (arXiv 2401.12433, Sec. 3.3.2): the initial
+aligning STN, regressing one affine map, and the TPS baseline's regressor of thin-plate-spline control points.
 
 Architecture (both). The input is ``cat(P_s, P_t, M^g_s, M^g_{t<-s})`` (``2 * pose_channels + 2`` channels) plus two
 normalised coordinate channels (CoordConv), so that globally pooled features can still say *where* the shapes are.

@@ -1,4 +1,5 @@
-"""U-2-Net (Qin et al. 2020), the parsing backbone of ``T_P`` and ``S_P`` (``METHOD.md`` 4.1, 4.2, 9.1).
+"""U-2-Net (Qin et al. 2020), the parsing backbone of ``T_P`` and ``S_P`` (``docs/methods/distilled-transfer.md``,
+"U-2-Net").
 
 Architecture. ``REBNCONV(in, out, d)`` is a 3x3 conv (dilation = padding = ``d``) + BatchNorm + ReLU. A residual
 U-block ``RSU-L(in, mid, out)`` maps the input to ``hxin`` (in -> out), runs an L-level U-Net on ``mid`` channels

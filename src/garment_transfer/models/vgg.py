@@ -1,4 +1,5 @@
-"""VGG-19 convolutional features for perceptual losses (``METHOD.md`` 4.3, 4.4, 9.3).
+"""VGG-19 convolutional features for perceptual losses (``docs/methods/distilled-transfer.md``,
+"Warping losses and weights").
 
 Architecture. The conv part of torchvision's VGG-19 (configuration "E": sixteen 3x3 convs with ReLU, five 2x2
 max-pools), kept as an ``nn.Sequential`` named ``features`` with torchvision's indices so that a torchvision-format

@@ -117,7 +117,7 @@ class StageModule(pl.LightningModule):
                           "train/vgg_random = 1", stacklevel=3)
 
     def accelerate_nets(self, channels_last: bool = False, compile: bool | str = False) -> None:
-        """The speed switches (``models.acceleration``, README "Speed") on the trained net, every frozen net this
+        """The speed switches (``models.acceleration``, docs/speed.md) on the trained net, every frozen net this
         stage holds, the discriminator and the VGG loss net; both off leave them untouched."""
         frozen = [module.net for module in self.children() if isinstance(module, FrozenNet)]
         others = [net for net in (getattr(self, "discriminator", None), getattr(self, "vgg", None)) if net is not None]

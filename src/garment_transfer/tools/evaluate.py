@@ -1,4 +1,4 @@
-"""Evaluate a folder of result images under one protocol of METHOD.md section 5 and print the metrics table.
+"""Evaluate a folder of result images under one protocol (docs/evaluation.md) and print the metrics table.
 
 Protocols: transfer (each result against the true transfer of a synthetic data set), retransfer (each result
 I_{s<-t<-s}, named after its pair (s, t), against the source person I_s), unpaired (the results alone: IS, and FID /

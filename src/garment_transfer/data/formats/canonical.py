@@ -1,6 +1,6 @@
-"""The canonical layout, exactly VITON-HD's (``DATA.md`` section 2), also the synthetic engine's: paths, raw read /
-write of one sample, its reader (:class:`CanonicalReader`, format ``canonical``, alias ``vitonhd``), its detection
-rule and the check of its true transfers.
+"""The canonical layout, exactly VITON-HD's (``docs/data.md``, "On-disk layout"), also the synthetic engine's:
+paths, raw read / write of one sample, its reader (:class:`CanonicalReader`, format ``canonical``, alias
+``vitonhd``), its detection rule and the check of its true transfers.
 
 ::
 

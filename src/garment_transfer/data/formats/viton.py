@@ -22,7 +22,7 @@ There is no training list: PF-AFN pairs the sorted listings of the training fold
 folders lack or add (they would shift PF-AFN's pairing). A folder holding ``train_img/`` or ``test_img/`` itself (this
 project's old export, or the pack unpacked into one folder) is read the same way.
 
-Labels: ACGPN-14 (``DATA.md`` section 3). A JPEG label map is lossy, and ACGPN-14's ids 8..13 are consecutive, so
+Labels: ACGPN-14 (``docs/data.md``). A JPEG label map is lossy, and ACGPN-14's ids 8..13 are consecutive, so
 JPEG's errors of one or two grey levels change classes near label edges: its values are snapped to the nearest
 ACGPN-14 id within 4 and the reader warns; a value further from every id (a colour visualisation?) is an error. Use
 PNG label maps where you have them (a ``_0.png`` is preferred to a ``_0.jpg``). The exporter maps CIHP -> ACGPN-14

@@ -1,4 +1,4 @@
-"""The synthetic garment-transfer data engine (``DATA.md`` section 5).
+"""The synthetic garment-transfer data engine (``docs/data.md``, "The synthetic engine").
 
 Procedurally rendered people, garments defined in garment coordinates (upper garments, and with ``categories`` lower
 garments and dresses), their flat in-shop images, CIHP parsings, DensePose IUV for the body under the clothes, BODY_25

@@ -375,9 +375,9 @@ def sample_scene(rng: np.random.Generator, cfg: EngineConfig) -> Scene:
 
 
 def sample_person(rng: np.random.Generator, cfg: EngineConfig, category: str = "upper") -> Person:
-    """Draw one person of a garment ``category``; the order of draws is part of the engine version. The ``upper``
-    person is drawn exactly as in engine 1.0; the other categories draw the same person fields first, then their
-    garment (from the category's own generator, see ``engine``)."""
+    """Draw one person of a garment ``category``; the order of draws is part of the engine version. An ``upper``
+    person takes the draws of engine version 1.0, so a 1.0 upper-body set renders identically; the other categories
+    draw the same person fields first, then their garment (from the category's own generator, see ``engine``)."""
     person = Person(body=sample_body(rng, cfg), garment=sample_garment(rng, cfg), lower=sample_lower(rng, cfg),
                     scene=sample_scene(rng, cfg))
     if category == "upper":

@@ -60,7 +60,7 @@ def _motif(g: Garment, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 def garment_space(panel: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map garment coordinates to the flat garment space ``(X, Y)``; all arrays (N,)."""
-    if panel.size and panel.max() <= 3:  # upper garments: engine 1.0's arithmetic, unchanged
+    if panel.size and panel.max() <= 3:  # upper garments (panels 0-3): torso, then two sleeves
         side = np.where(panel == 2, -1.0, 1.0)
         sleeve = panel >= 2
         X = np.where(sleeve, side * SLEEVE_SPACE_OFFSET + (u - 0.5) * SLEEVE_SPACE_WIDTH, u - 0.5)

@@ -156,7 +156,8 @@ def _meta(settings: SynthSettings, status: str) -> dict:
         "package_version": __version__,
         "settings": settings.to_dict(),
         "regenerate": settings.command(),
-        "layout": "canonical: VITON-HD's (DATA.md section 2), pair lists at the root (train paired, test unpaired)",
+        "layout": "canonical: VITON-HD's (docs/data.md, On-disk layout), pair lists at the root (train paired, "
+                  "test unpaired)",
         "labels": "image-parse-v3: CIHP ids; image-densepose: I, U*255, V*255; transfer/flow: (2, H, W) float32 "
                   "source pixel (x, y) per garment pixel, -1 unseen; image-parse-parts, cloth-parse-parts: garment "
                   "part ids " + ", ".join(f"{i} {name}" for name, i in GARMENT_PARTS.items()) + "; openpose_json: "

@@ -1,4 +1,5 @@
-"""Try-on warping teacher ``T_W``: parser-based, style-modulated appearance flow, FS-VTON style (METHOD.md 4.3, 9.2).
+"""Try-on warping teacher ``T_W``: parser-based, style-modulated appearance flow, FS-VTON style (arXiv 2401.12433,
+Sec. 3.3.1; ``docs/methods/distilled-transfer.md``, "Try-on warping teacher").
 
 Architecture. Two :class:`~garment_transfer.models.pyramid.FeaturePyramid` +
 :class:`~garment_transfer.models.pyramid.FPN` branches encode the garment (``cat(C * C^m, C^m)``, 4 channels) and the

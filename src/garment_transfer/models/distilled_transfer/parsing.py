@@ -1,5 +1,5 @@
-"""The parsing net of the try-on parsing teacher ``T_P`` and the transfer parsing student ``S_P`` (``METHOD.md`` 4.1,
-4.2): a :class:`~garment_transfer.models.u2net.U2Net` on ``cat(M^r, shape, P)`` with 7-class outputs.
+"""The parsing net of the try-on parsing teacher ``T_P`` and the transfer parsing student ``S_P`` (arXiv 2401.12433,
+Sec. 3.2): a :class:`~garment_transfer.models.u2net.U2Net` on ``cat(M^r, shape, P)`` with 7-class outputs.
 
 Inputs: the remaining parsing ``M^r`` (4 channels), a garment shape (1: the in-shop mask ``C^m`` for the teacher,
 the worn garment ``M^g`` for the student) and DensePose ``P`` (``pose_channels``, as the data module encodes it).

@@ -1,5 +1,6 @@
-"""The arm regrowth net ``R`` (``METHOD.md`` 4.5): a :class:`~garment_transfer.models.resunet.ResUnetGenerator` on
-``cat(I * mask, shape, P_t)`` whose output is ``tanh`` times the shape (zero outside).
+"""The arm regrowth net ``R`` (arXiv 2401.12433, Sec. 3.4): a
+:class:`~garment_transfer.models.resunet.ResUnetGenerator` on ``cat(I * mask, shape, P_t)`` whose output is ``tanh``
+times the shape (zero outside).
 
 Inputs: source skin content (3), the target skin shape (1) and, by default, the target's DensePose ``P_t``
 (``pose_channels``). :func:`build_regrowth_net` builds it from a stage's hyper-parameters, :func:`regrow` runs it.

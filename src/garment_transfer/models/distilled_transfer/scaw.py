@@ -1,10 +1,11 @@
-"""Transfer warping student ``S_W``: initial aligning + progressive shape-content-aware flow (``METHOD.md`` 4.4).
+"""Transfer warping student ``S_W``: initial aligning + progressive shape-content-aware flow (arXiv 2401.12433,
+Sec. 3.3; ``docs/methods/distilled-transfer.md``, "Transfer warping student").
 
 Architecture.
 
 1. *Initial aligning* (optional, :class:`~garment_transfer.models.stn.AligningSTN`): ``theta`` from
    ``cat(P_s, P_t, M^g_s, M^g_{t<-s})`` warps ``G_s``, ``M^g_s`` and ``P_s`` (pose with zero padding: background).
-2. *Encoders* (PF-AFN sized, ``METHOD.md`` 9.2): a :class:`~garment_transfer.models.pyramid.FeaturePyramid` (five
+2. *Encoders* (PF-AFN sized): a :class:`~garment_transfer.models.pyramid.FeaturePyramid` (five
    stride-2 levels, H/2 .. H/32) and an :class:`~garment_transfer.models.pyramid.FPN` of ``fpn`` channels. The shape
    encoder ``E_s`` is *shared* by the source shape ``cat(aligned M^g_s, aligned P_s)`` and the target shape
    ``cat(M^g_{t<-s}, P_t)``; the content encoder ``E_c`` (same structure, own weights) sees the aligned garment

@@ -1,10 +1,10 @@
-"""PF-AFN's networks with their builders and input adapters (``SYSTEMS.md`` 1): the parser-based warp PB-AFWM, the
-parser-free warp PF-AFWM (:class:`~garment_transfer.models.afwm.AFWM`), the try-on generators
+"""PF-AFN's networks with their builders and input adapters (``docs/methods/pfafn.md``): the parser-based warp
+PB-AFWM, the parser-free warp PF-AFWM (:class:`~garment_transfer.models.afwm.AFWM`), the try-on generators
 (:class:`~garment_transfer.models.resunet.ResUnetGenerator`, 5 levels, 4 outputs: RGB and a composition mask), and
 :class:`PFAFNTryOn`, a warp with its generator (what the end-to-end stages train and what the tutor, the pipeline and
 the comparison run).
 
-Inputs (PF-AFN's ``train_PBAFN_*.py``, mapped onto the 7 classes of ``METHOD.md`` 2):
+Inputs (PF-AFN's ``train_PBAFN_*.py``, mapped onto the 7 classes of ``docs/data.md``):
 
 - Parser-based person representation, 45 channels (:func:`pb_person`): two preserve masks, face = {hair, face}
   (ACGPN-14 ids {1, 12}) and other clothes = {lower garment, thigh} (ACGPN-14 {5, 6, 8, 9, 10}: the shoes 5 and 6

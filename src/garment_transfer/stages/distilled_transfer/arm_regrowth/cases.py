@@ -1,4 +1,5 @@
-"""Training examples for the arm regrowth net ``R`` (``METHOD.md`` 4.5; paper Sec. 3.4 and Table 3).
+"""Training examples for the arm regrowth net ``R`` (arXiv 2401.12433, Sec. 3.4 and Table 3;
+``docs/methods/distilled-transfer.md``, "Arm regrowth").
 
 Every construction turns a target ``(I_t, M^s_t)`` into an :class:`Example`: source content (skin pixels the net may
 copy), the target skin shape to fill, and the ground truth ``I_t * M^s_t``. Images (B, 3, H, W) in [-1, 1], masks

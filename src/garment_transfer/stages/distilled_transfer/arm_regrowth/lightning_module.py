@@ -1,4 +1,5 @@
-"""The arm regrowth net ``R``: ``R(I * mask, shape, P_t) -> skin`` (``METHOD.md`` 4.5, paper Sec. 3.4).
+"""The arm regrowth net ``R``: ``R(I * mask, shape, P_t) -> skin`` (arXiv 2401.12433, Sec. 3.4;
+``docs/methods/distilled-transfer.md``, "Arm regrowth").
 
 Inputs: source skin content (3), the target skin shape (1) and, by default, the target's DensePose ``P_t``
 (``pose_channels``); output the skin image, ``tanh`` of a :class:`~garment_transfer.models.resunet.ResUnetGenerator`

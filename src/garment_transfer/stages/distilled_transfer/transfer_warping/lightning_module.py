@@ -1,4 +1,5 @@
-"""The transfer warping student ``S_W``: the source's worn garment warped to the target shape (``METHOD.md`` 4.4).
+"""The transfer warping student ``S_W``: the source's worn garment warped to the target shape (arXiv 2401.12433,
+Sec. 3.3; ``docs/methods/distilled-transfer.md``, "Transfer warping student").
 
 Per pair (source ``s``, target ``t``, two people) the net sees ``G_s``, ``M^g_s``, ``P_s``, ``P_t`` and the target
 shape ``M^g_{t<-s}``, which comes from the frozen transfer parsing student ``S_P`` (``target_shape="student"``:
@@ -109,8 +110,9 @@ class TransferWarpingModule(StageModule):
         method: "scaw" (paper), "fsv" (content-aware stage only) or "tps" (thin-plate-spline baseline).
         initial_align: the aligning STN (False: the "no initial aligning" ablation).
         supervision: "shape_content" (paper), "shape" or "cycle" (module docstring).
-        lr, betas: Adam (lr 5e-5, ``METHOD.md`` 8).
-        w_align, w_ratio, w_mask, w_l1, w_vgg, w_smooth, w_tv: loss weights (``METHOD.md`` 4.4, 9.3).
+        lr, betas: Adam (lr 5e-5: our choice, the paper's rates were lost).
+        w_align, w_ratio, w_mask, w_l1, w_vgg, w_smooth, w_tv: loss weights (the paper's were lost; these are the
+            reference implementations' warping weights: ``docs/methods/distilled-transfer.md``, "The student's loss").
         multiscale: sum the terms over the five levels (False: the full-size output alone).
         vgg_levels: the VGG term on the finest ``vgg_levels`` levels only; None: all.
         vgg_weights, allow_random_vgg: as :class:`TryOnWarpingModule` (random features: warned, ``train/vgg_random``).

@@ -1,12 +1,13 @@
 """The try-on warping teacher ``T_W``: ``T_W(repr(M_a, P_a), C_a, C^m_a) -> C_a`` warped to the person's shape,
-self-supervised on paired samples (``METHOD.md`` 4.3).
+self-supervised on paired samples (arXiv 2401.12433, Sec. 3.3.1; ``docs/methods/distilled-transfer.md``,
+"Try-on warping teacher").
 
 Person representation: the parsing one-hot (7 channels) followed by DensePose (``pose_channels``, as the data
 module encodes it), so the net is a :class:`FlowTeacher` with ``7 + pose_channels`` person channels. Garment branch:
 the in-shop garment ``C`` and its mask ``C^m`` (the net warps ``C * C^m``).
 
-Loss (9.3), per level ``k = 0`` (coarsest) .. 4 (full size), with ``G_a = I_a * M^g_a`` and ``M^g_a`` resized to the
-level by area averaging (soft, like the bilinearly resized and warped prediction):
+Loss (FS-VTON's / PF-AFN's), per level ``k = 0`` (coarsest) .. 4 (full size), with ``G_a = I_a * M^g_a`` and
+``M^g_a`` resized to the level by area averaging (soft, like the bilinearly resized and warped prediction):
 ``(k + 1) * [w_l1 L1(warped, G) + w_vgg VGG(warped, G) + w_mask L1(warped mask, M^g) + w_smooth second_order(grid)]``
 plus ``w_tv * sum TV(offsets)`` over all ten offset fields. ``vgg_levels`` restricts the VGG term to the finest levels
 (a CPU-preset choice: VGG is most of a step's cost; the paper preset keeps all five).
@@ -46,8 +47,8 @@ class TryOnWarpingModule(StageModule):
     Args:
         width: :class:`FlowTeacher` width, ``full`` (paper) or ``tiny`` (CPU).
         pose_channels: channels of the DensePose encoding the data module gives (linked by the CLI).
-        lr, betas: Adam (lr 5e-5 by default, ``METHOD.md`` 8).
-        w_l1, w_vgg, w_mask, w_smooth, w_tv: loss weights (9.3).
+        lr, betas: Adam (lr 5e-5 by default: our choice, the paper's rates were lost).
+        w_l1, w_vgg, w_mask, w_smooth, w_tv: loss weights (FS-VTON's / PF-AFN's).
         vgg_weights: torchvision-format ``vgg19-dcbb9e9d.pth``; allow_random_vgg: train with random VGG features
             when the file is absent (an explicit choice: warned, and logged as ``train/vgg_random``).
         vgg_levels: apply the VGG term to the finest ``vgg_levels`` levels only (each keeps its weight ``k + 1``);

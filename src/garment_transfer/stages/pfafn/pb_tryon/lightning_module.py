@@ -1,4 +1,5 @@
-"""PF-AFN's parser-based try-on model trained end to end (``SYSTEMS.md`` 1; PF-AFN's ``train_PBAFN_e2e.py``).
+"""PF-AFN's parser-based try-on model trained end to end (``docs/methods/pfafn.md``, "Parser-based try-on: the
+tutor"; PF-AFN's ``train_PBAFN_e2e.py``).
 
 The net (``models.pfafn.PFAFNTryOn``, variant "parser_based") is PB-AFWM, initialised from a :class:`PBWarpingModule`
 checkpoint (``warp_checkpoint``), and the 8 -> 4 ResUNet generator. On a paired sample (person ``t`` with their own
@@ -55,7 +56,7 @@ class PBTryOnModule(TryOnStage):
             mask}`` (default 5, 1, 5, 1, 1).
         vgg_weights, allow_random_vgg, vgg_levels, resize_mode, smooth_reduction: as :class:`PBWarpingModule`
             (``vgg_levels`` applies to the warping terms).
-        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (docs/speed.md).
     """
 
     def __init__(self, warp_checkpoint: str | None = None, width: str = "full", pose_channels: int = 3,

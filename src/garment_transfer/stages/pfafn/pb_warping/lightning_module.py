@@ -1,4 +1,5 @@
-"""PF-AFN's parser-based warp PB-AFWM (``SYSTEMS.md`` 1; PF-AFN's ``train_PBAFN_stage1.py``).
+"""PF-AFN's parser-based warp PB-AFWM (``docs/methods/pfafn.md``, "Parser-based warp"; PF-AFN's
+``train_PBAFN_stage1.py``).
 
 ``PB-AFWM(C_t, C^m_t, p_t) -> C_t`` warped onto the person, self-supervised on paired samples (a person with their own
 in-shop garment). The person input ``p_t`` has 45 channels (``models.pfafn.pb_person``): the face and other-clothes
@@ -45,7 +46,7 @@ class PBWarpingModule(WarpStage):
         vgg_weights, allow_random_vgg: torchvision-format ``vgg19-dcbb9e9d.pth``, or random features by explicit
             choice (warned; ``train/vgg_random``). vgg_levels: the VGG term on the finest levels only (None: all).
         resize_mode, smooth_reduction: ``losses.pfafn.warping_terms`` options ("area" and PF-AFN's "sum").
-        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (docs/speed.md).
     """
 
     def __init__(self, width: str = "full", pose_channels: int = 3, flow_convention: str = "ours",

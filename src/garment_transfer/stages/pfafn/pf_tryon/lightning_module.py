@@ -1,5 +1,5 @@
-"""PF-AFN's parser-free try-on model trained end to end through the tutor (``SYSTEMS.md`` 1; PF-AFN's
-``train_PFAFN_e2e.py``).
+"""PF-AFN's parser-free try-on model trained end to end through the tutor (``docs/methods/pfafn.md``,
+"Parser-free try-on"; PF-AFN's ``train_PFAFN_e2e.py``).
 
 The net (``models.pfafn.PFAFNTryOn``, variant "parser_free") is PF-AFWM, initialised from a :class:`PFWarpingModule`
 checkpoint (``warp_checkpoint``), and the 7 -> 4 ResUNet generator reading the person image, the warped garment and
@@ -71,7 +71,7 @@ class PFTryOnModule(Phased, TryOnStage):
         warp_weights, kd_weights: as :class:`PFWarpingModule`. generator_weights: as :class:`PBTryOnModule`.
         skin_phases: ``{phase: {skin_l1, skin_vgg}}`` (default 30, 2 before ``niter``, 60, 4 after).
         vgg_weights, allow_random_vgg, vgg_levels, resize_mode, smooth_reduction: as :class:`PBWarpingModule`.
-        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (docs/speed.md).
     """
 
     def __init__(self, tutor_checkpoint: str | None = None, warp_checkpoint: str | None = None, width: str = "full",

@@ -1,5 +1,5 @@
-"""PF-AFN's parser-free warp PF-AFWM, distilled through the parser-based tutor (``SYSTEMS.md`` 1; PF-AFN's
-``train_PFAFN_stage1.py``, supplementary Alg. 2).
+"""PF-AFN's parser-free warp PF-AFWM, distilled through the parser-based tutor (``docs/methods/pfafn.md``,
+"Parser-free warp, distilled"; PF-AFN's ``train_PFAFN_stage1.py``, supplementary Alg. 2).
 
 Per training pair (the real person ``t`` with their own in-shop garment ``C_t``; a random other person ``s`` lending
 ``C_s``), with the frozen parser-based try-on model of ``tutor_checkpoint`` (a :class:`PBTryOnModule`):
@@ -60,7 +60,7 @@ class PFWarpingModule(Phased, WarpStage):
         warp_weights: the warping terms' weights (PF-AFN's 1, 0.2, 2, 6, 0.01). kd_weights: ``{feature_kd, flow_kd}``
             (1, 1: the level weights are inside the terms).
         vgg_weights, allow_random_vgg, vgg_levels, resize_mode, smooth_reduction: as :class:`PBWarpingModule`.
-        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (README "Speed").
+        channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (docs/speed.md).
     """
 
     def __init__(self, tutor_checkpoint: str | None = None, width: str = "full", pose_channels: int = 3,
