@@ -145,3 +145,15 @@ def test_print_config_round_trips(capsys, tmp_path):
     saved = tmp_path / "printed.yaml"
     saved.write_text(yaml.safe_dump(first))
     assert print_config(capsys, saved) == first
+
+
+def test_preflight_sizes_the_synthetic_set_the_data_module_writes():
+    """preflight keeps its own copy of the data module's counts (it runs without torch): the copy must agree, and the
+    disk estimate counts every split the engine writes, val and its true transfers included."""
+    from garment_transfer.data.datamodule import DEFAULT_SYNTHETIC
+    from garment_transfer.tools import preflight
+
+    assert {k: DEFAULT_SYNTHETIC[k] for k in preflight.DEFAULT_SYNTHETIC} == preflight.DEFAULT_SYNTHETIC
+    root, needed = preflight._synthetic_bytes({"size": "128x96"})
+    assert root == Path("data/synthetic-128x96")
+    assert needed == preflight.BYTES_PER_PIXEL * 128 * 96 * (2000 + (200 + 200) * 2)

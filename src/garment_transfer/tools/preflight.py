@@ -32,7 +32,9 @@ WEIGHT_FILES = {  # model argument -> how to get the file
     "lpips_backbone": "torchvision's vgg16-397923af.pth (the LPIPS backbone), or set lpips: null",
 }
 BYTES_PER_PIXEL = 5.0  # synthetic set on disk per pixel of one sample (3.2 measured at 128 x 96), with a margin
-DEFAULT_SYNTHETIC = {"train": 2000, "test": 200, "transfers": 1}
+# The data module's defaults (data.datamodule.DEFAULT_SYNTHETIC, not imported: preflight runs without torch); val and
+# test samples each come with their true transfers.
+DEFAULT_SYNTHETIC = {"train": 2000, "val": 200, "test": 200, "transfers": 1}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +79,7 @@ def _synthetic_bytes(init_args: dict) -> tuple[Path, float]:
     """Where the built-in synthetic set goes and its size on disk, from a data module's init_args (root null)."""
     size = parse_size(init_args.get("size", "128x96"))
     counts = {**DEFAULT_SYNTHETIC, **(init_args.get("synthetic") or {})}
-    samples = counts["train"] + counts["test"] * (1 + counts["transfers"])
+    samples = counts["train"] + (counts["val"] + counts["test"]) * (1 + counts["transfers"])
     return Path(f"data/synthetic-{size[0]}x{size[1]}"), BYTES_PER_PIXEL * size[0] * size[1] * samples
 
 
