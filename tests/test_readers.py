@@ -126,12 +126,14 @@ def test_unknown_label_id_is_named_with_the_table(broken_root):
 
 def test_colour_densepose_rendering_read_as_iuv_is_explained(broken_root):
     path = broken_root / "train/image-densepose/train_000001.png"
-    io.write_png(path, np.full((64, 48, 3), 200, np.uint8))
+    colour = np.array([200, 120, 40], np.uint8)  # a rendering is coloured: a grey picture is refused as one
+    io.write_png(path, np.broadcast_to(colour, (64, 48, 3)).copy())
     with pytest.raises(ValueError, match=f"{path}: part index 200 > 24: is this a colour rendering"):
         make_reader("canonical", broken_root, size=SIZE).person("train", "train_000001")
     reader = make_reader("canonical", broken_root, size=SIZE, densepose="rendering", densepose_files="rendering")
     picture = reader.person("train", "train_000001").densepose
-    assert picture.shape == (3, *SIZE) and torch.allclose(picture, torch.full_like(picture, 200 / 127.5 - 1))
+    expected = torch.from_numpy(colour / 127.5 - 1).float()[:, None, None].expand(3, *SIZE)
+    assert picture.shape == (3, *SIZE) and torch.allclose(picture, expected)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

@@ -10,8 +10,14 @@ Layout-wide problems (``Reader.layout_problems``: PF-AFN's sorted listings that 
 split's other lists (``Reader.list_problems``: the canonical layout's ``transfer/pairs.txt`` must name known ids and
 present files) are reported too; each format's checks live with its reader (``data/formats/``).
 
-Notes (files the layout does not ship, lists at the old place) and warnings (an alpha channel composited on white, a
-JPEG label map) are printed but are not problems.
+Checked beside what the readers refuse: a split whose list names no sample while its folder is there, a DensePose
+that shows no body (``densepose.body_problem``), and a file that leads outside the data set's folders (a symbolic
+link: copies, archives and fingerprints miss it). A label map stored as JPEG (by its bytes, whatever its name) is a
+"lossy label map" (``base.read_ids``).
+
+Notes (files the layout does not ship, lists at the old place, a data set that holds one split only: a download of
+the test split) and warnings (an alpha channel composited on white, a JPEG label map of PF-AFN's pack) are printed
+but are not problems.
 """
 
 from __future__ import annotations
@@ -27,15 +33,16 @@ from garment_transfer.data.formats.pairs import read_pair_lines
 from garment_transfer.data.label_maps import garment_classes
 from garment_transfer.data.readers import Reader, make_reader
 
-CATEGORIES = ("missing file", "unreadable image", "size mismatch", "unknown label id", "bad DensePose",
-              "bad keypoints", "empty garment mask", "bad garment mask", "bad pairs file", "pair points at nothing",
-              "duplicate id", "listing mismatch", "other")
+CATEGORIES = ("missing file", "unreadable image", "size mismatch", "unknown label id", "lossy label map",
+              "bad DensePose", "bad keypoints", "empty garment mask", "bad garment mask", "bad pairs file",
+              "pair points at nothing", "duplicate id", "listing mismatch", "outside the data set", "other")
 _KEYWORDS = (  # (category, words of the problem text), tried in order after FileNotFoundError -> "missing file"
     ("bad pairs file", ("pairs file", "not utf-8", "binary file")),
     ("unreadable image", ("cannot read", "cannot identify", "truncated")),
     ("size mismatch", ("differs from the sample's size", "must have shape")),
     ("bad garment mask", ("garment mask recovered",)),
     ("bad DensePose", ("densepose", "part ind", "'uv'")),
+    ("lossy label map", ("jpeg label map", "jpeg garment part map")),
     ("unknown label id", ("label id", "label map")),
     ("bad keypoints", ("keypoint", "openpose")),
 )
@@ -108,10 +115,20 @@ class _Checker:
     def run(self) -> CheckReport:
         split_ids: dict[str, list[str]] = {}
         self.person_files: dict[str, str] = {}
+        self.roots = [Path(folder).resolve() for folder in self.reader.roots()]
+        absent = [split for split in SPLITS if self.reader.split_absent(split)]
+        if len(absent) == len(SPLITS):  # neither split: each folder (or list) is reported missing below
+            absent = []
+        notes = [f"{self.reader.split_folder(split)}: no {split} split (the data set holds the "
+                 f"{' and '.join(s for s in SPLITS if s not in absent)} split only): "
+                 + ("usable to evaluate, not to train" if split == "train" else "usable to train, not to evaluate")
+                 for split in absent]
         for split in SPLITS:
             self.split, self.stats, self.bad = split, SplitStats(), set()
             self.report.splits[split] = self.stats
             folder = self.reader.split_folder(split)
+            if split in absent:
+                continue
             if not folder.is_dir():
                 self.add("missing file", folder, f"folder of the {self.split} split not found")
                 continue
@@ -121,6 +138,8 @@ class _Checker:
                 self.add_error(err)
                 continue
             self.stats.listed = len(ids)
+            if not ids:
+                self.empty(split, folder)
             for path, required in self.reader.pair_files(split):
                 if required or path.is_file():
                     self.pairs(path)
@@ -133,10 +152,28 @@ class _Checker:
             split_ids[split] = ids
             self.lists(set(ids))
             self.stats.with_problems = len(self.bad)
-        self.report.notes = self.reader.notes() + [
+        self.report.notes = notes + self.reader.notes() + [
             f"{count} {split} samples have no {what} (see the note above on what this layout ships)"
             for (split, what), count in sorted(self.lacking.items())]
         return self.report
+
+    def empty(self, split: str, folder: Path):
+        """A split that lists no sample although its folder is there (an emptied list trains on nothing)."""
+        lists = [path for path, _ in self.reader.pair_files(split) if path.is_file()]
+        if lists:
+            return self.add("bad pairs file", lists[0], f"lists no {split} samples (the file holds no pair), yet the "
+                                                        f"{split} split's folder {folder} is there")
+        self.add("missing file", folder, f"holds no {split} samples")
+
+    def outside(self, file, sample_id: str):
+        """A file that leads outside the data set's folders (a symbolic link): copies, archives and the data set's
+        fingerprint miss it."""
+        target = Path(file).resolve()
+        if not any(target.is_relative_to(root) for root in self.roots):
+            how = "a symbolic link to" if Path(file).is_symlink() else "in a linked folder, really"
+            self.add("outside the data set", file, f"{how} {target}, outside the data set folder {self.roots[0]}: "
+                                                   "copies, archives and the data set's fingerprint miss it; copy the "
+                                                   "file in", sample_id)
 
     def pairs(self, path: Path):
         try:
@@ -172,6 +209,14 @@ class _Checker:
         self.stats.readable += 1
         self.person_files[f"{self.split}/{sample_id}"] = str(raw.files.get("image", sample_id))
         self.report.warnings += raw.warnings
+        for file in dict.fromkeys(map(str, raw.files.values())):
+            self.outside(file, sample_id)
+        if "densepose" in raw.files:
+            rendering = raw.densepose_picture is not None
+            pose = raw.densepose_picture if rendering else raw.densepose_index
+            problem = None if pose is None else densepose.body_problem(pose, rendering)
+            if problem is not None:
+                self.add("bad DensePose", raw.files["densepose"], problem, sample_id)
         pose = raw.densepose_index if raw.densepose_picture is None else raw.densepose_picture
         for what, value in (("parsing", raw.labels), ("DensePose", pose)):
             if value is None:
@@ -229,7 +274,8 @@ def format_report(report: CheckReport, max_problems: int = 20) -> str:
         lines += [f"{len(report.warnings)} warnings{more}:"] + [f"  {w}" for w in shown]
     if report.ok:
         return "\n".join([*lines, "OK: no problems found"])
-    shown = report.problems[:max_problems]
+    shown = report.problems[:max(0, max_problems)]
     more = f", the first {len(shown)}" if len(shown) < len(report.problems) else ""
-    lines.append(f"{len(report.problems)} problems{more}:")
+    count = len(report.problems)
+    lines.append(f"{count} problems{more}:" if shown else f"{count} problems (not listed)")
     return "\n".join(lines + [f"  [{p.category}] {p.file}: {p.message}" for p in shown])

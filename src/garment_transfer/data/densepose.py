@@ -74,19 +74,21 @@ def encode_rendering(picture: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ checked reading
-def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv") -> tuple[np.ndarray, np.ndarray]:
+def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv", jpeg: bool | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """An IUV picture as read (mode kept) -> ``(index (H, W) uint8 part indices, uv (2, H, W) float32 in [0, 1])``.
 
     Args:
         picture: (H, W, 3) uint8 as stored; channels I, U * 255, V * 255 (``order="iuv"``, detectron2's
             ``labels_uv_uint8`` saved by PIL) or V, U, I (``order="vui"``, the same array saved by ``cv2.imwrite``).
         path: the file, named in errors.
+        jpeg: whether the file's bytes are a JPEG (None: told by its name).
 
     Raises:
         ValueError: naming ``path`` and the likely cause when the picture cannot be IUV.
     """
     path = Path(path)
-    if str(path).lower().endswith((".jpg", ".jpeg")):
+    if jpeg or (jpeg is None and path.suffix.lower() in (".jpg", ".jpeg")):
         raise ValueError(f"{path}: a JPEG cannot hold DensePose IUV (lossy): is this a colour rendering (VITON-HD's "
                          "image-densepose/*.jpg)? Use densepose: rendering with densepose_files: rendering")
     if picture.ndim == 2:
@@ -110,6 +112,38 @@ def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv") -> tuple[np.
                          "would be I / 255; use densepose_files: parts with densepose: parts")
     uv = np.moveaxis(picture[..., 1:], -1, 0).astype(np.float32) / 255.0
     return index, uv
+
+
+BLACK = 16  # a colour rendering's pixel is background (black) where no channel is above this value
+GREY_SPREAD = 4  # a picture whose channels nowhere differ by more than this is grey, not a colour rendering
+
+
+def rendering_from_picture(picture: np.ndarray, path) -> np.ndarray:
+    """A colour DensePose rendering read as RGB (VITON-HD's ``image-densepose``) -> the same (H, W, 3) uint8.
+
+    Raises:
+        ValueError: naming ``path`` when the picture is grey (one channel, or three equal ones: a part index?); an
+            all-black one is left to :func:`body_problem`.
+    """
+    if picture.ndim != 3 or picture.shape[-1] != 3:
+        raise ValueError(f"{path}: expected an (H, W, 3) colour DensePose rendering, got shape {picture.shape}")
+    spread = picture.max(axis=-1).astype(np.int16) - picture.min(axis=-1)
+    if picture.max() > BLACK and spread.max() <= GREY_SPREAD:
+        raise ValueError(f"{path}: grey (its channels are equal), not a colour rendering as densepose_files: "
+                         "rendering declares (VITON-HD's image-densepose): a grey DensePose part index? Use "
+                         "densepose_files: parts with densepose: parts")
+    return picture
+
+
+def body_problem(pose: np.ndarray, rendering: bool = False) -> str | None:
+    """What is wrong with a DensePose that shows no body, or None when it shows one: a part index (H, W) that is
+    background (0) everywhere, or a colour ``rendering`` (H, W, 3) that is black (no channel above :data:`BLACK`)
+    everywhere, which is what DensePose gives where it found no person."""
+    if rendering and pose.max(initial=0) <= BLACK:
+        return "DensePose rendering with no body (black everywhere): DensePose found no person in the photo?"
+    if not rendering and not pose.any():
+        return "DensePose with no body (part index 0, background, everywhere): DensePose found no person in the photo?"
+    return None
 
 
 def index_from_image(image: np.ndarray, path) -> np.ndarray:

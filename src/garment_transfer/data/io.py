@@ -128,6 +128,12 @@ def read_image(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
                                                    else image.convert(mode)))
 
 
+def read_image_and_format(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+    """Read an image file as :func:`read_image` does with ``mode`` None, and say what its bytes hold: PIL's name of
+    the format (``"PNG"``, ``"JPEG"``, ...), found from the file's content whatever its name says."""
+    return _decoded(path, lambda image: (np.asarray(image), image.format or ""))
+
+
 WHITE = (255, 255, 255)  # the background an alpha channel is composited on
 
 

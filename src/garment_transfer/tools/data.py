@@ -1,7 +1,8 @@
 """Inspect data sets. ``check`` recognises the layout of ROOT (or takes ``--format``), reads every sample listed in
 each split through its reader and prints a table of problems per split (missing or unreadable files, wrong sizes,
-unknown label ids, bad DensePose, empty or unusable garment masks, bad pair lists, lines pointing at nothing,
-duplicate ids, ids in both splits, listings that do not match); exit code 1 when it found any.
+unknown label ids, JPEG label maps, bad or body-less DensePose, empty or unusable garment masks, bad or empty pair
+lists, lines pointing at nothing, duplicate ids, ids in both splits, listings that do not match, files linked from
+outside the data set); exit code 1 when it found any. A download of one split only is a note, not a problem.
 
 Examples:
   garment-transfer data check data/VITON-HD                  # recognised as VITON-HD, options chosen from its files
@@ -49,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "(default: the category folders present)")
     check.add_argument("--test-pairs", metavar="FILE", help="viton only: the test list (PF-AFN keeps test_pairs.txt / "
                                                              "demo.txt in its code repository)")
-    check.add_argument("--max-problems", type=int, default=20, metavar="N", help="problems to list (default 20)")
+    check.add_argument("--max-problems", type=int, default=20, metavar="N",
+                       help="problems to list (default 20; 0 lists none, the table still counts them all)")
 
 
 def _category(text: str):
@@ -63,6 +65,8 @@ def _category(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.max_problems < 0:
+        raise ValueError(f"--max-problems {args.max_problems}: must be 0 or more (the number of problems to list)")
     layout, root, options = "", args.root, {}
     fmt = args.format
     if fmt is None:

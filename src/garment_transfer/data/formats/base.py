@@ -7,9 +7,9 @@ the DensePose part index, U, V and masks; keypoints are rescaled. It maps the la
 through a label map (``label_maps``), takes the garment class from the layout's category where it has one, and
 encodes DensePose as configured (``densepose``). Every problem with a file is an error that names the file.
 
-Checked reading: photos (an alpha channel is composited on white and said so), index maps, DensePose files as
-``densepose_files`` declares them, in-shop garment masks (thresholded, or recovered from the background), each
-checked with an error naming the file.
+Checked reading: photos (an alpha channel is composited on white and said so), index maps (never a JPEG, whatever
+the file's name), DensePose files as ``densepose_files`` declares them, in-shop garment masks (thresholded, or
+recovered from the background), each checked with an error naming the file.
 """
 
 from __future__ import annotations
@@ -59,14 +59,37 @@ def read_photo(path: Path, warnings: list[str] | None = None) -> np.ndarray:
     return image
 
 
-def read_index_map(path: Path, valid_ids: Iterable[int], what: str) -> np.ndarray:
-    """Read a grey or palette PNG of ids as (H, W) uint8; see ``check_ids``.
+def read_ids(path: Path, what: str = "label map") -> np.ndarray:
+    """A picture of ids (a label map, a garment part map, a DensePose part index) as stored (indices of palette
+    images kept); ``what`` names it in the error. Ids need a lossless file: a JPEG, told by the file's bytes whatever
+    its name says, is refused, since JPEG changes ids along every edge, most of them into other valid ids (no id check
+    would see it).
 
     Raises:
         FileNotFoundError: naming the file when it is missing.
-        ValueError: naming the file when it is unreadable, has colour channels or holds an id not in ``valid_ids``.
+        ValueError: naming the file when it is unreadable or holds a JPEG.
     """
-    return check_ids(path, io.read_image(path), valid_ids, what)
+    picture, stored = io.read_image_and_format(path)
+    _refuse_jpeg(path, stored, what)
+    return picture
+
+
+def _refuse_jpeg(path: Path, stored: str, what: str) -> None:
+    if stored == "JPEG":
+        name = "" if path.suffix.lower() in (".jpg", ".jpeg") else f" under a {path.suffix!r} name"
+        raise ValueError(f"{path}: a JPEG {what}{name} (JPEG is lossy: ids change along every edge, most of them "
+                         "into other valid ids); write it as PNG")
+
+
+def read_index_map(path: Path, valid_ids: Iterable[int], what: str) -> np.ndarray:
+    """Read a grey or palette PNG of ids as (H, W) uint8 (a JPEG is refused: :func:`read_ids`); see ``check_ids``.
+
+    Raises:
+        FileNotFoundError: naming the file when it is missing.
+        ValueError: naming the file when it is unreadable, a JPEG, has colour channels or holds an id not in
+            ``valid_ids``.
+    """
+    return check_ids(path, read_ids(path), valid_ids, what)
 
 
 def check_ids(path: Path, labels: np.ndarray, valid_ids: Iterable[int], what: str) -> np.ndarray:
@@ -128,13 +151,16 @@ def ids_from_pairs(path: Path, suffix: str = "_0.jpg") -> list[str]:
 def read_densepose(path: Path, files: str) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """A DensePose file as ``densepose_files`` declares it -> ``(index, uv, picture)``: ``iuv`` / ``iuv_bgr`` give
     the part index and UV, ``parts`` the part index alone, ``rendering`` the colour picture. A file that does not fit
-    its declaration is an error naming it and the likely cause (``densepose.iuv_from_picture``)."""
+    its declaration is an error naming it and the likely cause (``densepose.iuv_from_picture``,
+    ``densepose.rendering_from_picture``); a part index or IUV stored as JPEG (lossy) is refused (:func:`read_ids`).
+    """
     if files == "rendering":
-        return None, None, io.read_image(path, "RGB")
-    stored = io.read_image(path)
+        return None, None, densepose.rendering_from_picture(io.read_image(path, "RGB"), path)
+    stored, kind = io.read_image_and_format(path)
     if files == "parts":
+        _refuse_jpeg(path, kind, "DensePose part index")
         return densepose.index_from_image(stored, path), None, None
-    index, uv = densepose.iuv_from_picture(stored, path, "vui" if files == "iuv_bgr" else "iuv")
+    index, uv = densepose.iuv_from_picture(stored, path, "vui" if files == "iuv_bgr" else "iuv", kind == "JPEG")
     return index, uv, None
 
 
@@ -273,7 +299,8 @@ def _option_text(value) -> str:
     return ",".join(value) if isinstance(value, (list, tuple)) else str(value)
 
 
-def _first_file(folder: Path) -> Path | None:
+def first_file(folder: Path) -> Path | None:
+    """The first file of ``folder`` in sorted order (hidden files left out), or None."""
     if not folder.is_dir():
         return None
     return next((p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")), None)
@@ -281,9 +308,13 @@ def _first_file(folder: Path) -> Path | None:
 
 def densepose_kind(folder: Path) -> tuple[str, str] | None:
     """``(densepose_files, why)`` for a folder of DensePose pictures, from its first file; None when empty."""
-    first = _first_file(folder)
-    if first is None:
-        return None
+    first = first_file(folder)
+    return None if first is None else densepose_file_kind(first)
+
+
+def densepose_file_kind(first: Path) -> tuple[str, str] | None:
+    """``(densepose_files, why)`` for one DensePose picture, said of its folder; None when it cannot be read."""
+    folder = first.parent
     if first.suffix.lower() in (".jpg", ".jpeg"):
         return "rendering", f"{folder.name}/ holds JPEG colour renderings ({first.name})"
     try:
@@ -432,6 +463,17 @@ class Reader:
     def pair_files(self, split: str) -> list[tuple[Path, bool]]:
         """``(path, required)`` of the pair lists of ``split`` to check line by line."""
         return []
+
+    def split_absent(self, split: str) -> bool:
+        """Whether the data set lacks ``split`` altogether (a download of one split): none of its lists is there, and
+        its folder is missing or is the other split's too (a layout keeping both splits in one folder)."""
+        folder = self.split_folder(split)
+        shared = all(folder == self.split_folder(other) for other in SPLITS)
+        return not any(path.is_file() for path, _ in self.pair_files(split)) and (shared or not folder.is_dir())
+
+    def roots(self) -> list[Path]:
+        """The folders the data set's files are in (``data check`` reports files that lead outside them)."""
+        return [self.root]
 
     def pair_columns(self) -> tuple[int, ...]:
         return (2,)

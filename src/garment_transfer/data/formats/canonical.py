@@ -62,6 +62,7 @@ from garment_transfer.data.formats.base import (
     check_size,
     densepose_kind,
     read_densepose,
+    read_ids,
     read_photo,
     stem,
     to_image_tensor,
@@ -370,7 +371,7 @@ class CanonicalReader(Reader):
         paths = sample_paths(self.root, split, sample_id)
         warnings: list[str] = []
         image = read_photo(paths["image"], warnings)
-        labels = io.read_image(paths["parse"])
+        labels = read_ids(paths["parse"])
         if labels.ndim != 2:
             raise ValueError(f"{paths['parse']}: expected a palette or grey PNG of label ids, got colour channels")
         index, uv, picture = read_densepose(paths["densepose"], self.densepose_files)
@@ -381,14 +382,21 @@ class CanonicalReader(Reader):
             check_size(paths[key], array, image.shape[:2])
         files = {"image": paths["image"], "labels": paths["parse"], "densepose": paths["densepose"],
                  "cloth": paths["cloth"], "cloth_mask": paths["cloth_mask"]}
-        keypoints = None
-        keypoint_file = keypoints_path(self.root, split, sample_id)
-        if keypoint_file.parent.is_dir():
-            keypoints, files["keypoints"] = kp.read_openpose_json(keypoint_file, kp.BODY_25), keypoint_file
+        keypoints, keypoint_file = self.read_keypoints(split, sample_id)
+        if keypoint_file is not None:
+            files["keypoints"] = keypoint_file
         parts = {key: _read_parts(path, image.shape[:2])
                  for key, path in garment_parts_paths(self.root, split, sample_id).items()}
         return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, uv, picture, files, keypoints,
                          category=self.category_of(split, sample_id), warnings=warnings, **parts)
+
+    def read_keypoints(self, split: str, sample_id: str) -> tuple[np.ndarray | None, Path | None]:
+        """A sample's BODY_25 keypoints and their file where the set has ``openpose_json/`` (its file must then be
+        there), else ``(None, None)``."""
+        path = keypoints_path(self.root, split, sample_id)
+        if not path.parent.is_dir():
+            return None, None
+        return kp.read_openpose_json(path, kp.BODY_25), path
 
     def category_of(self, split: str, sample_id: str) -> str:
         """The garment category of a sample: from the synthetic set's per-category lists, else ``upper``."""
@@ -462,7 +470,8 @@ def _read_parts(path: Path, size: tuple[int, int]) -> np.ndarray | None:
     """A garment part map (``labels.GARMENT_PARTS`` ids) of the sample's ``size`` where the file exists, else None."""
     if not path.is_file():
         return None
-    return check_size(path, check_ids(path, io.read_image(path), GARMENT_PARTS.values(), "garment part ids"), size)
+    return check_size(path, check_ids(path, read_ids(path, "garment part map"), GARMENT_PARTS.values(),
+                                      "garment part ids"), size)
 
 
 READER = CanonicalReader

@@ -17,11 +17,11 @@ A folder holding ``data/`` with that content is read as its ``data/`` folder. Th
 samples have no pose encoding until ``image-densepose`` is added; the reader says so when one is needed.
 
 The exporter (:func:`export_cpvton`) writes a canonical set as ``<out>/data/`` at ``size`` (256 x 192 by default,
-resized as the VITON exporter does), with ``image-densepose`` (IUV PNG) so this project's stages can read it, COCO-18
-``pose`` files where the canonical set has keypoints, ``train_pairs.txt`` paired and ``test_pairs.txt`` unpaired
-(each test person with the next one's garment of the same category, cyclic). Labels: CIHP -> LIP through
-``CIHP_TO_LIP``, the same ids except torso skin / neck, which LIP lacks (its 10 is jumpsuits): it becomes face, as
-VITON's LIP parsings label the neck (lossy).
+resized as the VITON exporter does), with ``image-densepose`` (IUV PNG, or the grey part index where the source holds
+only that) so this project's stages can read it, COCO-18 ``pose`` files where the canonical set has keypoints,
+``train_pairs.txt`` paired and ``test_pairs.txt`` unpaired (each test person with the next one's garment of the same
+category, cyclic). Labels: CIHP -> LIP through ``CIHP_TO_LIP``, the same ids except torso skin / neck, which LIP lacks
+(its 10 is jumpsuits): it becomes face, as VITON's LIP parsings label the neck (lossy).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from garment_transfer.data.formats.base import (
     read_index_map,
     read_photo,
 )
-from garment_transfer.data.formats.export import cycled_within, map_labels, start_sized_export, write_lines
+from garment_transfer.data.formats.export import Source, cycled_within, map_labels, start_sized_export, write_lines
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines, read_pairs, unique
 from garment_transfer.data.keypoints import COCO_18, openpose_document, read_openpose_json, rescale, to_coco18
 from garment_transfer.data.labels import CIHP, CIHP_PALETTE
@@ -102,14 +102,18 @@ def write_cpvton_sample(data: Path, split: str, sample: canonical.RawSample, siz
     io.write_jpeg(path["image"], io.resize(sample.image, size, nearest=False))
 
 
-def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE) -> int:
-    """Write a canonical data set (both splits) in CP-VTON's layout under ``out_root/data`` at ``size`` = (H, W).
+def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE,
+                  warnings: list[str] | None = None) -> int:
+    """Write a canonical data set (both splits) in CP-VTON's layout under ``out_root/data`` at ``size`` = (H, W),
+    read with the canonical reader's checks (``export.Source``; its warnings go to ``warnings``): ``image-densepose``
+    gets IUV, or the grey part index where the source holds only that (read with ``densepose_files: parts``).
 
     ``out_root`` must be absent, empty, or a previous CP-VTON export. Output is deterministic.
 
     Returns:
         The number of samples written.
     """
+    source = Source(canonical_root, "CP-VTON's image-densepose/", "index+uv", warnings)
     size, splits = start_sized_export(canonical_root, out_root, FORMAT, size)
     data = Path(out_root) / "data"
     for split, ids in splits.items():
@@ -117,8 +121,7 @@ def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[
             (data / split / FOLDERS[key][0]).mkdir(parents=True, exist_ok=True)
         own = canonical.categories(canonical_root, split)
         for sample_id in ids:
-            raw = canonical.read_sample(canonical_root, split, sample_id, own.get(sample_id, "upper"))
-            write_cpvton_sample(data, split, raw, size)
+            write_cpvton_sample(data, split, source.sample(split, sample_id), size)
         cloths = cycled_within(ids, own) if split == "test" else ids
         write_lines(pairs_path(data, split), [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, cloths)])
     return sum(map(len, splits.values()))

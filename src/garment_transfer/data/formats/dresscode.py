@@ -54,11 +54,13 @@ from garment_transfer.data.formats.base import (
     fit_to,
     ids_from_pairs,
     mask_from_background,
+    read_ids,
     read_index_map,
     read_photo,
 )
 from garment_transfer.data.formats.export import (
     META_NAME,
+    Source,
     canonical_splits,
     claim_export_dir,
     map_labels,
@@ -181,7 +183,7 @@ def read_dresscode_sample(root: str | Path, sample_id: str, category: str = "upp
     image = read_photo(path[_PERSON], warnings)
     size = image.shape[:2]
     labels = read_index_map(path[_LABELS], ATR.values(), "ATR-18 label ids")
-    index = densepose.index_from_image(io.read_image(path[_DENSEPOSE]), path[_DENSEPOSE])
+    index = densepose.index_from_image(read_ids(path[_DENSEPOSE], "DensePose part index"), path[_DENSEPOSE])
     cloth = read_photo(path[_CLOTH], warnings)
     mask, source = _read_cloth_mask(path[_MASK], path[_CLOTH], cloth)
     keypoints = None
@@ -249,9 +251,12 @@ def _pair_lines(persons: list[str], cloths: list[str]) -> list[str]:
     return [f"{person}{_PERSON} {cloth}{_CLOTH}" for person, cloth in zip(persons, cloths)]
 
 
-def export_dresscode(canonical_root: str | Path, out_root: str | Path, category: str | None = None) -> int:
+def export_dresscode(canonical_root: str | Path, out_root: str | Path, category: str | None = None,
+                     warnings: list[str] | None = None) -> int:
     """Write a canonical data set (both splits) in the DressCode layout: each sample under its own category folder
-    (``category`` None), or every sample under ``category``.
+    (``category`` None), or every sample under ``category``. The source is read with the canonical reader's checks
+    (``export.Source``; its warnings go to ``warnings``): it must hold DensePose IUV, since ``dense/`` holds U, V
+    beside the part index.
 
     ``out_root`` must be absent, empty, or a previous DressCode export (other categories are kept; files of the
     categories written are overwritten, stale extra ones are not removed). Output is deterministic.
@@ -261,6 +266,7 @@ def export_dresscode(canonical_root: str | Path, out_root: str | Path, category:
     """
     if category is not None:
         category_dir(out_root, category)  # validates
+    source = Source(canonical_root, "DressCode's dense/", "iuv", warnings)
     splits = canonical_splits(canonical_root)
     _check_disjoint(canonical_root, splits)
     placed = {split: _placement(canonical_root, split, ids, category) for split, ids in splits.items()}
@@ -273,10 +279,8 @@ def export_dresscode(canonical_root: str | Path, out_root: str | Path, category:
             (category_dir(out_root, name) / folder).mkdir(parents=True, exist_ok=True)
     io.atomic_write_json(Path(out_root) / META_NAME, {"format": FORMAT, "exports": exports})
     for split, ids in splits.items():
-        own = canonical.categories(canonical_root, split)
         for sample_id in ids:
-            raw = canonical.read_sample(canonical_root, split, sample_id, own.get(sample_id, "upper"))
-            write_dresscode_sample(out_root, raw, placed[split][sample_id])
+            write_dresscode_sample(out_root, source.sample(split, sample_id), placed[split][sample_id])
         for name in written:
             members = [i for i in ids if placed[split][i] == name]
             write_lines(pairs_path(out_root, split, name), _pair_lines(members, members))

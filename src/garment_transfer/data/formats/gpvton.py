@@ -53,16 +53,19 @@ from garment_transfer.data.formats.base import (
     check_size,
     check_split,
     list_columns,
+    read_ids,
     read_index_map,
     read_photo,
     stem,
 )
 from garment_transfer.data.formats.export import (
     META_NAME,
+    Source,
     canonical_splits,
     claim_export_dir,
     cycled_within,
     map_labels,
+    part_index,
     source_record,
     write_lines,
 )
@@ -232,15 +235,16 @@ def write_gpvton_sample(out_root: Path, split: str, sample: canonical.RawSample)
     io.write_png(paths["cloth_mask"], binarize(sample.cloth_mask))
     io.write_png(paths["cloth"].parent.parent / "cloth_parse-bytedance" / name, cloth_labels(sample))
     io.write_png(paths["labels"], gp_labels(sample))
-    io.write_png(paths["densepose"], np.ascontiguousarray(sample.iuv[..., 0]))
+    io.write_png(paths["densepose"], part_index(sample.iuv))
     if sample.keypoints is not None:
         paths["keypoints"].parent.mkdir(exist_ok=True)
         io.atomic_write_json(paths["keypoints"], openpose_document(sample.keypoints))
     io.write_png(paths["image"], sample.image)
 
 
-def export_gpvton(canonical_root: str | Path, out_root: str | Path) -> int:
-    """Write a canonical data set (both splits) in GP-VTON's VITON-HD layout (module docstring).
+def export_gpvton(canonical_root: str | Path, out_root: str | Path, warnings: list[str] | None = None) -> int:
+    """Write a canonical data set (both splits) in GP-VTON's VITON-HD layout (module docstring), read with the
+    canonical reader's checks (``export.Source``; its warnings go to ``warnings``): DensePose IUV or part indices.
 
     ``out_root`` must be absent, empty, or a previous GP-VTON export. Output is deterministic.
 
@@ -248,6 +252,7 @@ def export_gpvton(canonical_root: str | Path, out_root: str | Path) -> int:
         The number of samples written.
     """
     out = Path(out_root)
+    source = Source(canonical_root, "GP-VTON's densepose/", "index", warnings)
     splits = canonical_splits(canonical_root)
     count = sum(map(len, splits.values()))
     claim_export_dir(out, FORMAT)
@@ -258,8 +263,7 @@ def export_gpvton(canonical_root: str | Path, out_root: str | Path) -> int:
         (out / split / "cloth_parse-bytedance").mkdir(exist_ok=True)
         own = canonical.categories(canonical_root, split)
         for sample_id in ids:
-            write_gpvton_sample(out, split, canonical.read_sample(canonical_root, split, sample_id,
-                                                                  own.get(sample_id, "upper")))
+            write_gpvton_sample(out, split, source.sample(split, sample_id))
 
         def line(person: str, cloth: str) -> str:
             return f"{person}.png {cloth}.png {TOKENS[own.get(person, 'upper')]}"
@@ -348,7 +352,7 @@ class GPVTONReader(Reader):
         warnings: list[str] = []
         image = read_photo(paths["image"], warnings)
         labels = read_index_map(paths["labels"], range(29), "GP-VTON parsing ids")
-        index = densepose.index_from_image(io.read_image(paths["densepose"]), paths["densepose"])
+        index = densepose.index_from_image(read_ids(paths["densepose"], "DensePose part index"), paths["densepose"])
         cloth = read_photo(paths["cloth"], warnings)
         cloth_mask = binarize(io.read_image(paths["cloth_mask"], "L"))
         for key, array in (("labels", labels), ("densepose", index)):

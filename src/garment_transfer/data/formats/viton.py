@@ -22,14 +22,14 @@ There is no training list: PF-AFN pairs the sorted listings of the training fold
 folders lack or add (they would shift PF-AFN's pairing). A folder holding ``train_img/`` or ``test_img/`` itself (this
 project's old export, or the pack unpacked into one folder) is read the same way.
 
-Labels: ACGPN-14 (``docs/data.md``). A JPEG label map is lossy, and ACGPN-14's ids 8..13 are consecutive, so
-JPEG's errors of one or two grey levels change classes near label edges: its values are snapped to the nearest
-ACGPN-14 id within 4 and the reader warns; a value further from every id (a colour visualisation?) is an error. Use
-PNG label maps where you have them (a ``_0.png`` is preferred to a ``_0.jpg``). The exporter maps CIHP -> ACGPN-14
-through ``CIHP_TO_ACGPN`` (lossy: hat into hair; dress and coat into upper clothes; glove, socks and scarf into
-background, as the ``cihp`` table reads them; skirt into bottom with pants; sunglasses and torso skin / neck into face,
-since ACGPN has no neck class and VITON's parsing labels the neck as face). ACGPN's label 7 ("noise") is read as upper
-clothes (``acgpn14`` table), as PF-AFN and ACGPN relabel it; the exporter never writes it.
+Labels: ACGPN-14 (``docs/data.md``). A JPEG label map (told by its bytes, whatever its name) is lossy, and
+ACGPN-14's ids 8..13 are consecutive, so JPEG's errors of one or two grey levels change classes near label edges: its
+values are snapped to the nearest ACGPN-14 id within 4 and the reader warns; a value further from every id (a colour
+visualisation?) is an error. Use PNG label maps where you have them (a ``_0.png`` is preferred to a ``_0.jpg``). The
+exporter maps CIHP -> ACGPN-14 through ``CIHP_TO_ACGPN`` (lossy: hat into hair; dress and coat into upper clothes;
+glove, socks and scarf into background, as the ``cihp`` table reads them; skirt into bottom with pants; sunglasses and
+torso skin / neck into face, since ACGPN has no neck class and VITON's parsing labels the neck as face). ACGPN's label 7
+("noise") is read as upper clothes (``acgpn14`` table), as PF-AFN and ACGPN relabel it; the exporter never writes it.
 
 The exporter writes both roots at ``size`` (256 x 192 by default: bilinear, antialiased when shrinking, for images;
 nearest for labels and part indices; bilinear then re-threshold at 128 for the garment mask), the test pack with
@@ -54,12 +54,19 @@ from garment_transfer.data.formats.base import (
     RawPerson,
     Reader,
     binarize,
+    check_ids,
     check_size,
     check_split,
-    read_index_map,
     read_photo,
 )
-from garment_transfer.data.formats.export import cycled_within, map_labels, start_sized_export, write_lines
+from garment_transfer.data.formats.export import (
+    Source,
+    cycled_within,
+    map_labels,
+    part_index,
+    start_sized_export,
+    write_lines,
+)
 from garment_transfer.data.formats.pairs import PairLine, read_pair_lines
 from garment_transfer.data.keypoints import COCO_18, openpose_document, read_openpose_json, rescale, to_coco18
 from garment_transfer.data.labels import CIHP
@@ -209,10 +216,11 @@ def _snap_jpeg_labels(labels: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _labels(path: Path) -> tuple[np.ndarray, bool]:
-    if path.suffix.lower() == ".jpg":
-        labels = io.read_image(path, "L")
-        return _snap_jpeg_labels(labels, path), True
-    return read_index_map(path, ACGPN.values(), "ACGPN-14 label ids"), False
+    """A label map and whether it is a JPEG (by its bytes, whatever its name: snapped, see the module docstring)."""
+    labels, stored = io.read_image_and_format(path)
+    if stored == "JPEG":
+        return _snap_jpeg_labels(labels if labels.ndim == 2 else io.read_image(path, "L"), path), True
+    return check_ids(path, labels, ACGPN.values(), "ACGPN-14 label ids"), False
 
 
 def _present(path: Path, split: str, key: str) -> bool:
@@ -264,7 +272,7 @@ def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSa
     io.write_jpeg(path["cloth"], io.resize(sample.cloth, size, nearest=False))
     io.write_jpeg(path["cloth_mask"], mask)
     io.write_png(path["labels"], io.resize(labels, size, nearest=True))
-    io.write_npy(path["densepose"], io.resize(np.ascontiguousarray(sample.iuv[..., 0]), size, nearest=True))
+    io.write_npy(path["densepose"], io.resize(part_index(sample.iuv), size, nearest=True))
     if sample.keypoints is not None:
         path["keypoints"].parent.mkdir(exist_ok=True)
         points = rescale(to_coco18(sample.keypoints), sample.image.shape[:2], size)
@@ -272,8 +280,10 @@ def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSa
     io.write_jpeg(path["image"], io.resize(sample.image, size, nearest=False))
 
 
-def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE) -> int:
-    """Write a canonical data set (both splits) in the PF-AFN layout (two roots) at ``size`` = (H, W).
+def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE,
+                 warnings: list[str] | None = None) -> int:
+    """Write a canonical data set (both splits) in the PF-AFN layout (two roots) at ``size`` = (H, W), read with the
+    canonical reader's checks (``export.Source``; its warnings go to ``warnings``): DensePose IUV or part indices.
 
     ``out_root`` must be absent, empty, or a previous VITON export (its files are overwritten, stale extra ones are
     not removed). Output is deterministic.
@@ -281,6 +291,7 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
     Returns:
         The number of samples written.
     """
+    source = Source(canonical_root, "the VITON 256 x 192 pack's <split>_densepose/", "index", warnings)
     size, splits = start_sized_export(canonical_root, out_root, FORMAT, size)
     for split, ids in splits.items():
         base = Path(out_root) / ROOTS[split]
@@ -288,8 +299,7 @@ def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[i
             (base / f"{split}_{_FILES[key][0][split][0]}").mkdir(parents=True, exist_ok=True)
         own = canonical.categories(canonical_root, split)
         for sample_id in ids:
-            raw = canonical.read_sample(canonical_root, split, sample_id, own.get(sample_id, "upper"))
-            write_viton_sample(out_root, split, raw, size)
+            write_viton_sample(out_root, split, source.sample(split, sample_id), size)
         if split == "test" and len(ids) > 1:
             shifted = cycled_within(ids, own)
             write_lines(base / TEST_LISTS[0], [f"{p}_0.jpg {c}_1.jpg" for p, c in zip(ids, shifted)])
@@ -319,6 +329,9 @@ class VitonReader(Reader):
 
     def base(self, split: str) -> Path:
         return split_root(self.root, split, self.overrides[split])
+
+    def roots(self) -> list[Path]:
+        return [self.root] + [Path(folder) for folder in self.overrides.values() if folder is not None]
 
     def ids(self, split: str) -> list[str]:
         return list_viton_ids(self.root, split, self.overrides[split])

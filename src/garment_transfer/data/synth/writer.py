@@ -1,15 +1,17 @@
 """Writing a synthetic data set to disk in the canonical layout: validated first, parallel, resumable.
 
-A run checks everything before it writes anything: the size, the counts, that the folder can be written, and that
-an existing folder was generated with the same settings (``meta.json``). Each file is written atomically and a
-sample counts as done when all its files exist, so an interrupted run continues where it stopped. Equal settings
-give byte-identical files whatever the number of workers.
+A run checks everything before it writes anything: the size, the counts, that the folder can be written, and that an
+existing folder was generated with the same settings (``meta.json``). Each file is written atomically and a sample
+counts as done when all its files exist, so an interrupted run continues where it stopped (Ctrl-C stops the pool's
+processes quietly: the command says so in one line). Equal settings give byte-identical files whatever the number of
+workers.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +190,13 @@ def _init_worker(settings: SynthSettings, root: Path) -> None:
     _ROOT = root
 
 
+def _init_pool_worker(settings: SynthSettings, root: Path) -> None:
+    """A pool process ignores Ctrl-C (a terminal sends SIGINT to every process of the command): the parent stops
+    the pool and says so in one line, instead of each worker printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(settings, root)
+
+
 def _run_job(job: tuple) -> tuple:
     if job[0] == "sample":
         canonical.write_sample(_ROOT, job[1], _ENGINE.sample(job[1], job[2], job[3]))
@@ -277,16 +286,23 @@ def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progre
 
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, unit="file-set",
                desc=f"synth {root.name}", dynamic_ncols=True)
-    if workers == 1 or len(todo) < 4:
-        _init_worker(settings, root)
-        for job in todo:
-            bar.update(bool(_run_job(job)))
-    else:
-        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with context.Pool(workers, initializer=_init_worker, initargs=(settings, root)) as pool:
-            for _ in pool.imap_unordered(_run_job, todo, chunksize=max(1, min(32, len(todo) // (8 * workers)))):
-                bar.update(1)
-    bar.close()
+    try:  # Ctrl-C (KeyboardInterrupt) stops here with every finished file in place: a rerun resumes
+        if workers == 1 or len(todo) < 4:
+            _init_worker(settings, root)
+            for job in todo:
+                bar.update(bool(_run_job(job)))
+        else:
+            context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the workers are born ignoring Ctrl-C
+            try:
+                pool = context.Pool(workers, initializer=_init_pool_worker, initargs=(settings, root))
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            with pool:
+                for _ in pool.imap_unordered(_run_job, todo, chunksize=max(1, min(32, len(todo) // (8 * workers)))):
+                    bar.update(1)
+    finally:
+        bar.close()
     _write_lists(root, settings, pair_lists)
     io.atomic_write_json(root / META_FILE, _meta(settings, "complete"))
     return SynthReport(written=len(todo), skipped=len(jobs) - len(todo), root=root)
