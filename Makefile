@@ -32,7 +32,7 @@ EVAL = $(RUNS)/$(1)/results/metrics.json
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint docs data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e preflight train train-parsing train-all evaluate train-pfafn compare methods clean-venv
+.PHONY: help install test lint format docs data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e preflight train train-parsing train-all evaluate train-pfafn compare methods clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,8 +50,13 @@ install: $(STAMP) ## Create .venv and install the package with its test tools (C
 test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
 
-lint: $(STAMP) ## Lint the code (ruff, configured in pyproject.toml)
+lint: $(STAMP) ## Lint the code and check its formatting (ruff, configured in pyproject.toml)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(STAMP) ## Format the code (ruff format) and apply the linter's safe fixes
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
 
 $(DOCS_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[docs]'
@@ -98,7 +103,7 @@ bench-e2e: $(SHIFTED)/test/transfer/pairs.txt ## End to end, 3 seeds: ours vs th
 METHODS_MK := $(VENV)/methods.mk
 $(METHODS_MK): $(STAMP) src/garment_transfer/registry.py $(wildcard src/garment_transfer/models/*/method.py)
 	$(CLI) methods --makefile > $@.partial && mv $@.partial $@
-ifneq ($(filter-out help install test lint docs clean-venv data contact-sheet bench bench-engine,$(MAKECMDGOALS)),)
+ifneq ($(filter-out help install test lint format docs clean-venv data contact-sheet bench bench-engine,$(MAKECMDGOALS)),)
 include $(METHODS_MK)
 endif
 METHOD ?= distilled_transfer

@@ -66,10 +66,17 @@ STAGES = {  # in dependency order: stage -> (symbol, config file of a preset)
     "arm_regrowth": ("R", "conf/distilled_transfer/arm_regrowth/{preset}.yaml"),
 }
 TABLE_2 = {"S_P": (44.10e6, 28.62e9), "S_W": (26.66e6, 55.05e9), "R": (43.90e6, 21.86e9), "all": (114.66e6, 105.53e9)}
-BENCH_256 = SynthSettings(seed=0, height=256, width=192, counts={"train": 104, "test": 16},
-                          transfers_per_target={"train": 0, "test": 1})
-QUIET = (".*does not have many workers.*", ".*allow_random_vgg.*", ".*Tensor Cores.*", ".*in eval mode at the start.*",
-         ".*LeafSpec.*", ".*number of training batches.*")
+BENCH_256 = SynthSettings(
+    seed=0, height=256, width=192, counts={"train": 104, "test": 16}, transfers_per_target={"train": 0, "test": 1}
+)
+QUIET = (
+    ".*does not have many workers.*",
+    ".*allow_random_vgg.*",
+    ".*Tensor Cores.*",
+    ".*in eval mode at the start.*",
+    ".*LeafSpec.*",
+    ".*number of training batches.*",
+)
 
 
 @dataclass(frozen=True)
@@ -84,10 +91,14 @@ class Mode:
 
 
 EAGER = Mode()
-GPU_PIPELINE_MODES = (Mode(), Mode("fp32, channels-last", channels_last=True), Mode("bf16", bf16=True),
-                      Mode("bf16, channels-last", bf16=True, channels_last=True),
-                      Mode("compiled fp32, CUDA graphs", compile="reduce-overhead"),
-                      Mode("compiled bf16, CUDA graphs", bf16=True, compile="reduce-overhead"))
+GPU_PIPELINE_MODES = (
+    Mode(),
+    Mode("fp32, channels-last", channels_last=True),
+    Mode("bf16", bf16=True),
+    Mode("bf16, channels-last", bf16=True, channels_last=True),
+    Mode("compiled fp32, CUDA graphs", compile="reduce-overhead"),
+    Mode("compiled bf16, CUDA graphs", bf16=True, compile="reduce-overhead"),
+)
 GPU_TRAINING_MODES = (Mode(), Mode("bf16", bf16=True), Mode("bf16, channels-last", bf16=True, channels_last=True))
 COMPILED_TRAINING = Mode("compiled bf16", bf16=True, compile=True)
 FROZEN_PIPELINE = Mode("compiled, frozen weights", compile="frozen")  # the operators section's compiled CPU row
@@ -132,11 +143,30 @@ class Plan:
 def quick_plan(root: str) -> Plan:
     """The cpu preset at 64 x 48 on one small data set: one warm-up and one step per stage, batch 2, batch sizes 1
     and 2 (the paper preset's networks only in the model-size section); of the GPU training modes only the last."""
-    return Plan(presets=("cpu",), sizes=("64x48",), roots={"64x48": root}, generated={}, engine_samples=4,
-                loader_batch=2, loader_batches=2, loader_workers=(0,), steps={"cpu": (1, 1)}, gpu_steps={"cpu": (1, 1)},
-                train_size="64x48", train_batch=2, batch_sizes=(1, 2), repeats=1, complexity_size="64x48",
-                cpu_complexity_size="64x48", operator_sizes={"cpu": "64x48"}, operator_repeats=1, compiled_operators=(),
-                gpu_batch_sizes=(1, 2), compiled_batch_sizes=(1,), gpu_training_modes=GPU_TRAINING_MODES[-1:])
+    return Plan(
+        presets=("cpu",),
+        sizes=("64x48",),
+        roots={"64x48": root},
+        generated={},
+        engine_samples=4,
+        loader_batch=2,
+        loader_batches=2,
+        loader_workers=(0,),
+        steps={"cpu": (1, 1)},
+        gpu_steps={"cpu": (1, 1)},
+        train_size="64x48",
+        train_batch=2,
+        batch_sizes=(1, 2),
+        repeats=1,
+        complexity_size="64x48",
+        cpu_complexity_size="64x48",
+        operator_sizes={"cpu": "64x48"},
+        operator_repeats=1,
+        compiled_operators=(),
+        gpu_batch_sizes=(1, 2),
+        compiled_batch_sizes=(1,),
+        gpu_training_modes=GPU_TRAINING_MODES[-1:],
+    )
 
 
 # -- helpers
@@ -165,6 +195,7 @@ def to_channels_last(sample):
 
 def take(sample, n: int):
     """The first ``n`` items of a batched sample dataclass, cycling through it when it holds fewer."""
+
     def pick(value):
         if isinstance(value, torch.Tensor):
             return value[torch.arange(n) % len(value)]
@@ -173,6 +204,7 @@ def take(sample, n: int):
         if isinstance(value, list):
             return [value[i % len(value)] for i in range(n)]
         return value
+
     return pick(sample)
 
 
@@ -226,13 +258,15 @@ def data_args(config: dict, plan: Plan, batch: int | None = None) -> dict:
     args = dict(config["data"]["init_args"])
     args.pop("synthetic", None)
     size = plan.train_size or args["size"]
-    args.update(root=plan.roots[size], size=size, num_workers=0, batch_size=batch or plan.train_batch or
-                args["batch_size"])
+    args.update(
+        root=plan.roots[size], size=size, num_workers=0, batch_size=batch or plan.train_batch or args["batch_size"]
+    )
     return args
 
 
-def build_stage(preset: str, stage: str, checkpoints: dict[str, str],
-                extra: dict | None = None) -> tuple[pl.LightningModule, dict, list[str]]:
+def build_stage(
+    preset: str, stage: str, checkpoints: dict[str, str], extra: dict | None = None
+) -> tuple[pl.LightningModule, dict, list[str]]:
     """A freshly initialised stage module of a preset (``extra`` init args on top, e.g. speed switches), its YAML and
     notes on substitutions."""
     config = stage_config(preset, stage)
@@ -243,9 +277,14 @@ def build_stage(preset: str, stage: str, checkpoints: dict[str, str],
 def save_checkpoint(module: pl.LightningModule, data: dict, path: Path) -> str:
     """A Lightning-format checkpoint of ``module`` as it is (what ``garment_transfer.checkpoints.read_checkpoint``
     reads); a student leaves out the frozen nets it references, as in training."""
-    checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                  "datamodule_hyper_parameters": {"size": data["size"], "densepose": data.get("densepose", "iuv")},
-                  "epoch": 0, "global_step": 0, "pytorch-lightning_version": pl.__version__}
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "datamodule_hyper_parameters": {"size": data["size"], "densepose": data.get("densepose", "iuv")},
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": pl.__version__,
+    }
     module.on_save_checkpoint(checkpoint)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, path)
@@ -279,15 +318,20 @@ def ensure_data(plan: Plan) -> None:
 def machine_line(device: torch.device) -> str:
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "no GPU"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), load average "
-            f"{load} at start; torch {torch.__version__}, {torch.get_num_threads()} threads; {gpu}")
+    return (
+        f"machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), load average "
+        f"{load} at start; torch {torch.__version__}, {torch.get_num_threads()} threads; {gpu}"
+    )
 
 
 def engine_section(plan: Plan) -> list[str]:
     workers = os.cpu_count() or 1
-    lines = [f"## Synthetic engine\n\nWhole samples written to disk by `garment-transfer synth`'s generator, "
-             f"{workers} worker processes (`benchmarks/bench_engine.py` for the per-step breakdown).\n",
-             "| size | samples | seconds | samples / s |", "|---|---|---|---|"]
+    lines = [
+        f"## Synthetic engine\n\nWhole samples written to disk by `garment-transfer synth`'s generator, "
+        f"{workers} worker processes (`benchmarks/bench_engine.py` for the per-step breakdown).\n",
+        "| size | samples | seconds | samples / s |",
+        "|---|---|---|---|",
+    ]
     for size in plan.sizes:
         height, width = size_tuple(size)
         log(f"engine {size}")
@@ -297,8 +341,9 @@ def engine_section(plan: Plan) -> list[str]:
     return lines
 
 
-def loader_rate(root: str | None, size: str, batch: int, workers: int, batches: int,
-                threads: int | None = None) -> float:
+def loader_rate(
+    root: str | None, size: str, batch: int, workers: int, batches: int, threads: int | None = None
+) -> float:
     """Pairs per second through ``TransferWarpingDataModule``'s train loader (two people per pair: decode, resize,
     DensePose encoding, collate), timed from the first batch (worker start-up excluded) over ``batches`` more;
     ``threads``: torch's intra-op threads in this process meanwhile (None: as they are)."""
@@ -321,11 +366,14 @@ def loader_rate(root: str | None, size: str, batch: int, workers: int, batches: 
 def loader_section(plan: Plan, rates: dict | None = None) -> list[str]:
     """The loader table; ``rates`` (size -> (best pairs / s, its workers)) is filled in for the training tables."""
     threads, rates = torch.get_num_threads(), {} if rates is None else rates
-    lines = [f"## Data loading\n\nTransfer pairs (two people each) through `TransferWarpingDataModule`'s train loader, "
-             f"batch {plan.loader_batch}, {plan.loader_batches} batches after the first. With 0 workers the loading "
-             "runs in the main process, once with torch's threads as they are and once with 1 (loader workers "
-             "always use 1): on busy cores, multi-threaded element-wise ops on single images can be far slower.\n",
-             "| size | data set | workers | main-process threads | pairs / s |", "|---|---|---|---|---|"]
+    lines = [
+        f"## Data loading\n\nTransfer pairs (two people each) through `TransferWarpingDataModule`'s train loader, "
+        f"batch {plan.loader_batch}, {plan.loader_batches} batches after the first. With 0 workers the loading "
+        "runs in the main process, once with torch's threads as they are and once with 1 (loader workers "
+        "always use 1): on busy cores, multi-threaded element-wise ops on single images can be far slower.\n",
+        "| size | data set | workers | main-process threads | pairs / s |",
+        "|---|---|---|---|---|",
+    ]
     for size in plan.sizes:
         root = plan.roots[size]
         for workers in plan.loader_workers:
@@ -334,8 +382,10 @@ def loader_section(plan: Plan, rates: dict | None = None) -> list[str]:
                 rate = loader_rate(root, size, plan.loader_batch, workers, plan.loader_batches, main_threads)
                 if rate > rates.get(size, (0, 0))[0]:
                     rates[size] = (rate, workers)
-                lines.append(f"| {size.replace('x', ' x ')} | `{root or f'data/synthetic-{size}'}` | {workers} "
-                             f"| {main_threads} | {rate:.1f} |")
+                lines.append(
+                    f"| {size.replace('x', ' x ')} | `{root or f'data/synthetic-{size}'}` | {workers} "
+                    f"| {main_threads} | {rate:.1f} |"
+                )
     return lines
 
 
@@ -367,16 +417,32 @@ class StepTimer(pl.Callback):
         self.seconds.append(time.perf_counter() - self.start)
 
 
-def step_time(module: pl.LightningModule, data: pl.LightningDataModule, device: torch.device, warmup: int, steps: int,
-              mode: Mode = EAGER) -> tuple[float, float]:
+def step_time(
+    module: pl.LightningModule,
+    data: pl.LightningDataModule,
+    device: torch.device,
+    warmup: int,
+    steps: int,
+    mode: Mode = EAGER,
+) -> tuple[float, float]:
     """``(median, min)`` seconds per training step over ``steps`` steps after ``warmup`` ones, in a plain Trainer
     (bf16-mixed precision in a bf16 mode)."""
     timer = StepTimer(mode.channels_last)
     with tempfile.TemporaryDirectory() as folder:
-        trainer = pl.Trainer(accelerator=device.type, devices=1, precision="bf16-mixed" if mode.bf16 else "32-true",
-                             max_steps=warmup + steps, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
-                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                             callbacks=[timer], default_root_dir=folder)
+        trainer = pl.Trainer(
+            accelerator=device.type,
+            devices=1,
+            precision="bf16-mixed" if mode.bf16 else "32-true",
+            max_steps=warmup + steps,
+            limit_val_batches=0,
+            num_sanity_val_steps=0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            callbacks=[timer],
+            default_root_dir=folder,
+        )
         trainer.fit(module, data)
     if len(timer.seconds) != warmup + steps:
         raise RuntimeError(f"timed {len(timer.seconds)} steps, expected {warmup + steps} (too few training batches?)")
@@ -388,18 +454,27 @@ def mode_args(mode: Mode) -> dict:
     return {name: value for name, value in (("channels_last", mode.channels_last), ("compile", mode.compile)) if value}
 
 
-def training_section(plan: Plan, checkpoints: dict, device: torch.device, modes: tuple[Mode, ...] = (EAGER,),
-                     loader_rates: dict | None = None) -> list[str]:
+def training_section(
+    plan: Plan,
+    checkpoints: dict,
+    device: torch.device,
+    modes: tuple[Mode, ...] = (EAGER,),
+    loader_rates: dict | None = None,
+) -> list[str]:
     gpu = len(modes) > 1 or modes[0] != EAGER
     title = "## GPU: training step" if gpu else "## Training step time"
-    lines = [f"{title}\n\nSeconds per optimiser step on {device.type.upper()}: median (and minimum) of the timed "
-             "steps after the warm-up ones, on real batches of the preset's size, networks and loss settings "
-             "(batch loaded before the clock starts). The transfer parsing student runs its first phase (feature "
-             "distillation: student and teacher forward). The loader column is the best train-loader rate at that "
-             "size (`Data loading`, pairs / s and its workers): a step never waits for data while it is above the "
-             "step's images / s.",
-             "", "| stage | preset | mode | size | batch | warm-up + timed steps | s / step (min) | images / s "
-             "| loader pairs / s | peak memory (GiB) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{title}\n\nSeconds per optimiser step on {device.type.upper()}: median (and minimum) of the timed "
+        "steps after the warm-up ones, on real batches of the preset's size, networks and loss settings "
+        "(batch loaded before the clock starts). The transfer parsing student runs its first phase (feature "
+        "distillation: student and teacher forward). The loader column is the best train-loader rate at that "
+        "size (`Data loading`, pairs / s and its workers): a step never waits for data while it is above the "
+        "step's images / s.",
+        "",
+        "| stage | preset | mode | size | batch | warm-up + timed steps | s / step (min) | images / s "
+        "| loader pairs / s | peak memory (GiB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     notes, reduced = set(), {}
     pl.seed_everything(0, verbose=False)
     for preset in plan.presets:
@@ -421,20 +496,30 @@ def training_section(plan: Plan, checkpoints: dict, device: torch.device, modes:
                 batch_cell = str(batch) if batch == preset_batch else f"{batch} (preset {preset_batch})"
                 loader = (loader_rates or {}).get(args["size"])
                 loader_cell = "-" if loader is None else f"{loader[0]:.0f} ({loader[1]} workers)"
-                lines.append(f"| {symbol} {stage} | {preset} | {mode.name} | {args['size'].replace('x', ' x ')} "
-                             f"| {batch_cell} | {warmup} + {steps} | {median:.3f} ({fastest:.3f}) "
-                             f"| {batch / median:.2f} | {loader_cell} | {peak_memory(device)} |")
+                lines.append(
+                    f"| {symbol} {stage} | {preset} | {mode.name} | {args['size'].replace('x', ' x ')} "
+                    f"| {batch_cell} | {warmup} + {steps} | {median:.3f} ({fastest:.3f}) "
+                    f"| {batch / median:.2f} | {loader_cell} | {peak_memory(device)} |"
+                )
     for preset, batch in reduced.items():
-        lines.append(f"\nThe {preset} preset is slow on a CPU, and its batches need many GB of activations: timed "
-                     f"at batch {batch} with few steps; a step of the preset's batch costs about that many times as "
-                     "much (compute-bound).")
+        lines.append(
+            f"\nThe {preset} preset is slow on a CPU, and its batches need many GB of activations: timed "
+            f"at batch {batch} with few steps; a step of the preset's batch costs about that many times as "
+            "much (compute-bound)."
+        )
     lines += [f"\nSubstituted: {note} (the same cost as ImageNet features)." for note in sorted(notes)]
     return lines
 
 
-def pipeline_rates(transfer: GarmentTransfer, root: str | None, size: str, device: torch.device, plan: Plan,
-                   mode: Mode = EAGER, batch_sizes: tuple[int, ...] | None = None
-                   ) -> tuple[float, float, int, list[str], str]:
+def pipeline_rates(
+    transfer: GarmentTransfer,
+    root: str | None,
+    size: str,
+    device: torch.device,
+    plan: Plan,
+    mode: Mode = EAGER,
+    batch_sizes: tuple[int, ...] | None = None,
+) -> tuple[float, float, int, list[str], str]:
     """``(latency ms at batch 1, images / s at the best batch, that batch, notes, peak memory at that batch)`` on the
     data set's evaluation pairs (cycled to fill a batch). Per batch size: warm-up calls (one; three when compiled:
     compile, record, replay), then the median of up to ``plan.repeats`` calls (fewer once they add up to
@@ -462,8 +547,11 @@ def pipeline_rates(transfer: GarmentTransfer, root: str | None, size: str, devic
         times, warmup = [], 3 if mode.compile else 1
         reset_peak_memory(device)
         try:
-            while len(times) < warmup or len(times) <= warmup + plan.repeats - 1 and sum(times[warmup:]) < \
-                    plan.repeat_budget_s:
+            while (
+                len(times) < warmup
+                or len(times) <= warmup + plan.repeats - 1
+                and sum(times[warmup:]) < plan.repeat_budget_s
+            ):
                 synchronize(device)
                 start = time.perf_counter()
                 transfer(source, target)
@@ -482,25 +570,35 @@ def build_transfer(paths: dict, mode: Mode = EAGER, fold_norms: bool = True) -> 
     """``GarmentTransfer("ours")`` on a preset's checkpoints with a mode's speed switches."""
     switches = {"fold_norms": fold_norms}
     if mode != EAGER:
-        switches.update(precision="bf16" if mode.bf16 else "32", channels_last=mode.channels_last,
-                        compile=mode.compile)
+        switches.update(precision="bf16" if mode.bf16 else "32", channels_last=mode.channels_last, compile=mode.compile)
     with quiet():
-        return GarmentTransfer("ours", {"parsing": paths["transfer_parsing"], "warping": paths["transfer_warping"],
-                                        "regrowth": paths["arm_regrowth"]}, **switches)
+        return GarmentTransfer(
+            "ours",
+            {
+                "parsing": paths["transfer_parsing"],
+                "warping": paths["transfer_warping"],
+                "regrowth": paths["arm_regrowth"],
+            },
+            **switches,
+        )
 
 
-def pipeline_section(plan: Plan, checkpoints: dict, device: torch.device,
-                     modes: tuple[Mode, ...] = (EAGER,)) -> list[str]:
+def pipeline_section(
+    plan: Plan, checkpoints: dict, device: torch.device, modes: tuple[Mode, ...] = (EAGER,)
+) -> list[str]:
     gpu = len(modes) > 1 or modes[0] != EAGER
     title = "## GPU: pipeline inference" if gpu else "## Pipeline inference"
     sizes = plan.gpu_batch_sizes if device.type == "cuda" else plan.batch_sizes
-    lines = [f"{title}\n\n`GarmentTransfer(\"ours\")` on {device.type.upper()}: `S_P -> S_W -> R -> composition` "
-             f"(hole filling included), no gradients. Per batch size warm-up calls (one; three when compiled), then "
-             f"the median of up to {plan.repeats} calls (fewer once they add up to {plan.repeat_budget_s:g} s). "
-             f"Latency at batch 1; throughput: the best over batch sizes {', '.join(map(str, sizes))} (compiled: "
-             f"{', '.join(map(str, plan.compiled_batch_sizes))}); peak memory at that batch.\n",
-             "| preset | mode | size | latency, batch 1 (ms) | throughput (images / s) | best batch "
-             "| peak memory (GiB) | note |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f'{title}\n\n`GarmentTransfer("ours")` on {device.type.upper()}: `S_P -> S_W -> R -> composition` '
+        f"(hole filling included), no gradients. Per batch size warm-up calls (one; three when compiled), then "
+        f"the median of up to {plan.repeats} calls (fewer once they add up to {plan.repeat_budget_s:g} s). "
+        f"Latency at batch 1; throughput: the best over batch sizes {', '.join(map(str, sizes))} (compiled: "
+        f"{', '.join(map(str, plan.compiled_batch_sizes))}); peak memory at that batch.\n",
+        "| preset | mode | size | latency, batch 1 (ms) | throughput (images / s) | best batch "
+        "| peak memory (GiB) | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for preset in plan.presets:
         networks = "tiny" if preset == "cpu" else "full"
         for mode in modes:
@@ -508,21 +606,71 @@ def pipeline_section(plan: Plan, checkpoints: dict, device: torch.device,
             for size in plan.sizes:
                 log(f"pipeline {preset} preset, {size}, {mode.name}")
                 latency, rate, best, notes, peak = pipeline_rates(
-                    transfer, plan.roots[size], size, device, plan, mode,
-                    plan.compiled_batch_sizes if mode.compile else sizes)
-                lines.append(f"| {preset} ({networks} networks) | {mode.name} | {size.replace('x', ' x ')} "
-                             f"| {latency:.1f} | {rate:.2f} | {best} | {peak} | {'; '.join(notes)} |")
+                    transfer,
+                    plan.roots[size],
+                    size,
+                    device,
+                    plan,
+                    mode,
+                    plan.compiled_batch_sizes if mode.compile else sizes,
+                )
+                lines.append(
+                    f"| {preset} ({networks} networks) | {mode.name} | {size.replace('x', ' x ')} "
+                    f"| {latency:.1f} | {rate:.2f} | {best} | {peak} | {'; '.join(notes)} |"
+                )
     return lines
 
 
 # Operators that launch no kernel of their own: views, allocations, no-op casts and queries (a copy they make shows
 # as a nested operator that does).
-NO_KERNEL = frozenset(f"aten::{name}" for name in (
-    "empty", "empty_strided", "empty_like", "as_strided", "as_strided_", "view", "_reshape_alias", "reshape",
-    "_unsafe_view", "resize_", "expand", "expand_as", "permute", "slice", "select", "narrow", "unfold", "unsqueeze",
-    "squeeze", "transpose", "t", "detach", "detach_", "alias", "lift_fresh", "resolve_conj", "resolve_neg", "flatten",
-    "contiguous", "to", "type_as", "_nnpack_available", "is_nonzero", "result_type", "promote_types", "chunk", "split",
-    "unbind", "meshgrid", "broadcast_tensors", "view_as", "numpy_T", "item"))
+NO_KERNEL = frozenset(
+    f"aten::{name}"
+    for name in (
+        "empty",
+        "empty_strided",
+        "empty_like",
+        "as_strided",
+        "as_strided_",
+        "view",
+        "_reshape_alias",
+        "reshape",
+        "_unsafe_view",
+        "resize_",
+        "expand",
+        "expand_as",
+        "permute",
+        "slice",
+        "select",
+        "narrow",
+        "unfold",
+        "unsqueeze",
+        "squeeze",
+        "transpose",
+        "t",
+        "detach",
+        "detach_",
+        "alias",
+        "lift_fresh",
+        "resolve_conj",
+        "resolve_neg",
+        "flatten",
+        "contiguous",
+        "to",
+        "type_as",
+        "_nnpack_available",
+        "is_nonzero",
+        "result_type",
+        "promote_types",
+        "chunk",
+        "split",
+        "unbind",
+        "meshgrid",
+        "broadcast_tensors",
+        "view_as",
+        "numpy_T",
+        "item",
+    )
+)
 
 
 @dataclass
@@ -545,13 +693,15 @@ GENERATED_KERNEL = re.compile(r"(^|_)(cpp|triton)_\w*fused")
 
 def is_operator(event) -> bool:
     """An operator call of the profile (see :class:`OperatorCount`)."""
-    return event is not None and (event.name.startswith(OPERATOR_NAMESPACES)
-                                  or GENERATED_KERNEL.search(event.name) is not None)
+    return event is not None and (
+        event.name.startswith(OPERATOR_NAMESPACES) or GENERATED_KERNEL.search(event.name) is not None
+    )
 
 
 def count_operators(call, warmup: bool = True) -> OperatorCount:
     """Profile one ``call()`` on the CPU and count its operators (:class:`OperatorCount`), after a warm-up call
     (``warmup``: what a process does once, e.g. caching identity grids or compiling, is not counted)."""
+
     def computes(event) -> bool:
         return is_operator(event) and event.name not in NO_KERNEL
 
@@ -580,23 +730,25 @@ def latency_ms(call, repeats: int) -> tuple[float, float]:
 
 
 def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
-    lines = ["## Operator calls and CPU latency\n\nOne forward at batch 1 on the CPU, no gradients: every stage "
-             "network (zero inputs: the work does not depend on the values) and the pipeline "
-             '`GarmentTransfer("ours")` on the first evaluation pair. Operators from the profiler '
-             "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the"
-             " operators that compute (not views, allocations or no-op casts) with no computing operator inside "
-             "(on a GPU about one kernel launch each), *events* every operator event, nested ones included (what "
-             "a profiler's event count shows). The pipeline folds every BatchNorm that follows a"
-             " convolution into it (its default); the row *norms not folded* runs the networks as trained. The "
-             "CPU's own convolution path at batch 1 and small sizes (`thnn_conv2d`: about 15 nested events per "
-             "convolution) makes most of the events; a GPU runs cuDNN there. The row *compiled, frozen weights* is"
-             ' the pipeline with `compile="frozen"` (inductor, the weights frozen into the graph: on the CPU every'
-             " convolution is one oneDNN call on weights packed once, elementwise work fused into generated "
-             "kernels, counted as operators). "
-             f"Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up call, "
-             f"{torch.get_num_threads()} threads.\n",
-             "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Operator calls and CPU latency\n\nOne forward at batch 1 on the CPU, no gradients: every stage "
+        "network (zero inputs: the work does not depend on the values) and the pipeline "
+        '`GarmentTransfer("ours")` on the first evaluation pair. Operators from the profiler '
+        "(`torch.profiler`): *calls* are the operator calls the code makes (each one dispatch), *kernels* the"
+        " operators that compute (not views, allocations or no-op casts) with no computing operator inside "
+        "(on a GPU about one kernel launch each), *events* every operator event, nested ones included (what "
+        "a profiler's event count shows). The pipeline folds every BatchNorm that follows a"
+        " convolution into it (its default); the row *norms not folded* runs the networks as trained. The "
+        "CPU's own convolution path at batch 1 and small sizes (`thnn_conv2d`: about 15 nested events per "
+        "convolution) makes most of the events; a GPU runs cuDNN there. The row *compiled, frozen weights* is"
+        ' the pipeline with `compile="frozen"` (inductor, the weights frozen into the graph: on the CPU every'
+        " convolution is one oneDNN call on weights packed once, elementwise work fused into generated "
+        "kernels, counted as operators). "
+        f"Latency: median (and minimum) of {plan.operator_repeats} calls after a warm-up call, "
+        f"{torch.get_num_threads()} threads.\n",
+        "| network | preset | size | operator calls | kernels | events | CPU latency, batch 1 (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     cpu = torch.device("cpu")
     compiled: list[str] = []
     for preset in plan.presets:
@@ -610,8 +762,10 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
                 net.eval()
                 count = count_operators(lambda: net(*inputs))
                 median, fastest = latency_ms(lambda: net(*inputs), plan.operator_repeats)
-                lines.append(f"| {symbol} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
-                             f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
+                lines.append(
+                    f"| {symbol} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
+                    f"| {count.events} | {median:.1f} ({fastest:.1f}) |"
+                )
         data = PipelineDataModule(root=plan.roots[size], size=size, eval_batch_size=1)
         data.prepare_data()
         data.setup("test")
@@ -631,33 +785,45 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
             count = count_operators(lambda: transfer(pair.source, pair.target))
             median, fastest = latency_ms(lambda: transfer(pair.source, pair.target), plan.operator_repeats)
             if mode.compile:
-                compiled.append(f"{name}, {preset} preset: first call (compiling) {first:.0f} s, largest difference "
-                                f"from the eager pipeline {(out.image - reference).abs().max().item():.1e}")
-            lines.append(f"| {name} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
-                         f"| {count.events} | {median:.1f} ({fastest:.1f}) |")
+                compiled.append(
+                    f"{name}, {preset} preset: first call (compiling) {first:.0f} s, largest difference "
+                    f"from the eager pipeline {(out.image - reference).abs().max().item():.1e}"
+                )
+            lines.append(
+                f"| {name} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
+                f"| {count.events} | {median:.1f} ({fastest:.1f}) |"
+            )
     if compiled:
-        lines.append(f"\nCompiled ([-1, 1] images): {'; '.join(compiled)}. Its operators include the kernels the "
-                     "compiler generated.")
+        lines.append(
+            f"\nCompiled ([-1, 1] images): {'; '.join(compiled)}. Its operators include the kernels the "
+            "compiler generated."
+        )
     return lines
 
 
 def gpu_rows_missing(plan: Plan) -> list[str]:
     pipeline = "; ".join(f"`{mode.name}`" for mode in plan.gpu_pipeline_modes)
     training = "; ".join(f"`{mode.name}`" for mode in plan.gpu_training_modes)
-    return ["## GPU: pipeline and training in fp32, bf16, channels-last and compiled\n",
-            "Not measured: no GPU was present (`torch.cuda.is_available()` is false). On a GPU this section has the "
-            f"pipeline in each of: {pipeline} (latency at batch 1, throughput at the best batch over "
-            f"{', '.join(map(str, plan.gpu_batch_sizes))}, peak memory), and every stage's training step in each of: "
-            f"{training} (`--compile-training` adds `{COMPILED_TRAINING.name}`), with peak memory: "
-            "`python benchmarks/bench_all.py --sections loader gpu --presets paper --sizes 256x192 --gpu-rows "
-            "pipeline` (and `--gpu-rows training`)."]
+    return [
+        "## GPU: pipeline and training in fp32, bf16, channels-last and compiled\n",
+        "Not measured: no GPU was present (`torch.cuda.is_available()` is false). On a GPU this section has the "
+        f"pipeline in each of: {pipeline} (latency at batch 1, throughput at the best batch over "
+        f"{', '.join(map(str, plan.gpu_batch_sizes))}, peak memory), and every stage's training step in each of: "
+        f"{training} (`--compile-training` adds `{COMPILED_TRAINING.name}`), with peak memory: "
+        "`python benchmarks/bench_all.py --sections loader gpu --presets paper --sizes 256x192 --gpu-rows "
+        "pipeline` (and `--gpu-rows training`).",
+    ]
 
 
 def stage_nets(preset: str) -> dict[str, tuple[torch.nn.Module, int]]:
     """Symbol -> (the stage's network as its preset builds it, pose channels)."""
-    builders = {"tryon_parsing": build_parsing_net, "transfer_parsing": build_parsing_net,
-                "tryon_warping": build_warping_teacher, "transfer_warping": build_warping_student,
-                "arm_regrowth": build_regrowth_net}
+    builders = {
+        "tryon_parsing": build_parsing_net,
+        "transfer_parsing": build_parsing_net,
+        "tryon_warping": build_warping_teacher,
+        "transfer_warping": build_warping_student,
+        "arm_regrowth": build_regrowth_net,
+    }
     nets = {}
     for stage, (symbol, _) in STAGES.items():
         config = stage_config(preset, stage)
@@ -693,26 +859,39 @@ def complexity_section(plan: Plan) -> list[str]:
     paper, cpu = stage_nets("paper"), stage_nets("cpu")
     rows = {}
     for symbol in ("S_P", "S_W", "R", "T_P", "T_W"):
-        rows[symbol] = [count_parameters(paper[symbol][0]), net_macs(symbol, *paper[symbol], plan.complexity_size),
-                        count_parameters(cpu[symbol][0]), net_macs(symbol, *cpu[symbol], plan.cpu_complexity_size)]
+        rows[symbol] = [
+            count_parameters(paper[symbol][0]),
+            net_macs(symbol, *paper[symbol], plan.complexity_size),
+            count_parameters(cpu[symbol][0]),
+            net_macs(symbol, *cpu[symbol], plan.cpu_complexity_size),
+        ]
     rows["all"] = [sum(rows[s][i] for s in ("S_P", "S_W", "R")) for i in range(4)]
     big, small = plan.complexity_size.replace("x", " x "), plan.cpu_complexity_size.replace("x", " x ")
-    lines = ["## Model size\n\nParameters and multiply-accumulates (MACs) of one image's forward pass: convolutions "
-             "and linear layers, what the paper's \"FLOPs\" counts (`models/complexity.py`). `all` is the inference "
-             "pipeline, `S_P + S_W + R`; the teachers train the students only.\n",
-             f"| network | paper preset: parameters | MACs at {big} | paper Table 2 | cpu preset: parameters "
-             f"| MACs at {small} |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Model size\n\nParameters and multiply-accumulates (MACs) of one image's forward pass: convolutions "
+        'and linear layers, what the paper\'s "FLOPs" counts (`models/complexity.py`). `all` is the inference '
+        "pipeline, `S_P + S_W + R`; the teachers train the students only.\n",
+        f"| network | paper preset: parameters | MACs at {big} | paper Table 2 | cpu preset: parameters "
+        f"| MACs at {small} |",
+        "|---|---|---|---|---|---|",
+    ]
     for symbol in ("S_P", "S_W", "R", "all", "T_P", "T_W"):
         params, macs, cpu_params, cpu_macs = rows[symbol]
         reference = TABLE_2.get(symbol)
         paper_cell = f"{format_count(reference[0])} / {format_count(reference[1])}FLOPs" if reference else "-"
-        lines.append(f"| {symbol} | {format_count(params)} | {format_count(macs)} | {paper_cell} "
-                     f"| {format_count(cpu_params)} | {format_count(cpu_macs)} |")
+        lines.append(
+            f"| {symbol} | {format_count(params)} | {format_count(macs)} | {paper_cell} "
+            f"| {format_count(cpu_params)} | {format_count(cpu_macs)} |"
+        )
     return lines
 
 
-def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch.device | None = None,
-                 accelerated: bool | None = None) -> list[str]:
+def build_report(
+    plan: Plan,
+    sections: tuple[str, ...] = SECTIONS,
+    device: torch.device | None = None,
+    accelerated: bool | None = None,
+) -> list[str]:
     """The report's lines. ``device``: default CUDA where available, else the CPU; ``accelerated``: measure the
     ``gpu`` section's rows (bf16, channels-last, compiled on a GPU) on ``device`` (default: where it is a GPU; on a
     CPU the compiled modes are left out: inductor's C++ takes minutes there)."""
@@ -720,8 +899,11 @@ def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch
     accelerated = device.type == "cuda" if accelerated is None else accelerated
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    lines = ["# Benchmarks\n", machine_line(device) + "\n",
-             "Timings taken while other jobs share the machine are inflated; compare figures from one report only."]
+    lines = [
+        "# Benchmarks\n",
+        machine_line(device) + "\n",
+        "Timings taken while other jobs share the machine are inflated; compare figures from one report only.",
+    ]
     ensure_data(plan)
     loader_rates: dict = {}
     if "engine" in sections:
@@ -734,8 +916,11 @@ def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch
             log("writing untrained checkpoints")
         checkpoints = {preset: write_checkpoints(preset, Path(folder)) for preset in plan.presets} if needs else {}
         if needs:
-            lines += ["", "Untrained networks throughout: students read their teachers from checkpoints of freshly "
-                      "initialised modules, which time the same as trained ones."]
+            lines += [
+                "",
+                "Untrained networks throughout: students read their teachers from checkpoints of freshly "
+                "initialised modules, which time the same as trained ones.",
+            ]
         if "training" in sections:
             lines += ["", *training_section(plan, checkpoints, device, loader_rates=loader_rates)]
         if "pipeline" in sections:
@@ -746,8 +931,9 @@ def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch
             if accelerated:
                 compiled = device.type == "cuda"
                 pipeline_modes = tuple(m for m in plan.gpu_pipeline_modes if compiled or not m.compile)
-                training_modes = plan.gpu_training_modes + ((COMPILED_TRAINING,) if compiled and plan.compile_training
-                                                            else ())
+                training_modes = plan.gpu_training_modes + (
+                    (COMPILED_TRAINING,) if compiled and plan.compile_training else ()
+                )
                 if "pipeline" in plan.gpu_rows:
                     lines += ["", *pipeline_section(plan, checkpoints, device, pipeline_modes)]
                 if "training" in plan.gpu_rows:
@@ -762,32 +948,64 @@ def build_report(plan: Plan, sections: tuple[str, ...] = SECTIONS, device: torch
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results/report.md")
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
-                        help="what to measure (default: all)")
-    parser.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS),
-                        help="the presets whose networks are measured (default: both)")
-    parser.add_argument("--sizes", nargs="+", choices=Plan().sizes, default=list(Plan().sizes),
-                        help="the image sizes of the engine, loader and pipeline rows (default: both)")
-    parser.add_argument("--gpu-rows", nargs="+", choices=Plan().gpu_rows, default=list(Plan().gpu_rows),
-                        help="what the gpu section measures (default: both; one each keeps a run under 10 minutes)")
-    parser.add_argument("--compile-training", action="store_true",
-                        help="on a GPU, also time every stage's training step compiled (a compile per stage)")
-    parser.add_argument("--no-compiled-operators", action="store_true",
-                        help="leave out the operators section's compiled pipeline (its compile takes minutes)")
-    parser.add_argument("--quick", action="store_true",
-                        help="the cpu preset at 64 x 48, one step per stage: a smoke test")
-    parser.add_argument("--data", help="--quick's 64 x 48 data set (default: a tiny one generated into a temporary "
-                        "folder)")
+    parser.add_argument(
+        "--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="what to measure (default: all)"
+    )
+    parser.add_argument(
+        "--presets",
+        nargs="+",
+        choices=PRESETS,
+        default=list(PRESETS),
+        help="the presets whose networks are measured (default: both)",
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        choices=Plan().sizes,
+        default=list(Plan().sizes),
+        help="the image sizes of the engine, loader and pipeline rows (default: both)",
+    )
+    parser.add_argument(
+        "--gpu-rows",
+        nargs="+",
+        choices=Plan().gpu_rows,
+        default=list(Plan().gpu_rows),
+        help="what the gpu section measures (default: both; one each keeps a run under 10 minutes)",
+    )
+    parser.add_argument(
+        "--compile-training",
+        action="store_true",
+        help="on a GPU, also time every stage's training step compiled (a compile per stage)",
+    )
+    parser.add_argument(
+        "--no-compiled-operators",
+        action="store_true",
+        help="leave out the operators section's compiled pipeline (its compile takes minutes)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="the cpu preset at 64 x 48, one step per stage: a smoke test"
+    )
+    parser.add_argument(
+        "--data", help="--quick's 64 x 48 data set (default: a tiny one generated into a temporary folder)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        plan = Plan(presets=tuple(args.presets), sizes=tuple(args.sizes), gpu_rows=tuple(args.gpu_rows),
-                    compile_training=args.compile_training,
-                    compiled_operators=() if args.no_compiled_operators else Plan().compiled_operators)
+        plan = Plan(
+            presets=tuple(args.presets),
+            sizes=tuple(args.sizes),
+            gpu_rows=tuple(args.gpu_rows),
+            compile_training=args.compile_training,
+            compiled_operators=() if args.no_compiled_operators else Plan().compiled_operators,
+        )
         if args.quick:
             root = args.data or str(Path(folder) / "data")
             if args.data is None:
-                generate(root, SynthSettings(seed=0, height=64, width=48, counts={"train": 6, "test": 4}),
-                         workers=1, progress=False)
+                generate(
+                    root,
+                    SynthSettings(seed=0, height=64, width=48, counts={"train": 6, "test": 4}),
+                    workers=1,
+                    progress=False,
+                )
             plan = quick_plan(root)
         emit(build_report(plan, tuple(args.sections)), args.out)
 

@@ -34,8 +34,13 @@ SIZES = ((128, 96), (256, 192))
 
 
 def throughput(height: int, width: int, samples: int, workers: int) -> tuple[float, float]:
-    settings = SynthSettings(seed=0, height=height, width=width, counts={"train": samples, "test": 1},
-                             transfers_per_target={"train": 0, "test": 0})
+    settings = SynthSettings(
+        seed=0,
+        height=height,
+        width=width,
+        counts={"train": samples, "test": 1},
+        transfers_per_target={"train": 0, "test": 0},
+    )
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         generate(Path(folder) / "data", settings, workers=workers, progress=False)
@@ -63,10 +68,21 @@ def breakdown(height: int, width: int, samples: int = 50) -> dict[str, float]:
     extras = []
     for r, (cloth, mask, shop) in zip(renders, shops):
         points = body25(r.figure, r.iuv[..., 0])
-        extras.append(canonical.RawSample(
-            "x", r.image, r.parse, r.iuv, cloth, mask, keypoints=points, parts=person_parts(r),
-            cloth_parts=shop_parts(shop), agnostic=hrviton_agnostic(r.image, r.parse, points),
-            parse_agnostic=hrviton_parse_agnostic(r.parse, points)))
+        extras.append(
+            canonical.RawSample(
+                "x",
+                r.image,
+                r.parse,
+                r.iuv,
+                cloth,
+                mask,
+                keypoints=points,
+                parts=person_parts(r),
+                cloth_parts=shop_parts(shop),
+                agnostic=hrviton_agnostic(r.image, r.parse, points),
+                parse_agnostic=hrviton_parse_agnostic(r.parse, points),
+            )
+        )
     times["keypoints, parts, agnostic"] = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as folder:
         canonical.make_dirs(folder, ("train",))
@@ -89,22 +105,32 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/engine.md")
     args = parser.parse_args()
     workers = args.workers or os.cpu_count()
-    lines = [f"# Synthetic engine throughput\n\nmachine: {platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores; workers: {workers}; numpy {np.__version__}; "
-             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average before "
-             f"{os.getloadavg()[0]:.1f}\n",
-             f"Every file of a sample written; {args.repeats} runs per size.\n",
-             "| size | samples | seconds (fastest / median) | samples / s (fastest / median) |", "|---|---|---|---|"]
+    lines = [
+        f"# Synthetic engine throughput\n\nmachine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; workers: {workers}; numpy {np.__version__}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average before "
+        f"{os.getloadavg()[0]:.1f}\n",
+        f"Every file of a sample written; {args.repeats} runs per size.\n",
+        "| size | samples | seconds (fastest / median) | samples / s (fastest / median) |",
+        "|---|---|---|---|",
+    ]
     for height, width in SIZES:
         throughput(height, width, 20, workers)  # warm the page cache and imports
         runs = sorted(throughput(height, width, args.samples, workers)[0] for _ in range(args.repeats))
         fastest, median = runs[0], float(np.median(runs))
-        lines.append(f"| {height} x {width} | {args.samples + 1} | {fastest:.2f} / {median:.2f} | "
-                     f"{(args.samples + 1) / fastest:.1f} / {(args.samples + 1) / median:.1f} |")
+        lines.append(
+            f"| {height} x {width} | {args.samples + 1} | {fastest:.2f} / {median:.2f} | "
+            f"{(args.samples + 1) / fastest:.1f} / {(args.samples + 1) / median:.1f} |"
+        )
     steps = breakdown(64, 48, 5)
-    lines += ["", "Per sample, one process (ms); `write 11 files` encodes and writes all of a sample's files (the five "
-              "of engine 1.0 again, and the keypoint JSON, skeleton, two part maps, two agnostic files):", "",
-              "| size | " + " | ".join(steps) + " |", "|---" * (len(steps) + 1) + "|"]
+    lines += [
+        "",
+        "Per sample, one process (ms); `write 11 files` encodes and writes all of a sample's files (the five "
+        "of engine 1.0 again, and the keypoint JSON, skeleton, two part maps, two agnostic files):",
+        "",
+        "| size | " + " | ".join(steps) + " |",
+        "|---" * (len(steps) + 1) + "|",
+    ]
     for height, width in SIZES:
         parts = breakdown(height, width)
         lines.append(f"| {height} x {width} | " + " | ".join(f"{v:.1f}" for v in parts.values()) + " |")

@@ -72,8 +72,13 @@ def time_stage(module: pl.LightningModule, data: pl.LightningDataModule, steps: 
     start = time.perf_counter()
     with torch.no_grad():
         module.evaluate(val, "val")
-    return {"cpu": sum(cpu) / len(cpu), "wall": sum(wall) / len(wall), "read": sum(read[warmup:]) / steps,
-            "val": time.perf_counter() - start, "val_batch": val.target.image.shape[0]}
+    return {
+        "cpu": sum(cpu) / len(cpu),
+        "wall": sum(wall) / len(wall),
+        "read": sum(read[warmup:]) / steps,
+        "val": time.perf_counter() - start,
+        "val_batch": val.target.image.shape[0],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,11 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*(random|RANDOM).*")
     height, width = (int(x) for x in args.size.split("x"))
     folder = Path(tempfile.mkdtemp(prefix="bench_pfafn_"))
-    generate(folder / "data", SynthSettings(seed=0, height=height, width=width,
-                                            counts={"train": 8 * args.batch, "val": args.eval_batch,
-                                                    "test": args.eval_batch},
-                                            transfers_per_target={"train": 0, "val": 1, "test": 1}),
-             workers=1, progress=False)
+    generate(
+        folder / "data",
+        SynthSettings(
+            seed=0,
+            height=height,
+            width=width,
+            counts={"train": 8 * args.batch, "val": args.eval_batch, "test": args.eval_batch},
+            transfers_per_target={"train": 0, "val": 1, "test": 1},
+        ),
+        workers=1,
+        progress=False,
+    )
     data = dict(root=str(folder / "data"), size=args.size, batch_size=args.batch, eval_batch_size=args.eval_batch)
     pl.seed_everything(0)
     rows = {}
@@ -109,13 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     student = save(pf_warping, folder / "pf_warping.ckpt")
     pf_tryon = PFTryOnModule(**cpu_preset("pf_tryon", tutor_checkpoint=tutor, warp_checkpoint=student))
     rows["pf_tryon"] = time_stage(pf_tryon, PFTryOnDataModule(**data), args.steps, args.warmup)
-    lines = [f"PF-AFN training steps at {args.size}, batch {args.batch}, the model arguments of "
-             f"conf/pfafn/<stage>/cpu.yaml, {args.threads} thread(s); load average before: {os.getloadavg()[0]:.1f}",
-             "",
-             "| stage | CPU s / step | wall s / step | read s / batch | validation s / batch of "
-             f"{args.eval_batch} |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | {r['cpu']:.2f} | {r['wall']:.2f} | {r['read']:.3f} | {r['val']:.2f} |"
-              for name, r in rows.items()]
+    lines = [
+        f"PF-AFN training steps at {args.size}, batch {args.batch}, the model arguments of "
+        f"conf/pfafn/<stage>/cpu.yaml, {args.threads} thread(s); load average before: {os.getloadavg()[0]:.1f}",
+        "",
+        f"| stage | CPU s / step | wall s / step | read s / batch | validation s / batch of {args.eval_batch} |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {r['cpu']:.2f} | {r['wall']:.2f} | {r['read']:.3f} | {r['val']:.2f} |" for name, r in rows.items()
+    ]
     text = "\n".join(lines)
     print(text)
     if args.out:

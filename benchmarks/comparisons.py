@@ -61,35 +61,44 @@ class Run:
 RUNS = {
     "T_P": Run("tryon_parsing"),
     "S_P": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"}),
-    "S_P self-study + response": Run("transfer_parsing", ("ablations/self_study_response",),
-                                     {"teacher_checkpoint": "T_P"}),
+    "S_P self-study + response": Run(
+        "transfer_parsing", ("ablations/self_study_response",), {"teacher_checkpoint": "T_P"}
+    ),
     "S_P no self-study": Run("transfer_parsing", ("ablations/no_self_study",), {"teacher_checkpoint": "T_P"}),
-    "S_P self-study detached": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"},
-                                   extra=("--model.init_args.detach_first_pass", "true")),
+    "S_P self-study detached": Run(
+        "transfer_parsing", reads={"teacher_checkpoint": "T_P"}, extra=("--model.init_args.detach_first_pass", "true")
+    ),
     "S_P long": Run("transfer_parsing", reads={"teacher_checkpoint": "T_P"}, extra=LONG),
-    "S_P self-study + response long": Run("transfer_parsing", ("ablations/self_study_response",),
-                                          {"teacher_checkpoint": "T_P"}, LONG),
-    "S_P no self-study long": Run("transfer_parsing", ("ablations/no_self_study",), {"teacher_checkpoint": "T_P"},
-                                  LONG),
+    "S_P self-study + response long": Run(
+        "transfer_parsing", ("ablations/self_study_response",), {"teacher_checkpoint": "T_P"}, LONG
+    ),
+    "S_P no self-study long": Run(
+        "transfer_parsing", ("ablations/no_self_study",), {"teacher_checkpoint": "T_P"}, LONG
+    ),
     "S_P cycle": Run("transfer_parsing", ("ablations/cycle",)),
     "S_P self-supervised affine+crop+flip": Run("transfer_parsing", ("ablations/selfsup_affine_crop_flip",)),
     "T_W": Run("tryon_warping"),
     "S_W": Run("transfer_warping", reads={"teacher_checkpoint": "T_W", "parsing_checkpoint": "S_P"}),
-    "S_W shape only": Run("transfer_warping", ("ablations/shape_only",),
-                          {"teacher_checkpoint": "T_W", "parsing_checkpoint": "S_P"}),
-    "S_W no aligning": Run("transfer_warping", ("ablations/no_align",),
-                           {"teacher_checkpoint": "T_W", "parsing_checkpoint": "S_P"}),
+    "S_W shape only": Run(
+        "transfer_warping", ("ablations/shape_only",), {"teacher_checkpoint": "T_W", "parsing_checkpoint": "S_P"}
+    ),
+    "S_W no aligning": Run(
+        "transfer_warping", ("ablations/no_align",), {"teacher_checkpoint": "T_W", "parsing_checkpoint": "S_P"}
+    ),
     "S_W TPS": Run("transfer_warping", ("ablations/tps",), {"teacher_checkpoint": "T_W", "parsing_checkpoint": "S_P"}),
     "R": Run("arm_regrowth", reads={"parsing_checkpoint": "S_P"}),
 }
-PARSING = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P cycle",
-           "S_P self-supervised affine+crop+flip"]
+PARSING = ["S_P", "S_P self-study + response", "S_P no self-study", "S_P cycle", "S_P self-supervised affine+crop+flip"]
 SELF_STUDY = ["S_P", "S_P self-study + response", "S_P self-study detached", "S_P no self-study"]
 SELF_STUDY_LONG = ["S_P long", "S_P no self-study long", "S_P self-study + response long"]
 WARPING = ["S_W", "S_W shape only", "S_W no aligning", "S_W TPS"]
-TABLES = {"parsing": ["T_P", *PARSING], "selfstudy": ["T_P", *SELF_STUDY],
-          "selfstudy_long": ["T_P", *SELF_STUDY_LONG], "warping": ["T_P", "S_P", "T_W", *WARPING],
-          "e2e": ["T_P", "S_P", "T_W", "S_W", "R"]}
+TABLES = {
+    "parsing": ["T_P", *PARSING],
+    "selfstudy": ["T_P", *SELF_STUDY],
+    "selfstudy_long": ["T_P", *SELF_STUDY_LONG],
+    "warping": ["T_P", "S_P", "T_W", *WARPING],
+    "e2e": ["T_P", "S_P", "T_W", "S_W", "R"],
+}
 
 
 def train(name: str, seed: int, runs: Path, threads: int | None) -> Path:
@@ -125,16 +134,28 @@ def phase_curves(runs: Path, seeds: list[int], names: list[str], metric: str = "
     if not curves:
         return []
     epochs = sorted({e for c in curves.values() for e in c})
-    lines = [f"### Validation {metric} by epoch (mean over seeds {', '.join(map(str, seeds))})", "",
-             "| epoch | " + " | ".join(curves) + " |", "|---" * (len(curves) + 1) + "|"]
+    lines = [
+        f"### Validation {metric} by epoch (mean over seeds {', '.join(map(str, seeds))})",
+        "",
+        "| epoch | " + " | ".join(curves) + " |",
+        "|---" * (len(curves) + 1) + "|",
+    ]
     for epoch in epochs:
-        lines.append(f"| {epoch} | " + " | ".join(f"{c[epoch]:.3f}" if epoch in c else "-" for c in curves.values())
-                     + " |")
+        lines.append(
+            f"| {epoch} | " + " | ".join(f"{c[epoch]:.3f}" if epoch in c else "-" for c in curves.values()) + " |"
+        )
     return lines + [""]
 
 
-def phase_figure(runs: Path, seed: int, names: list[str], epochs: list[int], out: Path,
-                 size: tuple[int, int] = (128, 96), padding: int = 2) -> Path | None:
+def phase_figure(
+    runs: Path,
+    seed: int,
+    names: list[str],
+    epochs: list[int],
+    out: Path,
+    size: tuple[int, int] = (128, 96),
+    padding: int = 2,
+) -> Path | None:
     """The students' transfer parsing and its re-transfer onto the source at the end of ``epochs``, side by side for
     the S_P variants ``names`` of ``seed``, on the first validation pairs: tiles cut from the validation grids the
     runs saved (``csv/version_*/images/val_epochNNN.png``: source, target, student, teacher, truth, re-transfer).
@@ -152,7 +173,7 @@ def phase_figure(runs: Path, seed: int, names: list[str], epochs: list[int], out
 
     def tile(grid: np.ndarray, row: int, column: int) -> np.ndarray:
         top, left = padding + row * (h + padding), padding + column * (w + padding)
-        return grid[top:top + h, left:left + w]
+        return grid[top : top + h, left : left + w]
 
     first = grids[names[0], epochs[0]]
     rows = (first.shape[0] - padding) // (h + padding)
@@ -160,15 +181,18 @@ def phase_figure(runs: Path, seed: int, names: list[str], epochs: list[int], out
     for name in names:
         for epoch in epochs:
             label = name.removeprefix("S_P").strip() or "default"
-            columns += [(f"{label}, e{epoch}: S_P", grids[name, epoch], 2),
-                        (f"{label}, e{epoch}: back", grids[name, epoch], 5)]
+            columns += [
+                (f"{label}, e{epoch}: S_P", grids[name, epoch], 2),
+                (f"{label}, e{epoch}: back", grids[name, epoch], 5),
+            ]
     header = 28
-    canvas = np.full((header + rows * (h + padding) + padding, len(columns) * (w + padding) + padding, 3), 255,
-                     np.uint8)
+    canvas = np.full(
+        (header + rows * (h + padding) + padding, len(columns) * (w + padding) + padding, 3), 255, np.uint8
+    )
     for j, (_, grid, column) in enumerate(columns):
         for i in range(rows):
             top, left = header + padding + i * (h + padding), padding + j * (w + padding)
-            canvas[top:top + h, left:left + w] = tile(grid, i, column)
+            canvas[top : top + h, left : left + w] = tile(grid, i, column)
     picture = Image.fromarray(canvas)
     draw = ImageDraw.Draw(picture)
     for j, (label, _, _) in enumerate(columns):
@@ -207,8 +231,15 @@ def _quantised(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split: str,
-               threads: int | None, skip: frozenset = frozenset()) -> dict[tuple[str, str], np.ndarray]:
+def score_seed(
+    seed: int,
+    runs: Path,
+    tables: list[str],
+    root: str | None,
+    split: str,
+    threads: int | None,
+    skip: frozenset = frozenset(),
+) -> dict[tuple[str, str], np.ndarray]:
     """``{(row, metric): per-pair values (pairs,) or (pairs, 2) counts}`` of one seed (rows in ``skip`` left out)."""
     names = sorted({n for t in tables for n in TABLES[t] if n not in skip}, key=list(RUNS).index)
     paths = {name: train(name, seed, runs, threads) for name in names}
@@ -216,18 +247,22 @@ def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split
     for name in names:
         stage = RUNS[name].stage
         if stage in ("tryon_parsing", "transfer_parsing"):
-            nets[name] = FrozenNet.from_checkpoint(paths[name], {TRYON_PARSING if stage == "tryon_parsing" else
-                                                                 TRANSFER_PARSING: build_parsing_net})
+            nets[name] = FrozenNet.from_checkpoint(
+                paths[name], {TRYON_PARSING if stage == "tryon_parsing" else TRANSFER_PARSING: build_parsing_net}
+            )
         elif stage == "transfer_warping":
             nets[name] = FrozenNet.from_checkpoint(paths[name], {TRANSFER_WARPING: build_warping_student})
     methods = {}
     if "e2e" in tables:
-        methods = {"ours (S_P -> S_W -> R)": GarmentTransfer("ours", {"parsing": paths["S_P"], "warping": paths["S_W"],
-                                                                      "regrowth": paths["R"]}),
-                   "try-on teachers used for transfer": GarmentTransfer(
-                       "teacher", {"regrowth": paths["R"], "tryon_parsing": paths["T_P"],
-                                   "tryon_warping": str(paths["T_W"])}),
-                   "naive affine paste": GarmentTransfer("affine")}
+        methods = {
+            "ours (S_P -> S_W -> R)": GarmentTransfer(
+                "ours", {"parsing": paths["S_P"], "warping": paths["S_W"], "regrowth": paths["R"]}
+            ),
+            "try-on teachers used for transfer": GarmentTransfer(
+                "teacher", {"regrowth": paths["R"], "tryon_parsing": paths["T_P"], "tryon_warping": str(paths["T_W"])}
+            ),
+            "naive affine paste": GarmentTransfer("affine"),
+        }
     _, loader = data_module(root, split)
     scores: dict[tuple[str, str], list] = {}
 
@@ -247,20 +282,32 @@ def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split
             pred = logits.argmax(1)
             add(name, "garment IoU", _counts(pred, truth.parsing, UPPER_GARMENT))
             add(name, "skin IoU", _counts(pred, truth.parsing, UPPER_SKIN))
-            back = nets[name](parsing_inputs(s.remaining, logits.softmax(1)[:, UPPER_GARMENT:UPPER_GARMENT + 1],
-                                             s.densepose)).logits.argmax(1)
+            back = nets[name](
+                parsing_inputs(s.remaining, logits.softmax(1)[:, UPPER_GARMENT : UPPER_GARMENT + 1], s.densepose)
+            ).logits.argmax(1)
             add(name, "re-transfer mean IoU", _mean_iou_counts(back, s.parsing))
         if "S_P" in nets and any(n in nets for n in WARPING):
-            shape = one_hot(nets["S_P"](parsing_inputs(t.remaining, s.garment_mask, t.densepose)).logits.argmax(1),
-                            NUM_CLASSES)[:, UPPER_GARMENT:UPPER_GARMENT + 1]
+            shape = one_hot(
+                nets["S_P"](parsing_inputs(t.remaining, s.garment_mask, t.densepose)).logits.argmax(1), NUM_CLASSES
+            )[:, UPPER_GARMENT : UPPER_GARMENT + 1]
             for name in (n for n in WARPING if n in nets):
                 out = warp_garment(nets[name], s, t.densepose, shape)
                 add(name, "PSNR vs true garment", psnr_255(out.warped_garment, true_garment, truth_mask).numpy())
                 add(name, "SSIM vs true garment", ssim_255(out.warped_garment, true_garment, truth_mask).numpy())
                 warped = out.warped_mask > 0.5
-                add(name, "mask IoU vs truth", torch.stack([(warped & (truth_mask > 0.5)).flatten(1).sum(1),
-                                                            (warped | (truth_mask > 0.5)).flatten(1).sum(1)],
-                                                           1).double().numpy())
+                add(
+                    name,
+                    "mask IoU vs truth",
+                    torch.stack(
+                        [
+                            (warped & (truth_mask > 0.5)).flatten(1).sum(1),
+                            (warped | (truth_mask > 0.5)).flatten(1).sum(1),
+                        ],
+                        1,
+                    )
+                    .double()
+                    .numpy(),
+                )
         for name, model in methods.items():
             out = model(s, t)
             image, reference = _quantised(out.image), _quantised(truth.image)
@@ -273,8 +320,15 @@ def score_seed(seed: int, runs: Path, tables: list[str], root: str | None, split
     return {key: np.concatenate(values) for key, values in scores.items()}
 
 
-def collect(seeds: list[int], runs: Path, tables: list[str], root: str | None, split: str,
-            threads: int | None, skip: frozenset = frozenset()) -> dict[tuple[str, str], np.ndarray]:
+def collect(
+    seeds: list[int],
+    runs: Path,
+    tables: list[str],
+    root: str | None,
+    split: str,
+    threads: int | None,
+    skip: frozenset = frozenset(),
+) -> dict[tuple[str, str], np.ndarray]:
     """``{(row, metric): (seeds, pairs) or (seeds, pairs, 2)}`` over the seeds (deterministic rows keep one)."""
     per_seed = [score_seed(seed, runs, tables, root, split, threads, skip) for seed in seeds]
     out = {}
@@ -302,26 +356,54 @@ def table(scores: dict, rows: list[str], metrics: list[str], ours: str, title: s
 
 def report(scores: dict, tables: list[str], seeds: list[int], split: str, where: str) -> list[str]:
     pairs = next(iter(scores.values())).shape[1]
-    lines = [f"## {where}, {split} split: {pairs} true-transfer pairs, seeds {', '.join(map(str, seeds))}", "",
-             "Cells: metric over all seeds and pairs ± standard deviation of the per-seed values; (ours - this: "
-             "difference [95% paired bootstrap interval over pairs and seeds]), n.s. where it holds 0.", ""]
+    lines = [
+        f"## {where}, {split} split: {pairs} true-transfer pairs, seeds {', '.join(map(str, seeds))}",
+        "",
+        "Cells: metric over all seeds and pairs ± standard deviation of the per-seed values; (ours - this: "
+        "difference [95% paired bootstrap interval over pairs and seeds]), n.s. where it holds 0.",
+        "",
+    ]
     if "parsing" in tables:
-        lines += table(scores, ["T_P (try-on, the source's in-shop mask)", *PARSING],
-                       ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P", "Transfer parsing vs the truth")
+        lines += table(
+            scores,
+            ["T_P (try-on, the source's in-shop mask)", *PARSING],
+            ["garment IoU", "skin IoU", "re-transfer mean IoU"],
+            "S_P",
+            "Transfer parsing vs the truth",
+        )
     if "selfstudy" in tables:
-        lines += table(scores, SELF_STUDY, ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P",
-                       "The self-study phase at the CPU preset (ours = S_P, the default schedule)")
+        lines += table(
+            scores,
+            SELF_STUDY,
+            ["garment IoU", "skin IoU", "re-transfer mean IoU"],
+            "S_P",
+            "The self-study phase at the CPU preset (ours = S_P, the default schedule)",
+        )
     if "selfstudy_long" in tables:
-        lines += table(scores, SELF_STUDY_LONG,
-                       ["garment IoU", "skin IoU", "re-transfer mean IoU"], "S_P long",
-                       "The self-study phase at twice the budget (ours = the default schedule)")
+        lines += table(
+            scores,
+            SELF_STUDY_LONG,
+            ["garment IoU", "skin IoU", "re-transfer mean IoU"],
+            "S_P long",
+            "The self-study phase at twice the budget (ours = the default schedule)",
+        )
     if "warping" in tables:
-        lines += table(scores, WARPING, ["PSNR vs true garment", "SSIM vs true garment", "mask IoU vs truth"], "S_W",
-                       "Transfer warping vs the true worn garment (on the seed's S_P shapes)")
+        lines += table(
+            scores,
+            WARPING,
+            ["PSNR vs true garment", "SSIM vs true garment", "mask IoU vs truth"],
+            "S_W",
+            "Transfer warping vs the true worn garment (on the seed's S_P shapes)",
+        )
     if "e2e" in tables:
         rows = ["ours (S_P -> S_W -> R)", "try-on teachers used for transfer", "naive affine paste"]
-        lines += table(scores, rows, ["MSE", "PSNR", "SSIM", "parsing garment IoU", "warp PSNR vs true garment"],
-                       rows[0], "End to end vs the true transfer")
+        lines += table(
+            scores,
+            rows,
+            ["MSE", "PSNR", "SSIM", "parsing garment IoU", "warp PSNR vs true garment"],
+            rows[0],
+            "End to end vs the true transfer",
+        )
     return lines
 
 
@@ -329,20 +411,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--splits", nargs="+", default=["val", "test"], choices=("val", "test"),
-                        help="evaluation splits, in order (choices are made on val; test is read once per number)")
+    parser.add_argument(
+        "--splits",
+        nargs="+",
+        default=["val", "test"],
+        choices=("val", "test"),
+        help="evaluation splits, in order (choices are made on val; test is read once per number)",
+    )
     parser.add_argument("--runs", default="runs/seeds", help="folder of the seeded runs (reused when present)")
     parser.add_argument("--data", help="data set to evaluate on (default: the built-in synthetic set)")
     parser.add_argument("--shifted", help="also evaluate on this data set (e.g. rendered with engine_shifted.yaml)")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the training runs")
     parser.add_argument("--out", default="benchmarks/results/comparisons.md")
-    parser.add_argument("--skip", nargs="+", default=[], choices=list(RUNS), metavar="RUN",
-                        help="leave these rows out of the tables (not trained, not scored)")
-    parser.add_argument("--train_only", nargs="+", choices=list(RUNS), metavar="RUN",
-                        help="only train these runs (and what they read) for every seed, then stop: to fill "
-                             "<runs> in parallel lanes before one scoring call")
-    parser.add_argument("--figure", help="with the selfstudy table: write the re-transfer picture at the phase ends "
-                                         "(epochs 5 and 8 of the CPU preset) of the first seed here (PNG)")
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=list(RUNS),
+        metavar="RUN",
+        help="leave these rows out of the tables (not trained, not scored)",
+    )
+    parser.add_argument(
+        "--train_only",
+        nargs="+",
+        choices=list(RUNS),
+        metavar="RUN",
+        help="only train these runs (and what they read) for every seed, then stop: to fill "
+        "<runs> in parallel lanes before one scoring call",
+    )
+    parser.add_argument(
+        "--figure",
+        help="with the selfstudy table: write the re-transfer picture at the phase ends "
+        "(epochs 5 and 8 of the CPU preset) of the first seed here (PNG)",
+    )
     args = parser.parse_args()
     runs = Path(args.runs)
     if args.train_only:
@@ -358,17 +459,23 @@ def main() -> None:
         for label, root in where:
             scores = collect(args.seeds, runs, args.tables, root, split, args.threads, frozenset(args.skip))
             lines += report(scores, args.tables, args.seeds, split, label)
-    curved = [n for t in ("selfstudy", "selfstudy_long") if t in args.tables for n in TABLES[t][1:]
-              if n not in args.skip]
+    curved = [
+        n for t in ("selfstudy", "selfstudy_long") if t in args.tables for n in TABLES[t][1:] if n not in args.skip
+    ]
     if curved:
         lines += phase_curves(runs, args.seeds, curved)
         lines += phase_curves(runs, args.seeds, curved, "val/truth/skin_iou")
     if args.figure and "selfstudy" in args.tables:
-        figure = phase_figure(runs, args.seeds[0], [n for n in TABLES["selfstudy"][1:] if n not in args.skip], [5, 8],
-                              Path(args.figure))
-        lines += [f"Re-transfer picture at the ends of the response (epoch 5) and self-study (epoch 8) phases, seed "
-                  f"{args.seeds[0]}: `{figure}`" if figure else "(No re-transfer picture: a run has no saved grid.)",
-                  ""]
+        figure = phase_figure(
+            runs, args.seeds[0], [n for n in TABLES["selfstudy"][1:] if n not in args.skip], [5, 8], Path(args.figure)
+        )
+        lines += [
+            f"Re-transfer picture at the ends of the response (epoch 5) and self-study (epoch 8) phases, seed "
+            f"{args.seeds[0]}: `{figure}`"
+            if figure
+            else "(No re-transfer picture: a run has no saved grid.)",
+            "",
+        ]
     emit(lines, args.out)
 
 

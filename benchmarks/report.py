@@ -39,4 +39,3 @@ def fit(configs: list[str], root_dir: Path, extra: list[str], threads: int | Non
     start = time.perf_counter()
     subprocess.run(command, check=True, env=env)
     return checkpoint, time.perf_counter() - start
-

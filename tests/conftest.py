@@ -30,8 +30,12 @@ TINY = dict(seed=0, height=64, width=48)
 
 
 def tiny_settings(train: int = 6, test: int = 4, val: int = 4, **overrides) -> SynthSettings:
-    values = {**TINY, "counts": {"train": train, "val": val, "test": test},
-              "transfers_per_target": {"train": 0, "val": 1, "test": 1}, **overrides}
+    values = {
+        **TINY,
+        "counts": {"train": train, "val": val, "test": test},
+        "transfers_per_target": {"train": 0, "val": 1, "test": 1},
+        **overrides,
+    }
     return SynthSettings(**values)
 
 
@@ -62,13 +66,25 @@ def tiny_parsing_config(data_root, run_dir, **trainer) -> dict:
     U-2-Net, batch 1, no sanity check, CPU); ``trainer`` entries override the trainer section."""
     return {
         "seed_everything": 0,
-        "trainer": {"accelerator": "cpu", "devices": 1, "max_epochs": 1, "log_every_n_steps": 1,
-                    "default_root_dir": str(run_dir), "enable_progress_bar": False, "enable_model_summary": False,
-                    "num_sanity_val_steps": 0, **trainer},
-        "model": {"class_path": "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingModule",
-                  "init_args": {"width": "tiny", "lr": 1e-3}},
-        "data": {"class_path": "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingDataModule",
-                 "init_args": {"root": str(data_root), "size": "64x48", "batch_size": 1, "eval_batch_size": 1}},
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": 1,
+            "max_epochs": 1,
+            "log_every_n_steps": 1,
+            "default_root_dir": str(run_dir),
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "num_sanity_val_steps": 0,
+            **trainer,
+        },
+        "model": {
+            "class_path": "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingModule",
+            "init_args": {"width": "tiny", "lr": 1e-3},
+        },
+        "data": {
+            "class_path": "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingDataModule",
+            "init_args": {"root": str(data_root), "size": "64x48", "batch_size": 1, "eval_batch_size": 1},
+        },
     }
 
 
@@ -82,15 +98,27 @@ def subprocess_env() -> dict[str, str]:
     """The environment of a test's ``python -m garment_transfer`` subprocess: no W&B, one thread, and this folder
     on the path (so configs may name classes defined in test modules)."""
     path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1", "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": path}
+    return {
+        **os.environ,
+        "WANDB_MODE": "disabled",
+        "NO_ALBUMENTATIONS_UPDATE": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": path,
+    }
 
 
 def quiet_trainer(tmp_path, **kwargs) -> pl.Trainer:
     """A CPU trainer with no logger, progress bar, summary, sanity check or checkpointing; ``kwargs`` override."""
-    options = dict(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                   num_sanity_val_steps=0, limit_val_batches=1, default_root_dir=str(tmp_path),
-                   enable_checkpointing=False)
+    options = dict(
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=1,
+        default_root_dir=str(tmp_path),
+        enable_checkpointing=False,
+    )
     options.update(kwargs)
     return pl.Trainer(**options)
 
@@ -120,20 +148,32 @@ def stage_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
     pl.seed_everything(0)  # the same tiny networks whichever test asks first
     data = dict(root=str(synthetic_root), size="64x48", batch_size=2, eval_batch_size=4)
     paths = {}
-    paths["tryon_parsing"] = one_step_checkpoint(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data),
-                                  folder / "tryon_parsing.ckpt")
+    paths["tryon_parsing"] = one_step_checkpoint(
+        TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**data), folder / "tryon_parsing.ckpt"
+    )
     paths["transfer_parsing"] = one_step_checkpoint(
         TransferParsingModule(teacher_checkpoint=paths["tryon_parsing"], width="tiny"),
-        TransferParsingDataModule(**data), folder / "transfer_parsing.ckpt")
-    paths["tryon_warping"] = one_step_checkpoint(TryOnWarpingModule(width="tiny", w_vgg=0),
-                                                 TryOnWarpingDataModule(**data), folder / "tryon_warping.ckpt")
+        TransferParsingDataModule(**data),
+        folder / "transfer_parsing.ckpt",
+    )
+    paths["tryon_warping"] = one_step_checkpoint(
+        TryOnWarpingModule(width="tiny", w_vgg=0), TryOnWarpingDataModule(**data), folder / "tryon_warping.ckpt"
+    )
     paths["transfer_warping"] = one_step_checkpoint(
-        TransferWarpingModule(teacher_checkpoint=paths["tryon_warping"], parsing_checkpoint=paths["transfer_parsing"],
-                              width="tiny", w_vgg=0),
-        TransferWarpingDataModule(**data), folder / "transfer_warping.ckpt")
+        TransferWarpingModule(
+            teacher_checkpoint=paths["tryon_warping"],
+            parsing_checkpoint=paths["transfer_parsing"],
+            width="tiny",
+            w_vgg=0,
+        ),
+        TransferWarpingDataModule(**data),
+        folder / "transfer_warping.ckpt",
+    )
     paths["arm_regrowth"] = one_step_checkpoint(
         ArmRegrowthModule(width="tiny", parsing_checkpoint=paths["transfer_parsing"], w_vgg=0),
-        ArmRegrowthDataModule(**data), folder / "arm_regrowth.ckpt")
+        ArmRegrowthDataModule(**data),
+        folder / "arm_regrowth.ckpt",
+    )
     return paths
 
 
@@ -146,19 +186,38 @@ def pfafn_checkpoints(synthetic_root, tmp_path_factory) -> dict[str, str]:
     no_vgg = {"warp_weights": {"l1": 1.0, "vgg": 0.0, "mask": 2.0, "smooth": 6.0, "tv": 0.01}}
     generator = {"generator_weights": {"l1": 5.0, "vgg": 0.0, "rendered_l1": 5.0, "rendered_vgg": 0.0, "mask": 1.0}}
     paths = {}
-    paths["pb_warping"] = one_step_checkpoint(PBWarpingModule(width="tiny", lr=1e-3, **no_vgg),
-                                              PBWarpingDataModule(**data), folder / "pb_warping.ckpt")
+    paths["pb_warping"] = one_step_checkpoint(
+        PBWarpingModule(width="tiny", lr=1e-3, **no_vgg), PBWarpingDataModule(**data), folder / "pb_warping.ckpt"
+    )
     paths["pb_tryon"] = one_step_checkpoint(
         PBTryOnModule(warp_checkpoint=paths["pb_warping"], width="tiny", lr=1e-3, **no_vgg, **generator),
-        PBTryOnDataModule(**data), folder / "pb_tryon.ckpt")
+        PBTryOnDataModule(**data),
+        folder / "pb_tryon.ckpt",
+    )
     paths["pf_warping"] = one_step_checkpoint(
         PFWarpingModule(tutor_checkpoint=paths["pb_tryon"], width="tiny", lr=1e-3, **no_vgg),
-        PFWarpingDataModule(**data), folder / "pf_warping.ckpt")
-    skin = {"skin_phases": {"before_niter": {"skin_l1": 30.0, "skin_vgg": 0.0},
-                            "after_niter": {"skin_l1": 60.0, "skin_vgg": 0.0}}}
+        PFWarpingDataModule(**data),
+        folder / "pf_warping.ckpt",
+    )
+    skin = {
+        "skin_phases": {
+            "before_niter": {"skin_l1": 30.0, "skin_vgg": 0.0},
+            "after_niter": {"skin_l1": 60.0, "skin_vgg": 0.0},
+        }
+    }
     paths["pf_tryon"] = one_step_checkpoint(
-        PFTryOnModule(tutor_checkpoint=paths["pb_tryon"], warp_checkpoint=paths["pf_warping"], width="tiny", lr=1e-3,
-                      **no_vgg, **generator, **skin), PFTryOnDataModule(**data), folder / "pf_tryon.ckpt")
+        PFTryOnModule(
+            tutor_checkpoint=paths["pb_tryon"],
+            warp_checkpoint=paths["pf_warping"],
+            width="tiny",
+            lr=1e-3,
+            **no_vgg,
+            **generator,
+            **skin,
+        ),
+        PFTryOnDataModule(**data),
+        folder / "pf_tryon.ckpt",
+    )
     return paths
 
 

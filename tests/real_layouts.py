@@ -25,29 +25,122 @@ from PIL import Image
 SPLITS = ("train", "test")
 
 # ----------------------------------------------------------------------------------------- label sets (docs/data.md)
-CIHP_NAMES = ("background", "hat", "hair", "glove", "sunglasses", "upper_clothes", "dress", "coat", "socks", "pants",
-              "torso_skin", "scarf", "skirt", "face", "left_arm", "right_arm", "left_leg", "right_leg", "left_shoe",
-              "right_shoe")
+CIHP_NAMES = (
+    "background",
+    "hat",
+    "hair",
+    "glove",
+    "sunglasses",
+    "upper_clothes",
+    "dress",
+    "coat",
+    "socks",
+    "pants",
+    "torso_skin",
+    "scarf",
+    "skirt",
+    "face",
+    "left_arm",
+    "right_arm",
+    "left_leg",
+    "right_leg",
+    "left_shoe",
+    "right_shoe",
+)
 CIHP = {name: i for i, name in enumerate(CIHP_NAMES)}
 # LIP: as CIHP except 10 = jumpsuits; VITON's LIP parsings give the neck to the face
 CIHP_TO_LIP = {**{i: i for i in range(20)}, CIHP["torso_skin"]: 13}
 # ATR-18 (DressCode)
-ATR = {"background": 0, "hat": 1, "hair": 2, "sunglasses": 3, "upper_clothes": 4, "skirt": 5, "pants": 6, "dress": 7,
-       "belt": 8, "left_shoe": 9, "right_shoe": 10, "head": 11, "left_leg": 12, "right_leg": 13, "left_arm": 14,
-       "right_arm": 15, "bag": 16, "scarf": 17}
-CIHP_TO_ATR = {CIHP["background"]: 0, CIHP["hat"]: 1, CIHP["hair"]: 2, CIHP["glove"]: 0, CIHP["sunglasses"]: 3,
-               CIHP["upper_clothes"]: 4, CIHP["dress"]: 7, CIHP["coat"]: 4, CIHP["socks"]: 0, CIHP["pants"]: 6,
-               CIHP["torso_skin"]: 11, CIHP["scarf"]: 17, CIHP["skirt"]: 5, CIHP["face"]: 11, CIHP["left_arm"]: 14,
-               CIHP["right_arm"]: 15, CIHP["left_leg"]: 12, CIHP["right_leg"]: 13, CIHP["left_shoe"]: 9,
-               CIHP["right_shoe"]: 10}
+ATR = {
+    "background": 0,
+    "hat": 1,
+    "hair": 2,
+    "sunglasses": 3,
+    "upper_clothes": 4,
+    "skirt": 5,
+    "pants": 6,
+    "dress": 7,
+    "belt": 8,
+    "left_shoe": 9,
+    "right_shoe": 10,
+    "head": 11,
+    "left_leg": 12,
+    "right_leg": 13,
+    "left_arm": 14,
+    "right_arm": 15,
+    "bag": 16,
+    "scarf": 17,
+}
+CIHP_TO_ATR = {
+    CIHP["background"]: 0,
+    CIHP["hat"]: 1,
+    CIHP["hair"]: 2,
+    CIHP["glove"]: 0,
+    CIHP["sunglasses"]: 3,
+    CIHP["upper_clothes"]: 4,
+    CIHP["dress"]: 7,
+    CIHP["coat"]: 4,
+    CIHP["socks"]: 0,
+    CIHP["pants"]: 6,
+    CIHP["torso_skin"]: 11,
+    CIHP["scarf"]: 17,
+    CIHP["skirt"]: 5,
+    CIHP["face"]: 11,
+    CIHP["left_arm"]: 14,
+    CIHP["right_arm"]: 15,
+    CIHP["left_leg"]: 12,
+    CIHP["right_leg"]: 13,
+    CIHP["left_shoe"]: 9,
+    CIHP["right_shoe"]: 10,
+}
 # ACGPN-14 (PF-AFN pack): 0 bg, 1 hair, 4 upper, 5/6 shoes, 7 noise, 8 bottom, 9/10 legs, 11 left arm, 12 face,
 # 13 right arm
-CIHP_TO_ACGPN = {0: 0, 1: 1, 2: 1, 3: 0, 4: 12, 5: 4, 6: 4, 7: 4, 8: 0, 9: 8, 10: 12, 11: 0, 12: 8, 13: 12, 14: 11,
-                 15: 13, 16: 9, 17: 10, 18: 5, 19: 6}
+CIHP_TO_ACGPN = {
+    0: 0,
+    1: 1,
+    2: 1,
+    3: 0,
+    4: 12,
+    5: 4,
+    6: 4,
+    7: 4,
+    8: 0,
+    9: 8,
+    10: 12,
+    11: 0,
+    12: 8,
+    13: 12,
+    14: 11,
+    15: 13,
+    16: 9,
+    17: 10,
+    18: 5,
+    19: 6,
+}
 # GP-VTON 29 classes (docs/data.md and GP-VTON's loaders: 5/6 torso, 9/10 left/right pants, 11 neck, 13 skirt,
 # 14 face, 15/16 arms, 17/18 legs, 19/20 shoes, 21/22 sleeves); pants are split by side below
-CIHP_TO_GP = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 6, 8: 8, 9: 9, 10: 11, 11: 12, 12: 13, 13: 14, 14: 15,
-              15: 16, 16: 17, 17: 18, 18: 19, 19: 20}
+CIHP_TO_GP = {
+    0: 0,
+    1: 1,
+    2: 2,
+    3: 3,
+    4: 4,
+    5: 5,
+    6: 6,
+    7: 6,
+    8: 8,
+    9: 9,
+    10: 11,
+    11: 12,
+    12: 13,
+    13: 14,
+    14: 15,
+    15: 16,
+    16: 17,
+    17: 18,
+    18: 19,
+    19: 20,
+}
 
 
 def palette(n: int = 256) -> list[int]:
@@ -92,8 +185,17 @@ def load_content(root: Path) -> dict[str, list[Sample]]:
                 with Image.open(base / folder / f"{sid}.png") as image:
                     return np.asarray(image if mode is None else image.convert(mode))
 
-            samples.append(Sample(split, sid, read("image", "RGB"), read("image-parse-v3"),
-                                  read("image-densepose", "RGB"), read("cloth", "RGB"), read("cloth-mask", "L")))
+            samples.append(
+                Sample(
+                    split,
+                    sid,
+                    read("image", "RGB"),
+                    read("image-parse-v3"),
+                    read("image-densepose", "RGB"),
+                    read("cloth", "RGB"),
+                    read("cloth-mask", "L"),
+                )
+            )
         content[split] = samples
     return content
 
@@ -103,8 +205,9 @@ def keypoints(sample_id: str, count: int, size: tuple[int, int]) -> np.ndarray:
     ``count - 2`` are missing, ``(-1, -1, 0)``."""
     rng = np.random.default_rng(zlib.crc32(sample_id.encode()))
     height, width = size
-    points = np.stack([rng.uniform(3, width - 4, count), rng.uniform(3, height - 4, count),
-                       rng.uniform(0.3, 1.0, count)], axis=1).astype(np.float32)
+    points = np.stack(
+        [rng.uniform(3, width - 4, count), rng.uniform(3, height - 4, count), rng.uniform(0.3, 1.0, count)], axis=1
+    ).astype(np.float32)
     points[[1, count - 2]] = (-1, -1, 0)
     return points
 
@@ -125,9 +228,15 @@ def openpose(points: list[list[float]], key: str) -> dict:
     """An OpenPose JSON document with one person (``key``: ``pose_keypoints_2d`` or the older ``pose_keypoints``)."""
     person = {"person_id": [-1], key: [v for p in points for v in p]}
     if key == "pose_keypoints_2d":
-        person.update(face_keypoints_2d=[], hand_left_keypoints_2d=[], hand_right_keypoints_2d=[],
-                      pose_keypoints_3d=[], face_keypoints_3d=[], hand_left_keypoints_3d=[],
-                      hand_right_keypoints_3d=[])
+        person.update(
+            face_keypoints_2d=[],
+            hand_left_keypoints_2d=[],
+            hand_right_keypoints_2d=[],
+            pose_keypoints_3d=[],
+            face_keypoints_3d=[],
+            hand_left_keypoints_3d=[],
+            hand_right_keypoints_3d=[],
+        )
         return {"version": 1.3, "people": [person]}
     person.update(face_keypoints=[], hand_left_keypoints=[], hand_right_keypoints=[])
     return {"version": 1.0, "people": [person]}
@@ -225,8 +334,10 @@ def write_vitonhd(root: Path, content, splits=SPLITS) -> Written:
         save_palette(base / "image-parse-v3" / f"{real}.png", sample.parse)
         save_jpeg(base / "image-densepose" / f"{real}.jpg", rendering(sample.iuv))
         points = keypoints(sample.id, 25, size)
-        write_json(base / "openpose_json" / f"{real}_keypoints.json", openpose(in_frame(points, size, size),
-                                                                               "pose_keypoints_2d"))
+        write_json(
+            base / "openpose_json" / f"{real}_keypoints.json",
+            openpose(in_frame(points, size, size), "pose_keypoints_2d"),
+        )
         _save(base / "openpose_img" / f"{real}_rendered.png", np.zeros((*size, 3), np.uint8))
         save_palette(base / "image-parse-agnostic-v3.2" / f"{real}.png", np.zeros(size, np.uint8))
         save_jpeg(base / "agnostic-v3.2" / f"{real}.jpg", sample.image)
@@ -259,8 +370,11 @@ def write_dresscode(root: Path, content) -> Written:
         category = categories[(index // 2) % 3]
         base = root / category
         save_jpeg(base / "images" / f"{real}_0.jpg", sample.image)
-        background = {"upper_body": ((250, 250, 248), 1.0), "lower_body": ((228, 226, 224), 3.0),
-                      "dresses": ((238, 235, 230), 1.5)}[category]
+        background = {
+            "upper_body": ((250, 250, 248), 1.0),
+            "lower_body": ((228, 226, 224), 3.0),
+            "dresses": ((238, 235, 230), 1.5),
+        }[category]
         cloth = on_background(sample.cloth, sample.cloth_mask, *background, seed=int(real))
         save_jpeg(base / "images" / f"{real}_1.jpg", cloth)
         if category == "lower_body":
@@ -270,8 +384,9 @@ def write_dresscode(root: Path, content) -> Written:
         if category == "dresses":
             parts, uv = parts.repeat(2, 0).repeat(2, 1), uv.repeat(2, 1).repeat(2, 2)
         save_grey(base / "dense" / f"{real}_5.png", parts)
-        np.savez_compressed(base / "dense" / f"{real}_5_uv.npz",
-                            uv=np.moveaxis(uv, 0, -1) if category == "lower_body" else uv)
+        np.savez_compressed(
+            base / "dense" / f"{real}_5_uv.npz", uv=np.moveaxis(uv, 0, -1) if category == "lower_body" else uv
+        )
         points = keypoints(sample.id, 18, size)
         frame = [[x, y, s, k] for k, (x, y, s) in enumerate(in_frame(points, size, (512, 384)))]
         write_json(base / "keypoints" / f"{real}_2.json", {"keypoints": frame})
@@ -287,8 +402,11 @@ def write_dresscode(root: Path, content) -> Written:
         write_text(base / "train_pairs.txt", [f"{i}_0.jpg\t{i}_1.jpg" for i in train], final_newline=False)
         write_text(base / "test_pairs_paired.txt", [f"{i}_0.jpg {i}_1.jpg" for i in test])
         unpaired = [(test[(k + 1) % len(test)], test[k]) for k in range(len(test))]
-        write_text(base / "test_pairs_unpaired.txt", [f"{p}_0.jpg {c}_1.jpg" for c, p in unpaired],
-                   end="\r\n" if category == "dresses" else "\n")
+        write_text(
+            base / "test_pairs_unpaired.txt",
+            [f"{p}_0.jpg {c}_1.jpg" for c, p in unpaired],
+            end="\r\n" if category == "dresses" else "\n",
+        )
         written.lists.setdefault("test_unpaired", []).extend(unpaired)
     return written
 
@@ -320,8 +438,10 @@ def write_pfafn(root: Path, content, jpeg_labels: bool = False) -> Written:
             path.parent.mkdir(parents=True, exist_ok=True)
             np.save(path, sample.iuv[..., 0].astype(dtype))
             points = keypoints(sample.id, 18, size)
-            write_json(base / "train_pose" / f"{real}_0_keypoints.json",
-                       openpose(in_frame(points, size, size), "pose_keypoints"))
+            write_json(
+                base / "train_pose" / f"{real}_0_keypoints.json",
+                openpose(in_frame(points, size, size), "pose_keypoints"),
+            )
             written.keypoints[(split, real)] = points
         written.ids.setdefault(split, []).append(real)
         written.source[(split, real)] = sample
@@ -345,8 +465,7 @@ def write_cpvton(root: Path, content) -> Written:
         save_jpeg(base / "cloth-mask" / f"{real}_1.jpg", sample.cloth_mask)
         save_palette(base / "image-parse" / f"{real}_0.png", lookup(sample.parse, CIHP_TO_LIP))
         points = keypoints(sample.id, 18, size)
-        write_json(base / "pose" / f"{real}_0_keypoints.json", openpose(in_frame(points, size, size),
-                                                                         "pose_keypoints"))
+        write_json(base / "pose" / f"{real}_0_keypoints.json", openpose(in_frame(points, size, size), "pose_keypoints"))
         written.ids.setdefault(sample.split, []).append(real)
         written.source[(sample.split, real)] = sample
         written.keypoints[(sample.split, real)] = points
@@ -382,8 +501,10 @@ def write_gpvton(root: Path, content) -> Written:
         save_grey(base / "parse-bytedance" / f"{real}.png", gp_labels(sample.parse))
         save_grey(base / "densepose" / f"{real}.png", sample.iuv[..., 0])
         points = keypoints(sample.id, 25, size)
-        write_json(base / "openpose_json" / f"{real}_keypoints.json", openpose(in_frame(points, size, size),
-                                                                               "pose_keypoints_2d"))
+        write_json(
+            base / "openpose_json" / f"{real}_keypoints.json",
+            openpose(in_frame(points, size, size), "pose_keypoints_2d"),
+        )
         written.ids.setdefault(sample.split, []).append(real)
         written.source[(sample.split, real)] = sample
         written.keypoints[(sample.split, real)] = points
@@ -392,8 +513,9 @@ def write_gpvton(root: Path, content) -> Written:
     test = written.ids["test"]
     write_text(root / "test_pairs_paired_1018.txt", [f"{i}.png {i}.png upper" for i in test])
     unpaired = [(test[(k + 1) % len(test)], test[k]) for k in range(len(test))]
-    write_text(root / "test_pairs_unpaired_1018.txt", [f"{p}.png {c}.png upper" for c, p in unpaired],
-               final_newline=False)
+    write_text(
+        root / "test_pairs_unpaired_1018.txt", [f"{p}.png {c}.png upper" for c, p in unpaired], final_newline=False
+    )
     written.lists["test_unpaired"] = unpaired
     return written
 

@@ -31,7 +31,7 @@ FAKE = torch.tensor([[[[0.0, 1.5]]], [[[-2.0, 0.25]]]])
 
 def test_lsgan_terms_equal_their_formulas():
     r, f = REAL.flatten().tolist(), FAKE.flatten().tolist()
-    expected_d = 0.5 * (sum((x - 1) ** 2 for x in r) / 4 + sum(x ** 2 for x in f) / 4)
+    expected_d = 0.5 * (sum((x - 1) ** 2 for x in r) / 4 + sum(x**2 for x in f) / 4)
     assert lsgan_discriminator(REAL, FAKE).item() == pytest.approx(expected_d)
     assert lsgan_generator(FAKE).item() == pytest.approx(sum((x - 1) ** 2 for x in f) / 4)
     two_scales = lsgan_discriminator([REAL, REAL[:, :, :, :1]], [FAKE, FAKE[:, :, :, :1]])
@@ -82,8 +82,16 @@ class ToyGAN(AdversarialStage):
     """A generator that maps noise to 2 x 8 x 8 images, judged by a tiny PatchGAN; ``w_recon`` weighs an L1 towards
     the real samples (0: the generator learns from the adversarial term alone)."""
 
-    def __init__(self, lr: float = 1e-2, betas: tuple[float, float] = (0.5, 0.999), w_adv: float = 1.0,
-                 w_recon: float = 0.0, kind: str = "lsgan", lr_d: float | None = None, **kwargs):
+    def __init__(
+        self,
+        lr: float = 1e-2,
+        betas: tuple[float, float] = (0.5, 0.999),
+        w_adv: float = 1.0,
+        w_recon: float = 0.0,
+        kind: str = "lsgan",
+        lr_d: float | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
         self.net = nn.Conv2d(2, 2, 3, padding=1)
@@ -111,8 +119,9 @@ def test_adversarial_stage_steps_the_generator_then_the_discriminator(kind, tmp_
     trainer = quiet_trainer(tmp_path, max_epochs=1, limit_val_batches=0)
     trainer.fit(module, toy_data())
     assert trainer.global_step == 6, "Lightning counts both optimizers' steps: two per batch"
-    assert all(not torch.equal(a, b) for a, b in zip(before_g, module.net.parameters())), \
+    assert all(not torch.equal(a, b) for a, b in zip(before_g, module.net.parameters())), (
         "the adversarial term alone moved the generator"
+    )
     moved = [not torch.equal(a, b) for a, b in zip(before_d, module.discriminator.parameters())]
     # a relativistic loss reads only differences of logits: the last convolution's bias cancels and gets no gradient
     assert moved == [True] * 4 + [kind == "lsgan", True], moved
@@ -149,8 +158,9 @@ def test_optimizers_are_adam_by_default_and_injected_ones_keep_the_group_scales(
     default = Scaled().configure_optimizers()
     assert isinstance(default, torch.optim.Adam) and default.defaults["betas"] == (0.9, 0.99)
     assert [g["lr"] for g in default.param_groups] == pytest.approx([0.02, 0.1])
-    injected = Scaled(optimizer=partial(torch.optim.SGD, lr=0.5),
-                      lr_scheduler=partial(torch.optim.lr_scheduler.StepLR, step_size=1))
+    injected = Scaled(
+        optimizer=partial(torch.optim.SGD, lr=0.5), lr_scheduler=partial(torch.optim.lr_scheduler.StepLR, step_size=1)
+    )
     assert "optimizer" not in injected.hparams and "lr_scheduler" not in injected.hparams
     config = injected.configure_optimizers()
     assert isinstance(config["optimizer"], torch.optim.SGD)
@@ -163,10 +173,18 @@ def test_an_injected_optimizer_reaches_a_stage_through_the_cli(capsys):
 
     from garment_transfer.cli import lightning_cli
 
-    args = ["fit", "--model", "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingModule",
-            "--model.init_args.optimizer", "torch.optim.SGD", "--model.init_args.optimizer.lr", "0.05",
-            "--data", "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingDataModule",
-            "--print_config"]
+    args = [
+        "fit",
+        "--model",
+        "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingModule",
+        "--model.init_args.optimizer",
+        "torch.optim.SGD",
+        "--model.init_args.optimizer.lr",
+        "0.05",
+        "--data",
+        "garment_transfer.stages.distilled_transfer.tryon_parsing.TryOnParsingDataModule",
+        "--print_config",
+    ]
     with pytest.raises(SystemExit):
         lightning_cli(args)
     config = yaml.safe_load(capsys.readouterr().out)

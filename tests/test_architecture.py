@@ -31,7 +31,7 @@ def imported_modules(path: Path, package_root: Path = PACKAGE) -> list[str]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             names += [base] + [f"{base}.{alias.name}" for alias in node.names]
     return names
 
@@ -71,21 +71,29 @@ def test_the_cross_stage_check_finds_an_import_between_stages(tmp_path):
         folder.mkdir(parents=True)
         (folder / "lightning_module.py").write_text("import torch\n")
     (root / "stages" / "method" / "second" / "lightning_module.py").write_text(
-        "from garment_transfer.stages.method.first.lightning_module import build\n")
+        "from garment_transfer.stages.method.first.lightning_module import build\n"
+    )
     (root / "stages" / "base.py").write_text("")
     assert cross_stage_imports(root / "stages", root) == [
         "stages/method/second/lightning_module.py: imports garment_transfer.stages.method.first.lightning_module",
-        "stages/method/second/lightning_module.py: imports garment_transfer.stages.method.first.lightning_module.build"]
+        "stages/method/second/lightning_module.py: imports garment_transfer.stages.method.first.lightning_module.build",
+    ]
 
 
 def test_models_import_no_lightning():
-    statically = [f"{path.relative_to(PACKAGE)}: {name}" for path in sorted((PACKAGE / "models").rglob("*.py"))
-                  for name in imported_modules(path) if name.split(".")[0] in LIGHTNING]
+    statically = [
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in sorted((PACKAGE / "models").rglob("*.py"))
+        for name in imported_modules(path)
+        if name.split(".")[0] in LIGHTNING
+    ]
     assert statically == []
-    code = ("import importlib, pkgutil, sys, garment_transfer.models as m\n"
-            "for info in pkgutil.walk_packages(m.__path__, 'garment_transfer.models.'):\n"
-            "    importlib.import_module(info.name)\n"
-            f"print(sorted(k for k in sys.modules if k.split('.')[0] in {LIGHTNING!r}))")
+    code = (
+        "import importlib, pkgutil, sys, garment_transfer.models as m\n"
+        "for info in pkgutil.walk_packages(m.__path__, 'garment_transfer.models.'):\n"
+        "    importlib.import_module(info.name)\n"
+        f"print(sorted(k for k in sys.modules if k.split('.')[0] in {LIGHTNING!r}))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]", f"importing garment_transfer.models loads {loaded}"
 
@@ -106,8 +114,9 @@ def cross_method_imports(package_root: Path, methods: set[str]) -> list[str]:
             own = method_of(path, package_root, methods)
             for name in imported_modules(path, package_root):
                 parts = name.split(".")
-                other = parts[2] if len(parts) > 2 and parts[1] in ("models", "stages") and parts[2] in methods \
-                    else None
+                other = (
+                    parts[2] if len(parts) > 2 and parts[1] in ("models", "stages") and parts[2] in methods else None
+                )
                 if other is not None and other != own:
                     found.append(f"{path.relative_to(package_root)}: imports {name}")
     return found
@@ -124,13 +133,15 @@ def test_the_cross_method_check_finds_an_import_between_methods(tmp_path):
     (root / "models" / "first" / "nets.py").write_text("import torch\n")
     (root / "models" / "second" / "nets.py").write_text("from garment_transfer.models.second import helpers\n")
     (root / "stages" / "first" / "stage" / "lightning_module.py").write_text(
-        "from garment_transfer.models.second.nets import build\n")
+        "from garment_transfer.models.second.nets import build\n"
+    )
     (root / "stages" / "base.py").write_text("from garment_transfer.models.first.nets import build\n")
     assert cross_method_imports(root, {"first", "second"}) == [
         "stages/base.py: imports garment_transfer.models.first.nets",
         "stages/base.py: imports garment_transfer.models.first.nets.build",
         "stages/first/stage/lightning_module.py: imports garment_transfer.models.second.nets",
-        "stages/first/stage/lightning_module.py: imports garment_transfer.models.second.nets.build"]
+        "stages/first/stage/lightning_module.py: imports garment_transfer.models.second.nets.build",
+    ]
 
 
 @pytest.mark.parametrize("stage_id", sorted(registry.stages()))
@@ -152,6 +163,10 @@ def test_registered_stages_name_their_modules_folders_and_configs(stage_id):
 def test_former_class_paths_map_to_todays_stages():
     former = {path: s.id for s in registry.stages().values() for path in registry.former_class_paths(s)}
     assert former and all(p.startswith("garment_transfer.stages.") and ".distilled_transfer." not in p for p in former)
-    assert checkpoints.checkpoint_stage({"hyper_parameters": {
-        "_class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingModule"}}) == TRYON_PARSING
+    assert (
+        checkpoints.checkpoint_stage(
+            {"hyper_parameters": {"_class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingModule"}}
+        )
+        == TRYON_PARSING
+    )
     assert checkpoints.checkpoint_stage({checkpoints.STAGE_KEY: "somewhere.Else"}) == "somewhere.Else"

@@ -51,7 +51,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(node: str, path: list[str]) -> list[str] | None:
         if node in path:
-            return path[path.index(node):] + [node]
+            return path[path.index(node) :] + [node]
         if node in done:
             return None
         for target in sorted(graph.get(node, ())):
@@ -72,7 +72,8 @@ def test_the_data_package_imports_in_no_circle():
     graph = import_graph(DATA, "garment_transfer.data")
     assert "garment_transfer.data.formats.registry" in graph["garment_transfer.data.readers"], "the graph is read"
     assert {"garment_transfer.data.formats.base", "garment_transfer.data.io"} <= graph[
-        "garment_transfer.data.formats.canonical"]
+        "garment_transfer.data.formats.canonical"
+    ]
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 

@@ -57,8 +57,8 @@ def skin_masks(n=6, h=20, w=16):
     mask = torch.zeros(n, 1, h, w)
     for i in range(n):
         top, left = torch.randint(0, h // 2, (2,)).tolist()
-        mask[i, :, top:top + 8, left // 2:left // 2 + 6] = 1
-        mask[i, :, 2:4, w - 3:] = 1  # a second component
+        mask[i, :, top : top + 8, left // 2 : left // 2 + 6] = 1
+        mask[i, :, 2:4, w - 3 :] = 1  # a second component
     return mask
 
 
@@ -108,11 +108,13 @@ def test_augmented_baseline_moves_the_own_skin_and_keeps_the_truth():
 
 
 @pytest.mark.parametrize("construction", CONSTRUCTIONS)
-def test_one_training_step_per_construction_is_finite_and_updates_weights(construction, parsing_checkpoint,
-                                                                          synthetic_root):
+def test_one_training_step_per_construction_is_finite_and_updates_weights(
+    construction, parsing_checkpoint, synthetic_root
+):
     torch.manual_seed(0)
-    module = stage(parsing_checkpoint, construction=construction, swap_probability=1.0 if construction == "cases"
-                   else 0.5)
+    module = stage(
+        parsing_checkpoint, construction=construction, swap_probability=1.0 if construction == "cases" else 0.5
+    )
     before = copy.deepcopy(module.net.state_dict())
     losses = training_losses(module, a_batch(synthetic_root), 1)
     assert all(torch.isfinite(torch.tensor(losses)))
@@ -133,8 +135,9 @@ def test_regrowth_fits_a_batch(parsing_checkpoint, synthetic_root):
 
 def test_swap_masks_come_from_the_chosen_source(parsing_checkpoint, synthetic_root):
     batch = a_batch(synthetic_root, "val")
-    assert torch.equal(stage(parsing_checkpoint, swap_shape="truth").swap_mask(batch),
-                       (batch.truth.parsing == 3).unsqueeze(1).float())
+    assert torch.equal(
+        stage(parsing_checkpoint, swap_shape="truth").swap_mask(batch), (batch.truth.parsing == 3).unsqueeze(1).float()
+    )
     assert torch.equal(stage(parsing_checkpoint, swap_shape="source").swap_mask(batch), batch.source.skin_mask)
     module = stage(parsing_checkpoint).eval()
     predicted = module.swap_mask(batch)
@@ -164,8 +167,9 @@ def test_evaluation_examples_are_deterministic_and_independent_of_batching(parsi
     first, second = module.evaluation_examples(batch), module.evaluation_examples(batch)
     assert all(torch.equal(a, b) for case in first for a, b in zip(first[case], second[case]))
     single = data(synthetic_root).datasets["val"][0]
-    alone = module.evaluation_examples(type(batch)(*[_stack(part) for part in (single.source, single.target,
-                                                                               single.truth)]))
+    alone = module.evaluation_examples(
+        type(batch)(*[_stack(part) for part in (single.source, single.target, single.truth)])
+    )
     assert torch.equal(alone["crop"].source_shape[0], first["crop"].source_shape[0])
     other_seed = stage(parsing_checkpoint, eval_seed=1).evaluation_examples(batch)
     assert not torch.equal(other_seed["crop"].source_shape, first["crop"].source_shape)
@@ -173,16 +177,27 @@ def test_evaluation_examples_are_deterministic_and_independent_of_batching(parsi
 
 def _stack(sample):
     from garment_transfer.data.samples import collate
+
     return collate([sample])
 
 
-def test_fit_validates_per_case_keeps_s_p_frozen_and_reloads_for_inference(parsing_checkpoint, synthetic_root,
-                                                                           tmp_path):
+def test_fit_validates_per_case_keeps_s_p_frozen_and_reloads_for_inference(
+    parsing_checkpoint, synthetic_root, tmp_path
+):
     module = stage(parsing_checkpoint)
     frozen = copy.deepcopy(module.transfer_parser.net.state_dict())
-    run = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                     num_sanity_val_steps=0, max_epochs=1, limit_train_batches=2, limit_val_batches=1,
-                     default_root_dir=str(tmp_path), enable_checkpointing=False)
+    run = pl.Trainer(
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        default_root_dir=str(tmp_path),
+        enable_checkpointing=False,
+    )
     run.fit(module, data(synthetic_root))
     logged = run.callback_metrics
     for case in ("swap", "crop"):
@@ -221,8 +236,9 @@ def test_regrow_checks_the_pose_it_is_given():
 
 def test_vgg_term_on_random_features_is_an_explicit_warned_choice(parsing_checkpoint, synthetic_root):
     with pytest.warns(UserWarning, match="random features"):
-        module = ArmRegrowthModule(width="tiny", parsing_checkpoint=str(parsing_checkpoint), w_vgg=0.2,
-                                   allow_random_vgg=True)
+        module = ArmRegrowthModule(
+            width="tiny", parsing_checkpoint=str(parsing_checkpoint), w_vgg=0.2, allow_random_vgg=True
+        )
     batch = a_batch(synthetic_root)
     torch.manual_seed(0)
     example = module.construct(batch)

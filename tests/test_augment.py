@@ -11,8 +11,15 @@ from garment_transfer.data.densepose import FLIP_INDEX
 from garment_transfer.data.labels import FLIP_GARMENT_PARTS, GARMENT_PART_NAMES, GARMENT_PARTS
 
 H, W = 64, 48
-KINDS = {"person": "image", "cloth": "image", "garment": "mask", "parsing": "labels", "densepose": "densepose_index",
-         "garment_parts": "garment_parts", "uv": "uv"}
+KINDS = {
+    "person": "image",
+    "cloth": "image",
+    "garment": "mask",
+    "parsing": "labels",
+    "densepose": "densepose_index",
+    "garment_parts": "garment_parts",
+    "uv": "uv",
+}
 PALETTE = np.array([[10, 20, 30], [200, 40, 40], [40, 200, 40], [40, 40, 200], [220, 220, 60]], np.uint8)
 
 
@@ -21,10 +28,15 @@ def _sample(seed: int = 0) -> dict[str, np.ndarray]:
     DensePose part indices, uv, garment parts (the label map's blocks as part ids) and a garment mask."""
     rng = np.random.default_rng(seed)
     parsing = np.kron(rng.integers(1, len(PALETTE), (8, 6)), np.ones((8, 8), np.int64)).astype(np.uint8)
-    return {"person": PALETTE[parsing], "cloth": rng.integers(0, 256, (H, W, 3), dtype=np.uint8),
-            "garment": (parsing == 2).astype(np.uint8), "parsing": parsing,
-            "densepose": rng.integers(0, 25, (H, W), dtype=np.uint8), "garment_parts": parsing.copy(),
-            "uv": rng.random((2, H, W), dtype=np.float32)}
+    return {
+        "person": PALETTE[parsing],
+        "cloth": rng.integers(0, 256, (H, W, 3), dtype=np.uint8),
+        "garment": (parsing == 2).astype(np.uint8),
+        "parsing": parsing,
+        "densepose": rng.integers(0, 25, (H, W), dtype=np.uint8),
+        "garment_parts": parsing.copy(),
+        "uv": rng.random((2, H, W), dtype=np.float32),
+    }
 
 
 def test_none_preset_is_inactive_and_returns_inputs_unchanged():
@@ -63,8 +75,11 @@ def test_geometry_is_shared_between_masks_labels_and_images(seed):
 
 
 def test_affine_fills_outside_with_background_for_maps_and_replicates_image_borders():
-    arrays = {"person": np.full((H, W, 3), 90, np.uint8), "parsing": np.full((H, W), 4, np.uint8),
-              "uv": np.full((2, H, W), 0.5, np.float32)}
+    arrays = {
+        "person": np.full((H, W, 3), 90, np.uint8),
+        "parsing": np.full((H, W), 4, np.uint8),
+        "uv": np.full((2, H, W), 0.5, np.float32),
+    }
     config = AugmentConfig(affine_p=1.0, scale=(0.5, 0.5), rotate_deg=0.0, translate=0.0)
     out = Augmenter(config)(arrays, {"person": "image", "parsing": "labels", "uv": "uv"}, seed=0)
     assert out["parsing"][0, 0] == 0 and out["parsing"][H // 2, W // 2] == 4
@@ -81,7 +96,7 @@ def test_flip_mirrors_every_array_and_swaps_left_right_part_ids():
     assert np.array_equal(out["parsing"], arrays["parsing"][:, ::-1])
     assert np.array_equal(out["uv"], arrays["uv"][:, :, ::-1])
     assert np.array_equal(out["densepose"], FLIP_INDEX[arrays["densepose"][:, ::-1]])
-    assert (out["densepose"][:, W // 2:] == 4).all()
+    assert (out["densepose"][:, W // 2 :] == 4).all()
     assert np.array_equal(out["garment_parts"], FLIP_GARMENT_PARTS[arrays["garment_parts"][:, ::-1]])
     sleeves = arrays["garment_parts"] == GARMENT_PARTS["left_sleeve"]
     assert (out["garment_parts"][sleeves[:, ::-1]] == GARMENT_PARTS["right_sleeve"]).all()
@@ -89,10 +104,20 @@ def test_flip_mirrors_every_array_and_swaps_left_right_part_ids():
 
 def test_garment_part_flip_table_swaps_each_side_and_keeps_the_middle():
     flipped = {name: GARMENT_PART_NAMES[FLIP_GARMENT_PARTS[i]] for name, i in GARMENT_PARTS.items()}
-    assert flipped == {"background": "background", "left_sleeve": "right_sleeve", "torso": "torso",
-                       "right_sleeve": "left_sleeve", "left_arm": "right_arm", "right_arm": "left_arm", "neck": "neck",
-                       "left_leg": "right_leg", "skirt": "skirt", "right_leg": "left_leg",
-                       "left_leg_skin": "right_leg_skin", "right_leg_skin": "left_leg_skin"}
+    assert flipped == {
+        "background": "background",
+        "left_sleeve": "right_sleeve",
+        "torso": "torso",
+        "right_sleeve": "left_sleeve",
+        "left_arm": "right_arm",
+        "right_arm": "left_arm",
+        "neck": "neck",
+        "left_leg": "right_leg",
+        "skirt": "skirt",
+        "right_leg": "left_leg",
+        "left_leg_skin": "right_leg_skin",
+        "right_leg_skin": "left_leg_skin",
+    }
     assert (FLIP_GARMENT_PARTS[FLIP_GARMENT_PARTS] == np.arange(len(GARMENT_PARTS))).all()
 
 
@@ -144,15 +169,18 @@ def test_augment_config_errors_name_the_problem(spec, message):
         augment_config(spec)
 
 
-@pytest.mark.parametrize("change, kinds_change, message", [
-    ({}, {"parsing": "segmentation"}, "'parsing'.*unknown kind"),
-    ({"extra": np.zeros((H, W), np.uint8)}, {}, "'extra'.*no kind"),
-    ({}, {"missing": "mask"}, "'missing'.*no array"),
-    ({"garment": np.zeros((H, W + 1), np.uint8)}, {}, "'garment'.*size"),
-    ({"parsing": np.zeros((H, W), np.int64)}, {}, "'parsing'.*dtype"),
-    ({"uv": np.zeros((H, W, 2), np.float32)}, {}, "'uv'.*shape"),
-    ({"person": np.zeros((H, W), np.uint8)}, {}, "'person'.*shape"),
-])
+@pytest.mark.parametrize(
+    "change, kinds_change, message",
+    [
+        ({}, {"parsing": "segmentation"}, "'parsing'.*unknown kind"),
+        ({"extra": np.zeros((H, W), np.uint8)}, {}, "'extra'.*no kind"),
+        ({}, {"missing": "mask"}, "'missing'.*no array"),
+        ({"garment": np.zeros((H, W + 1), np.uint8)}, {}, "'garment'.*size"),
+        ({"parsing": np.zeros((H, W), np.int64)}, {}, "'parsing'.*dtype"),
+        ({"uv": np.zeros((H, W, 2), np.float32)}, {}, "'uv'.*shape"),
+        ({"person": np.zeros((H, W), np.uint8)}, {}, "'person'.*shape"),
+    ],
+)
 def test_invalid_arrays_raise_errors_naming_the_array(change, kinds_change, message):
     arrays, kinds = {**_sample(), **change}, {**KINDS, **kinds_change}
     with pytest.raises(ValueError, match=message):

@@ -47,8 +47,14 @@ def quick_report(synthetic_root, tmp_path_factory) -> str:
 def test_report_has_every_section_with_positive_figures(quick_report):
     assert quick_report.startswith("# Benchmarks")
     assert re.search(r"machine: \d+ CPU cores .* torch .*, \d+ threads; no GPU", quick_report)
-    expected_rows = {"## Synthetic engine": 1, "## Data loading": 1, "## Training step time\n": 5,
-                     "## Pipeline inference\n": 1, "## Operator calls and CPU latency": 7, "## Model size": 6}
+    expected_rows = {
+        "## Synthetic engine": 1,
+        "## Data loading": 1,
+        "## Training step time\n": 5,
+        "## Pipeline inference\n": 1,
+        "## Operator calls and CPU latency": 7,
+        "## Model size": 6,
+    }
     for heading, count in expected_rows.items():
         rows = table_rows(quick_report, heading)
         assert len(rows) == count, heading
@@ -56,8 +62,13 @@ def test_report_has_every_section_with_positive_figures(quick_report):
             values = numbers(row[:2] + row[3:]) if heading == "## Data loading" else numbers(row)  # not "workers"
             assert values and all(v > 0 for v in values), (heading, row)
     stages = [row[0] for row in table_rows(quick_report, "## Training step time\n")]
-    assert stages == ["T_P tryon_parsing", "S_P transfer_parsing", "T_W tryon_warping", "S_W transfer_warping",
-                      "R arm_regrowth"]
+    assert stages == [
+        "T_P tryon_parsing",
+        "S_P transfer_parsing",
+        "T_W tryon_warping",
+        "S_W transfer_warping",
+        "R arm_regrowth",
+    ]
     assert "Not measured: no GPU was present" in quick_report
 
 
@@ -87,8 +98,13 @@ def test_compiled_code_counts_as_operators_its_generated_kernels_and_onednn_call
         def __init__(self, name):
             self.name = name
 
-    operators = ["graph_0_cpp_fused__native_batch_norm_legit_no_training_relu_115", "triton_poi_fused_add_0",
-                 "mkldnn::_convolution_pointwise", "aten::addmm", "garment_transfer::correlation"]
+    operators = [
+        "graph_0_cpp_fused__native_batch_norm_legit_no_training_relu_115",
+        "triton_poi_fused_add_0",
+        "mkldnn::_convolution_pointwise",
+        "aten::addmm",
+        "garment_transfer::correlation",
+    ]
     others = ["Torch-Compiled Region: 0/0", "## Call CompiledFxGraph fxyz ##", "TorchDynamo Cache Lookup"]
     assert all(bench_all.is_operator(Event(name)) for name in operators)
     assert not any(bench_all.is_operator(Event(name)) for name in others) and not bench_all.is_operator(None)
@@ -113,8 +129,9 @@ def test_model_size_rows_put_paper_preset_beside_table_2(quick_report):
 def test_gpu_rows_run_with_bf16_autocast_and_channels_last(synthetic_root):
     """The GPU section's code path (bf16 autocast, channels-last networks and batches), exercised on the CPU; the
     compiled modes are left out on a CPU."""
-    lines = bench_all.build_report(bench_all.quick_plan(str(synthetic_root)), sections=("gpu",), device=CPU,
-                                   accelerated=True)
+    lines = bench_all.build_report(
+        bench_all.quick_plan(str(synthetic_root)), sections=("gpu",), device=CPU, accelerated=True
+    )
     text = "\n".join(lines)
     pipeline = table_rows(text, "## GPU: pipeline inference")
     training = table_rows(text, "## GPU: training step")

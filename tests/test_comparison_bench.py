@@ -27,10 +27,13 @@ def test_per_pair_iou_counts_add_up_to_the_set_iou():
 def test_table_cells_compare_every_row_with_ours():
     rng = np.random.default_rng(0)
     ours = rng.normal(20, 1, size=(3, 50))
-    scores = {("S_W", "PSNR vs true garment"): ours,
-              ("S_W TPS", "PSNR vs true garment"): ours - 2 + rng.normal(0, 0.1, size=(3, 50))}
-    lines = comparisons.table(scores, ["S_W", "S_W TPS"], ["PSNR vs true garment", "SSIM vs true garment"], "S_W",
-                              "warping")
+    scores = {
+        ("S_W", "PSNR vs true garment"): ours,
+        ("S_W TPS", "PSNR vs true garment"): ours - 2 + rng.normal(0, 0.1, size=(3, 50)),
+    }
+    lines = comparisons.table(
+        scores, ["S_W", "S_W TPS"], ["PSNR vs true garment", "SSIM vs true garment"], "S_W", "warping"
+    )
     assert lines[2] == "| method | PSNR vs true garment | SSIM vs true garment |"
     assert lines[4].startswith("| S_W | 20.") and lines[4].endswith("| - |") and "ours - this" not in lines[4]
     assert "(ours - this: +2" in lines[5] and "n.s." not in lines[5]
@@ -78,5 +81,5 @@ def test_phase_figure_puts_each_variants_student_and_re_transfer_beside_the_trut
     expected += [tiles[name, epoch][c] for name in names for epoch in epochs for c in (2, 5)]
     for j, tile in enumerate(expected):
         top, left = header + pad + (h + pad), pad + j * (w + pad)  # the second row
-        assert np.all(picture[top:top + h, left:left + w] == round(float(tile[1, 0, 0, 0]) * 255)), j
+        assert np.all(picture[top : top + h, left : left + w] == round(float(tile[1, 0, 0, 0]) * 255)), j
     assert comparisons.phase_figure(tmp_path, 0, names, [7], tmp_path / "g.png", size=(h, w)) is None

@@ -63,8 +63,9 @@ def test_holes_are_filled_from_their_new_class_not_the_old_garment():
     red = torch.tensor(RED).view(3, 1)
     assert (filled - red).abs().amax(0).min() > 0.5, "no hole pixel keeps the old garment colour"
     assert (filled - torch.tensor(BLUE).view(3, 1)).abs().amax() < 0.1
-    kept, _ = compose(image, target_parsing, transfer_parsing, torch.zeros_like(image), torch.zeros_like(image),
-                      fill="none")
+    kept, _ = compose(
+        image, target_parsing, transfer_parsing, torch.zeros_like(image), torch.zeros_like(image), fill="none"
+    )
     assert torch.equal(kept[0][:, holes], image[0][:, holes]), "fill='none' leaves the target's pixels"
     again, _ = compose(image, target_parsing, transfer_parsing, torch.zeros_like(image), torch.zeros_like(image))
     assert torch.equal(again, out), "deterministic"
@@ -97,8 +98,7 @@ def compose_reference(target_image, target_parsing, transfer_parsing, warped_gar
             known = torch.where(known.flatten(1).any(1).view(-1, 1, 1, 1), known, keep)
             known = torch.where(known.flatten(1).any(1).view(-1, 1, 1, 1), known, ~holes)
             image = torch.where(holes & (new == cls), inpaint(image, known), image)
-    masks = {"garment": garment, "skin": new_skin, "inherit": inherit, "regrow": regrown, "keep": keep,
-             "holes": holes}
+    masks = {"garment": garment, "skin": new_skin, "inherit": inherit, "regrow": regrown, "keep": keep, "holes": holes}
     return image, {name: mask.to(dtype) for name, mask in masks.items()}
 
 
@@ -109,7 +109,7 @@ def blob_parsing(generator: torch.Generator, batch: int, height: int, width: int
         cls, y0, x0 = (torch.randint(n, (batch,), generator=generator) for n in (NUM_CLASSES, height, width))
         for b in range(batch):
             y1, x1 = y0[b] + height // 3, x0[b] + width // 3
-            parsing[b, y0[b]:y1, x0[b]:x1] = cls[b]
+            parsing[b, y0[b] : y1, x0[b] : x1] = cls[b]
     return parsing
 
 
@@ -143,15 +143,26 @@ def test_composition_on_a_gpu_or_compiled_makes_no_host_synchronisation(fill_pat
     """The old composition called ``.any()``, ``torch.unique`` and ``.tolist()`` (each waits for the device); off
     the CPU the composition reads nothing back."""
     if fill_path == "present classes":
-        assert composition._present_hole_classes(torch.zeros(1, 1, 2, 2, dtype=torch.long, device="meta"),
-                                                 torch.zeros(1, 1, 2, 2, dtype=torch.bool, device="meta")) is None
+        assert (
+            composition._present_hole_classes(
+                torch.zeros(1, 1, 2, 2, dtype=torch.long, device="meta"),
+                torch.zeros(1, 1, 2, 2, dtype=torch.bool, device="meta"),
+            )
+            is None
+        )
         return
     image, target_parsing, transfer_parsing = scene()
     with torch.profiler.profile() as profile:
         compose(image, target_parsing, transfer_parsing, torch.zeros_like(image), torch.zeros_like(image))
     names = {event.name for event in profile.events()}
-    assert not names & {"aten::is_nonzero", "aten::item", "aten::_local_scalar_dense", "aten::_unique2",
-                        "aten::nonzero", "aten::index"}
+    assert not names & {
+        "aten::is_nonzero",
+        "aten::item",
+        "aten::_local_scalar_dense",
+        "aten::_unique2",
+        "aten::nonzero",
+        "aten::index",
+    }
 
 
 def test_skin_cases_split_the_new_skin_by_the_old():

@@ -26,9 +26,15 @@ TRAINERS = sorted((CONF / "trainer").glob("*.yaml"))
 OVERLAY_DIRS = ("ablations",)  # overlays applied on the cpu.yaml of their stage folder
 PIPELINES = sorted((CONF / "pipeline").glob("*.yaml"))  # what every evaluation shares, per preset
 EVALUATIONS = sorted(CONF.glob("*/evaluate/*.yaml"))  # a method's evaluation overlays on the pipeline config
-STAGES = sorted(p for p in CONF.rglob("*.yaml")
-                if p.parent.name not in OVERLAY_DIRS and p not in PIPELINES and p not in EVALUATIONS
-                and "data" not in p.parts and "trainer" not in p.parts)
+STAGES = sorted(
+    p
+    for p in CONF.rglob("*.yaml")
+    if p.parent.name not in OVERLAY_DIRS
+    and p not in PIPELINES
+    and p not in EVALUATIONS
+    and "data" not in p.parts
+    and "trainer" not in p.parts
+)
 ABLATIONS = sorted(p for d in OVERLAY_DIRS for p in CONF.rglob(f"{d}/*.yaml"))
 DEFAULT_CALLBACKS = ("StageCheckpoint", "ImageLogger", "FiniteLossGuard")  # the CLI adds them
 
@@ -94,8 +100,9 @@ def assert_scheduled_phases_are_defined(config: dict, where: Path) -> None:
 def test_every_stage_config_parses_through_the_cli(path, capsys):
     trainer = CONF / "trainer" / path.name
     config = print_config(capsys, trainer, path)
-    assert config["model"]["class_path"].startswith(f"garment_transfer.stages.{path.parent.parent.name}."
-                                                    f"{path.parent.name}.")
+    assert config["model"]["class_path"].startswith(
+        f"garment_transfer.stages.{path.parent.parent.name}.{path.parent.name}."
+    )
     assert config["data"]["class_path"].startswith("garment_transfer.stages.")
     assert config["trainer"]["default_root_dir"].startswith(f"runs/{path.stem}/")
     assert config["trainer"]["devices"] == yaml.safe_load(trainer.read_text())["trainer"]["devices"]

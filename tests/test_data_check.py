@@ -163,7 +163,9 @@ def test_missing_split_folder_and_pairs_file_are_reported(root, capsys):
     canonical.pairs_path(root, "train").unlink()
     report = check_dataset("canonical", root, size=SIZE)
     assert [(p.category, p.file) for p in report.problems] == [
-        ("missing file", str(canonical.pairs_path(root, "train"))), ("missing file", str(root / "test"))]
+        ("missing file", str(canonical.pairs_path(root, "train"))),
+        ("missing file", str(root / "test")),
+    ]
     assert "pairs file not found" in report.problems[0].message and "test split" in report.problems[1].message
     assert main(["data", "check", str(root), "--format", "canonical"]) == 1
 
@@ -201,8 +203,13 @@ def content(synthetic_root):
 
 
 def download(layout: str, content, tmp_path: Path) -> rl.Written:
-    return {"vitonhd": rl.write_vitonhd, "dresscode": rl.write_dresscode, "pfafn": rl.write_pfafn,
-            "cpvton": rl.write_cpvton, "gpvton": rl.write_gpvton}[layout](tmp_path / layout, content)
+    return {
+        "vitonhd": rl.write_vitonhd,
+        "dresscode": rl.write_dresscode,
+        "pfafn": rl.write_pfafn,
+        "cpvton": rl.write_cpvton,
+        "gpvton": rl.write_gpvton,
+    }[layout](tmp_path / layout, content)
 
 
 def checked(root: Path, capsys, *options: str) -> tuple[int, str]:
@@ -379,8 +386,10 @@ def test_cv2_written_iuv_is_named_and_reads_with_iuv_bgr(root, capsys):
         path = paths(root, split, sample_id)["densepose"]
         io.write_png(path, np.ascontiguousarray(io.read_image(path, "RGB")[..., ::-1]))  # what cv2.imwrite leaves
     code, out = checked(root, capsys, "--format", "canonical")
-    assert code == 1 and "channels in V, U, I order, as cv2.imwrite writes detectron2's IUV? Use densepose_files: " \
-                          "iuv_bgr" in out
+    assert (
+        code == 1
+        and "channels in V, U, I order, as cv2.imwrite writes detectron2's IUV? Use densepose_files: iuv_bgr" in out
+    )
     code, out = checked(root, capsys)  # recognised: the options call for iuv_bgr
     assert code == 0 and "--densepose-files iuv_bgr" in out
     got = make_reader("canonical", root, size=(64, 48), densepose_files="iuv_bgr").person("train", SAMPLE)

@@ -24,8 +24,11 @@ def _class(path: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-DATA_MODULES = [GarmentDataModule, PipelineDataModule,
-                *dict.fromkeys(_class(stage.data_module) for stage in registry.stages().values())]
+DATA_MODULES = [
+    GarmentDataModule,
+    PipelineDataModule,
+    *dict.fromkeys(_class(stage.data_module) for stage in registry.stages().values()),
+]
 SIZE = (64, 48)
 
 
@@ -39,9 +42,16 @@ def _module(cls, root, **kwargs):
 
 def _check_person(person: PersonSample, batch: int, pose_channels: int) -> None:
     h, w = SIZE
-    shapes = {"image": (batch, 3, h, w), "parsing": (batch, h, w), "densepose": (batch, pose_channels, h, w),
-              "cloth": (batch, 3, h, w), "cloth_mask": (batch, 1, h, w), "garment_mask": (batch, 1, h, w),
-              "skin_mask": (batch, 1, h, w), "remaining": (batch, 4, h, w)}
+    shapes = {
+        "image": (batch, 3, h, w),
+        "parsing": (batch, h, w),
+        "densepose": (batch, pose_channels, h, w),
+        "cloth": (batch, 3, h, w),
+        "cloth_mask": (batch, 1, h, w),
+        "garment_mask": (batch, 1, h, w),
+        "skin_mask": (batch, 1, h, w),
+        "remaining": (batch, 4, h, w),
+    }
     for name, shape in shapes.items():
         assert tuple(getattr(person, name).shape) == shape, name
     assert person.parsing.dtype == torch.int64 and person.image.dtype == torch.float32
@@ -115,8 +125,9 @@ def test_training_augmentation_moves_the_person_and_spares_evaluation(synthetic_
     assert torch.equal(evaluation.target.image, reference.target.image)
 
 
-@pytest.mark.parametrize("fmt, export, densepose", [("dresscode", dresscode.export_dresscode, "iuv"),
-                                                     ("viton", viton.export_viton, "parts")])
+@pytest.mark.parametrize(
+    "fmt, export, densepose", [("dresscode", dresscode.export_dresscode, "iuv"), ("viton", viton.export_viton, "parts")]
+)
 def test_data_module_reads_the_other_formats(synthetic_root, tmp_path, fmt, export, densepose):
     export(synthetic_root, tmp_path / fmt)
     module = _module(GarmentDataModule, tmp_path / fmt, format=fmt, densepose=densepose, eval_pairs="unpaired")
@@ -156,14 +167,19 @@ def _as_old_layout(root, tmp_path):
 @pytest.mark.parametrize("mode", ["paired", "unpaired", "transfer"])
 def test_moving_the_pair_lists_to_the_root_keeps_samples_and_evaluation_pairs(synthetic_root, tmp_path, mode):
     old = _as_old_layout(synthetic_root, tmp_path)
-    new, before = _module(GarmentDataModule, synthetic_root, eval_pairs=mode), _module(GarmentDataModule, old,
-                                                                                         eval_pairs=mode)
+    new, before = (
+        _module(GarmentDataModule, synthetic_root, eval_pairs=mode),
+        _module(GarmentDataModule, old, eval_pairs=mode),
+    )
     assert new.datasets["train"].ids == before.datasets["train"].ids
     assert new.datasets["test"].pairs == before.datasets["test"].pairs
     item = (2, 12345)
     assert torch.equal(new.datasets["train"][item].target.image, before.datasets["train"][item].target.image)
-    sources = {"paired": ("each test person", "paired list"), "unpaired": ("unpaired list", "seeded draw"),
-               "transfer": ("true transfers", "true transfers")}[mode]
+    sources = {
+        "paired": ("each test person", "paired list"),
+        "unpaired": ("unpaired list", "seeded draw"),
+        "transfer": ("true transfers", "true transfers"),
+    }[mode]
     assert new.eval_pairs_source.startswith(sources[0]) and before.eval_pairs_source.startswith(sources[1])
 
 
@@ -241,8 +257,12 @@ def test_batches_pin_every_tensor_and_keep_their_types(synthetic_root, monkeypat
         return tensor.clone()
 
     batch = next(iter(_module(TransferWarpingDataModule, synthetic_root).val_dataloader()))
-    tensors = [t.data_ptr() for side in (batch.source, batch.target, batch.truth)
-               for t in vars(side).values() if isinstance(t, torch.Tensor)]
+    tensors = [
+        t.data_ptr()
+        for side in (batch.source, batch.target, batch.truth)
+        for t in vars(side).values()
+        if isinstance(t, torch.Tensor)
+    ]
     monkeypatch.setattr(torch.Tensor, "pin_memory", record)
     out = batch.pin_memory()
     assert isinstance(out, PairSample) and isinstance(out.source, PersonSample)

@@ -51,8 +51,20 @@ def test_two_process_fit_logs_the_single_process_validation_metrics(synthetic_ro
     config["data"]["init_args"]["eval_limit"] = 3
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "garment_transfer", "fit", "-c", str(path), "--trainer.accelerator", "cpu",
-               "--trainer.devices", "2", "--trainer.strategy", "ddp"]
+    command = [
+        sys.executable,
+        "-m",
+        "garment_transfer",
+        "fit",
+        "-c",
+        str(path),
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.devices",
+        "2",
+        "--trainer.strategy",
+        "ddp",
+    ]
     done = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     hparams = yaml.safe_load((run / "csv" / "version_0" / "hparams.yaml").read_text())
@@ -62,8 +74,19 @@ def test_two_process_fit_logs_the_single_process_validation_metrics(synthetic_ro
     assert [len(ids) for ids in trained] == [3, 3]
     assert sorted(trained[0] + trained[1]) == sorted(f.stem for f in (synthetic_root / "train" / "image").iterdir())
 
-    single = lightning_cli(["validate", "-c", str(path), "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
-                            "--trainer.default_root_dir", str(tmp_path / "single"), "--trainer.logger", "false"])
+    single = lightning_cli(
+        [
+            "validate",
+            "-c",
+            str(path),
+            "--ckpt_path",
+            str(run / "checkpoints" / "last.ckpt"),
+            "--trainer.default_root_dir",
+            str(tmp_path / "single"),
+            "--trainer.logger",
+            "false",
+        ]
+    )
     one_process = {k: float(v) for k, v in single.trainer.callback_metrics.items() if k.startswith("val/")}
 
     assert {"val/loss", "val/tryon/garment_iou", "val/tryon/pixel_accuracy"} <= set(one_process)

@@ -79,8 +79,9 @@ def test_inputs_that_need_keypoints_say_so(synthetic_root):
 
 
 def _module(root, **options) -> GarmentDataModule:
-    module = GarmentDataModule(root=str(root), size="64x48", batch_size=2, eval_batch_size=2, train_pairs="unpaired",
-                               **options)
+    module = GarmentDataModule(
+        root=str(root), size="64x48", batch_size=2, eval_batch_size=2, train_pairs="unpaired", **options
+    )
     module.setup()
     return module
 
@@ -127,11 +128,17 @@ def test_collate_stacks_the_inputs_per_name(synthetic_root):
         collate(people)
 
 
-@pytest.mark.parametrize("value, message", [
-    (["pose_maps", "nope"], r"data.init_args.inputs 'nope': not a derived input; choose from \('pose_maps', "
-                            r"'wuton_person', 'gpvton_preserve'\)"),
-    ("pose_maps", r"data.init_args.inputs 'pose_maps': a list of derived input names"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            ["pose_maps", "nope"],
+            r"data.init_args.inputs 'nope': not a derived input; choose from \('pose_maps', "
+            r"'wuton_person', 'gpvton_preserve'\)",
+        ),
+        ("pose_maps", r"data.init_args.inputs 'pose_maps': a list of derived input names"),
+    ],
+)
 def test_unknown_inputs_are_refused_when_the_data_module_is_built(synthetic_root, value, message):
     with pytest.raises(ValueError, match=message):
         GarmentDataModule(root=str(synthetic_root), size="64x48", inputs=value)

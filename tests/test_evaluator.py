@@ -45,19 +45,25 @@ def _reference_ssim(x: np.ndarray, y: np.ndarray) -> float:
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     values = []
     for a, b in zip(x.astype(np.float64), y.astype(np.float64)):
+
         def blur(image):
             return convolve2d(image, window, mode="valid")
+
         mu_a, mu_b = blur(a), blur(b)
         var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
-        values.append((((2 * mu_a * mu_b + c1) * (2 * cov + c2))
-                       / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))).mean())
+        values.append(
+            (((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))).mean()
+        )
     return float(np.mean(values))
 
 
 def _direct(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     mse = ((pred.astype(np.float64) - target.astype(np.float64)) ** 2).mean(axis=(1, 2, 3))
-    return {"mse": mse.mean(), "psnr": (10 * np.log10(255.0**2 / mse)).mean(),
-            "ssim": np.mean([_reference_ssim(p, t) for p, t in zip(pred, target)])}
+    return {
+        "mse": mse.mean(),
+        "psnr": (10 * np.log10(255.0**2 / mse)).mean(),
+        "ssim": np.mean([_reference_ssim(p, t) for p, t in zip(pred, target)]),
+    }
 
 
 def test_mse_psnr_ssim_equal_a_direct_numpy_computation_on_8_bit_images():
@@ -78,14 +84,16 @@ def test_float_results_are_evaluated_as_their_saved_8_bit_pngs(tmp_path):
     pred, target = torch.rand(2, 3, 32, 24, generator=g) * 2.2 - 1.1, torch.rand(2, 3, 32, 24, generator=g) * 2 - 1
     for i, image in enumerate(to_uint8(pred)):  # what the pipeline writes
         write_png(tmp_path / f"{i}.png", image.permute(1, 2, 0).numpy())
-    saved = torch.stack([torch.from_numpy(np.array(read_image(tmp_path / f"{i}.png", "RGB"))).permute(2, 0, 1)
-                         for i in range(2)])
+    saved = torch.stack(
+        [torch.from_numpy(np.array(read_image(tmp_path / f"{i}.png", "RGB"))).permute(2, 0, 1) for i in range(2)]
+    )
     in_memory, from_files = Evaluator(metrics=("mse", "psnr", "ssim")), Evaluator(metrics=("mse", "psnr", "ssim"))
     in_memory.update(pred, target)
     from_files.update(from_uint8(saved), target)
     assert in_memory.compute().values == from_files.compute().values
-    assert torch.equal(to_uint8(torch.tensor([-2.0, -1.0, 0.0, 1.0, 3.0])),
-                       torch.tensor([0, 0, 128, 255, 255], dtype=torch.uint8))
+    assert torch.equal(
+        to_uint8(torch.tensor([-2.0, -1.0, 0.0, 1.0, 3.0])), torch.tensor([0, 0, 128, 255, 255], dtype=torch.uint8)
+    )
 
 
 def test_metrics_without_weight_files_are_skipped_with_reasons_and_never_written_as_numbers(tmp_path):
@@ -111,8 +119,9 @@ def test_metrics_without_weight_files_are_skipped_with_reasons_and_never_written
     assert len(rows) == 2 * len(METRICS)
     for row in rows:
         skipped = row["metric"] in results[row["protocol"]].skipped
-        assert (row["status"], row["value"] == "", row["reason"] != "") == (("skipped", True, True) if skipped
-                                                                            else ("ok", False, False))
+        assert (row["status"], row["value"] == "", row["reason"] != "") == (
+            ("skipped", True, True) if skipped else ("ok", False, False)
+        )
     transfer_row = next(line for line in table.splitlines() if line.startswith("transfer"))
     assert transfer_row.split()[-4:] == ["-", "-", "-", "-"]  # LPIPS, FID, KID, IS columns
     with pytest.raises(ValueError, match="both computed and skipped"):
@@ -138,15 +147,25 @@ def weight_files(tmp_path_factory):
     converted TensorFlow weights), lpips' ``vgg.pth`` (linear layers only) and torchvision's ``vgg16`` file."""
     folder = tmp_path_factory.mktemp("weights")
     inception = InceptionV3Features(None)
-    torch.save({k: v for k, v in inception.state_dict().items() if not k.endswith("num_batches_tracked")},
-               folder / "weights-inception-2015-12-05-6726825d.pth")
+    torch.save(
+        {k: v for k, v in inception.state_dict().items() if not k.endswith("num_batches_tracked")},
+        folder / "weights-inception-2015-12-05-6726825d.pth",
+    )
     lpips = LPIPS(None, None, net="vgg").state_dict()
     torch.save({k: v for k, v in lpips.items() if k.startswith("lin")}, folder / "vgg.pth")
-    torch.save({**{k: v for k, v in lpips.items() if k.startswith("features.")},
-                "classifier.0.weight": torch.zeros(4, 8), "classifier.0.bias": torch.zeros(4)},  # ignored
-               folder / "vgg16-397923af.pth")
-    return {"inception": folder / "weights-inception-2015-12-05-6726825d.pth", "lpips": folder / "vgg.pth",
-            "lpips_backbone": folder / "vgg16-397923af.pth"}
+    torch.save(
+        {
+            **{k: v for k, v in lpips.items() if k.startswith("features.")},
+            "classifier.0.weight": torch.zeros(4, 8),
+            "classifier.0.bias": torch.zeros(4),
+        },  # ignored
+        folder / "vgg16-397923af.pth",
+    )
+    return {
+        "inception": folder / "weights-inception-2015-12-05-6726825d.pth",
+        "lpips": folder / "vgg.pth",
+        "lpips_backbone": folder / "vgg16-397923af.pth",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -197,8 +216,11 @@ def test_kid_and_is_follow_their_formulas():
     kernel = lambda a, b: (a.double() @ b.double().T / 16 + 1) ** 3  # noqa: E731
     m = 6
     off = lambda k: k.sum() - k.diagonal().sum()  # noqa: E731
-    expected = off(kernel(fake, fake)) / (m * (m - 1)) + off(kernel(real, real)) / (m * (m - 1)) \
+    expected = (
+        off(kernel(fake, fake)) / (m * (m - 1))
+        + off(kernel(real, real)) / (m * (m - 1))
         - 2 * kernel(fake, real).sum() / m**2
+    )
     mean, std = kernel_inception_distance(fake, real, subsets=3, subset_size=6)  # every subset is the whole set
     assert mean == pytest.approx(float(expected), abs=1e-6) and std < 1e-6  # float32 kernels, as torch-fidelity
     logits = torch.randn(8, 5, generator=g)
@@ -250,18 +272,36 @@ def _results(synthetic_root, folder, protocol: str) -> list[tuple[str, str]]:
     pairs = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))
     folder.mkdir()
     for source, target in pairs:
-        reference = (canonical.transfer_paths(synthetic_root, "test", source, target)["image"]
-                     if protocol == "transfer" else canonical.sample_paths(synthetic_root, "test", source)["image"])
+        reference = (
+            canonical.transfer_paths(synthetic_root, "test", source, target)["image"]
+            if protocol == "transfer"
+            else canonical.sample_paths(synthetic_root, "test", source)["image"]
+        )
         shutil.copy(reference, folder / f"{source}__{target}.png")
     return pairs
 
 
 @pytest.mark.parametrize("protocol", ["transfer", "retransfer"])
-def test_evaluate_tool_on_perfect_results_gives_zero_error_and_writes_json_and_csv(synthetic_root, tmp_path, capsys,
-                                                                                   protocol):
+def test_evaluate_tool_on_perfect_results_gives_zero_error_and_writes_json_and_csv(
+    synthetic_root, tmp_path, capsys, protocol
+):
     _results(synthetic_root, tmp_path / "results", protocol)
-    assert main(["evaluate", "--results", str(tmp_path / "results"), "--data", str(synthetic_root),
-                 "--protocol", protocol, "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--results",
+                str(tmp_path / "results"),
+                "--data",
+                str(synthetic_root),
+                "--protocol",
+                protocol,
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     saved = json.loads((tmp_path / "out" / "metrics.json").read_text())["protocols"][protocol]
     assert saved["images"] == 4 and saved["values"] == {"mse": 0.0, "psnr": 100.0, "ssim": pytest.approx(1.0)}
@@ -279,10 +319,25 @@ def test_evaluate_tool_matches_a_direct_computation_on_imperfect_results(synthet
         image = np.clip(read_image(path, "RGB").astype(int) + rng.integers(-30, 31, (64, 48, 3)), 0, 255)
         write_png(path, image.astype(np.uint8))
         preds.append(image.transpose(2, 0, 1))
-        truths.append(read_image(canonical.transfer_paths(synthetic_root, "test", source, target)["image"],
-                                 "RGB").transpose(2, 0, 1))
-    assert main(["evaluate", "--results", str(tmp_path / "results"), "--data", str(synthetic_root),
-                 "--out", str(tmp_path / "out")]) == 0
+        truths.append(
+            read_image(canonical.transfer_paths(synthetic_root, "test", source, target)["image"], "RGB").transpose(
+                2, 0, 1
+            )
+        )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--results",
+                str(tmp_path / "results"),
+                "--data",
+                str(synthetic_root),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     saved = json.loads((tmp_path / "out" / "metrics.json").read_text())["protocols"]["transfer"]["values"]
     expected = _direct(np.stack(preds), np.stack(truths))
     for name in ("mse", "psnr", "ssim"):
@@ -296,8 +351,7 @@ def test_evaluate_tool_unpaired_needs_no_reference(synthetic_root, tmp_path, cap
     assert "unpaired protocol: no reference image" in out and "--inception" in out
 
 
-def test_evaluate_tool_errors_name_the_missing_result_the_odd_size_and_the_unknown_id(synthetic_root, tmp_path,
-                                                                                       capsys):
+def test_evaluate_tool_errors_name_the_missing_result_the_odd_size_and_the_unknown_id(synthetic_root, tmp_path, capsys):
     pairs = _results(synthetic_root, tmp_path / "results", "transfer")
     command = ["evaluate", "--results", str(tmp_path / "results"), "--data", str(synthetic_root)]
     first, second = (tmp_path / "results" / f"{s}__{t}.png" for s, t in pairs[:2])
@@ -342,8 +396,9 @@ def test_kid_and_is_states_merge_like_ddp_and_ignore_the_image_order():
 
 
 def test_a_mask_limits_the_paired_metrics_and_empty_masks_are_not_counted(weight_files):
-    evaluator = Evaluator(lpips=weight_files["lpips"], lpips_backbone=weight_files["lpips_backbone"],
-                          metrics=("mse", "ssim", "lpips"))
+    evaluator = Evaluator(
+        lpips=weight_files["lpips"], lpips_backbone=weight_files["lpips_backbone"], metrics=("mse", "ssim", "lpips")
+    )
     pred, reference = from_uint8(_uint8(12, b=3, h=64, w=48)), from_uint8(_uint8(13, b=3, h=64, w=48))
     mask = torch.zeros(3, 1, 64, 48)
     mask[:2, :, 16:48, 8:40] = 1  # the third image's mask is empty

@@ -272,8 +272,13 @@ def test_background_model_mask_keeps_the_white_rule_and_handles_a_grey_backgroun
 def test_viton_export_writes_pfafns_two_roots_and_an_unpaired_test_list(handmade_root, tmp_path):
     viton.export_viton(handmade_root, tmp_path / "viton", size=(32, 24))
     train, test = tmp_path / "viton" / "VITON_traindata", tmp_path / "viton" / "VITON_test"
-    assert sorted(p.name for p in train.iterdir()) == ["train_color", "train_densepose", "train_edge", "train_img",
-                                                       "train_label"]
+    assert sorted(p.name for p in train.iterdir()) == [
+        "train_color",
+        "train_densepose",
+        "train_edge",
+        "train_img",
+        "train_label",
+    ]
     assert {"test_img", "test_clothes", "test_edge"} <= {p.name for p in test.iterdir()}
     pairs = canonical.read_pairs(test / "test_pairs.txt")
     assert pairs == [("test_000000_0.jpg", "test_000001_1.jpg"), ("test_000001_0.jpg", "test_000000_1.jpg")]
@@ -385,8 +390,7 @@ def engine_root(tmp_path_factory) -> Path:
     from garment_transfer.data.synth import generate
 
     root = tmp_path_factory.mktemp("categories") / "data"
-    generate(root, tiny_settings(train=3, test=3, categories=("upper", "lower", "dresses")), workers=1,
-             progress=False)
+    generate(root, tiny_settings(train=3, test=3, categories=("upper", "lower", "dresses")), workers=1, progress=False)
     return root
 
 
@@ -406,20 +410,23 @@ def test_dresscode_export_writes_every_category_with_its_keypoints(engine_root, 
     for split in canonical.SPLITS:
         own = canonical.categories(engine_root, split)
         for category in dresscode.CATEGORIES:
-            members = [i for i in canonical.list_ids(engine_root, split) if
-                       canonical.CATEGORY_FOLDERS[own[i]] == category]
+            members = [
+                i for i in canonical.list_ids(engine_root, split) if canonical.CATEGORY_FOLDERS[own[i]] == category
+            ]
             assert dresscode.list_dresscode_ids(out, split, category) == members and len(members) == 3
         for sample_id in canonical.list_ids(engine_root, split):
             raw = canonical.read_sample(engine_root, split, sample_id)
             got = dresscode.read_dresscode_sample(out, sample_id, canonical.CATEGORY_FOLDERS[raw.category])
             expected = rescale(to_coco18(raw.keypoints), raw.image.shape[:2], DRESSCODE_FRAME)
             np.testing.assert_allclose(got.keypoints, expected, atol=2e-3, err_msg=sample_id)
-            assert (got.keypoints[:, 2] == 0).sum() == (raw.keypoints[[0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13,
-                                                                        14, 15, 16, 17, 18], 2] == 0).sum()
+            assert (got.keypoints[:, 2] == 0).sum() == (
+                raw.keypoints[[0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18], 2] == 0
+            ).sum()
             person, truth = reader.person(split, sample_id), _canonical_person(engine_root, split, sample_id)
             assert torch_equal(person.garment_mask, truth.garment_mask), f"{sample_id}: the category's garment"
-            np.testing.assert_allclose(person.keypoints.numpy(), truth.keypoints.numpy()[list(
-                range(8)) + list(range(9, 19))], atol=2e-3)
+            np.testing.assert_allclose(
+                person.keypoints.numpy(), truth.keypoints.numpy()[list(range(8)) + list(range(9, 19))], atol=2e-3
+            )
     skeleton = io.read_image(dresscode.sample_paths(out, "train_000000")["_5.jpg"], "RGB")
     assert skeleton.shape == (64, 48, 3) and skeleton.max() > 100
 
@@ -438,8 +445,7 @@ def test_viton_export_writes_coco18_train_and_test_pose(engine_root, tmp_path):
         for sample_id in canonical.list_ids(engine_root, split):
             raw = canonical.read_sample(engine_root, split, sample_id)
             got = viton.read_viton_sample(tmp_path / "viton", split, sample_id)
-            np.testing.assert_allclose(got.keypoints, rescale(to_coco18(raw.keypoints), (64, 48), (128, 96)),
-                                       atol=2e-3)
+            np.testing.assert_allclose(got.keypoints, rescale(to_coco18(raw.keypoints), (64, 48), (128, 96)), atol=2e-3)
     pairs = canonical.read_pairs(tmp_path / "viton" / "VITON_test" / "test_pairs.txt")
     own = canonical.categories(engine_root, "test")
     assert all(own[viton.person_id(p)] == own[viton.person_id(c)] and p[:-6] != c[:-6] for p, c in pairs)
@@ -461,8 +467,7 @@ def test_cpvton_export_reads_back_through_its_reader(engine_root, tmp_path):
             parse = nearest_resize(raw.parse, (128, 96))
             assert_labels_roundtrip(got.labels, parse, cpvton.CIHP_TO_LIP, cpvton.LOSSY_CIHP, sample_id)
             np.testing.assert_array_equal(got.densepose_index, nearest_resize(raw.iuv[..., 0], (128, 96)))
-            np.testing.assert_allclose(got.keypoints, rescale(to_coco18(raw.keypoints), (64, 48), (128, 96)),
-                                       atol=2e-3)
+            np.testing.assert_allclose(got.keypoints, rescale(to_coco18(raw.keypoints), (64, 48), (128, 96)), atol=2e-3)
             assert mean_abs_diff(got.image, _bilinear(raw.image, (128, 96))) < IMAGE_TOLERANCE
             assert_masks_close(got.cloth_mask, np.where(_bilinear(raw.cloth_mask, (128, 96)) >= 128, 255, 0))
     unpaired = reader.official_pairs("test", paired=False)
@@ -484,8 +489,14 @@ def test_gpvton_export_reads_back_with_categories_sleeves_and_keypoints(engine_r
             raw = canonical.read_sample(engine_root, split, sample_id)
             got = reader.read_raw(split, sample_id)
             assert got.category == raw.category
-            for part, gp in ((P["left_sleeve"], 21), (P["right_sleeve"], 22), (P["torso"], 5), (P["skirt"], 13),
-                             (P["left_leg"], 9), (P["right_leg"], 10)):
+            for part, gp in (
+                (P["left_sleeve"], 21),
+                (P["right_sleeve"], 22),
+                (P["torso"], 5),
+                (P["skirt"], 13),
+                (P["left_leg"], 9),
+                (P["right_leg"], 10),
+            ):
                 assert (got.labels[raw.parts == part] == gp).all(), f"{sample_id}: part {part}"
             np.testing.assert_array_equal(got.labels == 14, raw.parse == 13)  # face
             np.testing.assert_array_equal(got.densepose_index, raw.iuv[..., 0])

@@ -84,14 +84,28 @@ def batches_by_step(path: Path) -> dict[int, str]:
     return {int(step): ids for step, ids in (line.split(" ", 1) for line in path.read_text().splitlines())}
 
 
-def resumable_config(synthetic_root, run: Path, record: Path, *extra_callbacks: dict, model: str | None = None,
-                     limits: dict | None = None) -> dict:
+def resumable_config(
+    synthetic_root,
+    run: Path,
+    record: Path,
+    *extra_callbacks: dict,
+    model: str | None = None,
+    limits: dict | None = None,
+) -> dict:
     """Random partners and augmentation on, so the resumed batches must repeat the draws, not only the order."""
-    checkpoint = {"class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
-                  "init_args": {"last_every_n_steps": SAVE_EVERY}}
+    checkpoint = {
+        "class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
+        "init_args": {"last_every_n_steps": SAVE_EVERY},
+    }
     recorder = {"class_path": "test_fault_tolerance.RecordBatches", "init_args": {"path": str(record)}}
-    config = tiny_parsing_config(synthetic_root, run, max_epochs=EPOCHS, limit_train_batches=STEPS_PER_EPOCH,
-                                 limit_val_batches=2, callbacks=[checkpoint, recorder, *extra_callbacks])
+    config = tiny_parsing_config(
+        synthetic_root,
+        run,
+        max_epochs=EPOCHS,
+        limit_train_batches=STEPS_PER_EPOCH,
+        limit_val_batches=2,
+        callbacks=[checkpoint, recorder, *extra_callbacks],
+    )
     config["data"]["init_args"].update(train_pairs="unpaired", augment_target="affine")
     if model is not None:
         config["model"]["class_path"] = model
@@ -106,30 +120,38 @@ def train_steps_logged(run: Path, version: int) -> list[int]:
 
 def uninterrupted_run(synthetic_root, tmp_path, model: str | None = None, limits: dict | None = None):
     """The whole run, recorded to ``whole.txt``: its CLI (trainer and model at the end)."""
-    config = resumable_config(synthetic_root, tmp_path / "runs" / "test" / "whole", tmp_path / "whole.txt", model=model,
-                              limits=limits)
+    config = resumable_config(
+        synthetic_root, tmp_path / "runs" / "test" / "whole", tmp_path / "whole.txt", model=model, limits=limits
+    )
     cli = lightning_cli(["fit", "-c", str(write_config(tmp_path / "whole.yaml", config))])
     assert cli.trainer.global_step == (limits or {}).get("max_steps", EPOCHS * STEPS_PER_EPOCH)
     return cli
 
 
-def killed_run(synthetic_root, tmp_path, kill_at: int, *callbacks: dict, model: str | None = None,
-               limits: dict | None = None) -> Path:
+def killed_run(
+    synthetic_root, tmp_path, kill_at: int, *callbacks: dict, model: str | None = None, limits: dict | None = None
+) -> Path:
     """The same run in a subprocess, recorded to ``killed.txt`` and SIGKILLed when step ``kill_at`` starts; its
     run folder."""
     run = tmp_path / "runs" / "test" / "killed"
     killer = {"class_path": "test_fault_tolerance.KillAtStep", "init_args": {"step": kill_at}}
-    config = resumable_config(synthetic_root, run, tmp_path / "killed.txt", *callbacks, killer, model=model,
-                              limits=limits)
-    done = subprocess.run([sys.executable, "-m", "garment_transfer", "fit", "-c",
-                           str(write_config(tmp_path / "killed.yaml", config))],
-                          env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    config = resumable_config(
+        synthetic_root, run, tmp_path / "killed.txt", *callbacks, killer, model=model, limits=limits
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "garment_transfer", "fit", "-c", str(write_config(tmp_path / "killed.yaml", config))],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
     return run
 
 
-def resumed_run(synthetic_root, tmp_path, run: Path, checkpoint: str, model: str | None = None,
-                limits: dict | None = None):
+def resumed_run(
+    synthetic_root, tmp_path, run: Path, checkpoint: str, model: str | None = None, limits: dict | None = None
+):
     """The killed run again, without the killer, from ``checkpoint``; its CLI."""
     config = resumable_config(synthetic_root, run, tmp_path / "killed.txt", model=model, limits=limits)
     return lightning_cli(["fit", "-c", str(write_config(tmp_path / "rerun.yaml", config)), "--ckpt_path", checkpoint])
@@ -145,13 +167,19 @@ def assert_same_training(tmp_path, whole, resumed) -> None:
 MAX_STEPS = {"max_epochs": -1, "max_steps": STEPS_PER_EPOCH + 4}
 
 
-@pytest.mark.parametrize("kill_at, model, limits", [(KILL_AT, None, None), (STEPS_PER_EPOCH + 1, None, None),
-                                                    (KILL_AT, "test_fault_tolerance.NoisyTeacher", None),
-                                                    (STEPS_PER_EPOCH + 1, None, MAX_STEPS)],
-                         ids=["mid_epoch", "after_epoch_end", "global_generator_in_training_step",
-                              "max_steps_second_epoch"])
-def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step_and_weights(synthetic_root, tmp_path, kill_at,
-                                                                                model, limits):
+@pytest.mark.parametrize(
+    "kill_at, model, limits",
+    [
+        (KILL_AT, None, None),
+        (STEPS_PER_EPOCH + 1, None, None),
+        (KILL_AT, "test_fault_tolerance.NoisyTeacher", None),
+        (STEPS_PER_EPOCH + 1, None, MAX_STEPS),
+    ],
+    ids=["mid_epoch", "after_epoch_end", "global_generator_in_training_step", "max_steps_second_epoch"],
+)
+def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step_and_weights(
+    synthetic_root, tmp_path, kill_at, model, limits
+):
     whole = uninterrupted_run(synthetic_root, tmp_path, model, limits)
     uninterrupted = whole.trainer.global_step
 
@@ -174,15 +202,22 @@ def test_killed_stage_resumes_from_last_checkpoint_to_the_same_step_and_weights(
     assert_same_training(tmp_path, whole, cli)
 
 
-def test_resume_from_a_checkpoint_written_at_an_epochs_last_batch_continues_with_the_next_epoch(synthetic_root,
-                                                                                                 tmp_path):
+def test_resume_from_a_checkpoint_written_at_an_epochs_last_batch_continues_with_the_next_epoch(
+    synthetic_root, tmp_path
+):
     """A user's ModelCheckpoint saving every epoch's worth of steps writes at the last batch, before the epoch-end
     hooks: the resumed run must go on with the next epoch's batches, not repeat or skip any."""
     whole = uninterrupted_run(synthetic_root, tmp_path)
     steps = tmp_path / "steps"
-    every_epoch = {"class_path": "pytorch_lightning.callbacks.ModelCheckpoint",
-                   "init_args": {"dirpath": str(steps), "every_n_train_steps": STEPS_PER_EPOCH, "save_top_k": -1,
-                                 "filename": "at-{step}"}}
+    every_epoch = {
+        "class_path": "pytorch_lightning.callbacks.ModelCheckpoint",
+        "init_args": {
+            "dirpath": str(steps),
+            "every_n_train_steps": STEPS_PER_EPOCH,
+            "save_top_k": -1,
+            "filename": "at-{step}",
+        },
+    }
     run = killed_run(synthetic_root, tmp_path, STEPS_PER_EPOCH + 1, every_epoch)
     saved = steps / f"at-step={STEPS_PER_EPOCH}.ckpt"
     progress = read_checkpoint(saved)["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]
@@ -195,13 +230,25 @@ def test_resume_from_a_checkpoint_written_at_an_epochs_last_batch_continues_with
 
 def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_path):
     run = tmp_path / "runs" / "test" / "transfer_parsing_nan"
-    config = tiny_parsing_config(synthetic_root, run, max_epochs=1, limit_train_batches=5, callbacks=[
-        {"class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
-         "init_args": {"last_every_n_steps": 1}}])
-    config["model"] = {"class_path": "test_fault_tolerance.NaNSelfStudyAtStep2",
-                       "init_args": {"width": "tiny", "phases": {"self_study": {"self": 1.0}}}}
-    config["data"]["class_path"] = ("garment_transfer.stages.distilled_transfer.transfer_parsing."
-                                    "TransferParsingDataModule")
+    config = tiny_parsing_config(
+        synthetic_root,
+        run,
+        max_epochs=1,
+        limit_train_batches=5,
+        callbacks=[
+            {
+                "class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
+                "init_args": {"last_every_n_steps": 1},
+            }
+        ],
+    )
+    config["model"] = {
+        "class_path": "test_fault_tolerance.NaNSelfStudyAtStep2",
+        "init_args": {"width": "tiny", "phases": {"self_study": {"self": 1.0}}},
+    }
+    config["data"]["class_path"] = (
+        "garment_transfer.stages.distilled_transfer.transfer_parsing.TransferParsingDataModule"
+    )
     path = write_config(tmp_path / "nan.yaml", config)
     cli = lightning_cli(["-c", str(path)], run=False)  # the guard comes from GarmentCLI, not the config
     assert any(isinstance(c, FiniteLossGuard) for c in cli.trainer.callbacks)
@@ -220,8 +267,9 @@ def test_nan_loss_stops_the_run_naming_stage_step_and_term(synthetic_root, tmp_p
 
 def test_failing_checkpoint_write_leaves_the_previous_checkpoint(synthetic_root, tmp_path, monkeypatch):
     config = tiny_parsing_config(synthetic_root, tmp_path, max_steps=1)
-    trainer = pl.Trainer(**{k: v for k, v in config["trainer"].items() if k != "devices"}, logger=False,
-                         callbacks=[StageCheckpoint()])
+    trainer = pl.Trainer(
+        **{k: v for k, v in config["trainer"].items() if k != "devices"}, logger=False, callbacks=[StageCheckpoint()]
+    )
     trainer.fit(TryOnParsingModule(width="tiny"), TryOnParsingDataModule(**config["data"]["init_args"]))
     assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
     last = tmp_path / "checkpoints" / "last.ckpt"
@@ -255,8 +303,13 @@ io.save_checkpoint({"step": 2}, sys.argv[1])
 def test_writer_killed_midway_leaves_the_previous_checkpoint_and_setup_clears_the_partial(tmp_path):
     folder = tmp_path / "checkpoints"
     last = folder / "last.ckpt"
-    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(last)], env=subprocess_env(), capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(last)],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
     assert torch.load(last) == {"step": 1}
     partial = list(folder.glob(f".*{PARTIAL}"))

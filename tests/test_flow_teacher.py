@@ -93,8 +93,10 @@ def test_gradients_reach_every_parameter_and_the_inputs(tiny_teacher):
     def loss_step():
         tiny_teacher.zero_grad()
         out = tiny_teacher(garment, mask, person)
-        loss = sum((k + 1) * (wg - target[..., :wg.shape[-2], :wg.shape[-1]]).abs().mean()
-                   for k, wg in enumerate(out.warped_garments))
+        loss = sum(
+            (k + 1) * (wg - target[..., : wg.shape[-2], : wg.shape[-1]]).abs().mean()
+            for k, wg in enumerate(out.warped_garments)
+        )
         loss.backward()
 
     loss_step()  # at the identity only the zero-initialised last convs receive non-zero gradients
@@ -129,12 +131,15 @@ def test_modulated_conv_equals_a_per_sample_demodulated_kernel():
         torch.testing.assert_close(conv(x, style), expected.reshape(2, 4, 7, 6) + conv.bias[:, None, None])
 
 
-@pytest.mark.parametrize("name, shapes", [
-    ("garment", [(2, 4, 64, 48), (2, 1, 64, 48), (2, PERSON, 64, 48)]),
-    ("garment", [(3, 64, 48), (2, 1, 64, 48), (2, PERSON, 64, 48)]),
-    ("garment_mask", [(2, 3, 64, 48), (2, 1, 32, 24), (2, PERSON, 64, 48)]),
-    ("person", [(2, 3, 64, 48), (2, 1, 64, 48), (2, 8, 64, 48)]),
-])
+@pytest.mark.parametrize(
+    "name, shapes",
+    [
+        ("garment", [(2, 4, 64, 48), (2, 1, 64, 48), (2, PERSON, 64, 48)]),
+        ("garment", [(3, 64, 48), (2, 1, 64, 48), (2, PERSON, 64, 48)]),
+        ("garment_mask", [(2, 3, 64, 48), (2, 1, 32, 24), (2, PERSON, 64, 48)]),
+        ("person", [(2, 3, 64, 48), (2, 1, 64, 48), (2, 8, 64, 48)]),
+    ],
+)
 def test_wrong_input_shape_names_the_tensor(tiny_teacher, name, shapes):
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         tiny_teacher(*(torch.zeros(s) for s in shapes))

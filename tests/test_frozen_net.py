@@ -49,16 +49,22 @@ def test_a_frozen_net_is_outside_its_owner_and_stays_in_eval_mode(teacher):
 
 
 def test_a_checkpoint_of_another_stage_or_encoding_is_refused(teacher, tmp_path):
-    student = untrained_checkpoint(TransferParsingModule(width="tiny", phases={"self_study": {"self": 1.0}}),
-                                   tmp_path / "sp.ckpt")
-    with pytest.raises(ValueError, match=r"sp.ckpt: teacher_checkpoint must be a checkpoint of TryOnParsingModule "
-                                         r"\(distilled_transfer/tryon_parsing\); this is TransferParsingModule"):
+    student = untrained_checkpoint(
+        TransferParsingModule(width="tiny", phases={"self_study": {"self": 1.0}}), tmp_path / "sp.ckpt"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"sp.ckpt: teacher_checkpoint must be a checkpoint of TryOnParsingModule "
+        r"\(distilled_transfer/tryon_parsing\); this is TransferParsingModule",
+    ):
         FrozenNet.from_checkpoint(student, TEACHER, argument="teacher_checkpoint")
     with pytest.raises(ValueError, match="tp.ckpt: trained with pose_channels=3, this stage has pose_channels=25"):
         FrozenNet.from_checkpoint(teacher, TEACHER, pose_channels=25)
     anonymous = tmp_path / "anonymous.ckpt"
-    torch.save({k: v for k, v in torch.load(teacher, weights_only=True).items() if k not in (STAGE_KEY, STAGE_ID_KEY)},
-               anonymous)
+    torch.save(
+        {k: v for k, v in torch.load(teacher, weights_only=True).items() if k not in (STAGE_KEY, STAGE_ID_KEY)},
+        anonymous,
+    )
     with pytest.raises(ValueError, match="this is a checkpoint that records no stage"):
         FrozenNet.from_checkpoint(anonymous, TEACHER)
 
@@ -66,9 +72,11 @@ def test_a_checkpoint_of_another_stage_or_encoding_is_refused(teacher, tmp_path)
 def test_checkpoints_written_before_the_method_folders_still_load(teacher, tmp_path):
     """Before this layout, LightningCLI recorded ``garment_transfer.stages.<stage>.<Class>`` and no stage keys."""
     old = {k: v for k, v in torch.load(teacher, weights_only=True).items() if k not in (STAGE_KEY, STAGE_ID_KEY)}
-    old["hyper_parameters"] = {**old["hyper_parameters"],
-                               "_class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingModule",
-                               "_instantiator": "pytorch_lightning.cli.instantiate_module"}
+    old["hyper_parameters"] = {
+        **old["hyper_parameters"],
+        "_class_path": "garment_transfer.stages.tryon_parsing.TryOnParsingModule",
+        "_instantiator": "pytorch_lightning.cli.instantiate_module",
+    }
     torch.save(old, tmp_path / "old.ckpt")
     frozen = FrozenNet.from_checkpoint(tmp_path / "old.ckpt", TEACHER, pose_channels=3)
     assert frozen.stage == TRYON_PARSING and "_class_path" not in frozen.hparams
@@ -84,8 +92,9 @@ def test_a_run_written_before_the_method_folders_resumes_through_the_cli(synthet
 
     from garment_transfer.cli import main
 
-    config = tiny_parsing_config(synthetic_root, tmp_path / "run", max_epochs=1, limit_train_batches=2,
-                                 limit_val_batches=1, logger=False)
+    config = tiny_parsing_config(
+        synthetic_root, tmp_path / "run", max_epochs=1, limit_train_batches=2, limit_val_batches=1, logger=False
+    )
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["fit", "-c", str(path)]) == 0

@@ -53,6 +53,7 @@ def _interior(t: torch.Tensor, margin: int) -> torch.Tensor:
 
 # --- grids, offsets, warping -----------------------------------------------------------------------------------------
 
+
 def test_identity_grid_matches_pixel_centres_with_align_corners_true():
     grid = identity_grid(2, 5, 4, dtype=F64)
     assert grid.shape == (2, 5, 4, 2)
@@ -141,6 +142,7 @@ def test_affine_grid_of_identity_theta_is_identity_and_translation_matches_offse
 
 # --- composition and upsampling --------------------------------------------------------------------------------------
 
+
 def test_compose_matches_warping_twice_on_smooth_fields():
     image = _smooth_image(48, 40)
     g1 = _smooth_grid(48, 40, amplitude=0.05, phase=0.3)
@@ -199,6 +201,7 @@ def test_upsample_grid_keeps_values_unscaled():
 
 # --- gradcheck (float64) ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["image", "mask"])
 def test_warp_gradcheck_wrt_input_and_grid(kind):
     torch.manual_seed(0)
@@ -222,6 +225,7 @@ def test_correlation_gradcheck():
 
 
 # --- correlation -----------------------------------------------------------------------------------------------------
+
 
 def _correlation_loops(f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
     batch, channels, height, width = f1.shape
@@ -277,8 +281,7 @@ def test_correlation_gradcheck_in_both_product_modes_at_d3(product_mode):
     torch.manual_seed(5)
     f1 = torch.randn(2, 2, 3, 4, dtype=F64, requires_grad=True)
     f2 = torch.randn(2, 2, 3, 4, dtype=F64, requires_grad=True)
-    assert gradcheck(lambda a, b: correlation(a, b, max_displacement=3), (f1, f2), eps=1e-6, atol=1e-6,
-                     fast_mode=True)
+    assert gradcheck(lambda a, b: correlation(a, b, max_displacement=3), (f1, f2), eps=1e-6, atol=1e-6, fast_mode=True)
 
 
 def test_correlation_keeps_channels_last_and_equals_the_reference():
@@ -297,8 +300,11 @@ def test_correlation_is_a_few_operators_whatever_the_displacement(product_mode):
     def calls(d: int) -> int:
         with torch.profiler.profile() as profile:
             correlation(f1, f2, d).sum().backward()
-        return sum(1 for e in profile.events() if e.name.startswith("aten::") and (
-            e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
+        return sum(
+            1
+            for e in profile.events()
+            if e.name.startswith("aten::") and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::"))
+        )
 
     if product_mode == "merged":  # 3 matrix products (forward, two gradients) whatever the displacement
         assert calls(3) == calls(1) < 60
@@ -328,6 +334,7 @@ def test_correlation_has_49_channels_for_d3_and_keeps_dtype_and_device():
 
 # --- thin-plate spline -----------------------------------------------------------------------------------------------
 
+
 def _control_points() -> torch.Tensor:
     """(1, 9, 2) normalised 3 x 3 lattice."""
     lattice = torch.tensor([-0.8, 0.0, 0.8], dtype=F64)
@@ -352,8 +359,9 @@ def test_tps_moves_content_at_source_points_to_target_points():
     source_px = torch.tensor([[[0, 0], [16, 0], [0, 20], [16, 20], [8, 10]]], dtype=F64)
     target_px = source_px.clone()
     target_px[0, 4] = torch.tensor([11.0, 7.0], dtype=F64)  # the centre moves by (+3, -3) pixels
-    grid = tps_grid(normalise_points(source_px, height, width), normalise_points(target_px, height, width),
-                    (height, width))
+    grid = tps_grid(
+        normalise_points(source_px, height, width), normalise_points(target_px, height, width), (height, width)
+    )
     delta = torch.zeros(1, 1, height, width, dtype=F64)
     delta[0, 0, 10, 8] = 1.0  # at the moving source point (x = 8, y = 10)
     out = warp(delta, grid)
@@ -364,23 +372,27 @@ def test_tps_moves_content_at_source_points_to_target_points():
 
 # --- validation ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("call", "name"), [
-    (lambda: warp(torch.rand(3, 4, 4), identity_grid(1, 4, 4)), "x"),
-    (lambda: warp(torch.rand(1, 3, 4, 4), torch.rand(1, 4, 4, 3)), "grid"),
-    (lambda: warp(torch.rand(2, 3, 4, 4), identity_grid(1, 4, 4)), "grid"),
-    (lambda: warp(torch.rand(1, 3, 4, 4), identity_grid(1, 4, 4), kind="depth"), "kind"),
-    (lambda: offsets_to_grid(torch.rand(1, 3, 4, 4)), "offsets"),
-    (lambda: offsets_to_grid(torch.rand(1, 2, 4, 4), identity_grid(1, 5, 4)), "base_grid"),
-    (lambda: grid_to_offsets(torch.rand(1, 2, 4, 4)), "grid"),
-    (lambda: compose(torch.rand(1, 4, 4), identity_grid(1, 4, 4)), "grid_first"),
-    (lambda: compose(identity_grid(1, 4, 4), identity_grid(2, 4, 4)), "grid_second"),
-    (lambda: upsample_grid(torch.rand(1, 2, 4, 4), 8), "grid"),
-    (lambda: affine_grid(torch.rand(1, 3, 3), (4, 4)), "theta"),
-    (lambda: correlation(torch.rand(1, 3, 4), torch.rand(1, 3, 4)), "f1"),
-    (lambda: correlation(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 5)), "f2"),
-    (lambda: tps_grid(torch.rand(1, 4, 3), torch.rand(1, 4, 2), (4, 4)), "source_points"),
-    (lambda: tps_grid(torch.rand(1, 4, 2), torch.rand(1, 5, 2), (4, 4)), "target_points"),
-])
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: warp(torch.rand(3, 4, 4), identity_grid(1, 4, 4)), "x"),
+        (lambda: warp(torch.rand(1, 3, 4, 4), torch.rand(1, 4, 4, 3)), "grid"),
+        (lambda: warp(torch.rand(2, 3, 4, 4), identity_grid(1, 4, 4)), "grid"),
+        (lambda: warp(torch.rand(1, 3, 4, 4), identity_grid(1, 4, 4), kind="depth"), "kind"),
+        (lambda: offsets_to_grid(torch.rand(1, 3, 4, 4)), "offsets"),
+        (lambda: offsets_to_grid(torch.rand(1, 2, 4, 4), identity_grid(1, 5, 4)), "base_grid"),
+        (lambda: grid_to_offsets(torch.rand(1, 2, 4, 4)), "grid"),
+        (lambda: compose(torch.rand(1, 4, 4), identity_grid(1, 4, 4)), "grid_first"),
+        (lambda: compose(identity_grid(1, 4, 4), identity_grid(2, 4, 4)), "grid_second"),
+        (lambda: upsample_grid(torch.rand(1, 2, 4, 4), 8), "grid"),
+        (lambda: affine_grid(torch.rand(1, 3, 3), (4, 4)), "theta"),
+        (lambda: correlation(torch.rand(1, 3, 4), torch.rand(1, 3, 4)), "f1"),
+        (lambda: correlation(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 5)), "f2"),
+        (lambda: tps_grid(torch.rand(1, 4, 3), torch.rand(1, 4, 2), (4, 4)), "source_points"),
+        (lambda: tps_grid(torch.rand(1, 4, 2), torch.rand(1, 5, 2), (4, 4)), "target_points"),
+    ],
+)
 def test_shape_errors_name_the_tensor(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must"):
         call()

@@ -31,9 +31,9 @@ def test_make_grid_puts_samples_in_rows_and_visuals_in_columns():
     grid = make_grid({"a": a, "b": b}, nrow=3, padding=2, pad_value=1.0)
     assert grid.shape == (3, 3 * H + 4 * 2, 2 * W + 3 * 2)
     assert grid.min() >= 0 and grid.max() <= 1
-    assert torch.all(grid[:, 2:2 + H, 2:2 + W] == 0)  # row 0, column a
-    assert torch.all(grid[:, 4 + H:4 + 2 * H, 2:2 + W] == 0.5)  # row 1, column a
-    assert torch.all(grid[:, 2:2 + H, 4 + W:4 + 2 * W] == 1)  # row 0, column b
+    assert torch.all(grid[:, 2 : 2 + H, 2 : 2 + W] == 0)  # row 0, column a
+    assert torch.all(grid[:, 4 + H : 4 + 2 * H, 2 : 2 + W] == 0.5)  # row 1, column a
+    assert torch.all(grid[:, 2 : 2 + H, 4 + W : 4 + 2 * W] == 1)  # row 0, column b
     assert torch.equal(make_grid([a, b], nrow=3), grid)
     assert make_grid([a * 3 - 1]).max() <= 1 and make_grid([a * 3 - 1], nrow=None).shape[1] == 5 * H + 6 * 2
     with pytest.raises(ValueError, match="shape"):
@@ -51,8 +51,9 @@ def test_parsing_to_rgb_gives_each_class_its_own_colour():
 
 
 def test_image_and_mask_helpers_map_to_unit_range():
-    assert torch.equal(image_to_rgb(torch.tensor([-1.0, 0.0, 1.0]).reshape(1, 3, 1, 1)).flatten(),
-                       torch.tensor([0.0, 0.5, 1.0]))
+    assert torch.equal(
+        image_to_rgb(torch.tensor([-1.0, 0.0, 1.0]).reshape(1, 3, 1, 1)).flatten(), torch.tensor([0.0, 0.5, 1.0])
+    )
     grey = mask_to_rgb(torch.full((2, 1, H, W), 0.25))
     assert grey.shape == (2, 3, H, W) and torch.all(grey == 0.25)
 
@@ -97,10 +98,19 @@ def test_image_logger_logs_to_tensorboard_wandb_and_png(tmp_path):
 
     tensorboard = TensorBoardLogger(tmp_path, name="tb")
     loggers = [tensorboard, WandbLogger(save_dir=tmp_path, offline=True), CSVLogger(tmp_path, name="csv")]
-    trainer = pl.Trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1, logger=loggers,
-                         callbacks=[ImageLogger(out_dir=str(tmp_path), max_samples=4)], enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                         log_every_n_steps=1, accelerator="cpu")
+    trainer = pl.Trainer(
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        logger=loggers,
+        callbacks=[ImageLogger(out_dir=str(tmp_path), max_samples=4)],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        accelerator="cpu",
+    )
     trainer.fit(TinyModule(), _loader(), _loader())
     loggers[1].experiment.finish()
 
@@ -113,16 +123,26 @@ def test_image_logger_logs_to_tensorboard_wandb_and_png(tmp_path):
     # wandb-core writes the offline run in its own process, possibly after finish() returns: wait for it
     media = _eventually(lambda: list(tmp_path.glob("wandb/offline-run-*/files/media/images/**/*.png")))
     assert len(media) == 1 and Image.open(media[0]).size == (2 * W + 3 * 2, 4 * H + 5 * 2)  # "val/visuals"
-    run_file = _eventually(lambda: [p for p in tmp_path.glob("wandb/offline-run-*/run-*.wandb")
-                                    if b"input | output" in p.read_bytes()])  # the caption names the columns
+    run_file = _eventually(
+        lambda: [p for p in tmp_path.glob("wandb/offline-run-*/run-*.wandb") if b"input | output" in p.read_bytes()]
+    )  # the caption names the columns
     assert run_file
 
 
 def test_image_logger_without_loggers_skips_sanity_check_and_honours_every_n_epochs(tmp_path):
-    trainer = pl.Trainer(max_epochs=2, limit_train_batches=1, limit_val_batches=2, logger=False,
-                         callbacks=[ImageLogger(every_n_epochs=2)], default_root_dir=tmp_path,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=1, accelerator="cpu")
+    trainer = pl.Trainer(
+        max_epochs=2,
+        limit_train_batches=1,
+        limit_val_batches=2,
+        logger=False,
+        callbacks=[ImageLogger(every_n_epochs=2)],
+        default_root_dir=tmp_path,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=1,
+        accelerator="cpu",
+    )
     module = TinyModule()
     trainer.fit(module, _loader(), _loader())
     assert module.visual_calls == [(False, 1)]  # not in the sanity check, not epoch 0, first batch only

@@ -43,12 +43,15 @@ def test_label_map_from_inline_table_and_yaml_file(tmp_path):
     assert load_label_map(load_label_map("cihp")).name == "cihp"
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("cihpp", "neither a built-in"),
-    ({0: "sleeve"}, "is not one of the classes"),
-    ({"x": 1}, "is not an integer"),
-    ({300: 1}, "outside 0..255"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("cihpp", "neither a built-in"),
+        ({0: "sleeve"}, "is not one of the classes"),
+        ({"x": 1}, "is not an integer"),
+        ({300: 1}, "outside 0..255"),
+    ],
+)
 def test_bad_label_map_specs_are_refused(spec, message):
     with pytest.raises(ValueError, match=message):
         load_label_map(spec)
@@ -79,8 +82,12 @@ def test_densepose_encodings_have_documented_channels_and_values():
     one_hot = densepose.encode(parts, None, "parts")
     assert one_hot.shape == (25, 1, 3) and np.allclose(one_hot.sum(0), 1) and one_hot[24, 0, 2] == 1
     assert densepose.encode(parts, uv, "parts_uv").shape == (27, 1, 3)
-    assert {e: densepose.channels(e) for e in densepose.ENCODINGS} == {"iuv": 3, "parts": 25, "parts_uv": 27,
-                                                                         "rendering": 3}
+    assert {e: densepose.channels(e) for e in densepose.ENCODINGS} == {
+        "iuv": 3,
+        "parts": 25,
+        "parts_uv": 27,
+        "rendering": 3,
+    }
 
 
 def test_densepose_errors_name_the_source():
@@ -134,13 +141,16 @@ def test_iuv_picture_splits_into_parts_and_uv():
     assert np.array_equal(bgr_parts, parts) and np.array_equal(bgr_uv, uv)
 
 
-@pytest.mark.parametrize("picture, path, message", [
-    (_iuv()[..., 0], "a.png", "one channel where IUV"),
-    (np.ascontiguousarray(_iuv()[..., ::-1]), "a.png", "V, U, I order, as cv2.imwrite writes"),
-    (np.full((4, 5, 3), 200, np.uint8), "a.png", "part index 200 > 24: is this a colour rendering"),
-    (np.repeat(_iuv()[..., :1], 3, -1), "a.png", "all three channels are equal"),
-    (_iuv(), "a.jpg", "a JPEG cannot hold DensePose IUV"),
-])
+@pytest.mark.parametrize(
+    "picture, path, message",
+    [
+        (_iuv()[..., 0], "a.png", "one channel where IUV"),
+        (np.ascontiguousarray(_iuv()[..., ::-1]), "a.png", "V, U, I order, as cv2.imwrite writes"),
+        (np.full((4, 5, 3), 200, np.uint8), "a.png", "part index 200 > 24: is this a colour rendering"),
+        (np.repeat(_iuv()[..., :1], 3, -1), "a.png", "all three channels are equal"),
+        (_iuv(), "a.jpg", "a JPEG cannot hold DensePose IUV"),
+    ],
+)
 def test_pictures_that_are_not_iuv_are_refused_naming_the_file_and_cause(picture, path, message):
     with pytest.raises(ValueError, match=message) as err:
         densepose.iuv_from_picture(picture, path)
@@ -197,8 +207,12 @@ def test_heatmaps_are_the_squares_the_seed_systems_draw():
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(0)
-    points = np.concatenate([np.stack([rng.uniform(-3, 195, 12), rng.uniform(-3, 259, 12), np.ones(12)], 1),
-                             [[-1, -1, 0], [0.5, 4.0, 1.0], [100.3, 120.7, 0.2]]])
+    points = np.concatenate(
+        [
+            np.stack([rng.uniform(-3, 195, 12), rng.uniform(-3, 259, 12), np.ones(12)], 1),
+            [[-1, -1, 0], [0.5, 4.0, 1.0], [100.3, 120.7, 0.2]],
+        ]
+    )
     maps = keypoints.system_heatmaps(points, (256, 192), "pfafn")
     assert maps.shape == (15, 256, 192) and set(np.unique(maps)) <= {-1.0, 1.0}
     for k, (x, y, _) in enumerate(points):

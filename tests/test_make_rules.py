@@ -16,10 +16,13 @@ from garment_transfer.tools.methods import makefile
 def plan(tmp_path, goal: str) -> list[str]:
     """The commands ``make -n goal`` prints with the generated rules over stand-in variables."""
     (tmp_path / "methods.mk").write_text(makefile())
-    (tmp_path / "Makefile").write_text("RUNS := runs/cpu\nPRESET := cpu\nCLI := gt\nTRAINER := -c t.yaml\nSTAMP :=\n"
-                                       "PRESET_DATA := data.done\ninclude methods.mk\ndata.done:\n\techo data\n")
-    done = subprocess.run(["make", "-n", "--no-print-directory", goal], cwd=tmp_path, capture_output=True,
-                          text=True, check=True)
+    (tmp_path / "Makefile").write_text(
+        "RUNS := runs/cpu\nPRESET := cpu\nCLI := gt\nTRAINER := -c t.yaml\nSTAMP :=\n"
+        "PRESET_DATA := data.done\ninclude methods.mk\ndata.done:\n\techo data\n"
+    )
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", goal], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     return done.stdout.splitlines()
 
 

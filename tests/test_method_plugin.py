@@ -24,8 +24,9 @@ TOY = Path(__file__).parent / "toy_method"
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**subprocess_env(), "GARMENT_TRANSFER_METHODS": "toy_method.method"}
-    return subprocess.run([sys.executable, "-m", "garment_transfer", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "garment_transfer", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def ok(done: subprocess.CompletedProcess) -> str:
@@ -39,21 +40,63 @@ def test_a_toy_method_registered_from_outside_trains_evaluates_and_compares(synt
     listing = ok(cli("methods", cwd=tmp_path))
     assert "toy: a toy method registered from the test folder" in listing and "toy/blend" in listing
     data = ["--data.init_args.root", str(synthetic_root)]
-    ok(cli("fit", "-c", str(ROOT / "conf/trainer/cpu.yaml"), "-c", str(TOY / "conf/cpu.yaml"), *data,
-           "--trainer.logger", "false", "--trainer.accelerator", "cpu", cwd=tmp_path))
+    ok(
+        cli(
+            "fit",
+            "-c",
+            str(ROOT / "conf/trainer/cpu.yaml"),
+            "-c",
+            str(TOY / "conf/cpu.yaml"),
+            *data,
+            "--trainer.logger",
+            "false",
+            "--trainer.accelerator",
+            "cpu",
+            cwd=tmp_path,
+        )
+    )
     checkpoint = torch.load(tmp_path / "runs/cpu/toy/blend/checkpoints/last.ckpt", weights_only=True)
     assert checkpoint[STAGE_ID_KEY] == "toy/blend"
     assert (tmp_path / "runs/cpu/toy/blend/checkpoints/complete").is_file()
 
-    ok(cli("test", "-c", str(ROOT / "conf/trainer/cpu.yaml"), "-c", str(ROOT / "conf/pipeline/cpu.yaml"),
-           "-c", str(TOY / "conf/evaluate.yaml"), *data, "--data.init_args.size", "64x48",
-           "--data.init_args.eval_batch_size", "4", "--trainer.logger", "false", "--trainer.accelerator", "cpu",
-           cwd=tmp_path))
+    ok(
+        cli(
+            "test",
+            "-c",
+            str(ROOT / "conf/trainer/cpu.yaml"),
+            "-c",
+            str(ROOT / "conf/pipeline/cpu.yaml"),
+            "-c",
+            str(TOY / "conf/evaluate.yaml"),
+            *data,
+            "--data.init_args.size",
+            "64x48",
+            "--data.init_args.eval_batch_size",
+            "4",
+            "--trainer.logger",
+            "false",
+            "--trainer.accelerator",
+            "cpu",
+            cwd=tmp_path,
+        )
+    )
     metrics = json.loads((tmp_path / "runs/cpu/baselines/toy/results/metrics.json").read_text())
     assert set(metrics["protocols"]) == {"transfer", "tryon"}
 
-    ok(cli("compare", "--runs", "runs/cpu", "--data", str(synthetic_root), "--out", "compare.md", "--pairs", "2",
-           cwd=tmp_path))
+    ok(
+        cli(
+            "compare",
+            "--runs",
+            "runs/cpu",
+            "--data",
+            str(synthetic_root),
+            "--out",
+            "compare.md",
+            "--pairs",
+            "2",
+            cwd=tmp_path,
+        )
+    )
     report = (tmp_path / "compare.md").read_text()
     assert "toy blend" in report and "runs/cpu/baselines/toy/results" in report
     assert "| toy | blend | 21 (21) |" in ok(cli("sizes", "--size", "64x48", "--method", "toy", cwd=tmp_path))
@@ -65,17 +108,36 @@ def test_a_toy_method_registered_from_outside_trains_evaluates_and_compares(synt
 def test_a_checkpoint_of_the_toy_stage_is_refused_where_another_stage_is_expected(synthetic_root, tmp_path):
     config = yaml.safe_load((TOY / "conf/cpu.yaml").read_text())
     assert config["model"]["class_path"] == "toy_method.stage.BlendModule"
-    ok(cli("fit", "-c", str(ROOT / "conf/trainer/cpu.yaml"), "-c", str(TOY / "conf/cpu.yaml"), "--data.init_args.root",
-           str(synthetic_root), "--trainer.logger", "false", "--trainer.accelerator", "cpu", cwd=tmp_path))
+    ok(
+        cli(
+            "fit",
+            "-c",
+            str(ROOT / "conf/trainer/cpu.yaml"),
+            "-c",
+            str(TOY / "conf/cpu.yaml"),
+            "--data.init_args.root",
+            str(synthetic_root),
+            "--trainer.logger",
+            "false",
+            "--trainer.accelerator",
+            "cpu",
+            cwd=tmp_path,
+        )
+    )
     toy = tmp_path / "runs/cpu/toy/blend/checkpoints/last.ckpt"
     files = []
     for side, sample in (("source", "test_000000"), ("target", "test_000001")):
         paths = canonical.sample_paths(synthetic_root, "test", sample)
-        files += [f"--{side}", str(paths["image"]), f"--{side}-parsing", str(paths["parse"]),
-                  f"--{side}-densepose", str(paths["densepose"])]
+        files += [
+            f"--{side}",
+            str(paths["image"]),
+            f"--{side}-parsing",
+            str(paths["parse"]),
+            f"--{side}-densepose",
+            str(paths["densepose"]),
+        ]
     roles = [x for role in ("parsing", "warping", "regrowth") for x in ("--checkpoint", f"{role}={toy}")]
-    done = cli("transfer", *files, *roles,
-               "--out", "out.png", cwd=tmp_path)
+    done = cli("transfer", *files, *roles, "--out", "out.png", cwd=tmp_path)
     assert done.returncode == 2
     assert "must be a checkpoint of TransferParsingModule" in done.stderr
     assert "this is BlendModule (toy/blend)" in done.stderr
@@ -84,6 +146,12 @@ def test_a_checkpoint_of_the_toy_stage_is_refused_where_another_stage_is_expecte
 @pytest.mark.parametrize("entry", ["no_such_module.method", "toy_method.stage"])
 def test_a_broken_plugin_entry_is_one_line_naming_it(entry, tmp_path):
     env = {**subprocess_env(), "GARMENT_TRANSFER_METHODS": entry}
-    done = subprocess.run([sys.executable, "-m", "garment_transfer", "methods"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "garment_transfer", "methods"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2 and entry in done.stderr and "Traceback" not in done.stderr, done.stderr

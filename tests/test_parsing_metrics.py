@@ -16,11 +16,18 @@ PRED = torch.tensor([[[0, 4, 4], [3, 3, 4], [3, 0, 4]]])
 # by hand, (target, pred) pairs: bg TP 1, FP 1 (3->0), FN 1 (0->4); skin TP 2, FP 1 (4->3), FN 1 (3->0);
 # garment TP 3, FP 1 (0->4), FN 1 (4->3)
 EXPECTED = {
-    "iou/background": 1 / 3, "cpa/background": 1 / 2,
-    "iou/upper_skin": 2 / 4, "cpa/upper_skin": 2 / 3,
-    "iou/upper_garment": 3 / 5, "cpa/upper_garment": 3 / 4,
-    "iou/mean": (1 / 3 + 1 / 2 + 3 / 5) / 3, "cpa/mean": (1 / 2 + 2 / 3 + 3 / 4) / 3,
-    "garment_iou": 3 / 5, "skin_iou": 1 / 2, "garment_cpa": 3 / 4, "skin_cpa": 2 / 3,
+    "iou/background": 1 / 3,
+    "cpa/background": 1 / 2,
+    "iou/upper_skin": 2 / 4,
+    "cpa/upper_skin": 2 / 3,
+    "iou/upper_garment": 3 / 5,
+    "cpa/upper_garment": 3 / 4,
+    "iou/mean": (1 / 3 + 1 / 2 + 3 / 5) / 3,
+    "cpa/mean": (1 / 2 + 2 / 3 + 3 / 4) / 3,
+    "garment_iou": 3 / 5,
+    "skin_iou": 1 / 2,
+    "garment_cpa": 3 / 4,
+    "skin_cpa": 2 / 3,
     "pixel_accuracy": 6 / 9,
 }
 
@@ -59,7 +66,8 @@ def test_class_in_target_but_never_predicted_has_cpa_zero():
 def test_logits_input_equals_index_input():
     pred, target = _random(0)
     logits = torch.randn(*pred.shape, NUM_CLASSES).permute(0, 3, 1, 2) + 10 * torch.nn.functional.one_hot(
-        pred, NUM_CLASSES).permute(0, 3, 1, 2)
+        pred, NUM_CLASSES
+    ).permute(0, 3, 1, 2)
     a, b = ParsingMetrics(), ParsingMetrics()
     a.update(pred, target)
     b.update(logits, target)

@@ -55,8 +55,10 @@ def test_tryon_teacher_fits_a_batch(synthetic_root):
 
 
 def test_frozen_teacher_is_unchanged_and_absent_from_the_optimizer(teacher_checkpoint, synthetic_root, tmp_path):
-    module = student(teacher_checkpoint, phases={"feature_response": {"feature": 1.0, "response": 1.0,
-                                                                      "feature_layers": ["hx6", "hx2d"]}})
+    module = student(
+        teacher_checkpoint,
+        phases={"feature_response": {"feature": 1.0, "response": 1.0, "feature_layers": ["hx6", "hx2d"]}},
+    )
     before = copy.deepcopy(module.teacher.net.state_dict())  # includes BatchNorm running statistics
     assert before
     seen_modes = []
@@ -105,8 +107,13 @@ def test_phase_sequence_follows_the_epochs_and_survives_resume(teacher_checkpoin
     data = lambda: TransferParsingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2)  # noqa: E731
     recorder = PhaseRecorder()
     checkpoints = StageCheckpoint(dirpath=str(tmp_path / "ckpt"), save_top_k=-1, filename="{epoch}")
-    run = trainer(tmp_path, max_epochs=6, limit_train_batches=1, enable_checkpointing=True,
-                  callbacks=[PhaseSchedule(PHASES), recorder, checkpoints])
+    run = trainer(
+        tmp_path,
+        max_epochs=6,
+        limit_train_batches=1,
+        enable_checkpointing=True,
+        callbacks=[PhaseSchedule(PHASES), recorder, checkpoints],
+    )
     run.fit(student(teacher_checkpoint), data())
     expected = ["feature"] * 2 + ["feature_response"] * 2 + ["self_study"] * 2
     assert [recorder.phases[e] for e in range(6)] == expected
@@ -119,7 +126,8 @@ def test_phase_sequence_follows_the_epochs_and_survives_resume(teacher_checkpoin
 def test_phase_schedule_is_a_pure_function_of_the_epoch():
     schedule = PhaseSchedule({"feature": 0, "feature_response": 0.3333, "self_study": 0.6667})
     assert [schedule.phase_at(e, 9) for e in range(9)] == ["feature"] * 3 + ["feature_response"] * 3 + [
-        "self_study"] * 3
+        "self_study"
+    ] * 3
     assert schedule.start_epochs(2) == {"feature": 0, "feature_response": 1, "self_study": 2}
     with pytest.raises(ValueError, match="must increase"):
         PhaseSchedule({"a": 0, "b": 3, "c": 2})
@@ -157,7 +165,9 @@ def test_each_phase_loss_uses_its_inputs(teacher_checkpoint, synthetic_root):
     supervised = {"supervised": 1.0}
     assert _loss(module, batch, supervised, "supervised") != _loss(module, other_target, supervised, "supervised")
     assert set(module.losses(batch, {"feature": 1.0, "response": 0.5, "feature_layers": ["hx1d"]})) == {
-        "feature", "response"}
+        "feature",
+        "response",
+    }
 
 
 def test_distillation_phases_need_a_teacher_of_the_same_width(teacher_checkpoint):

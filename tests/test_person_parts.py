@@ -27,8 +27,9 @@ SIZE = (64, 48)
 def three_categories(tmp_path_factory):
     """A 64 x 48 engine set of the three categories (2 train, 2 test each)."""
     root = tmp_path_factory.mktemp("parts") / "data"
-    generate(root, tiny_settings(train=2, test=2, val=0, categories=("upper", "lower", "dresses")), workers=1,
-             progress=False)
+    generate(
+        root, tiny_settings(train=2, test=2, val=0, categories=("upper", "lower", "dresses")), workers=1, progress=False
+    )
     return root
 
 
@@ -68,8 +69,11 @@ def test_layouts_without_garment_parts_give_none_and_their_category(three_catego
     dresscode.export_dresscode(three_categories, tmp_path / "dc")
     gpvton.export_gpvton(three_categories, tmp_path / "gp")
     viton.export_viton(three_categories, tmp_path / "viton", size=SIZE)
-    for fmt, root, options in (("dresscode", tmp_path / "dc", {"category": "all"}), ("gpvton", tmp_path / "gp", {}),
-                               ("viton", tmp_path / "viton", {"densepose": "parts"})):
+    for fmt, root, options in (
+        ("dresscode", tmp_path / "dc", {"category": "all"}),
+        ("gpvton", tmp_path / "gp", {}),
+        ("viton", tmp_path / "viton", {"densepose": "parts"}),
+    ):
         reader = make_reader(fmt, root, size=SIZE, **options)
         own = canonical.categories(three_categories, "train")
         for sample_id in reader.ids("train"):

@@ -32,7 +32,7 @@ from garment_transfer.models.pfafn.networks import build_pf_afwm
 from garment_transfer.models.tryon import TryOn
 
 SIZES = [(4, 3), (8, 6), (16, 12), (32, 24), (64, 48)]  # grids' sizes at 64 x 48, coarse -> fine
-FLOOR = CHARBONNIER_EPS ** CHARBONNIER_ALPHA
+FLOOR = CHARBONNIER_EPS**CHARBONNIER_ALPHA
 
 
 def _output(garment_values=(0.0,) * 5, mask_values=(0.0,) * 5, grids=None, offsets=None) -> FlowOutput:
@@ -69,7 +69,8 @@ def test_smoothness_uses_four_stencils_sums_coordinates_and_weights_levels():
     # Stencils on x: horizontal and both diagonals see 2, vertical 0; all four see 0 on y.
     per_coordinate = (3 * (4 + CHARBONNIER_EPS) ** CHARBONNIER_ALPHA + FLOOR) / 4 + FLOOR
     assert second_order_smoothness(pixel_quadratic, coordinate_reduction="sum").item() == pytest.approx(
-        per_coordinate, rel=1e-5)
+        per_coordinate, rel=1e-5
+    )
     assert second_order_smoothness(pixel_quadratic).item() == pytest.approx(per_coordinate / 2, rel=1e-5)
     with pytest.raises(ValueError, match="coordinate_reduction"):
         second_order_smoothness(pixel_quadratic, coordinate_reduction="max")
@@ -82,8 +83,9 @@ def test_smoothness_uses_four_stencils_sums_coordinates_and_weights_levels():
     level3 = second_order_smoothness(bent.permute(0, 3, 1, 2), coordinate_reduction="sum")
     assert level3 > 4 * FLOOR
     assert terms["smooth"].item() == pytest.approx((1 + 2 + 3 + 5) * 2 * FLOOR + 4 * level3.item(), rel=1e-4)
-    mean = warping_terms(_output(grids=grids), torch.zeros(2, 3, 64, 48), torch.zeros(2, 1, 64, 48),
-                         smooth_reduction="mean")
+    mean = warping_terms(
+        _output(grids=grids), torch.zeros(2, 3, 64, 48), torch.zeros(2, 1, 64, 48), smooth_reduction="mean"
+    )
     assert mean["smooth"].item() == pytest.approx(terms["smooth"].item() / 2, rel=1e-5)
 
 
@@ -116,8 +118,8 @@ def test_warping_terms_train_a_real_afwm():
 def test_feature_distillation_weights_levels_5_minus_k_times_0_04():
     assert FEATURE_KD_WEIGHTS == pytest.approx((0.2, 0.16, 0.12, 0.08, 0.04))
     gaps = (1.0, 2.0, 3.0, 4.0, 5.0)
-    teacher = [torch.zeros(2, 8, 2 ** k, 2 ** k) for k in range(5)]
-    student = [torch.full_like(t, g ** 0.5) for t, g in zip(teacher, gaps)]  # squared error g per element
+    teacher = [torch.zeros(2, 8, 2**k, 2**k) for k in range(5)]
+    student = [torch.full_like(t, g**0.5) for t, g in zip(teacher, gaps)]  # squared error g per element
     loss = feature_distillation(student, teacher, torch.ones(2))
     assert loss.item() == pytest.approx(sum((5 - k) * 0.04 * g for k, g in enumerate(gaps)))
 
@@ -126,7 +128,7 @@ def test_feature_distillation_is_a_mean_over_gated_samples_with_the_teacher_deta
     teacher = [torch.zeros(2, 4, 3, 3, requires_grad=True) for _ in range(5)]
     student = [torch.zeros(2, 4, 3, 3) for _ in range(5)]
     for s in student:
-        s[0] = 1.0   # sample 0: squared error 1
+        s[0] = 1.0  # sample 0: squared error 1
         s[1] = 10.0  # sample 1: squared error 100
     student = [s.requires_grad_() for s in student]
     loss = feature_distillation(student, teacher, torch.tensor([1.0, 0.0]))

@@ -72,8 +72,9 @@ def test_parameter_counts_equal_pfafns_official_classes():
     assert count_parameters(build_pfafn_generator({"variant": "parser_free"})) == 43_899_968
     # The official classes' split (docs/methods/pfafn.md, "Networks"): encoders 9.40 M (45 in) / 9.37 M (3 in), FPNs
     # 3.20 M each, AFlowNet 4.16 M.
-    parts = [count_parameters(m) for m in (pb.person_pyramid, pb.garment_pyramid, pb.person_fpn, pb.garment_fpn,
-                                           pb.flow)]
+    parts = [
+        count_parameters(m) for m in (pb.person_pyramid, pb.garment_pyramid, pb.person_fpn, pb.garment_fpn, pb.flow)
+    ]
     assert parts == [9_398_554, 9_374_278, 3_197_440, 3_197_440, 4_160_980]
     assert count_parameters(pf.person_pyramid) == count_parameters(pf.garment_pyramid) == 9_374_278
 
@@ -89,8 +90,9 @@ def test_level0_preactivation_is_an_argument_whose_default_keeps_the_plain_conv(
     assert not torch.equal(plain(x)[-1], plain(x.clamp(min=0))[-1])
 
 
-@pytest.mark.parametrize(("variant", "builder", "person_channels"),
-                         [("pb", build_pb_afwm, PB_PERSON_CHANNELS), ("pf", build_pf_afwm, 3)])
+@pytest.mark.parametrize(
+    ("variant", "builder", "person_channels"), [("pb", build_pb_afwm, PB_PERSON_CHANNELS), ("pf", build_pf_afwm, 3)]
+)
 @pytest.mark.parametrize("size", [(64, 48), (256, 192)])
 def test_afwm_outputs_have_documented_shapes(variant, builder, person_channels, size):
     torch.manual_seed(0)
@@ -147,8 +149,9 @@ def test_pfafn_flow_convention_upsamples_the_absolute_grid_and_composes_by_sampl
     # align_corners=False on the absolute grid scales it about the centre by (n - 0.5) / (n - 1) (clamped at the
     # border): a zoom-out that PF-AFN's heads must undo.
     for axis, n in ((0, 6), (1, 8)):
-        torch.testing.assert_close(theirs[0, 1:-1, 1:-1, axis],
-                                   identity_grid(1, 16, 12)[0, 1:-1, 1:-1, axis] * (n - 0.5) / (n - 1))
+        torch.testing.assert_close(
+            theirs[0, 1:-1, 1:-1, axis], identity_grid(1, 16, 12)[0, 1:-1, 1:-1, axis] * (n - 0.5) / (n - 1)
+        )
     # Inside the map, composing on displacements equals sampling the first grid.
     first = identity_grid(1, 8, 6) + 0.05 * torch.randn(1, 8, 6, 2, generator=torch.Generator().manual_seed(1))
     second = identity_grid(1, 8, 6) * 0.8
@@ -212,10 +215,10 @@ def _parsing() -> torch.Tensor:
 
 def _parts(h: int = 6, w: int = 4) -> torch.Tensor:
     index = torch.zeros(1, h, w, dtype=torch.long)
-    index[0, 0, 2] = 3    # a hand part on arm skin: a hand
-    index[0, 1, 2] = 15   # upper arm on skin
-    index[0, 0, 3] = 20   # lower arm under the garment
-    index[0, 1, 3] = 4    # a hand part off the arm labels: not a hand
+    index[0, 0, 2] = 3  # a hand part on arm skin: a hand
+    index[0, 1, 2] = 15  # upper arm on skin
+    index[0, 0, 3] = 20  # lower arm under the garment
+    index[0, 1, 3] = 4  # a hand part off the arm labels: not a hand
     return torch.nn.functional.one_hot(index, 25).permute(0, 3, 1, 2).float()
 
 
@@ -264,14 +267,22 @@ def _person(batch: int = 2, h: int = 64, w: int = 48, seed: int = 0) -> PersonSa
     gen = torch.Generator().manual_seed(seed)
     parsing = torch.randint(0, 7, (batch, h, w), generator=gen)
     index = torch.randint(0, 25, (batch, h, w), generator=gen)
-    points = torch.cat([torch.rand(batch, 25, 2, generator=gen) * torch.tensor([w - 1.0, h - 1.0]),
-                        torch.ones(batch, 25, 1)], -1)
+    points = torch.cat(
+        [torch.rand(batch, 25, 2, generator=gen) * torch.tensor([w - 1.0, h - 1.0]), torch.ones(batch, 25, 1)], -1
+    )
     garment_mask = (parsing == 4)[:, None].float()
-    return PersonSample(image=torch.rand(batch, 3, h, w, generator=gen) * 2 - 1, parsing=parsing,
-                        densepose=torch.cat([index[:, None] / 24.0, torch.rand(batch, 2, h, w, generator=gen)], 1),
-                        cloth=torch.rand(batch, 3, h, w, generator=gen) * 2 - 1, cloth_mask=torch.ones(batch, 1, h, w),
-                        garment_mask=garment_mask, skin_mask=(parsing == 3)[:, None].float(),
-                        remaining=torch.zeros(batch, 4, h, w), id=["a", "b"][:batch], keypoints=points)
+    return PersonSample(
+        image=torch.rand(batch, 3, h, w, generator=gen) * 2 - 1,
+        parsing=parsing,
+        densepose=torch.cat([index[:, None] / 24.0, torch.rand(batch, 2, h, w, generator=gen)], 1),
+        cloth=torch.rand(batch, 3, h, w, generator=gen) * 2 - 1,
+        cloth_mask=torch.ones(batch, 1, h, w),
+        garment_mask=garment_mask,
+        skin_mask=(parsing == 3)[:, None].float(),
+        remaining=torch.zeros(batch, 4, h, w),
+        id=["a", "b"][:batch],
+        keypoints=points,
+    )
 
 
 def test_person_adapters_build_the_parser_based_inputs_from_a_sample():
@@ -282,8 +293,10 @@ def test_person_adapters_build_the_parser_based_inputs_from_a_sample():
     warped, mask, covered = torch.rand(2, 3, 64, 48), torch.rand(2, 1, 64, 48), torch.rand(2, 1, 64, 48)
     context = pb_context(person)
     assert context.shape == (2, 4, 64, 48)
-    torch.testing.assert_close(torch.cat([context[:, :3], warped, mask, context[:, 3:] * (1 - covered)], 1),
-                               pb_generator_input(person.image, person.parsing, parts, warped, mask, covered))
+    torch.testing.assert_close(
+        torch.cat([context[:, :3], warped, mask, context[:, 3:] * (1 - covered)], 1),
+        pb_generator_input(person.image, person.parsing, parts, warped, mask, covered),
+    )
 
 
 @pytest.mark.parametrize(("builder", "variant"), [(build_pb_tryon, "parser_based"), (build_pf_tryon, "parser_free")])
@@ -299,19 +312,29 @@ def test_tryon_model_warps_then_renders_with_the_variants_generator_input(builde
     warp = model.warp(garment, garment_mask, model.person_input(person))
     torch.testing.assert_close(out.warp.grid, warp.grid)
     if variant == "parser_based":  # at test time the warped mask is the covered part of the arms
-        inputs = pb_generator_input(person.image, person.parsing, densepose_parts(person.densepose),
-                                    warp.warped_garment, warp.warped_mask, warp.warped_mask)
+        inputs = pb_generator_input(
+            person.image,
+            person.parsing,
+            densepose_parts(person.densepose),
+            warp.warped_garment,
+            warp.warped_mask,
+            warp.warped_mask,
+        )
     else:
         inputs = pf_generator_input(person.image, warp.warped_garment, warp.warped_mask)
     expected = tryon(model.generator(inputs), warp.warped_garment, warp.warped_mask)
     torch.testing.assert_close(out.tryon.image, expected.image)
     region = person.garment_mask
-    torch.testing.assert_close(dress(model, person, garment, garment_mask, garment_region=region).tryon.mask,
-                               expected.mask * region)
+    torch.testing.assert_close(
+        dress(model, person, garment, garment_mask, garment_region=region).tryon.mask, expected.mask * region
+    )
     assert model(garment, garment_mask, model.person_input(person)).tryon is None  # the warp alone
     with pytest.raises(ValueError, match="person channels"):
-        PFAFNTryOn(variant, build_pf_afwm({"width": "tiny"}) if variant == "parser_based"
-                   else build_pb_afwm({"width": "tiny"}), model.generator)
+        PFAFNTryOn(
+            variant,
+            build_pf_afwm({"width": "tiny"}) if variant == "parser_based" else build_pb_afwm({"width": "tiny"}),
+            model.generator,
+        )
 
 
 def test_parser_based_person_representation_has_45_channels_in_order():
@@ -336,7 +359,7 @@ def test_parser_based_generator_input_keeps_face_other_clothes_and_hands_and_the
     assert x.shape == (1, 8, 6, 4)
     kept = torch.zeros(6, 4)
     kept[0, :2] = kept[1, :2] = 1  # hair, face, lower garment, thigh
-    kept[0, 2] = 1                 # the hand on arm skin (not (1, 3): a hand part off the arm labels)
+    kept[0, 2] = 1  # the hand on arm skin (not (1, 3): a hand part off the arm labels)
     torch.testing.assert_close(x[0, :3], image[0] * kept)
     torch.testing.assert_close(x[:, 3:6], warped)
     torch.testing.assert_close(x[:, 6:7], warped_mask)

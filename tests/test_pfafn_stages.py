@@ -37,8 +37,10 @@ SIZE = "64x48"
 NO_VGG = {"l1": 1.0, "vgg": 0.0, "mask": 2.0, "smooth": 6.0, "tv": 0.01}
 GENERATOR = {"l1": 5.0, "vgg": 0.0, "rendered_l1": 5.0, "rendered_vgg": 0.0, "mask": 1.0}
 SKIN = {"before_niter": {"skin_l1": 30.0, "skin_vgg": 0.0}, "after_niter": {"skin_l1": 60.0, "skin_vgg": 0.0}}
-pytestmark = [pytest.mark.filterwarnings("ignore:.*(random|RANDOM).*:UserWarning"),
-              pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*(random|RANDOM).*:UserWarning"),
+    pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`"),
+]
 
 
 def data(cls, root, **kwargs):
@@ -52,20 +54,34 @@ def a_batch(cls, root, split="train"):
 
 
 def pf_warping(checkpoints, **kwargs) -> PFWarpingModule:
-    return PFWarpingModule(**{"tutor_checkpoint": checkpoints["pb_tryon"], "width": "tiny", "lr": 1e-3,
-                              "warp_weights": NO_VGG, **kwargs})
+    return PFWarpingModule(
+        **{"tutor_checkpoint": checkpoints["pb_tryon"], "width": "tiny", "lr": 1e-3, "warp_weights": NO_VGG, **kwargs}
+    )
 
 
 def pf_tryon(checkpoints, **kwargs) -> PFTryOnModule:
-    return PFTryOnModule(**{"tutor_checkpoint": checkpoints["pb_tryon"], "warp_checkpoint": checkpoints["pf_warping"],
-                            "width": "tiny", "lr": 1e-3, "warp_weights": NO_VGG, "generator_weights": GENERATOR,
-                            "skin_phases": SKIN, **kwargs})
+    return PFTryOnModule(
+        **{
+            "tutor_checkpoint": checkpoints["pb_tryon"],
+            "warp_checkpoint": checkpoints["pf_warping"],
+            "width": "tiny",
+            "lr": 1e-3,
+            "warp_weights": NO_VGG,
+            "generator_weights": GENERATOR,
+            "skin_phases": SKIN,
+            **kwargs,
+        }
+    )
 
 
 STAGES = {
     "pb_warping": (lambda c: PBWarpingModule(width="tiny", lr=1e-3, warp_weights=NO_VGG), PBWarpingDataModule),
-    "pb_tryon": (lambda c: PBTryOnModule(warp_checkpoint=c["pb_warping"], width="tiny", lr=1e-3, warp_weights=NO_VGG,
-                                         generator_weights=GENERATOR), PBTryOnDataModule),
+    "pb_tryon": (
+        lambda c: PBTryOnModule(
+            warp_checkpoint=c["pb_warping"], width="tiny", lr=1e-3, warp_weights=NO_VGG, generator_weights=GENERATOR
+        ),
+        PBTryOnDataModule,
+    ),
     "pf_warping": (pf_warping, PFWarpingDataModule),
     "pf_tryon": (pf_tryon, PFTryOnDataModule),
 }
@@ -83,8 +99,9 @@ def test_each_stage_trains_a_few_steps_and_its_loss_moves(stage, pfafn_checkpoin
 
 
 def test_the_vgg_terms_train_when_weighted(pfafn_checkpoints, synthetic_root):
-    module = PBTryOnModule(warp_checkpoint=pfafn_checkpoints["pb_warping"], width="tiny", allow_random_vgg=True,
-                           vgg_levels=1)
+    module = PBTryOnModule(
+        warp_checkpoint=pfafn_checkpoints["pb_warping"], width="tiny", allow_random_vgg=True, vgg_levels=1
+    )
     assert module.vgg is not None and module.vgg_random
     _, terms = module.losses(a_batch(PBTryOnDataModule, synthetic_root))
     assert terms["warp"]["vgg"] > 0 and terms["generator"]["vgg"] > 0 and terms["generator"]["rendered_vgg"] > 0
@@ -98,18 +115,25 @@ class Spy(pl.Callback):
         self.seen = []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.seen.append(dict(epoch=trainer.current_epoch, phase=pl_module.phase,
-                              skin=dict(getattr(pl_module, "skin_weights", {})), student=pl_module.net.training,
-                              tutor=pl_module.tutor.net.training,
-                              params={k: v.detach().clone() for k, v in pl_module.net.named_parameters()},
-                              trainable={k for k, v in pl_module.net.named_parameters() if v.requires_grad}))
+        self.seen.append(
+            dict(
+                epoch=trainer.current_epoch,
+                phase=pl_module.phase,
+                skin=dict(getattr(pl_module, "skin_weights", {})),
+                student=pl_module.net.training,
+                tutor=pl_module.tutor.net.training,
+                params={k: v.detach().clone() for k, v in pl_module.net.named_parameters()},
+                trainable={k for k, v in pl_module.net.named_parameters() if v.requires_grad},
+            )
+        )
 
 
 def fit_two_epochs(module, data_module, root, tmp_path, phases):
     spy = Spy()
     tutor_before = copy.deepcopy(module.tutor.net.state_dict())
-    run = quiet_trainer(tmp_path, max_epochs=2, limit_train_batches=1, limit_val_batches=1,
-                        callbacks=[PhaseSchedule(phases), spy])
+    run = quiet_trainer(
+        tmp_path, max_epochs=2, limit_train_batches=1, limit_val_batches=1, callbacks=[PhaseSchedule(phases), spy]
+    )
     run.fit(module, data(data_module, root))
     final = {k: v.detach().clone() for k, v in module.net.named_parameters()}
     return run, spy.seen, tutor_before, final
@@ -117,7 +141,8 @@ def fit_two_epochs(module, data_module, root, tmp_path, phases):
 
 @pytest.mark.parametrize("stage", ["pf_warping", "pf_tryon"])
 def test_tutor_and_teacher_are_frozen_unchanged_in_eval_mode_and_outside_optimizer_and_checkpoint(
-        stage, pfafn_checkpoints, synthetic_root, tmp_path):
+    stage, pfafn_checkpoints, synthetic_root, tmp_path
+):
     build, data_module = STAGES[stage]
     module = build(pfafn_checkpoints)
     phases = {"own": 0, "all": 1} if stage == "pf_warping" else {"before_niter": 0, "after_niter": 1}
@@ -137,7 +162,8 @@ def test_tutor_and_teacher_are_frozen_unchanged_in_eval_mode_and_outside_optimiz
 
 
 def test_tutor_dresses_the_real_person_in_the_other_garment_and_the_teacher_warps_their_own(
-        pfafn_checkpoints, synthetic_root):
+    pfafn_checkpoints, synthetic_root
+):
     module = pf_warping(pfafn_checkpoints)
     batch = a_batch(PFWarpingDataModule, synthetic_root)
     source, target = batch.source, batch.target
@@ -160,8 +186,9 @@ def _gated(per_sample, gate):
     return (per_sample * gate).sum() / gate.sum().clamp(min=1)
 
 
-def test_distillation_terms_feature_kd_on_five_maps_and_flow_kd_on_three_finest_levels(pfafn_checkpoints,
-                                                                                       synthetic_root):
+def test_distillation_terms_feature_kd_on_five_maps_and_flow_kd_on_three_finest_levels(
+    pfafn_checkpoints, synthetic_root
+):
     torch.manual_seed(0)
     module = pf_warping(pfafn_checkpoints, adjustable=False)
     batch = a_batch(PFWarpingDataModule, synthetic_root)
@@ -169,11 +196,14 @@ def test_distillation_terms_feature_kd_on_five_maps_and_flow_kd_on_three_finest_
     assert gate.tolist() == [1.0, 1.0]
     student, teacher = out.person_features, guide.teacher.person_features
     assert len(student) == 5
-    feature = sum(w * _gated((s - t).square().flatten(1).mean(1), gate)
-                  for w, s, t in zip(FEATURE_KD_WEIGHTS, student, teacher))
+    feature = sum(
+        w * _gated((s - t).square().flatten(1).mean(1), gate) for w, s, t in zip(FEATURE_KD_WEIGHTS, student, teacher)
+    )
     torch.testing.assert_close(terms["feature_kd"], feature)
-    flow = sum((k + 1) * _gated((out.grids[k] - guide.teacher.grids[k]).norm(dim=-1).flatten(1).mean(1), gate)
-               for k in (2, 3, 4))
+    flow = sum(
+        (k + 1) * _gated((out.grids[k] - guide.teacher.grids[k]).norm(dim=-1).flatten(1).mean(1), gate)
+        for k in (2, 3, 4)
+    )
     torch.testing.assert_close(terms["flow_kd"], flow)
     total = weighted_sum(terms, {**NO_VGG, "feature_kd": 1.0, "flow_kd": 1.0})
     torch.testing.assert_close(module.training_step(batch, 0), total)
@@ -195,8 +225,10 @@ def test_a_sample_whose_teacher_is_worse_gets_no_distillation(pfafn_checkpoints,
     module = pf_warping(pfafn_checkpoints)
     guide, out, terms, gate = module.objective(batch)
     assert gate.tolist() == [1.0, 0.0]
-    only_first = sum(w * (s[:1] - t[:1]).square().mean()
-                     for w, s, t in zip(FEATURE_KD_WEIGHTS, out.person_features, guide.teacher.person_features))
+    only_first = sum(
+        w * (s[:1] - t[:1]).square().mean()
+        for w, s, t in zip(FEATURE_KD_WEIGHTS, out.person_features, guide.teacher.person_features)
+    )
     torch.testing.assert_close(terms["feature_kd"], only_first)
     flow_first = sum((k + 1) * (out.grids[k][:1] - guide.teacher.grids[k][:1]).norm(dim=-1).mean() for k in (2, 3, 4))
     torch.testing.assert_close(terms["flow_kd"], flow_first)
@@ -223,7 +255,8 @@ def test_student_starts_from_the_tutors_warp_except_person_branch_and_refine_hea
 
 
 def test_staged_unfreezing_trains_person_branch_and_refine_heads_alone_then_everything(
-        pfafn_checkpoints, synthetic_root, tmp_path):
+    pfafn_checkpoints, synthetic_root, tmp_path
+):
     torch.manual_seed(0)
     module = pf_warping(pfafn_checkpoints)
     run, seen, _, final = fit_two_epochs(module, PFWarpingDataModule, synthetic_root, tmp_path, {"own": 0, "all": 1})
@@ -250,10 +283,13 @@ def test_skin_loss_switches_at_niter(pfafn_checkpoints, synthetic_root, tmp_path
     torch.testing.assert_close(module.total(terms) - before, 30 * skin["skin_l1"] + 2 * skin["skin_vgg"])
     # Driven by the epoch: phase after_niter from epoch 1 (niter = 1).
     module = pf_tryon(pfafn_checkpoints)
-    run, seen, _, _ = fit_two_epochs(module, PFTryOnDataModule, synthetic_root, tmp_path,
-                                     {"before_niter": 0, "after_niter": 1})
-    assert [(s["epoch"], s["phase"], s["skin"]["skin_l1"]) for s in seen] == [(0, "before_niter", 30.0),
-                                                                              (1, "after_niter", 60.0)]
+    run, seen, _, _ = fit_two_epochs(
+        module, PFTryOnDataModule, synthetic_root, tmp_path, {"before_niter": 0, "after_niter": 1}
+    )
+    assert [(s["epoch"], s["phase"], s["skin"]["skin_l1"]) for s in seen] == [
+        (0, "before_niter", 30.0),
+        (1, "after_niter", 60.0),
+    ]
     assert run.callback_metrics["train/skin_weight"] == 60.0
 
 
@@ -326,11 +362,13 @@ def test_user_errors_are_explained(pfafn_checkpoints, synthetic_root):
         pf_warping(pfafn_checkpoints).enter_phase("later")
     with pytest.raises(ValueError, match=r"no term for weights \['gan'\]"):
         PBWarpingModule(width="tiny", warp_weights={**WARP_WEIGHTS, "vgg": 0.0, "gan": 1.0}).training_step(
-            a_batch(PBWarpingDataModule, synthetic_root), 0)
+            a_batch(PBWarpingDataModule, synthetic_root), 0
+        )
 
 
-def test_speed_switches_convert_the_student_and_the_tutor_in_place_and_keep_the_losses(pfafn_checkpoints,
-                                                                                      synthetic_root):
+def test_speed_switches_convert_the_student_and_the_tutor_in_place_and_keep_the_losses(
+    pfafn_checkpoints, synthetic_root
+):
     batch = a_batch(PFTryOnDataModule, synthetic_root)
     modules, losses, grads = [], [], []
     for switches in ({}, {"channels_last": True}):
@@ -339,8 +377,14 @@ def test_speed_switches_convert_the_student_and_the_tutor_in_place_and_keep_the_
         loss = modules[-1].training_step(batch, 0)
         loss.backward()
         losses.append(loss.detach())
-        grads.append({part: torch.cat([p.grad.flatten() for p in getattr(modules[-1].net, part).parameters()
-                                       if p.grad is not None]) for part in ("warp", "generator")})
+        grads.append(
+            {
+                part: torch.cat(
+                    [p.grad.flatten() for p in getattr(modules[-1].net, part).parameters() if p.grad is not None]
+                )
+                for part in ("warp", "generator")
+            }
+        )
     plain, fast = modules
     assert fast.state_dict().keys() == plain.state_dict().keys()
     for net in (fast.net, fast.tutor.net):

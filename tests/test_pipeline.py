@@ -35,19 +35,30 @@ def checkpoints(stage_checkpoints) -> dict[str, str]:
 
 def pipeline_args(checkpoints: dict, method: str = "ours") -> dict:
     if method == "ours":
-        return {"checkpoints": dict(parsing=checkpoints["transfer_parsing"], warping=checkpoints["transfer_warping"],
-                                    regrowth=checkpoints["arm_regrowth"])}
+        return {
+            "checkpoints": dict(
+                parsing=checkpoints["transfer_parsing"],
+                warping=checkpoints["transfer_warping"],
+                regrowth=checkpoints["arm_regrowth"],
+            )
+        }
     if method == "teacher":
-        return {"checkpoints": dict(tryon_parsing=checkpoints["tryon_parsing"],
-                                    tryon_warping=checkpoints["tryon_warping"], regrowth=checkpoints["arm_regrowth"])}
+        return {
+            "checkpoints": dict(
+                tryon_parsing=checkpoints["tryon_parsing"],
+                tryon_warping=checkpoints["tryon_warping"],
+                regrowth=checkpoints["arm_regrowth"],
+            )
+        }
     return {}
 
 
 def run_test(checkpoints, synthetic_root, out: Path, method: str = "ours", **kwargs):
     module = GarmentTransferPipeline(method=method, output_dir=str(out), **pipeline_args(checkpoints, method), **kwargs)
     data = PipelineDataModule(root=str(synthetic_root), size=SIZE, eval_batch_size=3)
-    trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False,
-                         default_root_dir=out.parent)
+    trainer = pl.Trainer(
+        logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=out.parent
+    )
     return module, trainer.test(module, data, verbose=False)[0]
 
 
@@ -91,15 +102,22 @@ def test_untouched_target_pixels_are_bit_exact_and_garment_lands_on_the_new_shap
     assert torch.equal(torch.where(garment, out.image, 0), torch.where(garment, out.warped_garment, 0))
 
 
-def test_baselines_run_through_the_same_evaluator_and_the_report_collects_them(checkpoints, synthetic_root,
-                                                                             tmp_path):
+def test_baselines_run_through_the_same_evaluator_and_the_report_collects_them(checkpoints, synthetic_root, tmp_path):
     runs = tmp_path / "runs"
-    for method, folder in (("ours", runs / "pipeline"), ("teacher", runs / "baselines" / "teacher"),
-                           ("affine", runs / "baselines" / "affine")):
+    for method, folder in (
+        ("ours", runs / "pipeline"),
+        ("teacher", runs / "baselines" / "teacher"),
+        ("affine", runs / "baselines" / "affine"),
+    ):
         run_test(checkpoints, synthetic_root, folder / "results", method=method, protocols=("transfer",))
     # a try-on-only evaluation (as make compare writes beside them) is in the tables, not in the transfer grid
-    run_test(checkpoints, synthetic_root, runs / "baselines" / "teacher_tryon" / "results", method="teacher",
-             protocols=("tryon",))
+    run_test(
+        checkpoints,
+        synthetic_root,
+        runs / "baselines" / "teacher_tryon" / "results",
+        method="teacher",
+        protocols=("tryon",),
+    )
     text = build_report(runs, synthetic_root, runs / "report" / "report.md", pairs=2)  # a folder not there yet
     assert "| ours |" in text and "| baseline: teacher |" in text and "| baseline: affine |" in text
     assert "## Protocol: tryon" in text and "| baseline: teacher_tryon |" in text
@@ -133,21 +151,40 @@ def test_missing_checkpoints_are_named(tmp_path):
 
 def _user_files(synthetic_root, sample: str, side: str) -> list[str]:
     paths = canonical.sample_paths(synthetic_root, "test", sample)
-    return [f"--{side}", str(paths["image"]), f"--{side}-parsing", str(paths["parse"]),
-            f"--{side}-densepose", str(paths["densepose"])]
+    return [
+        f"--{side}",
+        str(paths["image"]),
+        f"--{side}-parsing",
+        str(paths["parse"]),
+        f"--{side}-densepose",
+        str(paths["densepose"]),
+    ]
 
 
 def _checkpoint_flags(checkpoints) -> list[str]:
-    return ["--checkpoint", f"parsing={checkpoints['transfer_parsing']}", "--checkpoint",
-            f"warping={checkpoints['transfer_warping']}", "--checkpoint", f"regrowth={checkpoints['arm_regrowth']}"]
+    return [
+        "--checkpoint",
+        f"parsing={checkpoints['transfer_parsing']}",
+        "--checkpoint",
+        f"warping={checkpoints['transfer_warping']}",
+        "--checkpoint",
+        f"regrowth={checkpoints['arm_regrowth']}",
+    ]
 
 
 def test_transfer_tool_dresses_a_users_pair_like_the_pipeline(checkpoints, synthetic_root, tmp_path, capsys):
     source, target = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))[0]
     out = tmp_path / "result.png"
-    args = ["transfer", *_user_files(synthetic_root, source, "source"),
-            *_user_files(synthetic_root, target, "target"), *_checkpoint_flags(checkpoints),
-            "--out", str(out), "--intermediates", str(tmp_path / "steps")]
+    args = [
+        "transfer",
+        *_user_files(synthetic_root, source, "source"),
+        *_user_files(synthetic_root, target, "target"),
+        *_checkpoint_flags(checkpoints),
+        "--out",
+        str(out),
+        "--intermediates",
+        str(tmp_path / "steps"),
+    ]
     assert main(args) == 0
     assert (tmp_path / "steps" / "warped_garment.png").is_file()
     data = PipelineDataModule(root=str(synthetic_root), size=SIZE)
@@ -159,8 +196,12 @@ def test_transfer_tool_dresses_a_users_pair_like_the_pipeline(checkpoints, synth
 
 def test_transfer_tool_errors_name_the_file_and_the_problem(checkpoints, synthetic_root, tmp_path, capsys):
     source, target = canonical.read_pairs(canonical.transfer_pairs_path(synthetic_root, "test"))[0]
-    base = [*_user_files(synthetic_root, target, "target"), *_checkpoint_flags(checkpoints),
-            "--out", str(tmp_path / "x.png")]
+    base = [
+        *_user_files(synthetic_root, target, "target"),
+        *_checkpoint_flags(checkpoints),
+        "--out",
+        str(tmp_path / "x.png"),
+    ]
     parse = read_image(canonical.sample_paths(synthetic_root, "test", source)["parse"])
     broken = {  # file name -> (argument index in the source flags: 3 parsing, 5 DensePose; its content)
         "no_garment.png": (3, np.where(parse == 5, 0, parse).astype(np.uint8)),  # no upper garment
@@ -176,6 +217,7 @@ def test_transfer_tool_errors_name_the_file_and_the_problem(checkpoints, synthet
 
 
 # --- speed (issue 16): the fast paths against the reference ---------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def evaluation_pairs(synthetic_root):
@@ -203,8 +245,9 @@ def assert_same_transfer(out, reference, atol: float) -> None:
     assert all(torch.equal(out.masks[name], reference.masks[name]) for name in reference.masks)
 
 
-def test_pipeline_equals_the_reference_code_path_on_the_evaluation_pairs(checkpoints, evaluation_pairs,
-                                                                        reference_output):
+def test_pipeline_equals_the_reference_code_path_on_the_evaluation_pairs(
+    checkpoints, evaluation_pairs, reference_output
+):
     """The fast correlation differs from the reference by float rounding only (1e-6 of its values here), the
     composition not at all: the results agree to 1e-5 ([-1, 1] images)."""
     out = GarmentTransfer("ours", **pipeline_args(checkpoints))(evaluation_pairs.source, evaluation_pairs.target)
@@ -213,8 +256,10 @@ def test_pipeline_equals_the_reference_code_path_on_the_evaluation_pairs(checkpo
 
 
 def test_pipeline_folds_the_batch_norms_after_convolutions_and_still_equals_the_reference(
-        checkpoints, evaluation_pairs, reference_output):
+    checkpoints, evaluation_pairs, reference_output
+):
     """Folding is the default; the nets as trained stay available (``fold_norms=False``) with every BatchNorm."""
+
     def norms(model):
         return sum(isinstance(m, torch.nn.BatchNorm2d) for frozen in model.nets.values() for m in frozen.net.modules())
 
@@ -226,17 +271,22 @@ def test_pipeline_folds_the_batch_norms_after_convolutions_and_still_equals_the_
 
 def test_pipeline_in_channels_last_equals_the_reference(checkpoints, evaluation_pairs, reference_output):
     model = GarmentTransfer("ours", **pipeline_args(checkpoints), channels_last=True)
-    assert model.nets["warping"].net.content_encoder.pyramid.levels[0][0].weight.is_contiguous(
-        memory_format=torch.channels_last)
+    assert (
+        model.nets["warping"]
+        .net.content_encoder.pyramid.levels[0][0]
+        .weight.is_contiguous(memory_format=torch.channels_last)
+    )
     assert_same_transfer(model(evaluation_pairs.source, evaluation_pairs.target), reference_output, atol=1e-4)
 
 
-def test_pipeline_under_bf16_returns_float32_results_near_the_reference(checkpoints, evaluation_pairs,
-                                                                        reference_output):
+def test_pipeline_under_bf16_returns_float32_results_near_the_reference(
+    checkpoints, evaluation_pairs, reference_output
+):
     """bf16 networks (8 significant bits): parsings may flip at near-ties of the untrained logits and the flows
     move slightly; the images stay float32 and close on average."""
-    out = GarmentTransfer("ours", **pipeline_args(checkpoints), precision="bf16")(evaluation_pairs.source,
-                                                                                   evaluation_pairs.target)
+    out = GarmentTransfer("ours", **pipeline_args(checkpoints), precision="bf16")(
+        evaluation_pairs.source, evaluation_pairs.target
+    )
     assert out.image.dtype == out.warped_garment.dtype == out.skin.dtype == torch.float32
     assert (out.parsing == reference_output.parsing).float().mean() > 0.9
     assert (out.image - reference_output.image).abs().mean() < 0.05

@@ -136,19 +136,22 @@ def test_colour_densepose_rendering_read_as_iuv_is_explained(broken_root):
     assert picture.shape == (3, *SIZE) and torch.allclose(picture, expected)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(format="canonical", root="nowhere"), FileNotFoundError, "nowhere: data set folder not found"),
-    (dict(format="coco", root="."), ValueError, "data format 'coco'"),
-    (dict(format="canonical", root=".", size=(60, 48)), ValueError, "multiples of 16"),
-    (dict(format="canonical", root=".", densepose="uvw"), ValueError, "DensePose encoding 'uvw'"),
-    (dict(format="canonical", root=".", densepose="iuv", densepose_files="rendering"), ValueError, "renderings"),
-    (dict(format="viton", root=".", densepose="iuv"), ValueError, "part indices only; use densepose: parts"),
-    (dict(format="dresscode", root=".", category="shoes"), ValueError, "category must be one of"),
-    (dict(format="dresscode", root=".", category=["dresses", "dresses"]), ValueError, "names a category twice"),
-    (dict(format="gpvton", root=".", densepose="iuv"), ValueError, "part indices only; use densepose: parts"),
-    (dict(format="canonical", root=".", densepose="rendering"), ValueError, "holds no colour DensePose renderings"),
-    (dict(format="canonical", root=".", densepose_files="xyz"), ValueError, "densepose_files 'xyz': choose one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(format="canonical", root="nowhere"), FileNotFoundError, "nowhere: data set folder not found"),
+        (dict(format="coco", root="."), ValueError, "data format 'coco'"),
+        (dict(format="canonical", root=".", size=(60, 48)), ValueError, "multiples of 16"),
+        (dict(format="canonical", root=".", densepose="uvw"), ValueError, "DensePose encoding 'uvw'"),
+        (dict(format="canonical", root=".", densepose="iuv", densepose_files="rendering"), ValueError, "renderings"),
+        (dict(format="viton", root=".", densepose="iuv"), ValueError, "part indices only; use densepose: parts"),
+        (dict(format="dresscode", root=".", category="shoes"), ValueError, "category must be one of"),
+        (dict(format="dresscode", root=".", category=["dresses", "dresses"]), ValueError, "names a category twice"),
+        (dict(format="gpvton", root=".", densepose="iuv"), ValueError, "part indices only; use densepose: parts"),
+        (dict(format="canonical", root=".", densepose="rendering"), ValueError, "holds no colour DensePose renderings"),
+        (dict(format="canonical", root=".", densepose_files="xyz"), ValueError, "densepose_files 'xyz': choose one of"),
+    ],
+)
 def test_bad_reader_settings_are_refused(kwargs, error, message):
     with pytest.raises(error, match=message):
         make_reader(kwargs.pop("format"), kwargs.pop("root"), **kwargs)
@@ -185,7 +188,10 @@ def test_pair_lists_accept_tabs_windows_line_ends_a_bom_and_no_final_newline(tmp
     path.write_bytes("\ufeffa_0.jpg\tb_1.jpg\r\n\r\nc_0.jpg  d_1.jpg upper\r\ne_0.jpg f_1.jpg".encode())
     lines = read_pair_lines(path, (2, 3))
     assert [(x.person, x.cloth, x.category, x.line) for x in lines] == [
-        ("a_0.jpg", "b_1.jpg", None, 1), ("c_0.jpg", "d_1.jpg", "upper", 3), ("e_0.jpg", "f_1.jpg", None, 4)]
+        ("a_0.jpg", "b_1.jpg", None, 1),
+        ("c_0.jpg", "d_1.jpg", "upper", 3),
+        ("e_0.jpg", "f_1.jpg", None, 4),
+    ]
     with pytest.raises(ValueError, match=rf"{path}: pairs file line 3 has 3 fields, expected 2"):
         read_pair_lines(path)
 
@@ -203,8 +209,9 @@ def test_keypoints_are_read_and_rescaled_with_the_sample(broken_root):
     assert small.keypoints[1].tolist() == large.keypoints[1].tolist() == [-1, -1, 0]
     assert collate([small, small]).keypoints.shape == (2, 25, 3)
     assert small.files["keypoints"].endswith("openpose_json/train_000001_keypoints.json")
-    augmented = make_reader("canonical", broken_root, size=SIZE).person("train", "train_000001",
-                                                                         Augmenter("affine"), seed=3)
+    augmented = make_reader("canonical", broken_root, size=SIZE).person(
+        "train", "train_000001", Augmenter("affine"), seed=3
+    )
     assert augmented.keypoints is None  # augmentation does not move keypoints: none rather than wrong ones
     (folder / "train_000002_keypoints.json").unlink()
     with pytest.raises(FileNotFoundError, match="train_000002_keypoints.json: keypoint file not found"):

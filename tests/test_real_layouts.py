@@ -43,8 +43,14 @@ def content(content_root):
     return rl.load_content(content_root)
 
 
-WRITERS = {"vitonhd": rl.write_vitonhd, "dresscode": rl.write_dresscode, "pfafn": rl.write_pfafn,
-           "cpvton": rl.write_cpvton, "gpvton": rl.write_gpvton, "gpvton_dresscode": rl.write_gpvton_dresscode}
+WRITERS = {
+    "vitonhd": rl.write_vitonhd,
+    "dresscode": rl.write_dresscode,
+    "pfafn": rl.write_pfafn,
+    "cpvton": rl.write_cpvton,
+    "gpvton": rl.write_gpvton,
+    "gpvton_dresscode": rl.write_gpvton_dresscode,
+}
 READ_AS = {  # layout -> (format, reader options, label map of the layout's ids, fixture's CIHP -> layout ids)
     "vitonhd": ("canonical", {"densepose": "rendering", "densepose_files": "rendering"}, "cihp", None),
     "dresscode": ("dresscode", {"densepose": "iuv", "category": "all"}, "atr18", rl.CIHP_TO_ATR),
@@ -53,9 +59,14 @@ READ_AS = {  # layout -> (format, reader options, label map of the layout's ids,
     "gpvton": ("gpvton", {"densepose": "parts"}, "gpvton29", None),
     "gpvton_dresscode": ("gpvton", {"densepose": "parts"}, "gpvton29", None),
 }
-DETECTED = {"vitonhd": "VITON-HD", "dresscode": "DressCode", "pfafn": "VITON 256 x 192, PF-AFN's pack",
-            "cpvton": "CP-VTON",
-            "gpvton": "GP-VTON's VITON-HD", "gpvton_dresscode": "GP-VTON's DressCode"}
+DETECTED = {
+    "vitonhd": "VITON-HD",
+    "dresscode": "DressCode",
+    "pfafn": "VITON 256 x 192, PF-AFN's pack",
+    "cpvton": "CP-VTON",
+    "gpvton": "GP-VTON's VITON-HD",
+    "gpvton_dresscode": "GP-VTON's DressCode",
+}
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +115,11 @@ def assert_same_person(layout, got, want, sample: rl.Sample, written: rl.Written
     wrong = (got.cloth_mask != want.cloth_mask)[0].numpy()
     assert not (wrong & ~edge_band(want.cloth_mask[0].numpy() > 0, 2)).any(), f"{what}: cloth mask off its edges"
     category = written.category.get((split, real), "upper_body")
-    classes = {"upper_body": (UPPER_GARMENT,), "lower_body": (LOWER_GARMENT,),
-               "dresses": (UPPER_GARMENT, LOWER_GARMENT)}[category]
+    classes = {
+        "upper_body": (UPPER_GARMENT,),
+        "lower_body": (LOWER_GARMENT,),
+        "dresses": (UPPER_GARMENT, LOWER_GARMENT),
+    }[category]
     expected = torch.isin(got.parsing, torch.tensor(classes)).float()[None]
     assert torch.equal(got.garment_mask, expected), f"{what}: garment mask does not follow the category {category}"
     if (split, real) in written.keypoints:
@@ -142,12 +156,18 @@ def test_pfafn_test_pack_reads_photos_and_says_what_it_lacks(layouts):
         raw = reader.read_raw("test", real)
         sample = written.source[("test", real)]
         assert raw.labels is None and raw.densepose_index is None and raw.keypoints is None
-        assert torch.allclose(torch.from_numpy(raw.image.transpose(2, 0, 1).copy()).float() / 127.5 - 1,
-                              jpeg_decoded(sample.image), atol=1e-6)
+        assert torch.allclose(
+            torch.from_numpy(raw.image.transpose(2, 0, 1).copy()).float() / 127.5 - 1,
+            jpeg_decoded(sample.image),
+            atol=1e-6,
+        )
         wrong = (raw.cloth_mask > 127) != (sample.cloth_mask > 127)
         assert not (wrong & ~edge_band(sample.cloth_mask > 127, 2)).any()
-    with pytest.raises(ValueError, match=r"VITON_test/test_label: no parsing \(PF-AFN's test pack ships test_img, "
-                                         r"test_clothes and test_edge only"):
+    with pytest.raises(
+        ValueError,
+        match=r"VITON_test/test_label: no parsing \(PF-AFN's test pack ships test_img, "
+        r"test_clothes and test_edge only",
+    ):
         reader.person("test", written.ids["test"][0])
 
 
@@ -220,8 +240,15 @@ def test_unpaired_evaluation_uses_the_data_sets_own_list(layout, layouts, tmp_pa
         for (split, real), sample in written.source.items():
             rl.save_grey(root / "data" / split / "image-densepose" / f"{real}_0.png", sample.iuv[..., 0])
         options["densepose_files"] = "parts"
-    module = GarmentDataModule(root=str(root), format=fmt, size="64x48", densepose=densepose,
-                               reader_options=options, eval_pairs="unpaired", eval_seed=5)
+    module = GarmentDataModule(
+        root=str(root),
+        format=fmt,
+        size="64x48",
+        densepose=densepose,
+        reader_options=options,
+        eval_pairs="unpaired",
+        eval_seed=5,
+    )
     module.setup("test")
     assert module.datasets["test"].pairs == written.lists["test_unpaired"]
     assert "unpaired list" in module.eval_pairs_source and "train" not in module.datasets
@@ -263,7 +290,8 @@ def test_dresscode_masks_come_from_ladi_vton_files_or_the_background(layouts):
 
 
 def test_pipeline_test_on_a_vitonhd_test_split_runs_the_unpaired_protocol_on_its_official_list(
-        content, stage_checkpoints, tmp_path):
+    content, stage_checkpoints, tmp_path
+):
     """``garment-transfer test`` on VITON-HD as downloaded, holding only ``test/`` and the official (unpaired)
     ``test_pairs.txt``: the results are exactly the official pairs (file ``<cloth id>__<person id>.png``)."""
     written = rl.write_vitonhd(tmp_path / "VITON-HD", content, splits=("test",))
@@ -276,17 +304,46 @@ def test_pipeline_test_on_a_vitonhd_test_split_runs_the_unpaired_protocol_on_its
         torch.save(checkpoint, checkpoints[stage])
     run = tmp_path / "run"
     conf = Path(__file__).resolve().parents[1] / "conf"
-    roles = {"parsing": checkpoints["transfer_parsing"], "warping": checkpoints["transfer_warping"],
-             "regrowth": checkpoints["arm_regrowth"]}
-    args = ["test", "-c", str(conf / "trainer/cpu.yaml"), "-c", str(conf / "pipeline/cpu.yaml"),
-            "-c", str(conf / "distilled_transfer/evaluate/ours.yaml"),
-            "--trainer.default_root_dir", str(run), "--trainer.logger", "false", "--trainer.accelerator", "cpu",
-            "--trainer.enable_progress_bar", "false", "--model.init_args.checkpoints", json.dumps(roles),
-            "--model.init_args.protocols", "[unpaired, retransfer]",
-            "--data.init_args.root", str(written.root), "--data.init_args.format", "vitonhd",
-            "--data.init_args.size", "64x48", "--data.init_args.densepose", "rendering",
-            "--data.init_args.reader_options", "{densepose_files: rendering}",
-            "--data.init_args.eval_pairs", "unpaired", "--data.init_args.eval_batch_size", "4"]
+    roles = {
+        "parsing": checkpoints["transfer_parsing"],
+        "warping": checkpoints["transfer_warping"],
+        "regrowth": checkpoints["arm_regrowth"],
+    }
+    args = [
+        "test",
+        "-c",
+        str(conf / "trainer/cpu.yaml"),
+        "-c",
+        str(conf / "pipeline/cpu.yaml"),
+        "-c",
+        str(conf / "distilled_transfer/evaluate/ours.yaml"),
+        "--trainer.default_root_dir",
+        str(run),
+        "--trainer.logger",
+        "false",
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--model.init_args.checkpoints",
+        json.dumps(roles),
+        "--model.init_args.protocols",
+        "[unpaired, retransfer]",
+        "--data.init_args.root",
+        str(written.root),
+        "--data.init_args.format",
+        "vitonhd",
+        "--data.init_args.size",
+        "64x48",
+        "--data.init_args.densepose",
+        "rendering",
+        "--data.init_args.reader_options",
+        "{densepose_files: rendering}",
+        "--data.init_args.eval_pairs",
+        "unpaired",
+        "--data.init_args.eval_batch_size",
+        "4",
+    ]
     assert main(args) == 0
     results = sorted(p.stem for p in (run / "results" / "transfer").glob("*.png"))
     assert results == sorted(f"{cloth}__{person}" for cloth, person in written.lists["test_unpaired"])

@@ -18,11 +18,18 @@ def no_wandb(monkeypatch):
 
 
 def trained_weights(synthetic_root, tmp_path, name: str, seed: int, workers: int = 0) -> dict[str, torch.Tensor]:
-    config = tiny_parsing_config(synthetic_root, tmp_path / "runs" / "test" / name, max_epochs=2,
-                                 limit_train_batches=3, limit_val_batches=1, enable_checkpointing=False)
+    config = tiny_parsing_config(
+        synthetic_root,
+        tmp_path / "runs" / "test" / name,
+        max_epochs=2,
+        limit_train_batches=3,
+        limit_val_batches=1,
+        enable_checkpointing=False,
+    )
     config["seed_everything"] = seed
-    config["data"]["init_args"].update(batch_size=2, train_pairs="unpaired", augment_target="affine_crop_flip",
-                                          num_workers=workers)
+    config["data"]["init_args"].update(
+        batch_size=2, train_pairs="unpaired", augment_target="affine_crop_flip", num_workers=workers
+    )
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     cli = lightning_cli(["fit", "-c", str(path)])

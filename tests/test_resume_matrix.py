@@ -49,10 +49,13 @@ class Interrupt(pl.Callback):
 
 
 def config(synthetic_root, run: Path, limits: dict, *callbacks: dict) -> dict:
-    checkpoint = {"class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
-                  "init_args": {"last_every_n_steps": SAVE_EVERY}}
-    built = tiny_parsing_config(synthetic_root, run, limit_val_batches=1, logger=False,
-                                callbacks=[*callbacks, checkpoint])
+    checkpoint = {
+        "class_path": "garment_transfer.callbacks.checkpointing.StageCheckpoint",
+        "init_args": {"last_every_n_steps": SAVE_EVERY},
+    }
+    built = tiny_parsing_config(
+        synthetic_root, run, limit_val_batches=1, logger=False, callbacks=[*callbacks, checkpoint]
+    )
     built["trainer"].update({"max_epochs": None, **limits})
     built["data"]["init_args"].update(train_pairs="unpaired", augment_target="affine")  # draws per batch
     return built
@@ -86,13 +89,19 @@ def points(name: str) -> list[tuple[str, dict]]:
     return found
 
 
-CASES = [(name, point, how) for name in LIMITS for point, _ in points(name) for how in ("ctrl_c", "crash")
-         if how == "ctrl_c" or point == "mid_epoch"]
+CASES = [
+    (name, point, how)
+    for name in LIMITS
+    for point, _ in points(name)
+    for how in ("ctrl_c", "crash")
+    if how == "ctrl_c" or point == "mid_epoch"
+]
 
 
 @pytest.mark.parametrize("name, point, how", CASES, ids=["-".join(case) for case in CASES])
-def test_an_interrupted_run_resumes_to_the_same_step_and_weights(name, point, how, synthetic_root, tmp_path,
-                                                                  uninterrupted):
+def test_an_interrupted_run_resumes_to_the_same_step_and_weights(
+    name, point, how, synthetic_root, tmp_path, uninterrupted
+):
     limits, steps = LIMITS[name]
     where = dict(points(name))[point]
     run = tmp_path / "run"

@@ -18,15 +18,26 @@ from garment_transfer.data.fingerprint import dataset_fingerprint
 
 def student_config(data_root, run) -> dict:
     """The transfer parsing student without a teacher: a supervised phase, then self-study."""
-    config = tiny_parsing_config(data_root, run, max_epochs=2, limit_train_batches=2, limit_val_batches=2, callbacks=[
-        {"class_path": "garment_transfer.callbacks.phases.PhaseSchedule",
-         "init_args": {"phases": {"supervised": 0, "self_study": 1}}}])
-    config["model"] = {"class_path": ("garment_transfer.stages.distilled_transfer.transfer_parsing."
-                                      "TransferParsingModule"),
-                       "init_args": {"width": "tiny", "phases": {"supervised": {"supervised": 1.0},
-                                                                 "self_study": {"self": 1.0}}}}
-    config["data"]["class_path"] = ("garment_transfer.stages.distilled_transfer.transfer_parsing."
-                                    "TransferParsingDataModule")
+    config = tiny_parsing_config(
+        data_root,
+        run,
+        max_epochs=2,
+        limit_train_batches=2,
+        limit_val_batches=2,
+        callbacks=[
+            {
+                "class_path": "garment_transfer.callbacks.phases.PhaseSchedule",
+                "init_args": {"phases": {"supervised": 0, "self_study": 1}},
+            }
+        ],
+    )
+    config["model"] = {
+        "class_path": ("garment_transfer.stages.distilled_transfer.transfer_parsing.TransferParsingModule"),
+        "init_args": {"width": "tiny", "phases": {"supervised": {"supervised": 1.0}, "self_study": {"self": 1.0}}},
+    }
+    config["data"]["class_path"] = (
+        "garment_transfer.stages.distilled_transfer.transfer_parsing.TransferParsingDataModule"
+    )
     return config
 
 
@@ -48,9 +59,15 @@ def test_every_run_logs_config_commit_data_fingerprint_and_phase(synthetic_root,
         assert (record["git_commit"], record["git_dirty"]) == git_state()
         assert record["data_fingerprint"] == dataset_fingerprint(synthetic_root)
         assert (record["stage"], record["preset"], record["name"], record["ablation"]) == (
-            "transfer_parsing", "test", "transfer_parsing_selfstudy", "selfstudy")
-        assert hparams["phase_schedule"] == {"0": {"name": "supervised", "start_epoch": 0},
-                                             "1": {"name": "self_study", "start_epoch": 1}}
+            "transfer_parsing",
+            "test",
+            "transfer_parsing_selfstudy",
+            "selfstudy",
+        )
+        assert hparams["phase_schedule"] == {
+            "0": {"name": "supervised", "start_epoch": 0},
+            "1": {"name": "self_study", "start_epoch": 1},
+        }
     with open(logs / "metrics.csv", newline="") as f:
         phases = [(int(row["epoch"]), float(row["train/phase"])) for row in csv.DictReader(f) if row["train/phase"]]
     assert phases == [(0, 0.0), (1, 1.0)]
@@ -70,7 +87,11 @@ def test_wandb_run_is_offline_grouped_by_preset_and_named_by_stage(synthetic_roo
         online = wandb.run
         assert online.settings.mode in ("offline", "dryrun")
         assert (online.project, online.group, online.name, online.job_type) == (
-            "garment-transfer", "cpu", "tryon_parsing_small", "tryon_parsing")
+            "garment-transfer",
+            "cpu",
+            "tryon_parsing_small",
+            "tryon_parsing",
+        )
         assert set(online.tags) == {"cpu", "tryon_parsing", "small"}
         assert online.config["run"]["data_fingerprint"] == dataset_fingerprint(synthetic_root)
         assert online.config["config"]["model"]["init_args"]["width"] == "tiny"
@@ -91,8 +112,12 @@ def test_wandb_mode_selects_offline_online_or_no_wandb(tmp_path, monkeypatch):
 
 def test_run_names_group_by_preset_and_name_stages_and_ablations():
     assert run_names("runs/cpu/transfer_parsing_cycle", "transfer_parsing") == {
-        "group": "cpu", "name": "transfer_parsing_cycle", "job_type": "transfer_parsing", "ablation": "cycle",
-        "tags": ["cpu", "transfer_parsing", "cycle"]}
+        "group": "cpu",
+        "name": "transfer_parsing_cycle",
+        "job_type": "transfer_parsing",
+        "ablation": "cycle",
+        "tags": ["cpu", "transfer_parsing", "cycle"],
+    }
     assert run_names("/x/runs/paper/tryon_parsing", "tryon_parsing")["ablation"] is None
     assert run_names("runs/cpu/baselines/teacher", "pipeline")["name"] == "baselines/teacher"
     assert run_names("experiments/mine")["group"] == "experiments"

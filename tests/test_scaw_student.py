@@ -18,7 +18,7 @@ from garment_transfer.models.stn import AligningSTN, TPSRegressor, align, contro
 def _soft_square(batch: int, height: int, width: int) -> torch.Tensor:
     """A square mask with blurred edges (soft edges give L1 a gradient at integer shifts)."""
     mask = torch.zeros(batch, 1, height, width)
-    mask[:, :, height // 4:3 * height // 4, width // 4:3 * width // 4] = 1
+    mask[:, :, height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] = 1
     return F.avg_pool2d(mask, 5, stride=1, padding=2)
 
 
@@ -68,8 +68,12 @@ def test_outputs_have_documented_shapes_and_start_at_identity(mode, initial_alig
         torch.testing.assert_close(grid, identity_grid(*grid.shape[:3]), atol=1e-5, rtol=0)
     for offsets in out.offsets:
         assert offsets.abs().max() == 0
-    for name, reference in (("aligned_garment", garment), ("warped_garment", garment),
-                            ("aligned_mask", mask), ("warped_mask", mask)):
+    for name, reference in (
+        ("aligned_garment", garment),
+        ("warped_garment", garment),
+        ("aligned_mask", mask),
+        ("warped_mask", mask),
+    ):
         torch.testing.assert_close(getattr(out, name), reference, atol=1e-5, rtol=0, msg=name)
 
 
@@ -181,10 +185,16 @@ def test_stn_starts_at_identity_and_align_applies_theta():
 
 
 def test_paper_preset_size_is_near_table_2():
-    counts = {(mode, aligning): count_parameters(SCAWStudent(3, "full", mode, aligning))
-              for mode in ("scaw", "fsv") for aligning in (True, False)}
-    print({key: format_count(n) for key, n in counts.items()}, "tiny:",
-          format_count(count_parameters(SCAWStudent(3, "tiny"))))
+    counts = {
+        (mode, aligning): count_parameters(SCAWStudent(3, "full", mode, aligning))
+        for mode in ("scaw", "fsv")
+        for aligning in (True, False)
+    }
+    print(
+        {key: format_count(n) for key, n in counts.items()},
+        "tiny:",
+        format_count(count_parameters(SCAWStudent(3, "tiny"))),
+    )
     assert 20e6 < counts["scaw", True] < 35e6
     assert abs(counts["scaw", True] - 26.66e6) / 26.66e6 < 0.01  # paper Table 2
     assert counts["fsv", True] < counts["scaw", True]

@@ -35,11 +35,18 @@ def test_coarse_to_fine_runs_the_steps_in_order_and_composes_their_offsets():
             out = torch.zeros(1, 2, *gk.shape[-2:])
             out[:, 0] = shift
             return out
+
         return run
 
     out = coarse_to_fine([(step("a"), step("b")) for _ in sizes], g, g, garment, mask)
-    assert calls == [("a", (2, 2), True), ("b", (2, 2), False), ("a", (4, 3), False), ("b", (4, 3), False),
-                     ("a", (8, 6), False), ("b", (8, 6), False)]
+    assert calls == [
+        ("a", (2, 2), True),
+        ("b", (2, 2), False),
+        ("a", (4, 3), False),
+        ("b", (4, 3), False),
+        ("a", (8, 6), False),
+        ("b", (8, 6), False),
+    ]
     assert [tuple(x.shape[1:3]) for x in out.grids] == [(4, 3), (8, 6), (16, 12)]
     assert len(out.offsets) == 6 and out.grid is out.grids[-1] and out.warped_garment is out.warped_garments[-1]
     expected = None  # the same composition written out: each step's grid composed onto the last, then upsampled

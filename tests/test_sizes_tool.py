@@ -19,9 +19,13 @@ def _table(text: str) -> dict[str, list[str]]:
 def test_sizes_prints_pfafns_exact_parameter_counts_beside_the_official_ones(capsys):
     assert main(["sizes", "--method", "pfafn", "--size", "64x48"]) == 0
     table = _table(capsys.readouterr().out)
-    expected = {"PB-AFWM parser-based warp": "29,328,692", "PF-AFWM parser-free warp": "29,304,416",
-                "PB generator (8 -> 4)": "43,900,544", "PF generator (7 -> 4)": "43,899,968",
-                "inference PF-AFWM + PF generator": "73,204,384"}
+    expected = {
+        "PB-AFWM parser-based warp": "29,328,692",
+        "PF-AFWM parser-free warp": "29,304,416",
+        "PB generator (8 -> 4)": "43,900,544",
+        "PF generator (7 -> 4)": "43,899,968",
+        "inference PF-AFWM + PF generator": "73,204,384",
+    }
     assert set(table) == set(expected)
     for name, count in expected.items():
         method, _, params, macs, published = table[name]
@@ -32,8 +36,14 @@ def test_sizes_prints_pfafns_exact_parameter_counts_beside_the_official_ones(cap
 def test_rows_measure_each_network_and_groups_sum_their_members():
     rows = size_rows(64, 48, "tiny", 3, ("distilled_transfer",))
     names = [name for _, name, *_ in rows]
-    assert names == ["T_P try-on parsing teacher", "S_P transfer parsing student", "T_W try-on warping teacher",
-                     "S_W transfer warping student", "R arm regrowth", "pipeline S_P + S_W + R"]
+    assert names == [
+        "T_P try-on parsing teacher",
+        "S_P transfer parsing student",
+        "T_W try-on warping teacher",
+        "S_W transfer warping student",
+        "R arm regrowth",
+        "pipeline S_P + S_W + R",
+    ]
     by_name = {name: (params, macs) for _, name, params, macs, _ in rows}
     members = ("S_P transfer parsing student", "S_W transfer warping student", "R arm regrowth")
     assert by_name["pipeline S_P + S_W + R"] == tuple(sum(by_name[m][i] for m in members) for i in (0, 1))

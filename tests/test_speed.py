@@ -23,9 +23,13 @@ def warping_batch(synthetic_root):
 
 def student(checkpoints, **switches) -> TransferWarpingModule:
     torch.manual_seed(0)
-    return TransferWarpingModule(teacher_checkpoint=checkpoints["tryon_warping"],
-                                 parsing_checkpoint=checkpoints["transfer_parsing"], width="tiny", w_vgg=0,
-                                 **switches)
+    return TransferWarpingModule(
+        teacher_checkpoint=checkpoints["tryon_warping"],
+        parsing_checkpoint=checkpoints["transfer_parsing"],
+        width="tiny",
+        w_vgg=0,
+        **switches,
+    )
 
 
 def test_switches_convert_the_net_and_its_frozen_nets_in_place_and_keep_the_checkpoint_keys(stage_checkpoints):
@@ -64,8 +68,9 @@ def test_bf16_autocast_training_step_keeps_flows_and_grids_in_float32(stage_chec
     assert all(p.grad is None or p.grad.dtype == torch.float32 for p in module.net.parameters())
 
 
-def test_regrowth_swap_mask_runs_s_p_on_the_chosen_rows_without_boolean_mask_indexing(stage_checkpoints,
-                                                                                     synthetic_root):
+def test_regrowth_swap_mask_runs_s_p_on_the_chosen_rows_without_boolean_mask_indexing(
+    stage_checkpoints, synthetic_root
+):
     """The swap samples' ``S_P`` pass used ``inputs[rows]`` and ``mask[rows] = ...`` (boolean-mask indexing: a
     device-to-host wait per step on a GPU); now an index drawn on the CPU. The mask is the same."""
     from garment_transfer.data.samples import PairSample
@@ -106,8 +111,13 @@ def test_frozen_compile_packs_the_convolutions_and_equals_eager():
     """``compile="frozen"`` (the pipeline's CPU fast path): inductor with the weights as constants runs every
     convolution as one oneDNN call on prepacked weights (a folded BatchNorm, a fused ReLU) and equals eager."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
-                              torch.nn.Conv2d(8, 4, 1)).eval().requires_grad_(False)
+    net = (
+        torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(), torch.nn.Conv2d(8, 4, 1)
+        )
+        .eval()
+        .requires_grad_(False)
+    )
     for norm in net.modules():
         if isinstance(norm, torch.nn.BatchNorm2d):
             norm.running_mean.uniform_(-1, 1)
@@ -138,9 +148,13 @@ def _trained_norm(channels: int) -> torch.nn.BatchNorm2d:
 def test_fold_batch_norms_folds_norms_after_convolutions_into_them_and_keeps_the_function(bias):
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 3, padding=1, bias=bias), _trained_norm(8), torch.nn.ReLU(),
+        torch.nn.Conv2d(3, 8, 3, padding=1, bias=bias),
+        _trained_norm(8),
+        torch.nn.ReLU(),
         torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, stride=2, bias=bias), _trained_norm(8)),
-        _trained_norm(8), torch.nn.Conv2d(8, 4, 1))  # a norm before a convolution: not foldable
+        _trained_norm(8),
+        torch.nn.Conv2d(8, 4, 1),
+    )  # a norm before a convolution: not foldable
     net.eval().requires_grad_(False)
     x = torch.randn(2, 3, 16, 12)
     before = net(x)
@@ -151,8 +165,9 @@ def test_fold_batch_norms_folds_norms_after_convolutions_into_them_and_keeps_the
     assert net[0].bias is not None and not net[0].weight.requires_grad
     assert torch.allclose(net(x), before, atol=1e-5, rtol=1e-5)
     # the folded norms mattered: with them dropped instead of folded, the output differs
-    unfolded = torch.nn.Sequential(*[torch.nn.Identity() if isinstance(m, torch.nn.BatchNorm2d) else m
-                                     for m in before_net])
+    unfolded = torch.nn.Sequential(
+        *[torch.nn.Identity() if isinstance(m, torch.nn.BatchNorm2d) else m for m in before_net]
+    )
     assert not torch.allclose(unfolded(x), before, atol=1e-3)
 
 

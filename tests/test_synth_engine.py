@@ -62,8 +62,9 @@ def test_garment_texture_coordinates_agree_between_person_and_flat_lay():
 def test_same_garment_deforms_with_each_body():
     """Two bodies wearing one garment show its texture at different places: a real non-rigid warp."""
     garment = sample_person(np.random.default_rng(0), FLAT).garment
-    a, b = (render_person(_quiet(sample_person(np.random.default_rng(k), FLAT)), 128, 96, garment=garment)
-            for k in (1, 2))
+    a, b = (
+        render_person(_quiet(sample_person(np.random.default_rng(k), FLAT)), 128, 96, garment=garment) for k in (1, 2)
+    )
     both = (a.panel == 1) & (b.panel == 1)
     assert both.sum() > 100
     assert np.abs(a.garment_uv[both] - b.garment_uv[both]).max() > 0.1

@@ -98,8 +98,9 @@ def test_hidden_and_off_frame_joints_have_confidence_zero_and_are_written_as_zer
     assert document["version"] == 1.3 and flat.shape == (25, 3)
     missing = sample.keypoints[:, 2] == 0
     assert missing.any() and (flat[missing] == 0).all(), "OpenPose writes a joint it does not see as 0, 0, 0"
-    np.testing.assert_allclose(read_openpose_json(canonical.keypoints_path(tmp_path, "train", sample.id), 25),
-                               sample.keypoints, atol=1e-4)
+    np.testing.assert_allclose(
+        read_openpose_json(canonical.keypoints_path(tmp_path, "train", sample.id), 25), sample.keypoints, atol=1e-4
+    )
 
 
 def test_keypoint_scores_say_how_much_of_the_joint_shows():
@@ -128,8 +129,11 @@ def test_sleeve_parts_cover_exactly_the_sleeve_pixels_of_the_worn_garment(monkey
         person = replace(person, body=body, garment=garment, scene=replace(person.scene, noise_std=0.0))
         rendering = render_person(person, 128, 96)
         parts = person_parts(rendering)
-        for part, colour in ((P["left_sleeve"], (0, 0, 255)), (P["right_sleeve"], (0, 255, 0)),
-                             (P["torso"], (255, 0, 0))):
+        for part, colour in (
+            (P["left_sleeve"], (0, 0, 255)),
+            (P["right_sleeve"], (0, 255, 0)),
+            (P["torso"], (255, 0, 0)),
+        ):
             shows = (rendering.image == colour).all(-1)
             assert shows.any()
             np.testing.assert_array_equal(parts == part, shows, err_msg=f"part {part} of person {index}")
@@ -145,10 +149,22 @@ def test_flat_left_sleeve_and_worn_left_sleeve_carry_the_same_texture_coordinate
     matched against the flat right sleeve (a control) the colours disagree (vertical stripes differ per side)."""
     for index in range(4):
         person = sample_person(np.random.default_rng(20 + index), FLAT)
-        garment = replace(person.garment, pattern="stripes", angle_deg=0.0, frequency=7.0, phase=0.1, shading=0.0,
-                          fold_amplitude=0.0, sleeve=0.9)
-        person = replace(person, body=replace(person.body, arms=(Limb(20.0, 5.0), Limb(20.0, 5.0))),
-                         scene=replace(person.scene, noise_std=0.0), garment=garment)
+        garment = replace(
+            person.garment,
+            pattern="stripes",
+            angle_deg=0.0,
+            frequency=7.0,
+            phase=0.1,
+            shading=0.0,
+            fold_amplitude=0.0,
+            sleeve=0.9,
+        )
+        person = replace(
+            person,
+            body=replace(person.body, arms=(Limb(20.0, 5.0), Limb(20.0, 5.0))),
+            scene=replace(person.scene, noise_std=0.0),
+            garment=garment,
+        )
         worn = render_person(person, 128, 96)
         _, _, shop = render_shop(garment, 128, 96)
         worn_parts, flat_parts = person_parts(worn), shop_parts(shop)
@@ -158,8 +174,9 @@ def test_flat_left_sleeve_and_worn_left_sleeve_carry_the_same_texture_coordinate
         agreement = {}
         for side in ("left_sleeve", "right_sleeve"):
             f_rows, f_cols = np.nonzero(flat_parts == P[side])
-            distance = np.linalg.norm(worn.garment_uv[rows, cols][:, None] - shop.garment_uv[f_rows, f_cols][None],
-                                      axis=-1)
+            distance = np.linalg.norm(
+                worn.garment_uv[rows, cols][:, None] - shop.garment_uv[f_rows, f_cols][None], axis=-1
+            )
             nearest = distance.argmin(1)
             close = distance[np.arange(len(rows)), nearest] < 0.03
             assert close.mean() > 0.9, f"worn left-sleeve coordinates are on the flat {side}"
@@ -170,10 +187,16 @@ def test_flat_left_sleeve_and_worn_left_sleeve_carry_the_same_texture_coordinate
 
 def test_every_garment_pixel_of_a_category_has_a_part_and_the_in_shop_parts_cover_the_mask():
     engine = SyntheticEngine(2, 128, 96)
-    garment_labels = {"upper": [CIHP["upper_clothes"]], "lower": [CIHP["pants"], CIHP["skirt"]],
-                      "dresses": [CIHP["dress"]]}
-    allowed = {"upper": {0, 1, 2, 3, 4, 5, 6}, "lower": {0, 7, 8, 9, 10, 11},
-               "dresses": {0, 1, 2, 3, 4, 5, 6, 8, 10, 11}}
+    garment_labels = {
+        "upper": [CIHP["upper_clothes"]],
+        "lower": [CIHP["pants"], CIHP["skirt"]],
+        "dresses": [CIHP["dress"]],
+    }
+    allowed = {
+        "upper": {0, 1, 2, 3, 4, 5, 6},
+        "lower": {0, 7, 8, 9, 10, 11},
+        "dresses": {0, 1, 2, 3, 4, 5, 6, 8, 10, 11},
+    }
     for category, labels in garment_labels.items():
         for index in range(5):
             sample = engine.sample("train", index, category)
@@ -186,8 +209,7 @@ def test_every_garment_pixel_of_a_category_has_a_part_and_the_in_shop_parts_cove
 # -------------------------------------------------------------------------------------------------- categories
 def test_a_lower_garment_transfer_changes_only_lower_body_pixels():
     engine = SyntheticEngine(4, 128, 96)
-    lower_body = [CIHP[k] for k in ("background", "pants", "skirt", "left_leg", "right_leg", "left_shoe",
-                                     "right_shoe")]
+    lower_body = [CIHP[k] for k in ("background", "pants", "skirt", "left_leg", "right_leg", "left_shoe", "right_shoe")]
     kinds = set()
     for source, target in [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]:
         own = engine.render("test", target, "lower")
@@ -228,13 +250,14 @@ def test_lower_and_dress_flows_point_at_the_same_garment_point_in_the_source():
 
 def test_categories_get_their_own_samples_lists_and_transfer_pairs(tmp_path):
     root = tmp_path / "cats"
-    generate(root, tiny_settings(train=3, test=3, categories=("upper", "lower", "dresses")), workers=1,
-             progress=False)
+    generate(root, tiny_settings(train=3, test=3, categories=("upper", "lower", "dresses")), workers=1, progress=False)
     ids = canonical.list_ids(root, "test")
     assert ids == [f"test_{c}{i:06d}" for c in ("", "lower_", "dresses_") for i in range(3)]
-    assert canonical.categories(root, "train") == {**{f"train_{i:06d}": "upper" for i in range(3)},
-                                                   **{f"train_lower_{i:06d}": "lower" for i in range(3)},
-                                                   **{f"train_dresses_{i:06d}": "dresses" for i in range(3)}}
+    assert canonical.categories(root, "train") == {
+        **{f"train_{i:06d}": "upper" for i in range(3)},
+        **{f"train_lower_{i:06d}": "lower" for i in range(3)},
+        **{f"train_dresses_{i:06d}": "dresses" for i in range(3)},
+    }
     for source, target in canonical.read_pairs(canonical.pairs_path(root, "test")):
         assert Path(source).stem.rsplit("_", 1)[0] == Path(target).stem.rsplit("_", 1)[0], "unpaired within category"
     for source, target in canonical.read_pairs(canonical.transfer_pairs_path(root, "test")):
@@ -253,8 +276,11 @@ def test_adding_categories_changes_no_upper_file_and_lower_samples_do_not_depend
     generate(tmp_path / "a", tiny_settings(train=2, test=2), workers=1, progress=False)
     generate(tmp_path / "b", tiny_settings(train=3, test=2, categories=("upper", "lower")), workers=1, progress=False)
     generate(tmp_path / "c", tiny_settings(train=2, test=2, categories=("lower",)), workers=1, progress=False)
-    for name in ("train/image/train_000001.png", "train/openpose_json/train_000001_keypoints.json",
-                 "test/transfer/image/test_000000__test_000001.png"):
+    for name in (
+        "train/image/train_000001.png",
+        "train/openpose_json/train_000001_keypoints.json",
+        "test/transfer/image/test_000000__test_000001.png",
+    ):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     for name in ("train/image/train_lower_000001.png", "train/cloth-parse-parts/train_lower_000000.png"):
         assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
@@ -267,14 +293,18 @@ ENGINE_1_0_DIGEST = "090be5e4698ac451bc71ae7fc49a9828f6a5bf9fe82ffbc5dbc774bf560
 
 def test_the_default_set_keeps_engine_1_0_files_byte_identical(tmp_path):
     root = tmp_path / "data"
-    generate(root, tiny_settings(train=12, test=6, transfers_per_target={"train": 1, "test": 1}), workers=1,
-             progress=False)
+    generate(
+        root, tiny_settings(train=12, test=6, transfers_per_target={"train": 1, "test": 1}), workers=1, progress=False
+    )
     old = [*(f"{s}_pairs.txt" for s in canonical.SPLITS)]
     for split in canonical.SPLITS:
         base = root / split
         old += [str(p.relative_to(root)) for folder in canonical.FOLDERS.values() for p in (base / folder).iterdir()]
-        old += [str(p.relative_to(root)) for folder in ("image", "image-parse-v3", "flow")
-                for p in (base / "transfer" / folder).iterdir()]
+        old += [
+            str(p.relative_to(root))
+            for folder in ("image", "image-parse-v3", "flow")
+            for p in (base / "transfer" / folder).iterdir()
+        ]
         old.append(f"{split}/transfer/pairs.txt")
     digest = hashlib.sha256()
     for name in sorted(old, key=lambda n: Path(n).parts):  # the order of sorted(Path.rglob(...))
@@ -299,15 +329,14 @@ def test_contact_sheet_shows_keypoints_and_parts_of_each_category_in_turn(tmp_pa
     from garment_transfer.data.labels import PARTS_PALETTE
 
     root = tmp_path / "cats"
-    generate(root, tiny_settings(train=2, test=2, categories=("upper", "lower", "dresses")), workers=1,
-             progress=False)
+    generate(root, tiny_settings(train=2, test=2, categories=("upper", "lower", "dresses")), workers=1, progress=False)
     sheet = contact_sheet(root, rows=3)
     zoom = 192 // 48
     assert sheet.shape == (3 * 64 * zoom + HEADER, len(COLUMNS) * 48 * zoom, 3)
 
     def tile(row: int, column: str) -> np.ndarray:
         top, left = HEADER + row * 64 * zoom, COLUMNS.index(column) * 48 * zoom
-        return sheet[top: top + 64 * zoom, left: left + 48 * zoom]
+        return sheet[top : top + 64 * zoom, left : left + 48 * zoom]
 
     def shows(picture: np.ndarray, part: str) -> bool:
         return bool((picture == PARTS_PALETTE[P[part]]).all(-1).any())

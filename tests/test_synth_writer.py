@@ -71,9 +71,11 @@ def test_rerun_skips_finished_samples_and_rewrites_missing_ones(tmp_path):
 
 def test_killed_run_resumes_to_the_same_files(tmp_path):
     settings = dict(train=150, test=10)
-    script = ("import sys; sys.path.insert(0, 'tests'); from conftest import tiny_settings; "
-              "from garment_transfer.data.synth import generate; "
-              f"generate(sys.argv[1], tiny_settings(**{settings}), workers=1, progress=False)")
+    script = (
+        "import sys; sys.path.insert(0, 'tests'); from conftest import tiny_settings; "
+        "from garment_transfer.data.synth import generate; "
+        f"generate(sys.argv[1], tiny_settings(**{settings}), workers=1, progress=False)"
+    )
     root = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-c", script, str(root)], cwd=Path(__file__).parents[1])
     deadline = time.time() + 60
@@ -129,11 +131,17 @@ def test_unwritable_or_foreign_destinations_are_refused(tmp_path):
 
 def test_synth_command_writes_the_layout_and_reports_bad_arguments(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert main(["synth", "--out", str(out), "--size", "64x48", "--train", "2", "--test", "2", "--workers", "1",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["synth", "--out", str(out), "--size", "64x48", "--train", "2", "--test", "2", "--workers", "1", "--quiet"]
+        )
+        == 0
+    )
     assert canonical.list_ids(out, "train") == ["train_000000", "train_000001"]
     assert canonical.read_pairs(canonical.transfer_pairs_path(out, "test")) == [
-        ("test_000001", "test_000000"), ("test_000000", "test_000001")]
+        ("test_000001", "test_000000"),
+        ("test_000000", "test_000001"),
+    ]
     sample = canonical.read_sample(out, "test", "test_000001")
     assert sample.image.shape == (64, 48, 3) and sample.parse.dtype == np.uint8
     assert main(["synth", "--out", str(tmp_path / "x"), "--size", "65x48", "--quiet"]) == 2

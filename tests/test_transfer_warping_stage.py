@@ -23,8 +23,10 @@ from garment_transfer.stages.distilled_transfer.transfer_warping import Transfer
 from garment_transfer.stages.distilled_transfer.tryon_warping import TryOnWarpingDataModule, TryOnWarpingModule
 
 SIZE = "64x48"
-pytestmark = [pytest.mark.filterwarnings("ignore:.*(random|RANDOM).*:UserWarning"),
-              pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*(random|RANDOM).*:UserWarning"),
+    pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +34,22 @@ def checkpoints(synthetic_root, tmp_path_factory):
     """``(T_W, S_P)`` checkpoints of tiny try-on warping and transfer parsing modules after one step each."""
     folder = tmp_path_factory.mktemp("warping_teachers")
     pl.seed_everything(0)
-    teacher = one_step_checkpoint(TryOnWarpingModule(width="tiny", allow_random_vgg=True, lr=1e-3),
-                                  TryOnWarpingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
-                                  folder / "tryon_warping.ckpt")
-    parser = one_step_checkpoint(TransferParsingModule(width="tiny", phases={"self_study": {"self": 1.0}}),
-                                 TransferParsingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
-                                 folder / "transfer_parsing.ckpt")
+    teacher = one_step_checkpoint(
+        TryOnWarpingModule(width="tiny", allow_random_vgg=True, lr=1e-3),
+        TryOnWarpingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
+        folder / "tryon_warping.ckpt",
+    )
+    parser = one_step_checkpoint(
+        TransferParsingModule(width="tiny", phases={"self_study": {"self": 1.0}}),
+        TransferParsingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2),
+        folder / "transfer_parsing.ckpt",
+    )
     return teacher, parser
 
 
 def student(checkpoints, **kwargs) -> TransferWarpingModule:
     teacher, parser = checkpoints
-    options = dict(teacher_checkpoint=str(teacher), parsing_checkpoint=str(parser), width="tiny",
-                   allow_random_vgg=True)
+    options = dict(teacher_checkpoint=str(teacher), parsing_checkpoint=str(parser), width="tiny", allow_random_vgg=True)
     return TransferWarpingModule(**{**options, **kwargs})
 
 
@@ -66,8 +71,9 @@ class ModeSpy(pl.Callback):
         self.modes = []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.modes.append((pl_module.net.training, pl_module.teacher.net.training,
-                           pl_module.transfer_parser.net.training))
+        self.modes.append(
+            (pl_module.net.training, pl_module.teacher.net.training, pl_module.transfer_parser.net.training)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +88,7 @@ def fitted(checkpoints, synthetic_root, tmp_path_factory):
     run.fit(module, data(synthetic_root))
     path = folder / "student.ckpt"
     run.save_checkpoint(path)
-    return dict(module=module, run=run, before=before, modes=spy.modes, path=path,
-                metrics=dict(run.callback_metrics))
+    return dict(module=module, run=run, before=before, modes=spy.modes, path=path, metrics=dict(run.callback_metrics))
 
 
 def test_frozen_nets_are_unchanged_untrainable_and_absent_from_the_optimizer(fitted):
@@ -103,7 +108,8 @@ def test_checkpoint_references_the_frozen_nets_and_reloads(fitted, checkpoints):
     saved = read_checkpoint(fitted["path"])
     assert not [k for k in saved["state_dict"] if not k.startswith("net.")]
     assert (saved["hyper_parameters"]["teacher_checkpoint"], saved["hyper_parameters"]["parsing_checkpoint"]) == tuple(
-        map(str, checkpoints))
+        map(str, checkpoints)
+    )
     reloaded = TransferWarpingModule.load_from_checkpoint(fitted["path"])
     trained = fitted["module"].net.state_dict()
     assert all(torch.equal(v, trained[k]) for k, v in reloaded.net.state_dict().items())
@@ -126,14 +132,18 @@ def test_evaluation_logs_every_comparison_and_the_random_vgg_choice(fitted, chec
     assert all(v.shape == (2, 3, 64, 48) and 0 <= v.min() and v.max() <= 1 for v in visuals.values())
 
 
-@pytest.mark.parametrize("options, zero_terms", [
-    ({}, set()),
-    ({"method": "fsv"}, set()),
-    ({"method": "tps"}, set()),
-    ({"initial_align": False}, {"align"}),
-    ({"supervision": "shape", "teacher_checkpoint": None}, {"l1", "vgg"}),
-    ({"supervision": "cycle", "teacher_checkpoint": None}, set()),
-], ids=["scaw", "fsv", "tps", "no_align", "shape_only", "cycle"])
+@pytest.mark.parametrize(
+    "options, zero_terms",
+    [
+        ({}, set()),
+        ({"method": "fsv"}, set()),
+        ({"method": "tps"}, set()),
+        ({"initial_align": False}, {"align"}),
+        ({"supervision": "shape", "teacher_checkpoint": None}, {"l1", "vgg"}),
+        ({"supervision": "cycle", "teacher_checkpoint": None}, set()),
+    ],
+    ids=["scaw", "fsv", "tps", "no_align", "shape_only", "cycle"],
+)
 def test_every_method_and_supervision_trains_with_finite_losses(checkpoints, synthetic_root, options, zero_terms):
     torch.manual_seed(0)
     module = student(checkpoints, lr=1e-3, **options)
@@ -166,8 +176,10 @@ def test_each_loss_term_responds_to_its_input(checkpoints, synthetic_root):
     assert other_content["mask"] == base["mask"] and other_content["align"] == base["align"]
     other_shape = module.losses(out, content, 1 - shape)
     assert other_shape["mask"] != base["mask"] and other_shape["align"] != base["align"]
-    bent = out._replace(grids=[g + 0.05 * torch.randn_like(g) for g in out.grids],
-                        offsets=[o + torch.randn_like(o) for o in out.offsets])
+    bent = out._replace(
+        grids=[g + 0.05 * torch.randn_like(g) for g in out.grids],
+        offsets=[o + torch.randn_like(o) for o in out.offsets],
+    )
     bent_terms = module.losses(bent, content, shape)
     assert bent_terms["smooth"] > base["smooth"] and bent_terms["tv"] > base["tv"] == 0
     hp = module.hparams
@@ -194,8 +206,9 @@ def test_target_shape_comes_from_the_parsing_student_or_the_truth(checkpoints, s
 
 def test_training_on_true_transfers_with_the_true_target_shape(checkpoints, tmp_path):
     root = tmp_path / "with_train_truth"
-    generate(root, tiny_settings(train=4, test=2, transfers_per_target={"train": 1, "test": 1}), workers=1,
-             progress=False)
+    generate(
+        root, tiny_settings(train=4, test=2, transfers_per_target={"train": 1, "test": 1}), workers=1, progress=False
+    )
     module = data(root, train_truth=True)
     module.setup("fit")
     batch = next(iter(module.train_dataloader()))

@@ -88,10 +88,18 @@ def test_missing_vgg_file_is_refused_at_construction(tmp_path):
 def test_fit_validates_and_logs_the_random_vgg_choice(synthetic_root, tmp_path):
     stage = module()
     data = TryOnWarpingDataModule(root=str(synthetic_root), size=SIZE, batch_size=2, eval_batch_size=2)
-    run = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                     enable_model_summary=False, num_sanity_val_steps=0, max_epochs=1, limit_train_batches=2,
-                     limit_val_batches=1,
-                     default_root_dir=str(tmp_path))
+    run = pl.Trainer(
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        default_root_dir=str(tmp_path),
+    )
     run.fit(stage, data)
     metrics = run.callback_metrics
     assert metrics["train/vgg_random"] == 1.0

@@ -28,11 +28,14 @@ def small_net():
     return U2Net(8, 7, width="small")
 
 
-@pytest.mark.parametrize("in_ch, out_ch, width, expected", [
-    (8, 7, "full", 44.10e6),   # paper Table 2 (S_P)
-    (3, 1, "full", 44.0e6),    # official U2NET
-    (3, 1, "small", 1.13e6),   # official U2NETP
-])
+@pytest.mark.parametrize(
+    "in_ch, out_ch, width, expected",
+    [
+        (8, 7, "full", 44.10e6),  # paper Table 2 (S_P)
+        (3, 1, "full", 44.0e6),  # official U2NET
+        (3, 1, "small", 1.13e6),  # official U2NETP
+    ],
+)
 def test_parameter_count_matches_reference(in_ch, out_ch, width, expected):
     n = count_parameters(U2Net(in_ch, out_ch, width=width))
     assert abs(n - expected) / expected < 0.01, format_count(n)

@@ -42,8 +42,14 @@ def payload(tmp_path) -> tuple[Path, Path]:
     """``(checkpoint with a payload, the file the payload would create)``."""
     marker = tmp_path / "code_ran"
     path = tmp_path / "evil.ckpt"
-    torch.save({"state_dict": {}, "hyper_parameters": {"width": "tiny", "pose_channels": 3},
-                "datamodule_hyper_parameters": Payload(marker)}, path)
+    torch.save(
+        {
+            "state_dict": {},
+            "hyper_parameters": {"width": "tiny", "pose_channels": 3},
+            "datamodule_hyper_parameters": Payload(marker),
+        },
+        path,
+    )
     return path, marker
 
 
@@ -63,16 +69,44 @@ def refused(capsys, argv: list[str], *named: str, workdir: Path | None = None) -
 
 
 def fit(config: str, root, *extra: str) -> list[str]:
-    return ["fit", *TRAINER, "-c", str(STAGE / config), "--data.init_args.root", str(root),
-            "--data.init_args.size", SIZE, "--trainer.default_root_dir", "runs/test", *extra]
+    return [
+        "fit",
+        *TRAINER,
+        "-c",
+        str(STAGE / config),
+        "--data.init_args.root",
+        str(root),
+        "--data.init_args.size",
+        SIZE,
+        "--trainer.default_root_dir",
+        "runs/test",
+        *extra,
+    ]
 
 
 def pipeline_test(root, checkpoints: dict, *extra: str) -> list[str]:
-    roles = {"parsing": checkpoints["transfer_parsing"], "warping": checkpoints["transfer_warping"],
-             "regrowth": checkpoints["arm_regrowth"]}
-    return ["test", *TRAINER, "-c", str(CONF / "pipeline" / "cpu.yaml"), "-c", str(STAGE / "evaluate" / "ours.yaml"),
-            "--data.init_args.root", str(root), "--data.init_args.size", SIZE, "--trainer.default_root_dir",
-            "runs/test", "--model.init_args.checkpoints", json.dumps(roles), *extra]
+    roles = {
+        "parsing": checkpoints["transfer_parsing"],
+        "warping": checkpoints["transfer_warping"],
+        "regrowth": checkpoints["arm_regrowth"],
+    }
+    return [
+        "test",
+        *TRAINER,
+        "-c",
+        str(CONF / "pipeline" / "cpu.yaml"),
+        "-c",
+        str(STAGE / "evaluate" / "ours.yaml"),
+        "--data.init_args.root",
+        str(root),
+        "--data.init_args.size",
+        SIZE,
+        "--trainer.default_root_dir",
+        "runs/test",
+        "--model.init_args.checkpoints",
+        json.dumps(roles),
+        *extra,
+    ]
 
 
 def user_files(root, split: str = "test") -> list[str]:
@@ -81,14 +115,23 @@ def user_files(root, split: str = "test") -> list[str]:
     flags = []
     for side, sample in (("source", source), ("target", target)):
         files = reader.read_raw(split, sample).files
-        flags += [f"--{side}", str(files["image"]), f"--{side}-parsing", str(files["labels"]),
-                  f"--{side}-densepose", str(files["densepose"])]
+        flags += [
+            f"--{side}",
+            str(files["image"]),
+            f"--{side}-parsing",
+            str(files["labels"]),
+            f"--{side}-densepose",
+            str(files["densepose"]),
+        ]
     return flags
 
 
 def transfer(root, checkpoints: dict, out: Path, **overrides: str) -> list[str]:
-    roles = {"parsing": checkpoints["transfer_parsing"], "warping": checkpoints["transfer_warping"],
-             "regrowth": checkpoints["arm_regrowth"]}
+    roles = {
+        "parsing": checkpoints["transfer_parsing"],
+        "warping": checkpoints["transfer_warping"],
+        "regrowth": checkpoints["arm_regrowth"],
+    }
     flags = [x for role, path in roles.items() for x in ("--checkpoint", f"{role}={path}")]
     flags += [x for k, v in overrides.items() for x in (f"--{k.replace('_', '-')}", v)]
     return ["transfer", *user_files(root), *flags, "--out", str(out)]
@@ -106,8 +149,9 @@ def results_folder(root, folder: Path) -> Path:
     reader = make_reader("canonical", root, size=SIZE)
     folder.mkdir(parents=True, exist_ok=True)
     for source, target in reader.truth_pairs("test"):
-        (folder / f"{source}__{target}.png").write_bytes(Path(reader.read_raw("test", target).files["image"])
-                                                         .read_bytes())
+        (folder / f"{source}__{target}.png").write_bytes(
+            Path(reader.read_raw("test", target).files["image"]).read_bytes()
+        )
     return folder
 
 
@@ -118,16 +162,37 @@ def test_no_checkpoint_path_runs_the_payload(payload, synthetic_root, stage_chec
     cases = [
         fit("transfer_parsing/cpu.yaml", synthetic_root, "--model.init_args.teacher_checkpoint", evil),
         fit("tryon_parsing/cpu.yaml", synthetic_root, "--ckpt_path", evil),
-        fit("transfer_warping/cpu.yaml", synthetic_root, "--model.init_args.teacher_checkpoint", evil,
-            "--model.init_args.parsing_checkpoint", stage_checkpoints["transfer_parsing"]),
+        fit(
+            "transfer_warping/cpu.yaml",
+            synthetic_root,
+            "--model.init_args.teacher_checkpoint",
+            evil,
+            "--model.init_args.parsing_checkpoint",
+            stage_checkpoints["transfer_parsing"],
+        ),
         fit("arm_regrowth/cpu.yaml", synthetic_root, "--model.init_args.parsing_checkpoint", evil),
         pipeline_test(synthetic_root, {**stage_checkpoints, "transfer_parsing": evil}),
         pipeline_test(synthetic_root, stage_checkpoints, "--model.init_args.inception", evil),
-        fit("tryon_warping/cpu.yaml", synthetic_root, "--model.init_args.vgg_weights", evil,
-            "--model.init_args.allow_random_vgg", "false"),
+        fit(
+            "tryon_warping/cpu.yaml",
+            synthetic_root,
+            "--model.init_args.vgg_weights",
+            evil,
+            "--model.init_args.allow_random_vgg",
+            "false",
+        ),
         transfer(synthetic_root, {**stage_checkpoints, "arm_regrowth": evil}, tmp_path / "out.png"),
-        ["evaluate", "--results", results, "--data", str(synthetic_root), "--protocol", "unpaired",
-         "--inception", evil],
+        [
+            "evaluate",
+            "--results",
+            results,
+            "--data",
+            str(synthetic_root),
+            "--protocol",
+            "unpaired",
+            "--inception",
+            evil,
+        ],
         ["evaluate", "--results", results, "--data", str(synthetic_root), "--lpips", evil, "--lpips-backbone", evil],
     ]
     for argv in cases:
@@ -137,32 +202,61 @@ def test_no_checkpoint_path_runs_the_payload(payload, synthetic_root, stage_chec
 
 
 # ------------------------------------------------------------------------------------------- wrong checkpoints
-def test_a_checkpoint_of_another_stage_is_refused_where_it_is_used(synthetic_root, stage_checkpoints, capsys,
-                                                                   workdir, tmp_path):
+def test_a_checkpoint_of_another_stage_is_refused_where_it_is_used(
+    synthetic_root, stage_checkpoints, capsys, workdir, tmp_path
+):
     student, teacher = stage_checkpoints["transfer_parsing"], stage_checkpoints["tryon_parsing"]
-    line = refused(capsys, fit("transfer_parsing/cpu.yaml", synthetic_root,
-                               "--model.init_args.teacher_checkpoint", student), student, workdir=workdir)
+    line = refused(
+        capsys,
+        fit("transfer_parsing/cpu.yaml", synthetic_root, "--model.init_args.teacher_checkpoint", student),
+        student,
+        workdir=workdir,
+    )
     assert "must be a checkpoint of TryOnParsingModule" in line and "this is TransferParsingModule" in line
-    line = refused(capsys, transfer(synthetic_root, {**stage_checkpoints, "transfer_parsing": teacher},
-                                    tmp_path / "out.png"), teacher, workdir=workdir)
+    line = refused(
+        capsys,
+        transfer(synthetic_root, {**stage_checkpoints, "transfer_parsing": teacher}, tmp_path / "out.png"),
+        teacher,
+        workdir=workdir,
+    )
     assert "must be a checkpoint of TransferParsingModule" in line and "this is TryOnParsingModule" in line
-    refused(capsys, pipeline_test(synthetic_root, {**stage_checkpoints,
-                                                   "transfer_warping": stage_checkpoints["tryon_warping"]}),
-            stage_checkpoints["tryon_warping"], "checkpoints.warping", workdir=workdir)
-    line = refused(capsys, fit("tryon_parsing/cpu.yaml", synthetic_root, "--ckpt_path", student), "--ckpt_path",
-                   student, workdir=workdir)
+    refused(
+        capsys,
+        pipeline_test(synthetic_root, {**stage_checkpoints, "transfer_warping": stage_checkpoints["tryon_warping"]}),
+        stage_checkpoints["tryon_warping"],
+        "checkpoints.warping",
+        workdir=workdir,
+    )
+    line = refused(
+        capsys,
+        fit("tryon_parsing/cpu.yaml", synthetic_root, "--ckpt_path", student),
+        "--ckpt_path",
+        student,
+        workdir=workdir,
+    )
     assert "TransferParsingModule" in line and "TryOnParsingModule" in line
 
 
 def test_checkpoints_of_another_size_are_refused(synthetic_root, stage_checkpoints, capsys, workdir, tmp_path):
     """A pipeline at 128 x 96 reading 64 x 48 networks, and a transfer mixing two sizes."""
-    line = refused(capsys, pipeline_test(synthetic_root, stage_checkpoints, "--data.init_args.size", "128x96"),
-                   "trained at 64x48", "128x96", workdir=workdir)
+    line = refused(
+        capsys,
+        pipeline_test(synthetic_root, stage_checkpoints, "--data.init_args.size", "128x96"),
+        "trained at 64x48",
+        "128x96",
+        workdir=workdir,
+    )
     other = read_checkpoint(stage_checkpoints["arm_regrowth"])
     other["datamodule_hyper_parameters"] = {**other["datamodule_hyper_parameters"], "size": "128x96"}
     torch.save(other, tmp_path / "r128.ckpt")
-    line = refused(capsys, transfer(synthetic_root, {**stage_checkpoints, "arm_regrowth": str(tmp_path / "r128.ckpt")},
-                                    tmp_path / "out.png"), "r128.ckpt", workdir=workdir)
+    line = refused(
+        capsys,
+        transfer(
+            synthetic_root, {**stage_checkpoints, "arm_regrowth": str(tmp_path / "r128.ckpt")}, tmp_path / "out.png"
+        ),
+        "r128.ckpt",
+        workdir=workdir,
+    )
     assert "128x96" in line and "64x48" in line
     assert not (tmp_path / "out.png").exists()
 
@@ -179,43 +273,70 @@ def test_missing_and_truncated_files_are_one_line(synthetic_root, stage_checkpoi
     truncated.write_bytes(Path(stage_checkpoints["tryon_parsing"]).read_bytes()[:4000])
     missing = tmp_path / "missing.ckpt"
     for path in (missing, truncated):
-        refused(capsys, fit("transfer_parsing/cpu.yaml", synthetic_root, "--model.init_args.teacher_checkpoint",
-                            str(path)), path, workdir=workdir)
-        refused(capsys, fit("tryon_parsing/cpu.yaml", synthetic_root, "--ckpt_path", str(path)), path,
-                workdir=workdir)
-    refused(capsys, fit("tryon_parsing/cpu.yaml", tmp_path / "no_data"), "data.init_args.root", tmp_path / "no_data",
-            workdir=workdir)
+        refused(
+            capsys,
+            fit("transfer_parsing/cpu.yaml", synthetic_root, "--model.init_args.teacher_checkpoint", str(path)),
+            path,
+            workdir=workdir,
+        )
+        refused(capsys, fit("tryon_parsing/cpu.yaml", synthetic_root, "--ckpt_path", str(path)), path, workdir=workdir)
+    refused(
+        capsys,
+        fit("tryon_parsing/cpu.yaml", tmp_path / "no_data"),
+        "data.init_args.root",
+        tmp_path / "no_data",
+        workdir=workdir,
+    )
 
 
-@pytest.mark.parametrize("flag, value, named", [
-    ("--data.init_args.batch_size", "0", "data.init_args.batch_size"),
-    ("--data.init_args.eval_batch_size", "-1", "data.init_args.eval_batch_size"),
-    ("--data.init_args.num_workers", "-2", "data.init_args.num_workers"),
-    ("--data.init_args.size", "100x96", "100x96"),
-    ("--data.init_args.size", "100000x100000", "100000x100000"),
-    ("--data.init_args.train_pairs", "sideways", "sideways"),
-])
+@pytest.mark.parametrize(
+    "flag, value, named",
+    [
+        ("--data.init_args.batch_size", "0", "data.init_args.batch_size"),
+        ("--data.init_args.eval_batch_size", "-1", "data.init_args.eval_batch_size"),
+        ("--data.init_args.num_workers", "-2", "data.init_args.num_workers"),
+        ("--data.init_args.size", "100x96", "100x96"),
+        ("--data.init_args.size", "100000x100000", "100000x100000"),
+        ("--data.init_args.train_pairs", "sideways", "sideways"),
+    ],
+)
 def test_bad_values_are_one_line_before_any_work(flag, value, named, synthetic_root, capsys, workdir):
     refused(capsys, fit("tryon_parsing/cpu.yaml", synthetic_root, flag, value), named, workdir=workdir)
 
 
-def test_a_schedule_naming_phases_the_model_lacks_is_one_line_before_any_work(synthetic_root, capsys, workdir,
-                                                                                tmp_path):
+def test_a_schedule_naming_phases_the_model_lacks_is_one_line_before_any_work(
+    synthetic_root, capsys, workdir, tmp_path
+):
     """The teacher-free cycle baseline (one phase, ``self_study``) under the base config's three-phase schedule: what
     the shipped overlay replaces; without it the run used to fail after creating its folders."""
     overlay = tmp_path / "cycle_without_schedule.yaml"
-    overlay.write_text("model:\n  init_args:\n    teacher_checkpoint: null\n    phases:\n"
-                       "      self_study: {self: 1.0}\n")
-    line = refused(capsys, fit("transfer_parsing/cpu.yaml", synthetic_root, "-c", str(overlay)),
-                   "trainer.callbacks PhaseSchedule", "feature", "TransferParsingModule", workdir=workdir)
+    overlay.write_text(
+        "model:\n  init_args:\n    teacher_checkpoint: null\n    phases:\n      self_study: {self: 1.0}\n"
+    )
+    line = refused(
+        capsys,
+        fit("transfer_parsing/cpu.yaml", synthetic_root, "-c", str(overlay)),
+        "trainer.callbacks PhaseSchedule",
+        "feature",
+        "TransferParsingModule",
+        workdir=workdir,
+    )
     assert "self_study" in line
 
 
 def test_synth_bounds_its_size_and_workers_before_writing(capsys, workdir):
-    refused(capsys, ["synth", "--out", "huge", "--size", "100000x100000", "--train", "2", "--test", "2"],
-            "100000x100000", workdir=workdir)
-    assert main(["synth", "--out", "tiny", "--size", SIZE, "--train", "2", "--test", "2", "--workers", "100000",
-                 "--quiet"]) == 0
+    refused(
+        capsys,
+        ["synth", "--out", "huge", "--size", "100000x100000", "--train", "2", "--test", "2"],
+        "100000x100000",
+        workdir=workdir,
+    )
+    assert (
+        main(
+            ["synth", "--out", "tiny", "--size", SIZE, "--train", "2", "--test", "2", "--workers", "100000", "--quiet"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"this machine has {os.cpu_count()} cores; using {os.cpu_count()}" in out
     assert (workdir / "tiny" / "meta.json").is_file()
@@ -228,15 +349,13 @@ def test_a_failed_export_leaves_nothing_behind(capsys, workdir, tmp_path):
     assert not list(workdir.iterdir())
 
 
-def test_transfer_checks_where_it_writes_before_any_work(synthetic_root, stage_checkpoints, capsys, workdir,
-                                                         tmp_path):
+def test_transfer_checks_where_it_writes_before_any_work(synthetic_root, stage_checkpoints, capsys, workdir, tmp_path):
     folder = tmp_path / "taken.png"
     folder.mkdir()
     refused(capsys, transfer(synthetic_root, stage_checkpoints, folder), "--out", folder, workdir=workdir)
     blocker = tmp_path / "blocker"
     blocker.write_text("")
-    refused(capsys, transfer(synthetic_root, stage_checkpoints, blocker / "out.png"), "--out", blocker,
-            workdir=workdir)
+    refused(capsys, transfer(synthetic_root, stage_checkpoints, blocker / "out.png"), "--out", blocker, workdir=workdir)
 
 
 # ------------------------------------------------------------------------------------------- what counts as whose
@@ -255,11 +374,19 @@ def test_user_errors_are_found_through_the_cli_wrapping_and_bugs_are_not():
 
 
 # --------------------------------------------------------------------------------------- the good ones stay good
-def test_the_same_commands_with_good_inputs_get_past_the_checks(synthetic_root, stage_checkpoints, capsys,
-                                                                 workdir, tmp_path):
+def test_the_same_commands_with_good_inputs_get_past_the_checks(
+    synthetic_root, stage_checkpoints, capsys, workdir, tmp_path
+):
     with pytest.raises(SystemExit) as done:
-        main(fit("transfer_parsing/cpu.yaml", synthetic_root, "--model.init_args.teacher_checkpoint",
-                 stage_checkpoints["tryon_parsing"], "--print_config"))
+        main(
+            fit(
+                "transfer_parsing/cpu.yaml",
+                synthetic_root,
+                "--model.init_args.teacher_checkpoint",
+                stage_checkpoints["tryon_parsing"],
+                "--print_config",
+            )
+        )
     assert done.value.code in (0, None)
     capsys.readouterr()
     out = tmp_path / "ok.png"

@@ -150,8 +150,12 @@ def test_a_download_of_the_test_split_only_is_a_note_not_a_problem(content, tmp_
 
 @pytest.mark.parametrize("value", ["-1", "-5"])
 def test_max_problems_below_zero_is_one_line_naming_it(value, synthetic_root, capsys, workdir):
-    refused(capsys, ["data", "check", str(synthetic_root), "--max-problems", value], f"--max-problems {value}",
-            workdir=workdir)
+    refused(
+        capsys,
+        ["data", "check", str(synthetic_root), "--max-problems", value],
+        f"--max-problems {value}",
+        workdir=workdir,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ export
@@ -162,12 +166,17 @@ def grey_part_index_set(root: Path) -> None:
         io.write_png(path, np.ascontiguousarray(io.read_image(path, "RGB")[..., 0]))
 
 
-def test_export_refuses_a_grey_part_index_for_dresscode_and_converts_it_for_the_others(root, tmp_path, capsys,
-                                                                                         workdir):
+def test_export_refuses_a_grey_part_index_for_dresscode_and_converts_it_for_the_others(root, tmp_path, capsys, workdir):
     grey_part_index_set(root)
     first = canonical.sample_paths(root, "train", "train_000000")["densepose"]
-    line = refused(capsys, ["export", str(root), "--format", "dresscode", "--out", "exported"], first,
-                   "part index", "DressCode", workdir=workdir)
+    line = refused(
+        capsys,
+        ["export", str(root), "--format", "dresscode", "--out", "exported"],
+        first,
+        "part index",
+        "DressCode",
+        workdir=workdir,
+    )
     assert "U, V" in line
     parts = io.read_image(first)
     assert main(["export", str(root), "--format", "viton", "--out", str(tmp_path / "viton")]) == 0
@@ -193,8 +202,7 @@ def test_export_composites_a_transparent_person_on_white_and_says_so(root, tmp_p
     out = tmp_path / "dc"
     assert main(["export", str(root), "--format", "dresscode", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert f"garment-transfer export: warning: {photo}: has an alpha channel; composited on a white background" \
-        in err
+    assert f"garment-transfer export: warning: {photo}: has an alpha channel; composited on a white background" in err
     exported = io.read_image(dresscode.sample_paths(out, "train_000001")["_0.jpg"], "RGB")
     assert exported[:6].min() >= 245, "the hidden colours were exported"
 
@@ -203,16 +211,25 @@ def test_export_composites_a_transparent_person_on_white_and_says_so(root, tmp_p
 def test_export_refuses_vitonhd_colour_renderings(fmt, content, tmp_path, capsys, workdir):
     written = rl.write_vitonhd(tmp_path / "vitonhd", content)
     first = written.root / "train/image-densepose" / f"{written.ids['train'][0]}.jpg"
-    line = refused(capsys, ["export", str(written.root), "--format", fmt, "--out", "exported"], first,
-                   "colour rendering", workdir=workdir)
+    line = refused(
+        capsys,
+        ["export", str(written.root), "--format", fmt, "--out", "exported"],
+        first,
+        "colour rendering",
+        workdir=workdir,
+    )
     assert "cannot" in line
 
 
 # ------------------------------------------------------------------------------------------------ tools
 @pytest.mark.parametrize("rows", ["0", "-1"])
 def test_contact_sheet_rows_below_one_is_one_line_naming_it(rows, synthetic_root, capsys, workdir):
-    refused(capsys, ["contact-sheet", str(synthetic_root), "--out", "sheets/sheet.png", "--rows", rows],
-            f"--rows {rows}", workdir=workdir)
+    refused(
+        capsys,
+        ["contact-sheet", str(synthetic_root), "--out", "sheets/sheet.png", "--rows", rows],
+        f"--rows {rows}",
+        workdir=workdir,
+    )
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -232,8 +249,9 @@ def test_synth_interrupted_in_its_loop_is_one_line_and_resumes_to_the_same_bytes
     monkeypatch.setattr(synth_writer, "_run_job", interrupt_after_three)
     assert main([*args, "--out", str(tmp_path / "cut")]) == INTERRUPTED
     err = capsys.readouterr().err
-    assert err.splitlines() == ["garment-transfer synth: interrupted (Ctrl-C); the same command resumes where it "
-                                "stopped"], err
+    assert err.splitlines() == [
+        "garment-transfer synth: interrupted (Ctrl-C); the same command resumes where it stopped"
+    ], err
     assert read_meta(tmp_path / "cut")["status"] == "generating"
     monkeypatch.setattr(synth_writer, "_run_job", real)
     assert main([*args, "--out", str(tmp_path / "cut")]) == 0
@@ -244,18 +262,37 @@ def test_synth_interrupted_in_its_loop_is_one_line_and_resumes_to_the_same_bytes
 def test_synth_on_several_processes_stopped_by_ctrl_c_is_one_line(tmp_path):
     """Ctrl-C in a terminal signals the whole process group: the workers too must not print tracebacks."""
     root = tmp_path / "cut"
-    args = [sys.executable, "-m", "garment_transfer", "synth", "--size", SIZE, "--train", "80", "--test", "4",
-            "--workers", "2", "--quiet"]
-    proc = subprocess.Popen([*args, "--out", str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=subprocess_env(), start_new_session=True)
+    args = [
+        sys.executable,
+        "-m",
+        "garment_transfer",
+        "synth",
+        "--size",
+        SIZE,
+        "--train",
+        "80",
+        "--test",
+        "4",
+        "--workers",
+        "2",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        [*args, "--out", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and len(list((root / "train/image").glob("*.png"))) < 6:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == INTERRUPTED, err.decode()
-    assert err.decode().splitlines() == ["garment-transfer synth: interrupted (Ctrl-C); the same command resumes "
-                                         "where it stopped"], err.decode()
+    assert err.decode().splitlines() == [
+        "garment-transfer synth: interrupted (Ctrl-C); the same command resumes where it stopped"
+    ], err.decode()
     assert read_meta(root)["status"] == "generating", "interrupted before it finished"
     assert main([*args[3:], "--out", str(root)]) == 0
     assert main([*args[3:], "--out", str(tmp_path / "whole")]) == 0

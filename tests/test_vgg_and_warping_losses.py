@@ -24,15 +24,14 @@ from garment_transfer.losses.warping import (
 )
 from garment_transfer.models.vgg import VGG19Features
 
-FLOOR = CHARBONNIER_EPS ** CHARBONNIER_ALPHA
+FLOOR = CHARBONNIER_EPS**CHARBONNIER_ALPHA
 
 
 def torchvision_vgg19_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     """The key and shape layout of torchvision's ``vgg19-dcbb9e9d.pth``, built from configuration E, random values."""
     generator = torch.Generator().manual_seed(seed)
     state, index, channels = {}, 0, 3
-    for item in (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-                 512, 512, 512, 512, "M"):
+    for item in (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"):
         if item == "M":
             index += 1
             continue
@@ -67,10 +66,13 @@ def test_loads_torchvision_format_file_and_ignores_classifier(vgg_file):
         torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("corrupt, words", [
-    (lambda state: state.update({"features.10.weight": torch.zeros(256, 128, 1, 1)}), "features.10.weight"),
-    (lambda state: state.pop("features.34.bias"), "features.34.bias"),
-])
+@pytest.mark.parametrize(
+    "corrupt, words",
+    [
+        (lambda state: state.update({"features.10.weight": torch.zeros(256, 128, 1, 1)}), "features.10.weight"),
+        (lambda state: state.pop("features.34.bias"), "features.34.bias"),
+    ],
+)
 def test_malformed_weights_file_fails_naming_the_file(tmp_path, corrupt, words):
     state = torchvision_vgg19_state_dict()
     corrupt(state)
@@ -104,8 +106,13 @@ def test_taps_have_documented_channels_and_ceil_mode_sizes():
     features = vgg(torch.rand(2, 3, 20, 15) * 2 - 1)
     assert list(features) == list(VGG_LAYERS)
     sizes = {name: tuple(f.shape[1:]) for name, f in features.items()}
-    assert sizes == {"relu1_1": (64, 20, 15), "relu2_1": (128, 10, 8), "relu3_1": (256, 5, 4),
-                     "relu4_1": (512, 3, 2), "relu5_1": (512, math.ceil(20 / 16), math.ceil(15 / 16))}
+    assert sizes == {
+        "relu1_1": (64, 20, 15),
+        "relu2_1": (128, 10, 8),
+        "relu3_1": (256, 5, 4),
+        "relu4_1": (512, 3, 2),
+        "relu5_1": (512, math.ceil(20 / 16), math.ceil(15 / 16)),
+    }
     assert all((f >= 0).all() for f in features.values())
 
 
@@ -174,7 +181,7 @@ def test_second_order_floor_for_affine_field_larger_for_quadratic_and_hand_value
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, 9), torch.linspace(-1, 1, 7), indexing="ij")
     affine = torch.stack([0.8 * xs + 0.1 * ys + 0.05, -0.2 * xs + 0.9 * ys])[None]
     assert second_order_smoothness(affine).item() == pytest.approx(FLOOR, rel=1e-3)
-    quadratic = torch.stack([xs ** 2, ys ** 2])[None]
+    quadratic = torch.stack([xs**2, ys**2])[None]
     assert second_order_smoothness(quadratic).item() > 10 * FLOOR
     bump = torch.zeros(1, 2, 3, 3)
     bump[0, 0, 1, 1] = 1.0  # every stencil gives -2 on channel x, 0 on channel y: 8 values in all
@@ -184,7 +191,8 @@ def test_second_order_floor_for_affine_field_larger_for_quadratic_and_hand_value
     horizontal, vertical = (4 + CHARBONNIER_EPS) ** CHARBONNIER_ALPHA, FLOOR
     diagonal = horizontal  # a diagonal step moves x by one pixel too
     assert second_order_smoothness(pixel_quadratic).item() == pytest.approx(
-        (horizontal + vertical + 2 * diagonal) / 4, rel=1e-5)
+        (horizontal + vertical + 2 * diagonal) / 4, rel=1e-5
+    )
     assert second_order_smoothness(torch.ones(1, 2, 2, 8, requires_grad=True)).item() == 0.0
 
 

@@ -47,9 +47,11 @@ def safe_load(path: str | Path, what: str) -> Any:
     except pickle.UnpicklingError as err:
         text = str(err)
         if "unsupported global" in text.lower() or "not an allowed global" in text.lower():
-            raise ValueError(f"{path}: refused: this {what} asks to unpickle objects beyond tensors and plain "
-                             "containers, which could run code; only files that load with weights_only=True are "
-                             "read") from err
+            raise ValueError(
+                f"{path}: refused: this {what} asks to unpickle objects beyond tensors and plain "
+                "containers, which could run code; only files that load with weights_only=True are "
+                "read"
+            ) from err
         # torch's message: its own advice, then "WeightsUnpickler error: <reason>", the reason maybe on a later line
         after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else text
         detail = next((line.strip() for line in after.splitlines() if line.strip()), type(err).__name__)

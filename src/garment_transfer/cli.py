@@ -104,8 +104,11 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
                     kwargs[name] = 1
             if config.get("logger") in (None, True):  # the standard loggers under the run folder
                 kwargs["logger"] = stage_loggers(config.get("default_root_dir") or os.getcwd(), stage_of(self.model))
-            kwargs["callbacks"] = stage_callbacks(config.get("callbacks"), config.get("enable_checkpointing"),
-                                                  images=callable(getattr(self.model, "visuals", None)))
+            kwargs["callbacks"] = stage_callbacks(
+                config.get("callbacks"),
+                config.get("enable_checkpointing"),
+                images=callable(getattr(self.model, "visuals", None)),
+            )
             state["trainer"] = super().instantiate_trainer(**kwargs)
             return state["trainer"]
 
@@ -115,10 +118,19 @@ def lightning_cli(args: list[str] | None = None, run: bool = True, state: dict |
 
         before_fit = before_validate = before_test = before_predict = _start
 
-    return GarmentCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-                      save_config_callback=RunRecord, save_config_kwargs={"overwrite": True},
-                      seed_everything_default=0, args=args, run=run, auto_configure_optimizers=False,
-                      parser_kwargs={"exit_on_error": False})
+    return GarmentCLI(
+        pl.LightningModule,
+        pl.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        save_config_callback=RunRecord,
+        save_config_kwargs={"overwrite": True},
+        seed_everything_default=0,
+        args=args,
+        run=run,
+        auto_configure_optimizers=False,
+        parser_kwargs={"exit_on_error": False},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,8 +50,10 @@ def skin_cases(old_skin: torch.Tensor, new_skin: torch.Tensor) -> SkinCases:
     """Split the new skin ``M^s_{t<-s}`` by the old skin ``M^s_t``: both (B, 1, H, W) in {0, 1} (``> 0.5``);
     the two masks (same shape and dtype as ``new_skin``) are disjoint and cover the new skin."""
     if old_skin.shape != new_skin.shape or new_skin.ndim != 4 or new_skin.shape[1] != 1:
-        raise ValueError(f"old_skin, new_skin: expected two (B, 1, H, W) masks, got {tuple(old_skin.shape)} and "
-                         f"{tuple(new_skin.shape)}")
+        raise ValueError(
+            f"old_skin, new_skin: expected two (B, 1, H, W) masks, got {tuple(old_skin.shape)} and "
+            f"{tuple(new_skin.shape)}"
+        )
     old, new = old_skin > 0.5, new_skin > 0.5
     return SkinCases((new & old).to(new_skin.dtype), (new & ~old).to(new_skin.dtype))
 
@@ -71,8 +73,10 @@ def inpaint(image: torch.Tensor, known: torch.Tensor, steps: int = DIFFUSION_STE
         (B, C, H, W).
     """
     if image.ndim != 4 or known.shape != (image.shape[0], 1, *image.shape[-2:]):
-        raise ValueError(f"inpaint: image (B, C, H, W) and known (B, 1, H, W) of one size expected, got "
-                         f"{tuple(image.shape)} and {tuple(known.shape)}")
+        raise ValueError(
+            f"inpaint: image (B, C, H, W) and known (B, 1, H, W) of one size expected, got "
+            f"{tuple(image.shape)} and {tuple(known.shape)}"
+        )
     weight = (known > 0.5).to(image.dtype)
     levels = [(image * weight, weight)]
     while max(levels[-1][1].shape[-2:]) > 1:
@@ -89,8 +93,9 @@ def inpaint(image: torch.Tensor, known: torch.Tensor, steps: int = DIFFUSION_STE
     unknown = weight < 0.5
     for _ in range(steps):
         padded = F.pad(estimate, (1, 1, 1, 1), mode="replicate")
-        neighbours = (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2]
-                      + padded[..., 1:-1, 2:]) / 4
+        neighbours = (
+            padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2] + padded[..., 1:-1, 2:]
+        ) / 4
         estimate = torch.where(unknown, neighbours, estimate)
     return torch.where(unknown, estimate, image)
 
@@ -101,8 +106,14 @@ def _hole_class(parsing: torch.Tensor) -> torch.Tensor:
     return parsing - sum(parsing > c for c in PLACED)
 
 
-def fill_holes(image: torch.Tensor, old: torch.Tensor, new: torch.Tensor, keep: torch.Tensor, holes: torch.Tensor,
-               classes: list[int] | None = None) -> torch.Tensor:
+def fill_holes(
+    image: torch.Tensor,
+    old: torch.Tensor,
+    new: torch.Tensor,
+    keep: torch.Tensor,
+    holes: torch.Tensor,
+    classes: list[int] | None = None,
+) -> torch.Tensor:
     """Every pixel's value inpainted from the known pixels of its new class (module docstring); read at the holes.
 
     Args:
@@ -125,8 +136,10 @@ def fill_holes(image: torch.Tensor, old: torch.Tensor, new: torch.Tensor, keep: 
     known = torch.where(known.flatten(2).any(2)[..., None, None, None], known, keep)
     known = torch.where(known.flatten(2).any(2)[..., None, None, None], known, ~holes)
     count, batch = known.shape[:2]
-    filled = inpaint(image.expand(count, *image.shape).reshape(count * batch, *image.shape[1:]),
-                     known.reshape(count * batch, *known.shape[2:])).view(count, *image.shape)
+    filled = inpaint(
+        image.expand(count, *image.shape).reshape(count * batch, *image.shape[1:]),
+        known.reshape(count * batch, *known.shape[2:]),
+    ).view(count, *image.shape)
     index = _hole_class(new).clamp(max=HOLE_CLASSES - 1)
     index = index if lookup is None else lookup[index]
     return filled.gather(0, index.unsqueeze(0).expand(1, *image.shape))[0]
@@ -146,16 +159,22 @@ def _check(target_image, target_parsing, transfer_parsing, warped_garment, skin_
     b, _, h, w = target_image.shape
     for name, value in (("target_parsing", target_parsing), ("transfer_parsing", transfer_parsing)):
         if value.shape != (b, h, w) or value.is_floating_point():
-            raise ValueError(f"{name}: expected (B, H, W) = {(b, h, w)} class indices, got {tuple(value.shape)} "
-                             f"{value.dtype}")
+            raise ValueError(
+                f"{name}: expected (B, H, W) = {(b, h, w)} class indices, got {tuple(value.shape)} {value.dtype}"
+            )
     for name, value in (("warped_garment", warped_garment), ("skin_image", skin_image)):
         if value.shape != (b, 3, h, w):
             raise ValueError(f"{name}: expected (B, 3, H, W) = {(b, 3, h, w)}, got {tuple(value.shape)}")
 
 
-def compose(target_image: torch.Tensor, target_parsing: torch.Tensor, transfer_parsing: torch.Tensor,
-            warped_garment: torch.Tensor, skin_image: torch.Tensor,
-            fill: str = "inpaint") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def compose(
+    target_image: torch.Tensor,
+    target_parsing: torch.Tensor,
+    transfer_parsing: torch.Tensor,
+    warped_garment: torch.Tensor,
+    skin_image: torch.Tensor,
+    fill: str = "inpaint",
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``I_{t<-s} = W * M^g_{t<-s} + skin * M^s_{t<-s} + I_t * M^keep`` with holes filled (module docstring).
 
     Args:
@@ -181,6 +200,5 @@ def compose(target_image: torch.Tensor, target_parsing: torch.Tensor, transfer_p
     classes = _present_hole_classes(new, holes) if fill == "inpaint" else []
     if classes != []:
         image = torch.where(holes, fill_holes(image, old, new, keep, holes, classes), image)
-    masks = {"garment": garment, "skin": new_skin, "inherit": inherit, "regrow": regrown, "keep": keep,
-             "holes": holes}
+    masks = {"garment": garment, "skin": new_skin, "inherit": inherit, "regrow": regrown, "keep": keep, "holes": holes}
     return image, {name: mask.to(dtype) for name, mask in masks.items()}

@@ -67,8 +67,15 @@ def _misconfiguration(err: BaseException) -> bool:
     return type(err).__name__ == "MisconfigurationException"
 
 
-_NOISE = ("Does not validate against any of the Union subtypes", "Subtypes:", "Errors:", "Given value type:",
-          "Expected a <class 'NoneType'>", "Expected a path but", "Problem with given class_path")
+_NOISE = (
+    "Does not validate against any of the Union subtypes",
+    "Subtypes:",
+    "Errors:",
+    "Given value type:",
+    "Expected a <class 'NoneType'>",
+    "Expected a path but",
+    "Problem with given class_path",
+)
 
 
 def argument_problem(err: BaseException, configs: list[str]) -> str:
@@ -82,9 +89,9 @@ def argument_problem(err: BaseException, configs: list[str]) -> str:
     lines = [line.strip().lstrip("- ").strip() for line in str(err).splitlines() if line.strip()]
     key, given, reasons, owner = None, None, [], None
     for line in lines:
-        if (found := re.match(r"Problem with given class_path '([^']+)'", line)):
+        if found := re.match(r"Problem with given class_path '([^']+)'", line):
             owner = found.group(1).rsplit(".", 1)[-1]
-        if (found := re.match(r'Parser key "([^"]+)":?\s*(.*)', line)):
+        if found := re.match(r'Parser key "([^"]+)":?\s*(.*)', line):
             key = found.group(1)
             line = found.group(2)
         if not line or any(line.startswith(noise) for noise in _NOISE):
@@ -135,8 +142,10 @@ def check_config_files(paths: list[str]) -> None:
         except yaml.YAMLError as err:
             raise ValueError(f"{path}: not valid YAML ({one_line(err)})") from None
         if not isinstance(content, dict):
-            raise ValueError(f"{path}: a config must be a mapping of sections (trainer:, model:, data: ...), "
-                             f"this file holds a {type(content).__name__}")
+            raise ValueError(
+                f"{path}: a config must be a mapping of sections (trainer:, model:, data: ...), "
+                f"this file holds a {type(content).__name__}"
+            )
 
 
 def _holds(path: str, text: str) -> bool:

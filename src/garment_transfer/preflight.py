@@ -48,8 +48,9 @@ def check_ckpt_path(ckpt_path: str | None, root_dir: str | Path, model_class_pat
     own = stage_id_of_class(own_class) or own_class
     stage = checkpoint_stage(read_checkpoint(path))
     if stage is not None and stage != own:
-        raise ValueError(f"--ckpt_path {path}: a checkpoint of {short_stage(stage)}, but the model is "
-                         f"{short_stage(own)}")
+        raise ValueError(
+            f"--ckpt_path {path}: a checkpoint of {short_stage(stage)}, but the model is {short_stage(own)}"
+        )
 
 
 def check_run_folder(path: str | os.PathLike, argument: str = "trainer.default_root_dir") -> None:

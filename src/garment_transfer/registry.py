@@ -157,8 +157,7 @@ class Method:
         for stage in self.stages:
             if stage.name == name or stage.id == name:
                 return stage
-        raise ValueError(f"method {self.name!r} has no stage {name!r}; its stages are "
-                         f"{[s.name for s in self.stages]}")
+        raise ValueError(f"method {self.name!r} has no stage {name!r}; its stages are {[s.name for s in self.stages]}")
 
 
 _methods: dict[str, Method] | None = None
@@ -178,8 +177,10 @@ def _load() -> dict[str, Method]:
             try:
                 method = importlib.import_module(name.split(":")[0]).METHOD
             except (ImportError, AttributeError) as err:
-                raise ValueError(f"{ENVIRONMENT} / entry point {name!r}: cannot load a method entry (a module with "
-                                 f"METHOD = registry.Method(...)): {err}") from err
+                raise ValueError(
+                    f"{ENVIRONMENT} / entry point {name!r}: cannot load a method entry (a module with "
+                    f"METHOD = registry.Method(...)): {err}"
+                ) from err
             _check(method, found)
             found[method.name] = method
         _methods = found
@@ -197,13 +198,17 @@ def _check(method: Method, known: dict[str, Method]) -> None:
             raise ValueError(f"method {method.name!r}: stage id {stage.id!r} must be '{method.name}/<stage>' and new")
     for dresser in method.dressers:
         if dresser.name in dressers or not set(dresser.garments) <= set(GARMENTS):
-            raise ValueError(f"method {method.name!r}: dresser {dresser.name!r} is registered twice or dresses in "
-                             f"{dresser.garments} (choose from {GARMENTS})")
+            raise ValueError(
+                f"method {method.name!r}: dresser {dresser.name!r} is registered twice or dresses in "
+                f"{dresser.garments} (choose from {GARMENTS})"
+            )
     own = {d.name for d in method.dressers}
     for evaluation in method.evaluations:
         if evaluation.name in evaluations or evaluation.dresser not in own | dressers:
-            raise ValueError(f"method {method.name!r}: evaluation {evaluation.name!r} is registered twice or runs "
-                             f"an unknown dresser {evaluation.dresser!r}")
+            raise ValueError(
+                f"method {method.name!r}: evaluation {evaluation.name!r} is registered twice or runs "
+                f"an unknown dresser {evaluation.dresser!r}"
+            )
 
 
 def methods() -> dict[str, Method]:
@@ -241,8 +246,11 @@ def stage_of_class(path: str) -> Stage | None:
 def former_class_paths(stage: Stage) -> tuple[str, ...]:
     """Class paths of a stage's module in its former layouts (``<module>.<Class>`` and
     ``<module>.lightning_module.<Class>``): what old checkpoints recorded."""
-    return tuple(f"{module}{suffix}.{stage.class_name}" for module in stage.former_modules
-                 for suffix in ("", ".lightning_module"))
+    return tuple(
+        f"{module}{suffix}.{stage.class_name}"
+        for module in stage.former_modules
+        for suffix in ("", ".lightning_module")
+    )
 
 
 def builders(*stage_ids: str) -> dict[str, Callable[[dict], nn.Module]]:

@@ -87,8 +87,10 @@ def check_same_data(results: Mapping[Path, dict], data_root: str | Path | None =
         for folder, fp in known.items():
             if fp != ours:
                 root = (results[folder].get("data") or {}).get("root")
-                raise ValueError(f"{folder}/metrics.json: evaluated on another data set ({root}, fingerprint {fp}) "
-                                 f"than --data {data_root} (fingerprint {ours})")
+                raise ValueError(
+                    f"{folder}/metrics.json: evaluated on another data set ({root}, fingerprint {fp}) "
+                    f"than --data {data_root} (fingerprint {ours})"
+                )
     if len(set(known.values())) > 1:
         (first, a), (second, b) = _two_that_differ(known)
         raise ValueError(f"{first} and {second}: evaluated on different data sets (fingerprints {a} and {b})")
@@ -100,8 +102,10 @@ def check_same_data(results: Mapping[Path, dict], data_root: str | Path | None =
     for protocol, found in counts.items():
         if len(set(found.values())) > 1:
             (first, a), (second, b) = _two_that_differ(found)
-            raise ValueError(f"{first} and {second}: protocol {protocol!r} scored {a} and {b} images: results of "
-                             "different pairs or data sets cannot be set side by side")
+            raise ValueError(
+                f"{first} and {second}: protocol {protocol!r} scored {a} and {b} images: results of "
+                "different pairs or data sets cannot be set side by side"
+            )
 
 
 def _two_that_differ(values: Mapping) -> tuple[tuple, tuple]:
@@ -126,17 +130,19 @@ def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def paste_tiles(rows: list[list[np.ndarray]], padding: int = 2) -> np.ndarray:
     """Rows of equally sized (H, W, 3) uint8 tiles -> one uint8 grid on white, ``padding`` pixels apart."""
     height, width = rows[0][0].shape[:2]
-    grid = np.full((len(rows) * (height + padding) + padding, len(rows[0]) * (width + padding) + padding, 3), 255,
-                   np.uint8)
+    grid = np.full(
+        (len(rows) * (height + padding) + padding, len(rows[0]) * (width + padding) + padding, 3), 255, np.uint8
+    )
     for i, tiles in enumerate(rows):
         for j, tile in enumerate(tiles):
             top, left = padding + i * (height + padding), padding + j * (width + padding)
-            grid[top:top + height, left:left + width] = tile
+            grid[top : top + height, left : left + width] = tile
     return grid
 
 
-def image_grid(data_root: str | Path, evaluations: Mapping[str, Path], pairs: int = 6, padding: int = 2
-               ) -> tuple[np.ndarray, list[str]]:
+def image_grid(
+    data_root: str | Path, evaluations: Mapping[str, Path], pairs: int = 6, padding: int = 2
+) -> tuple[np.ndarray, list[str]]:
     """Rows of (source, target, each method's result, truth) for the first ``pairs`` results of the first method,
     from the saved PNGs and the canonical data set's test split. Returns (uint8 image, column names)."""
     first = next(iter(evaluations.values())) / "transfer"
@@ -149,17 +155,20 @@ def image_grid(data_root: str | Path, evaluations: Mapping[str, Path], pairs: in
         results = [read_image(folder / "transfer" / f"{name}.png", "RGB") for folder in evaluations.values()]
         size = results[0].shape[:2]
         truth = canonical.transfer_paths(data_root, "test", source, target)["image"]
-        references = [canonical.sample_paths(data_root, "test", source)["image"],
-                      canonical.sample_paths(data_root, "test", target)["image"], truth if truth.is_file() else None]
+        references = [
+            canonical.sample_paths(data_root, "test", source)["image"],
+            canonical.sample_paths(data_root, "test", target)["image"],
+            truth if truth.is_file() else None,
+        ]
         source_tile, target_tile, truth_tile = (
             np.full_like(results[0], 255) if path is None else _fit(read_image(path, "RGB"), size)
-            for path in references)
+            for path in references
+        )
         rows.append([source_tile, target_tile, *results, truth_tile])
     return paste_tiles(rows, padding), ["source", "target", *evaluations, "truth"]
 
 
-def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs: int = 6,
-                 notes: str = "") -> str:
+def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs: int = 6, notes: str = "") -> str:
     """Write ``out`` (markdown) and ``<out>.png`` (the image grid) for the evaluations under ``runs``."""
     runs, out = Path(runs), Path(out)
     evaluations = find_evaluations(runs)
@@ -168,19 +177,27 @@ def build_report(runs: str | Path, data_root: str | Path, out: str | Path, pairs
     results = {name: read_results(folder / "metrics.json") for name, folder in evaluations.items()}
     check_same_data({evaluations[name]: content for name, content in results.items()}, data_root)
     protocols = sorted({p for r in results.values() for p in r["protocols"]})
-    lines = [f"# Garment transfer: {runs.name} preset", "", notes, ""] if notes else [
-        f"# Garment transfer: {runs.name} preset", ""]
+    lines = (
+        [f"# Garment transfer: {runs.name} preset", "", notes, ""]
+        if notes
+        else [f"# Garment transfer: {runs.name} preset", ""]
+    )
     for protocol in protocols:
-        lines += [f"## Protocol: {protocol}", "",
-                  markdown_table({name: r["protocols"][protocol]["values"] for name, r in results.items()
-                                if protocol in r["protocols"]}, first="method"), ""]
+        lines += [
+            f"## Protocol: {protocol}",
+            "",
+            markdown_table(
+                {name: r["protocols"][protocol]["values"] for name, r in results.items() if protocol in r["protocols"]},
+                first="method",
+            ),
+            "",
+        ]
     skipped = {f"{n}/{p}": v for n, r in results.items() for p, v in r["protocols"].items()}
     shown = {name: folder for name, folder in evaluations.items() if "transfer" in results[name]["protocols"]}
     return write_report(out, lines, skipped, *image_grid(data_root, shown, pairs))  # try-on-only runs: tables only
 
 
-def write_report(out: Path, lines: list[str], results: Mapping[str, dict], grid: np.ndarray, columns: list[str]
-                 ) -> str:
+def write_report(out: Path, lines: list[str], results: Mapping[str, dict], grid: np.ndarray, columns: list[str]) -> str:
     """Finish a report: the metrics ``results`` (``{label: protocol result}``) skipped with their reasons, ``grid``
     saved as ``<out>.png`` and shown with its ``columns``; ``out`` written atomically. Returns the markdown."""
     skipped = skipped_lines(results)
@@ -226,8 +243,10 @@ def collect_methods(methods: Mapping[str, list[Path]]) -> dict[str, dict[str, tu
         for folder in folders:
             for protocol, result in read_results(folder / "metrics.json")["protocols"].items():
                 if protocol in protocols:
-                    raise ValueError(f"method {name!r}: protocol {protocol!r} is in {protocols[protocol][1]} and in "
-                                     f"{folder}; give each protocol once")
+                    raise ValueError(
+                        f"method {name!r}: protocol {protocol!r} is in {protocols[protocol][1]} and in "
+                        f"{folder}; give each protocol once"
+                    )
                 protocols[protocol] = (result, folder)
         collected[name] = protocols
     return collected
@@ -239,17 +258,21 @@ def _tile(path: Path | None, size: tuple[int, int]) -> np.ndarray:
     return _fit(read_image(path, "RGB"), size)
 
 
-def comparison_grid(data_root: str | Path, collected: Mapping[str, Mapping[str, tuple[dict, Path]]], pairs: int = 6,
-                    padding: int = 2) -> tuple[np.ndarray, list[str]]:
+def comparison_grid(
+    data_root: str | Path, collected: Mapping[str, Mapping[str, tuple[dict, Path]]], pairs: int = 6, padding: int = 2
+) -> tuple[np.ndarray, list[str]]:
     """Rows of (source, its in-shop garment, target, each method's try-on, each method's transfer, truth) on the
     first ``pairs`` true-transfer pairs of the test split (the truth is that of both the transfer and the unpaired
     try-on); a result a method lacks is a white tile. Returns (uint8 image, column names)."""
     listed = canonical.read_pairs(canonical.transfer_pairs_path(data_root, "test"))[:pairs]
     if not listed:
         raise ValueError(f"{data_root}: no true-transfer pairs in the test split to show")
-    columns = [(f"{prefix}: {name}", protocols[protocol][1] / protocol)
-               for protocol, prefix in GRID_PROTOCOLS.items()
-               for name, protocols in collected.items() if protocol in protocols]
+    columns = [
+        (f"{prefix}: {name}", protocols[protocol][1] / protocol)
+        for protocol, prefix in GRID_PROTOCOLS.items()
+        for name, protocols in collected.items()
+        if protocol in protocols
+    ]
     first = canonical.sample_paths(data_root, "test", listed[0][0])["image"]
     size = read_image(first, "RGB").shape[:2]
     for _, folder in columns:
@@ -267,8 +290,12 @@ def comparison_grid(data_root: str | Path, collected: Mapping[str, Mapping[str, 
     return paste_tiles(rows, padding), ["source", "in-shop garment", "target", *(name for name, _ in columns), "truth"]
 
 
-def paired_differences(data_root: str | Path, collected: Mapping[str, Mapping[str, tuple[dict, Path]]],
-                       reference: str, resamples: int = RESAMPLES) -> dict[str, dict[str, dict[str, Difference]]]:
+def paired_differences(
+    data_root: str | Path,
+    collected: Mapping[str, Mapping[str, tuple[dict, Path]]],
+    reference: str,
+    resamples: int = RESAMPLES,
+) -> dict[str, dict[str, dict[str, Difference]]]:
     """``{protocol: {method: {metric: reference - method}}}``: for each of :data:`PAIRED` that ``reference`` and
     other methods were evaluated on, the paired bootstrap interval (``evaluation.comparison``, one training seed a
     method: the interval covers the choice of pairs) of the per-pair PSNR / SSIM differences, scored from the saved
@@ -278,34 +305,52 @@ def paired_differences(data_root: str | Path, collected: Mapping[str, Mapping[st
         others = [name for name, protocols in collected.items() if name != reference and protocol in protocols]
         if protocol not in collected.get(reference, {}) or not others:
             continue
-        scores = {name: per_pair_scores(collected[name][protocol][1] / protocol, protocol, data_root)
-                  for name in (reference, *others)}
+        scores = {
+            name: per_pair_scores(collected[name][protocol][1] / protocol, protocol, data_root)
+            for name in (reference, *others)
+        }
         listed, ours = scores[reference]
         differences[protocol] = {}
         for name in others:
             if scores[name][0] != listed:
-                raise ValueError(f"{collected[name][protocol][1]}: protocol {protocol!r} was scored on other pairs "
-                                 f"than {reference!r}'s; evaluate every method on the same data set")
+                raise ValueError(
+                    f"{collected[name][protocol][1]}: protocol {protocol!r} was scored on other pairs "
+                    f"than {reference!r}'s; evaluate every method on the same data set"
+                )
             differences[protocol][name] = {
                 metric: bootstrap_difference(ours[metric][None], scores[name][1][metric][None], resamples)
-                for metric in INTERVAL_METRICS}
+                for metric in INTERVAL_METRICS
+            }
     return differences
 
 
 def _difference_lines(reference: str, differences: Mapping[str, Mapping[str, Difference]]) -> list[str]:
-    lines = [f"{reference} minus each method, paired bootstrap 95% interval over the pairs (one training seed each; "
-             "n.s.: the interval holds 0):", "",
-             "| method | " + " | ".join(f"{reference} - method: {metric} (higher: {reference} better)"
-                                      for metric in INTERVAL_METRICS) + " |",
-             "|---" * (len(INTERVAL_METRICS) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(str(by_metric[metric]) for metric in INTERVAL_METRICS) + " |"
-              for name, by_metric in differences.items()]
+    lines = [
+        f"{reference} minus each method, paired bootstrap 95% interval over the pairs (one training seed each; "
+        "n.s.: the interval holds 0):",
+        "",
+        "| method | "
+        + " | ".join(f"{reference} - method: {metric} (higher: {reference} better)" for metric in INTERVAL_METRICS)
+        + " |",
+        "|---" * (len(INTERVAL_METRICS) + 1) + "|",
+    ]
+    lines += [
+        f"| {name} | " + " | ".join(str(by_metric[metric]) for metric in INTERVAL_METRICS) + " |"
+        for name, by_metric in differences.items()
+    ]
     return lines + [""]
 
 
-def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, out: str | Path, pairs: int = 6,
-                     title: str = "Try-on and transfer, every method on the same pairs", notes: str = "",
-                     reference: str | None = "ours", resamples: int = RESAMPLES) -> str:
+def build_comparison(
+    methods: Mapping[str, list[Path]],
+    data_root: str | Path,
+    out: str | Path,
+    pairs: int = 6,
+    title: str = "Try-on and transfer, every method on the same pairs",
+    notes: str = "",
+    reference: str | None = "ours",
+    resamples: int = RESAMPLES,
+) -> str:
     """Write ``out`` (markdown: one table per protocol, rows the methods that were evaluated on it, the skipped
     metrics with their reasons) and ``<out>.png`` (:func:`comparison_grid`).
 
@@ -317,16 +362,18 @@ def build_comparison(methods: Mapping[str, list[Path]], data_root: str | Path, o
             :data:`PAIRED` it was evaluated on (:func:`paired_differences`; None or absent: no intervals).
     """
     out = Path(out)
-    check_same_data({folder: read_results(folder / "metrics.json") for folders in methods.values()
-                     for folder in folders}, data_root)
+    check_same_data(
+        {folder: read_results(folder / "metrics.json") for folders in methods.values() for folder in folders}, data_root
+    )
     collected = collect_methods(methods)
     differences = paired_differences(data_root, collected, reference, resamples) if reference in collected else {}
     lines = [f"# {title}", ""] + ([notes, ""] if notes else [])
     lines += [f"Data: {data_root}. Methods and their evaluations:", ""]
     lines += [f"- {name}: {', '.join(str(folder) for folder in methods[name])}" for name in collected] + [""]
     for protocol, heading in COMPARISON.items():
-        rows = {name: protocols[protocol][0]["values"] for name, protocols in collected.items()
-                if protocol in protocols}
+        rows = {
+            name: protocols[protocol][0]["values"] for name, protocols in collected.items() if protocol in protocols
+        }
         if rows:
             images = {protocols[protocol][0].get("images") for protocols in collected.values() if protocol in protocols}
             count = f" ({', '.join(str(n) for n in sorted(images))} images)" if images != {None} else ""

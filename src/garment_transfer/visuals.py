@@ -19,8 +19,9 @@ from garment_transfer.data.label_maps import NUM_CLASSES
 from garment_transfer.evaluation.preprocessing import to_uint8
 
 # background, hair, face, upper skin, upper garment, lower garment, thigh (label_maps.CLASSES order)
-PARSING_PALETTE = np.array([[0, 0, 0], [128, 64, 0], [255, 200, 150], [230, 150, 60], [220, 30, 40],
-                            [40, 80, 220], [60, 170, 70]], np.uint8)
+PARSING_PALETTE = np.array(
+    [[0, 0, 0], [128, 64, 0], [255, 200, 150], [230, 150, 60], [220, 30, 40], [40, 80, 220], [60, 170, 70]], np.uint8
+)
 
 
 def _as_rgb(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -52,8 +53,12 @@ def parsing_to_rgb(parsing: torch.Tensor, palette: np.ndarray = PARSING_PALETTE)
     return table[parsing.long().clamp(0, len(palette) - 1)].permute(0, 3, 1, 2)
 
 
-def make_grid(images: Sequence[torch.Tensor] | Mapping[str, torch.Tensor], nrow: int | None = None,
-              padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
+def make_grid(
+    images: Sequence[torch.Tensor] | Mapping[str, torch.Tensor],
+    nrow: int | None = None,
+    padding: int = 2,
+    pad_value: float = 1.0,
+) -> torch.Tensor:
     """Tile visuals into one picture: row ``i`` is sample ``i``, column ``j`` the ``j``-th visual.
 
     Args:
@@ -77,7 +82,7 @@ def make_grid(images: Sequence[torch.Tensor] | Mapping[str, torch.Tensor], nrow:
     for j, x in enumerate(tiles):
         for i in range(n):
             top, left = padding + i * (h + padding), padding + j * (w + padding)
-            grid[:, top:top + h, left:left + w] = x[i]
+            grid[:, top : top + h, left : left + w] = x[i]
     return grid.clamp(0, 1)
 
 

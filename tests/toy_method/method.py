@@ -27,10 +27,20 @@ def dress_toy(nets, source, target, garment, garment_mask, fill) -> TransferOutp
 METHOD = Method(
     name="toy",
     title="a toy method registered from the test folder",
-    stages=(Stage(STAGE, "toy_method.stage.BlendModule", "toy_method.stage.BlendDataModule", build_blend,
-                  "toy/blend", title="the blend network", configs=str(HERE / "conf")),),
+    stages=(
+        Stage(
+            STAGE,
+            "toy_method.stage.BlendModule",
+            "toy_method.stage.BlendDataModule",
+            build_blend,
+            "toy/blend",
+            title="the blend network",
+            configs=str(HERE / "conf"),
+        ),
+    ),
     dressers=(Dresser("toy", {"blend": STAGE}, ("worn", "in_shop"), dress_toy, title="toy"),),
     evaluations=(Evaluation("toy", "toy", "toy blend", "baselines/toy", str(HERE / "conf" / "evaluate.yaml")),),
-    networks=(Network("blend", lambda width, pose: build_blend({}), lambda pose: (6,),
-                      "21 (6 x 3 weights, 3 biases)"),),
+    networks=(
+        Network("blend", lambda width, pose: build_blend({}), lambda pose: (6,), "21 (6 x 3 weights, 3 biases)"),
+    ),
 )

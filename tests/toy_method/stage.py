@@ -12,8 +12,14 @@ from toy_method.method import build_blend
 
 
 class BlendModule(StageModule):
-    def __init__(self, width: str = "tiny", pose_channels: int = 3, lr: float = 1e-2,
-                 betas: tuple[float, float] = (0.5, 0.999), **kwargs):
+    def __init__(
+        self,
+        width: str = "tiny",
+        pose_channels: int = 3,
+        lr: float = 1e-2,
+        betas: tuple[float, float] = (0.5, 0.999),
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
         self.net = build_blend(self.hparams)

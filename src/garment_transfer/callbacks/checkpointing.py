@@ -82,8 +82,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 os.fsync(f.fileno())
             os.replace(partial, path)
         except (OSError, RuntimeError) as err:  # torch.save reports a failed write as a RuntimeError
-            raise UserError(f"{path}: cannot write the checkpoint ({one_line(err)}); the previous one is "
-                            "intact") from err
+            raise UserError(
+                f"{path}: cannot write the checkpoint ({one_line(err)}); the previous one is intact"
+            ) from err
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
@@ -96,10 +97,22 @@ class StageCheckpoint(ModelCheckpoint):
     next stage), written atomically (:class:`AtomicCheckpointIO`, installed unless the trainer has a custom
     checkpoint IO), with the ``complete`` marker of a finished fit beside it."""
 
-    def __init__(self, dirpath: str | None = None, save_last: bool = True, every_n_epochs: int = 1,
-                 last_every_n_steps: int | None = 500, enable_version_counter: bool = False, **kwargs):
-        super().__init__(dirpath=dirpath, save_last=save_last, every_n_epochs=every_n_epochs,
-                         enable_version_counter=enable_version_counter, **kwargs)
+    def __init__(
+        self,
+        dirpath: str | None = None,
+        save_last: bool = True,
+        every_n_epochs: int = 1,
+        last_every_n_steps: int | None = 500,
+        enable_version_counter: bool = False,
+        **kwargs,
+    ):
+        super().__init__(
+            dirpath=dirpath,
+            save_last=save_last,
+            every_n_epochs=every_n_epochs,
+            enable_version_counter=enable_version_counter,
+            **kwargs,
+        )
         if last_every_n_steps is not None and last_every_n_steps < 0:
             raise ValueError(f"StageCheckpoint: last_every_n_steps must be >= 0 or None, got {last_every_n_steps}")
         self.last_every_n_steps = last_every_n_steps or 0
@@ -138,12 +151,17 @@ class StageCheckpoint(ModelCheckpoint):
         if states is not None:
             set_rng_states(states)
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
         steps = self.last_every_n_steps
-        if (not steps or trainer.global_step % steps != 0 or self._should_skip_saving_checkpoint(trainer)
-                or batch_idx + 1 >= trainer.num_training_batches):  # the epoch-end save follows
+        if (
+            not steps
+            or trainer.global_step % steps != 0
+            or self._should_skip_saving_checkpoint(trainer)
+            or batch_idx + 1 >= trainer.num_training_batches
+        ):  # the epoch-end save follows
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 

@@ -55,17 +55,29 @@ class FiniteLossGuard(pl.Callback):
 
     def message(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor, finite: bool) -> str:
         phase = getattr(pl_module, "phase", None)
-        where = (f"stage {type(pl_module).__name__} (run folder {trainer.default_root_dir})"
-                 f"{f', phase {phase}' if phase is not None else ''}, epoch {trainer.current_epoch}, "
-                 f"batch {self._batch_idx}, global step {trainer.global_step}")
+        where = (
+            f"stage {type(pl_module).__name__} (run folder {trainer.default_root_dir})"
+            f"{f', phase {phase}' if phase is not None else ''}, epoch {trainer.current_epoch}, "
+            f"batch {self._batch_idx}, global step {trainer.global_step}"
+        )
         if finite:
-            return (f"{where}: the training loss is not finite on another process (rank {trainer.global_rank} had "
-                    f"{_show(loss)}); that process names the terms.")
+            return (
+                f"{where}: the training loss is not finite on another process (rank {trainer.global_rank} had "
+                f"{_show(loss)}); that process names the terms."
+            )
         values = getattr(pl_module, "logged_train_values", {})
         bad = [f"{name} = {_show(value)}" for name, value in values.items() if not _finite(value)]
-        terms = (f"non-finite terms: {', '.join(bad)}" if bad else
-                 f"no logged value is non-finite (logged: {', '.join(values) or 'nothing'})")
-        saved = ("the last one saved is intact (--ckpt_path last resumes from it)" if trainer.global_step > 0
-                 else "none was saved yet")
-        return (f"{where}: the training loss is {_show(loss)}; {terms}. Stopped before the backward pass: no "
-                f"checkpoint holds this step; {saved}.")
+        terms = (
+            f"non-finite terms: {', '.join(bad)}"
+            if bad
+            else f"no logged value is non-finite (logged: {', '.join(values) or 'nothing'})"
+        )
+        saved = (
+            "the last one saved is intact (--ckpt_path last resumes from it)"
+            if trainer.global_step > 0
+            else "none was saved yet"
+        )
+        return (
+            f"{where}: the training loss is {_show(loss)}; {terms}. Stopped before the backward pass: no "
+            f"checkpoint holds this step; {saved}."
+        )

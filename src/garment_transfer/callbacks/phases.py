@@ -58,9 +58,11 @@ class PhaseSchedule(pl.Callback):
         defined = list(getattr(pl_module, "phase_names", ()))
         unknown = [name for name in self.phases if name not in defined]
         if unknown:
-            raise ValueError(f"trainer.callbacks PhaseSchedule: phases {unknown} are not defined by "
-                             f"{type(pl_module).__name__} (it defines {defined}): give the schedule and the model "
-                             "the same phase names")
+            raise ValueError(
+                f"trainer.callbacks PhaseSchedule: phases {unknown} are not defined by "
+                f"{type(pl_module).__name__} (it defines {defined}): give the schedule and the model "
+                "the same phase names"
+            )
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.check(pl_module)
@@ -73,5 +75,4 @@ class PhaseSchedule(pl.Callback):
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         name = self._enter(trainer, pl_module)
         rank_zero_info(f"epoch {trainer.current_epoch}: phase {name}")
-        pl_module.log("train/phase", float(list(self.phases).index(name)), on_step=False, on_epoch=True,
-                      sync_dist=True)
+        pl_module.log("train/phase", float(list(self.phases).index(name)), on_step=False, on_epoch=True, sync_dist=True)

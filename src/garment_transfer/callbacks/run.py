@@ -36,8 +36,9 @@ PROJECT = "garment-transfer"
 UNKNOWN = "unknown"
 
 
-def stage_callbacks(callbacks: pl.Callback | list[pl.Callback] | None, checkpointing: bool | None = True,
-                    images: bool = False) -> list[pl.Callback]:
+def stage_callbacks(
+    callbacks: pl.Callback | list[pl.Callback] | None, checkpointing: bool | None = True, images: bool = False
+) -> list[pl.Callback]:
     """A run's callbacks with the defaults every stage gets, appended to the configured ones unless one of the
     type is configured: a :class:`StageCheckpoint` (unless ``checkpointing`` is False or a :class:`ModelCheckpoint`
     is configured), an :class:`ImageLogger` when ``images`` (the module has ``visuals``), and a
@@ -63,11 +64,11 @@ def run_names(root_dir: str | os.PathLike, stage: str | None = None) -> dict[str
     if "runs" in parts[:-1]:
         index = len(parts) - 1 - parts[::-1].index("runs")
         group = parts[index + 1]
-        name = "/".join(parts[index + 2:]) or group
+        name = "/".join(parts[index + 2 :]) or group
     else:
         group, name = root.parent.name or root.name, root.name
     stage = stage or name
-    ablation = name[len(stage) + 1:] if name.startswith(stage + "_") else None
+    ablation = name[len(stage) + 1 :] if name.startswith(stage + "_") else None
     tags = [group, stage] + ([ablation] if ablation else [])
     return {"group": group, "name": name, "job_type": stage, "ablation": ablation, "tags": tags}
 
@@ -96,9 +97,17 @@ def stage_loggers(root_dir: str | os.PathLike, stage: str | None = None) -> list
     mode = os.environ.get("WANDB_MODE", "offline")
     if mode != "disabled":
         names = run_names(root, stage)
-        loggers.append(WandbLogger(save_dir=str(root), project=os.environ.get("WANDB_PROJECT", PROJECT),
-                                   group=names["group"], name=names["name"], job_type=names["job_type"],
-                                   tags=names["tags"], offline=mode != "online"))
+        loggers.append(
+            WandbLogger(
+                save_dir=str(root),
+                project=os.environ.get("WANDB_PROJECT", PROJECT),
+                group=names["group"],
+                name=names["name"],
+                job_type=names["job_type"],
+                tags=names["tags"],
+                offline=mode != "online",
+            )
+        )
     return loggers
 
 
@@ -108,8 +117,9 @@ def git_state(folder: str | os.PathLike | None = None) -> tuple[str, bool | None
     folder = Path(folder or Path(garment_transfer.__file__).parent)
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True,
-                              timeout=20).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, check=True, timeout=20
+        ).stdout.strip()
 
     try:
         return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))
@@ -128,15 +138,28 @@ def run_record(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, 
     except OSError:
         fingerprint = UNKNOWN
     module = f"{type(pl_module).__module__}.{type(pl_module).__qualname__}"
-    return {"method": method or UNKNOWN, "stage": stage or UNKNOWN, "module": module,
-            "run_dir": str(trainer.default_root_dir), "preset": names["group"], "name": names["name"],
-            "ablation": names["ablation"], "command": trainer.state.fn.value if trainer.state.fn else UNKNOWN,
-            "git_commit": commit, "git_dirty": dirty, "data_root": str(data_root) if data_root else None,
-            "data_fingerprint": fingerprint,
-            "eval_pairs": getattr(trainer.datamodule, "eval_pairs_source", None), "world_size": trainer.world_size,
-            "resumed_from": str(trainer.ckpt_path) if trainer.ckpt_path else None,
-            "versions": {"garment_transfer": garment_transfer.__version__, "torch": str(torch.__version__),
-                         "pytorch_lightning": str(pl.__version__)}}
+    return {
+        "method": method or UNKNOWN,
+        "stage": stage or UNKNOWN,
+        "module": module,
+        "run_dir": str(trainer.default_root_dir),
+        "preset": names["group"],
+        "name": names["name"],
+        "ablation": names["ablation"],
+        "command": trainer.state.fn.value if trainer.state.fn else UNKNOWN,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "data_root": str(data_root) if data_root else None,
+        "data_fingerprint": fingerprint,
+        "eval_pairs": getattr(trainer.datamodule, "eval_pairs_source", None),
+        "world_size": trainer.world_size,
+        "resumed_from": str(trainer.ckpt_path) if trainer.ckpt_path else None,
+        "versions": {
+            "garment_transfer": garment_transfer.__version__,
+            "torch": str(torch.__version__),
+            "pytorch_lightning": str(pl.__version__),
+        },
+    }
 
 
 class RunRecord(SaveConfigCallback):
@@ -149,6 +172,8 @@ class RunRecord(SaveConfigCallback):
         for logger in trainer.loggers:
             logger.log_hyperparams({"config": config, "run": record})
         dirty = {True: " (uncommitted changes)", False: "", None: ""}[record["git_dirty"]]
-        rank_zero_info(f"run {record['preset']}/{record['name']}: stage {record['stage']}, commit "
-                       f"{record['git_commit']}{dirty}, data {record['data_root']} fingerprint "
-                       f"{record['data_fingerprint']}")
+        rank_zero_info(
+            f"run {record['preset']}/{record['name']}: stage {record['stage']}, commit "
+            f"{record['git_commit']}{dirty}, data {record['data_root']} fingerprint "
+            f"{record['data_fingerprint']}"
+        )

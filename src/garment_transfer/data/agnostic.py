@@ -64,8 +64,11 @@ def _disc(draw: ImageDraw.ImageDraw, centre, rx: float, ry: float | None = None)
 
 # ---------------------------------------------------------------------------------------------------------- HR-VITON
 _HRVITON_KEPT = np.zeros(256, bool)  # CIHP ids put back into the agnostic image: face, sunglasses, the lower body
-_HRVITON_KEPT[[CIHP[k] for k in ("sunglasses", "face", "pants", "skirt", "left_leg", "right_leg", "left_shoe",
-                                 "right_shoe")]] = True
+_HRVITON_KEPT[
+    [CIHP[k] for k in ("sunglasses", "face", "pants", "skirt", "left_leg", "right_leg", "left_shoe", "right_shoe")]
+] = True
+
+
 def hrviton_mask(parse: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The grey region of HR-VITON's ``agnostic-v3.2``: (H, W) bool (module docstring).
 
@@ -116,8 +119,10 @@ def hrviton_parse_agnostic(parse: np.ndarray, points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, np.float64)
     r = max(1, round(10 * parse.shape[0] / 1024))
     out = parse.copy()
-    for label, chain in ((CIHP["left_arm"], (R_SHOULDER, L_SHOULDER, L_ELBOW, L_WRIST)),
-                         (CIHP["right_arm"], (L_SHOULDER, R_SHOULDER, R_ELBOW, R_WRIST))):
+    for label, chain in (
+        (CIHP["left_arm"], (R_SHOULDER, L_SHOULDER, L_ELBOW, L_WRIST)),
+        (CIHP["right_arm"], (L_SHOULDER, R_SHOULDER, R_ELBOW, R_WRIST)),
+    ):
         mask, draw = _canvas(parse.shape)
         for previous, joint in zip(chain, chain[1:]):
             if _present(points, previous, joint):
@@ -219,23 +224,30 @@ def palm_mask(left_arm: np.ndarray, right_arm: np.ndarray, points: np.ndarray) -
     size = left_arm.shape
     grow_up, grow_down = max(1, round(50 * size[0] / 512)), max(1, round(30 * size[0] / 512))
     palm = np.zeros(size, bool)
-    for arm, (shoulder, elbow, wrist) in ((left_arm, (L_SHOULDER, L_ELBOW, L_WRIST)),
-                                          (right_arm, (R_SHOULDER, R_ELBOW, R_WRIST))):
+    for arm, (shoulder, elbow, wrist) in (
+        (left_arm, (L_SHOULDER, L_ELBOW, L_WRIST)),
+        (right_arm, (R_SHOULDER, R_ELBOW, R_WRIST)),
+    ):
         confident = [points[j, 2] > CONFIDENT and points[j, 0] >= 0 for j in (shoulder, elbow, wrist)]
         if not (confident[0] and confident[1] and confident[2]):
             continue  # a rectangle without both ends covers the whole image: no palm on this arm
-        covered = (_limb_box(size, points[shoulder, :2], points[elbow, :2], grow_up)
-                   | _limb_box(size, points[elbow, :2], points[wrist, :2], grow_down))
+        covered = _limb_box(size, points[shoulder, :2], points[elbow, :2], grow_up) | _limb_box(
+            size, points[elbow, :2], points[wrist, :2], grow_down
+        )
         palm |= arm & ~covered
     return palm
 
 
-PRESERVED = {"upper": (HAIR, FACE, LOWER_GARMENT, THIGH), "lower": (HAIR, FACE, UPPER_GARMENT, UPPER_SKIN),
-             "dresses": (HAIR, FACE)}
+PRESERVED = {
+    "upper": (HAIR, FACE, LOWER_GARMENT, THIGH),
+    "lower": (HAIR, FACE, UPPER_GARMENT, UPPER_SKIN),
+    "dresses": (HAIR, FACE),
+}
 
 
-def gpvton_preserve_mask(parsing: np.ndarray, points: np.ndarray, category: str = "upper",
-                         arms: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def gpvton_preserve_mask(
+    parsing: np.ndarray, points: np.ndarray, category: str = "upper", arms: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """GP-VTON's preserve mask: (H, W) bool, the classes a try-on of ``category`` keeps (upper: hair, face, lower
     garment, legs, as GP-VTON's 19 labels; lower: hair, face, upper garment and skin; dresses: hair and face) plus
     the palms (upper and dresses).

@@ -31,8 +31,14 @@ from garment_transfer.data.densepose import FLIP_INDEX
 from garment_transfer.data.labels import FLIP_GARMENT_PARTS
 
 KINDS = ("image", "mask", "labels", "densepose_index", "garment_parts", "uv")
-_DTYPES = {"image": np.uint8, "mask": np.uint8, "labels": np.uint8, "densepose_index": np.uint8,
-           "garment_parts": np.uint8, "uv": np.float32}
+_DTYPES = {
+    "image": np.uint8,
+    "mask": np.uint8,
+    "labels": np.uint8,
+    "densepose_index": np.uint8,
+    "garment_parts": np.uint8,
+    "uv": np.float32,
+}
 _FLIPPED_IDS = {"densepose_index": FLIP_INDEX, "garment_parts": FLIP_GARMENT_PARTS}  # ids that swap sides in a flip
 
 
@@ -135,18 +141,38 @@ class Augmenter:
             c = self.config
             steps = []
             if c.affine_p > 0:
-                steps.append(A.Affine(scale=c.scale, translate_percent=(-c.translate, c.translate),
-                                      rotate=(-c.rotate_deg, c.rotate_deg), shear=0, interpolation=cv2.INTER_LINEAR,
-                                      mask_interpolation=cv2.INTER_NEAREST, fill=0, fill_mask=0, p=c.affine_p,
-                                      border_mode=cv2.BORDER_REPLICATE if images else cv2.BORDER_CONSTANT))
+                steps.append(
+                    A.Affine(
+                        scale=c.scale,
+                        translate_percent=(-c.translate, c.translate),
+                        rotate=(-c.rotate_deg, c.rotate_deg),
+                        shear=0,
+                        interpolation=cv2.INTER_LINEAR,
+                        mask_interpolation=cv2.INTER_NEAREST,
+                        fill=0,
+                        fill_mask=0,
+                        p=c.affine_p,
+                        border_mode=cv2.BORDER_REPLICATE if images else cv2.BORDER_CONSTANT,
+                    )
+                )
             if c.crop_p > 0:
                 ratio = width / height  # keep the aspect ratio, so that resizing back does not stretch
-                steps.append(A.RandomResizedCrop(size=(height, width), scale=c.crop_scale, ratio=(ratio, ratio),
-                                                 interpolation=cv2.INTER_LINEAR,
-                                                 mask_interpolation=cv2.INTER_NEAREST, p=c.crop_p))
+                steps.append(
+                    A.RandomResizedCrop(
+                        size=(height, width),
+                        scale=c.crop_scale,
+                        ratio=(ratio, ratio),
+                        interpolation=cv2.INTER_LINEAR,
+                        mask_interpolation=cv2.INTER_NEAREST,
+                        p=c.crop_p,
+                    )
+                )
             if images and c.color_p > 0:  # last: geometric positions match the other branch
-                steps.append(A.ColorJitter(brightness=c.brightness, contrast=c.contrast, saturation=c.saturation,
-                                           hue=c.hue, p=c.color_p))
+                steps.append(
+                    A.ColorJitter(
+                        brightness=c.brightness, contrast=c.contrast, saturation=c.saturation, hue=c.hue, p=c.color_p
+                    )
+                )
             targets = {f"t{i}": "image" if images else "mask" for i in range(int(images), count)}
             self._pipelines[key] = A.Compose(steps, additional_targets=targets)
         return self._pipelines[key]

@@ -33,9 +33,23 @@ from garment_transfer.data.formats.pairs import read_pair_lines
 from garment_transfer.data.label_maps import garment_classes
 from garment_transfer.data.readers import Reader, make_reader
 
-CATEGORIES = ("missing file", "unreadable image", "size mismatch", "unknown label id", "lossy label map",
-              "bad DensePose", "bad keypoints", "empty garment mask", "bad garment mask", "bad pairs file",
-              "pair points at nothing", "duplicate id", "listing mismatch", "outside the data set", "other")
+CATEGORIES = (
+    "missing file",
+    "unreadable image",
+    "size mismatch",
+    "unknown label id",
+    "lossy label map",
+    "bad DensePose",
+    "bad keypoints",
+    "empty garment mask",
+    "bad garment mask",
+    "bad pairs file",
+    "pair points at nothing",
+    "duplicate id",
+    "listing mismatch",
+    "outside the data set",
+    "other",
+)
 _KEYWORDS = (  # (category, words of the problem text), tried in order after FileNotFoundError -> "missing file"
     ("bad pairs file", ("pairs file", "not utf-8", "binary file")),
     ("unreadable image", ("cannot read", "cannot identify", "truncated")),
@@ -87,8 +101,10 @@ def classify(err: Exception) -> str:
         return "missing file"
     text = str(err).lower()
     problem = text.partition(": ")[2] or text  # words of the file name (image-densepose/...) must not count
-    return next((category for category, words in _KEYWORDS if any(w in problem for w in words)),
-                "unreadable image" if isinstance(err, OSError) else "other")
+    return next(
+        (category for category, words in _KEYWORDS if any(w in problem for w in words)),
+        "unreadable image" if isinstance(err, OSError) else "other",
+    )
 
 
 class _Checker:
@@ -119,10 +135,12 @@ class _Checker:
         absent = [split for split in SPLITS if self.reader.split_absent(split)]
         if len(absent) == len(SPLITS):  # neither split: each folder (or list) is reported missing below
             absent = []
-        notes = [f"{self.reader.split_folder(split)}: no {split} split (the data set holds the "
-                 f"{' and '.join(s for s in SPLITS if s not in absent)} split only): "
-                 + ("usable to evaluate, not to train" if split == "train" else "usable to train, not to evaluate")
-                 for split in absent]
+        notes = [
+            f"{self.reader.split_folder(split)}: no {split} split (the data set holds the "
+            f"{' and '.join(s for s in SPLITS if s not in absent)} split only): "
+            + ("usable to evaluate, not to train" if split == "train" else "usable to train, not to evaluate")
+            for split in absent
+        ]
         for split in SPLITS:
             self.split, self.stats, self.bad = split, SplitStats(), set()
             self.report.splits[split] = self.stats
@@ -152,17 +170,25 @@ class _Checker:
             split_ids[split] = ids
             self.lists(set(ids))
             self.stats.with_problems = len(self.bad)
-        self.report.notes = notes + self.reader.notes() + [
-            f"{count} {split} samples have no {what} (see the note above on what this layout ships)"
-            for (split, what), count in sorted(self.lacking.items())]
+        self.report.notes = (
+            notes
+            + self.reader.notes()
+            + [
+                f"{count} {split} samples have no {what} (see the note above on what this layout ships)"
+                for (split, what), count in sorted(self.lacking.items())
+            ]
+        )
         return self.report
 
     def empty(self, split: str, folder: Path):
         """A split that lists no sample although its folder is there (an emptied list trains on nothing)."""
         lists = [path for path, _ in self.reader.pair_files(split) if path.is_file()]
         if lists:
-            return self.add("bad pairs file", lists[0], f"lists no {split} samples (the file holds no pair), yet the "
-                                                        f"{split} split's folder {folder} is there")
+            return self.add(
+                "bad pairs file",
+                lists[0],
+                f"lists no {split} samples (the file holds no pair), yet the {split} split's folder {folder} is there",
+            )
         self.add("missing file", folder, f"holds no {split} samples")
 
     def outside(self, file, sample_id: str):
@@ -171,9 +197,14 @@ class _Checker:
         target = Path(file).resolve()
         if not any(target.is_relative_to(root) for root in self.roots):
             how = "a symbolic link to" if Path(file).is_symlink() else "in a linked folder, really"
-            self.add("outside the data set", file, f"{how} {target}, outside the data set folder {self.roots[0]}: "
-                                                   "copies, archives and the data set's fingerprint miss it; copy the "
-                                                   "file in", sample_id)
+            self.add(
+                "outside the data set",
+                file,
+                f"{how} {target}, outside the data set folder {self.roots[0]}: "
+                "copies, archives and the data set's fingerprint miss it; copy the "
+                "file in",
+                sample_id,
+            )
 
     def pairs(self, path: Path):
         try:
@@ -184,13 +215,21 @@ class _Checker:
         for line in lines:
             sample_id = self.reader.line_id(line)
             if first.setdefault(line.person, line.line) != line.line:
-                self.add("duplicate id", path, f"line {line.line}: person {line.person!r} already on line "
-                                               f"{first[line.person]}", sample_id)
+                self.add(
+                    "duplicate id",
+                    path,
+                    f"line {line.line}: person {line.person!r} already on line {first[line.person]}",
+                    sample_id,
+                )
             for role, file in self.reader.line_files(self.split, line):
                 if not file.is_file() and str(file) not in self.missing:
                     self.missing.add(str(file))
-                    self.add("pair points at nothing", file, f"{path.name} line {line.line}: {role} file not found",
-                             sample_id)
+                    self.add(
+                        "pair points at nothing",
+                        file,
+                        f"{path.name} line {line.line}: {role} file not found",
+                        sample_id,
+                    )
 
     def sample(self, sample_id: str):
         reader = self.reader
@@ -199,8 +238,9 @@ class _Checker:
             parsing = None if raw.labels is None else reader.label_map.apply(raw.labels, raw.files["labels"])
             if reader.densepose == "rendering":
                 if raw.densepose_picture is None:
-                    raise ValueError(f"{raw.files['densepose']}: no DensePose colour picture for the 'rendering' "
-                                     "encoding")
+                    raise ValueError(
+                        f"{raw.files['densepose']}: no DensePose colour picture for the 'rendering' encoding"
+                    )
             elif raw.densepose_index is not None:
                 densepose.encode(raw.densepose_index, raw.uv, reader.densepose, raw.files["densepose"])
         except (OSError, ValueError) as err:
@@ -224,16 +264,25 @@ class _Checker:
         if not raw.cloth_mask.any():
             self.add("empty garment mask", raw.files["cloth_mask"], "in-shop cloth mask is all zero", sample_id)
         if parsing is not None and not any((parsing == c).any() for c in garment_classes(raw.category)):
-            self.add("empty garment mask", raw.files["labels"],
-                     f"person parsing has no {_GARMENT_WORDS[raw.category]} pixel", sample_id)
+            self.add(
+                "empty garment mask",
+                raw.files["labels"],
+                f"person parsing has no {_GARMENT_WORDS[raw.category]} pixel",
+                sample_id,
+            )
 
     def overlap(self, train_ids: list[str], test_ids: list[str]):
         """Ids in both splits: a leak, and the same file where the layout keeps both splits in one folder."""
         for sample_id in sorted(set(train_ids) & set(test_ids), key=test_ids.index):
             file = self.person_files.get(f"test/{sample_id}", sample_id)
             same = file == self.person_files.get(f"train/{sample_id}")
-            self.add("duplicate id", file, f"id {sample_id!r} is listed in both train and test"
-                     + (" (the same file)" if same else " (a leak? the two splits' ids should differ)"), sample_id)
+            self.add(
+                "duplicate id",
+                file,
+                f"id {sample_id!r} is listed in both train and test"
+                + (" (the same file)" if same else " (a leak? the two splits' ids should differ)"),
+                sample_id,
+            )
 
     def lists(self, ids: set[str]):
         """The split's other lists (``Reader.list_problems``); one that cannot be read is reported as its error."""
@@ -258,10 +307,15 @@ def format_report(report: CheckReport, max_problems: int = 20) -> str:
     """The layout (when recognised), a table (rows: sample counts, then problem categories; columns: splits and
     total), the notes and warnings, then the first problems."""
     stats = list(report.splits.values())
-    rows = [("samples listed", [s.listed for s in stats]), ("readable", [s.readable for s in stats]),
-            ("with problems", [s.with_problems for s in stats]), None]
-    rows += [(c, [s.categories[c] for s in stats]) for c in CATEGORIES if c != "other" or any(
-        s.categories[c] for s in stats)]
+    rows = [
+        ("samples listed", [s.listed for s in stats]),
+        ("readable", [s.readable for s in stats]),
+        ("with problems", [s.with_problems for s in stats]),
+        None,
+    ]
+    rows += [
+        (c, [s.categories[c] for s in stats]) for c in CATEGORIES if c != "other" or any(s.categories[c] for s in stats)
+    ]
     header = f"{'':<24}" + "".join(f"{name:>8}" for name in [*report.splits, "total"])
     lines = [f"data check: {report.root} ({report.format})"] + ([report.layout] if report.layout else []) + [header]
     for row in rows:
@@ -274,7 +328,7 @@ def format_report(report: CheckReport, max_problems: int = 20) -> str:
         lines += [f"{len(report.warnings)} warnings{more}:"] + [f"  {w}" for w in shown]
     if report.ok:
         return "\n".join([*lines, "OK: no problems found"])
-    shown = report.problems[:max(0, max_problems)]
+    shown = report.problems[: max(0, max_problems)]
     more = f", the first {len(shown)}" if len(shown) < len(report.problems) else ""
     count = len(report.problems)
     lines.append(f"{count} problems{more}:" if shown else f"{count} problems (not listed)")

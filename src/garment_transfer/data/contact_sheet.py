@@ -19,8 +19,19 @@ from garment_transfer.data.formats import canonical
 from garment_transfer.data.keypoints import skeleton_picture
 from garment_transfer.data.labels import CIHP_PALETTE, DENSEPOSE_PALETTE, PARTS_PALETTE, colorize
 
-COLUMNS = ("source", "keypoints", "parsing", "parts", "DensePose", "in-shop", "in-shop parts", "target",
-           "true transfer", "its parsing", "via flow")
+COLUMNS = (
+    "source",
+    "keypoints",
+    "parsing",
+    "parts",
+    "DensePose",
+    "in-shop",
+    "in-shop parts",
+    "target",
+    "true transfer",
+    "its parsing",
+    "via flow",
+)
 HEADER = 18
 
 
@@ -57,12 +68,22 @@ def _row(root: Path, source_id: str, target_id: str, category: str) -> list[np.n
     source = canonical.read_sample(root, "test", source_id, category)
     target = canonical.read_sample(root, "test", target_id, category)
     transfer = canonical.read_transfer(root, "test", source_id, target_id)
-    via_flow = pull_through_flow(source.image, transfer.flow) if transfer.flow is not None else np.zeros_like(
-        source.image)
-    return [source.image, keypoint_picture(source.image, source.keypoints), colorize(source.parse, CIHP_PALETTE),
-            _parts_picture(source.parts, source.image), densepose_picture(source.iuv), source.cloth,
-            _parts_picture(source.cloth_parts, source.image), target.image, transfer.image,
-            colorize(transfer.parse, CIHP_PALETTE), via_flow]
+    via_flow = (
+        pull_through_flow(source.image, transfer.flow) if transfer.flow is not None else np.zeros_like(source.image)
+    )
+    return [
+        source.image,
+        keypoint_picture(source.image, source.keypoints),
+        colorize(source.parse, CIHP_PALETTE),
+        _parts_picture(source.parts, source.image),
+        densepose_picture(source.iuv),
+        source.cloth,
+        _parts_picture(source.cloth_parts, source.image),
+        target.image,
+        transfer.image,
+        colorize(transfer.parse, CIHP_PALETTE),
+        via_flow,
+    ]
 
 
 def _spread(pairs: list[tuple[str, str]], category: dict[str, str], rows: int) -> list[tuple[str, str]]:

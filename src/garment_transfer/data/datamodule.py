@@ -81,9 +81,18 @@ class PairDataset(Dataset):
             ``PersonSample.inputs``.
     """
 
-    def __init__(self, reader: Reader, split: str, mode: str = "paired", pairs=None, truth: bool = False,
-                 augment_source: Augmenter | None = None, augment_target: Augmenter | None = None,
-                 ids: list[str] | None = None, inputs: Iterable[str] = ()):
+    def __init__(
+        self,
+        reader: Reader,
+        split: str,
+        mode: str = "paired",
+        pairs=None,
+        truth: bool = False,
+        augment_source: Augmenter | None = None,
+        augment_target: Augmenter | None = None,
+        ids: list[str] | None = None,
+        inputs: Iterable[str] = (),
+    ):
         if mode not in PAIR_MODES:
             raise ValueError(f"pair mode {mode!r}: choose one of {PAIR_MODES}")
         self.reader, self.split, self.mode, self.truth = reader, split, mode, truth
@@ -95,8 +104,10 @@ class PairDataset(Dataset):
         known = set(self.ids)
         missing = [name for pair in (pairs or []) for name in pair if name not in known]
         if missing:
-            raise ValueError(f"{reader.root}: pairs of split {split!r} name samples that are not in the split's "
-                             f"list {sorted(set(missing))[:5]}")
+            raise ValueError(
+                f"{reader.root}: pairs of split {split!r} name samples that are not in the split's "
+                f"list {sorted(set(missing))[:5]}"
+            )
         self.pairs = pairs
         self.augment_source, self.augment_target = augment_source, augment_target
         self.inputs = check_inputs(inputs)
@@ -167,20 +178,39 @@ class GarmentDataModule(pl.LightningDataModule):
             ``PersonSample.inputs``; None (the default): none.
     """
 
-    def __init__(self, root: str | None = None, format: str = "canonical", size: str = "128x96",
-                 label_map: str | dict | None = None, densepose: str = "iuv", reader_options: dict | None = None,
-                 train_pairs: str = "paired", eval_pairs: str = "transfer", eval_seed: int = 0,
-                 eval_limit: int | None = None, augment_source: str | dict | None = None,
-                 augment_target: str | dict | None = None, batch_size: int = 8, eval_batch_size: int | None = None,
-                 num_workers: int = 0, synthetic: dict | None = None, val_holdout: float = 0.05,
-                 pin_memory: bool | None = None, inputs: list[str] | None = None):
+    def __init__(
+        self,
+        root: str | None = None,
+        format: str = "canonical",
+        size: str = "128x96",
+        label_map: str | dict | None = None,
+        densepose: str = "iuv",
+        reader_options: dict | None = None,
+        train_pairs: str = "paired",
+        eval_pairs: str = "transfer",
+        eval_seed: int = 0,
+        eval_limit: int | None = None,
+        augment_source: str | dict | None = None,
+        augment_target: str | dict | None = None,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        synthetic: dict | None = None,
+        val_holdout: float = 0.05,
+        pin_memory: bool | None = None,
+        inputs: list[str] | None = None,
+    ):
         super().__init__()
         self.save_hyperparameters()
         for name, mode in (("train_pairs", train_pairs), ("eval_pairs", eval_pairs)):
             if mode not in PAIR_MODES:
                 raise ValueError(f"{name} {mode!r}: choose one of {PAIR_MODES}")
-        for name, value, least in (("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1),
-                                    ("num_workers", num_workers, 0), ("eval_limit", eval_limit, 1)):
+        for name, value, least in (
+            ("batch_size", batch_size, 1),
+            ("eval_batch_size", eval_batch_size, 1),
+            ("num_workers", num_workers, 0),
+            ("eval_limit", eval_limit, 1),
+        ):
             if value is not None and (not isinstance(value, int) or value < least):
                 raise ValueError(f"data.init_args.{name} {value!r}: must be an integer >= {least}")
         if pin_memory not in (None, True, False):
@@ -203,10 +233,13 @@ class GarmentDataModule(pl.LightningDataModule):
         meta = read_json(self.root / "meta.json") if self.builtin else None
         if not self.builtin:
             return
-        settings = SynthSettings(seed=self.synthetic["seed"], height=self.size[0], width=self.size[1],
-                                 counts={split: self.synthetic[split] for split in ("train", "val", "test")},
-                                 transfers_per_target={"train": 0, "val": self.synthetic["transfers"],
-                                                       "test": self.synthetic["transfers"]})
+        settings = SynthSettings(
+            seed=self.synthetic["seed"],
+            height=self.size[0],
+            width=self.size[1],
+            counts={split: self.synthetic[split] for split in ("train", "val", "test")},
+            transfers_per_target={"train": 0, "val": self.synthetic["transfers"], "test": self.synthetic["transfers"]},
+        )
         done = (meta or {}).get("status") == "complete"
         has_val = "val" in ((meta or {}).get("settings") or {}).get("counts", {})
         if not done or (settings.counts["val"] and not has_val):  # absent, interrupted, or without validation
@@ -229,8 +262,14 @@ class GarmentDataModule(pl.LightningDataModule):
 
     def make_reader(self) -> Reader:
         hp = self.hparams
-        return make_reader(hp.format, self.root, size=self.size, label_map=hp.label_map, densepose=hp.densepose,
-                           **(hp.reader_options or {}))
+        return make_reader(
+            hp.format,
+            self.root,
+            size=self.size,
+            label_map=hp.label_map,
+            densepose=hp.densepose,
+            **(hp.reader_options or {}),
+        )
 
     def has_split(self, split: str) -> bool:
         """Whether the data set has ``split`` with samples (a layout that knows no such split says no)."""
@@ -250,8 +289,10 @@ class GarmentDataModule(pl.LightningDataModule):
         ids = self.reader.ids("train")
         count = int(holdout) if holdout >= 1 else max(2, round(len(ids) * holdout))
         if count >= len(ids):
-            raise ValueError(f"data.init_args.val_holdout {holdout}: holds out {count} of the {len(ids)} train "
-                             "samples, leaving none to train on")
+            raise ValueError(
+                f"data.init_args.val_holdout {holdout}: holds out {count} of the {len(ids)} train "
+                "samples, leaving none to train on"
+            )
         return "train", ids[-count:]
 
     def training_ids(self) -> list[str] | None:
@@ -261,8 +302,9 @@ class GarmentDataModule(pl.LightningDataModule):
             return None
         return self.reader.ids("train")[: -len(held_out)]
 
-    def evaluation_pairs(self, split: str = "test", ids: list[str] | None = None
-                         ) -> tuple[list[tuple[str, str]], bool, str]:
+    def evaluation_pairs(
+        self, split: str = "test", ids: list[str] | None = None
+    ) -> tuple[list[tuple[str, str]], bool, str]:
         """``(pairs, with truth, source)`` of ``split`` (only ``ids`` of it, when given) for ``eval_pairs`` (see the
         module docstring)."""
         hp, reader = self.hparams, self.reader
@@ -279,8 +321,11 @@ class GarmentDataModule(pl.LightningDataModule):
         where = split if chosen is None else f"the held-out tail of {split} ({len(ids)} ids)"
         if hp.eval_pairs == "paired":
             return evaluation_pairs(ids, "paired"), False, f"each {where} person with their own garment"
-        return (evaluation_pairs(ids, hp.eval_pairs, hp.eval_seed), False,
-                f"seeded draw from {where} (eval_seed {hp.eval_seed})")
+        return (
+            evaluation_pairs(ids, hp.eval_pairs, hp.eval_seed),
+            False,
+            f"seeded draw from {where} (eval_seed {hp.eval_seed})",
+        )
 
     def evaluation_dataset(self, split: str = "test", ids: list[str] | None = None) -> PairDataset:
         pairs, truth, source = self.evaluation_pairs(split, ids)
@@ -290,8 +335,7 @@ class GarmentDataModule(pl.LightningDataModule):
             self.val_pairs_source = source
         if self.hparams.eval_limit is not None:
             pairs = pairs[: self.hparams.eval_limit]
-        return PairDataset(self.reader, split, self.hparams.eval_pairs, pairs, truth=truth, ids=ids,
-                           inputs=self.inputs)
+        return PairDataset(self.reader, split, self.hparams.eval_pairs, pairs, truth=truth, ids=ids, inputs=self.inputs)
 
     def setup(self, stage: str | None = None) -> None:
         """Build the reader once; the training pairs and the validation pairs for ``fit`` (or no stage), the
@@ -300,11 +344,20 @@ class GarmentDataModule(pl.LightningDataModule):
         if self.reader is None:
             self.reader = self.make_reader()
         if stage in (None, "fit") and "train" not in self.datasets:
-            augment = {side: Augmenter(spec) if spec else None
-                       for side, spec in (("source", hp.augment_source), ("target", hp.augment_target))}
-            self.datasets["train"] = PairDataset(self.reader, "train", hp.train_pairs, None,
-                                                 augment_source=augment["source"], augment_target=augment["target"],
-                                                 ids=self.training_ids(), inputs=self.inputs)
+            augment = {
+                side: Augmenter(spec) if spec else None
+                for side, spec in (("source", hp.augment_source), ("target", hp.augment_target))
+            }
+            self.datasets["train"] = PairDataset(
+                self.reader,
+                "train",
+                hp.train_pairs,
+                None,
+                augment_source=augment["source"],
+                augment_target=augment["target"],
+                ids=self.training_ids(),
+                inputs=self.inputs,
+            )
         if stage in (None, "fit", "validate") and "val" not in self.datasets:
             self.datasets["val"] = self.evaluation_dataset(*self.validation_ids())
         if stage in (None, "test", "predict") and "test" not in self.datasets:
@@ -313,9 +366,17 @@ class GarmentDataModule(pl.LightningDataModule):
     def _loader(self, split: str, batch_size: int, sampler: DistributedSampler | None = None) -> DataLoader:
         workers, pin = self.hparams.num_workers, self.hparams.pin_memory
         pin = torch.cuda.is_available() if pin is None else pin
-        return DataLoader(self.datasets[split], batch_size=batch_size, sampler=sampler, num_workers=workers,
-                          collate_fn=collate, persistent_workers=workers > 0, drop_last=False, pin_memory=pin,
-                          generator=torch.Generator().manual_seed(torch.initial_seed()))  # not the global one
+        return DataLoader(
+            self.datasets[split],
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=workers,
+            collate_fn=collate,
+            persistent_workers=workers > 0,
+            drop_last=False,
+            pin_memory=pin,
+            generator=torch.Generator().manual_seed(torch.initial_seed()),
+        )  # not the global one
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled training batches whose order and draws depend on the run's seed (``seed_everything``), the
@@ -324,8 +385,9 @@ class GarmentDataModule(pl.LightningDataModule):
         if trainer is None:
             return self._loader("train", self.hparams.batch_size, ResumableSampler(len(self.datasets["train"]), seed))
         seed = trainer.strategy.broadcast(seed)  # one order for all processes, even in a run that was never seeded
-        sampler = ResumableSampler(len(self.datasets["train"]), seed, trainer.world_size, trainer.global_rank,
-                                   self._train_position)
+        sampler = ResumableSampler(
+            len(self.datasets["train"]), seed, trainer.world_size, trainer.global_rank, self._train_position
+        )
         return self._loader("train", self.hparams.batch_size, sampler)
 
     def _train_position(self) -> tuple[int, int]:

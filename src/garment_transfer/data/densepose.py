@@ -70,12 +70,13 @@ def encode(index: np.ndarray, uv: np.ndarray | None, encoding: str, source: str 
 
 def encode_rendering(picture: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 colour DensePose picture -> (3, H, W) float32 in [-1, 1]."""
-    return (np.moveaxis(picture, -1, 0).astype(np.float32) / 127.5 - 1.0)
+    return np.moveaxis(picture, -1, 0).astype(np.float32) / 127.5 - 1.0
 
 
 # ------------------------------------------------------------------------------------------------ checked reading
-def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv", jpeg: bool | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def iuv_from_picture(
+    picture: np.ndarray, path, order: str = "iuv", jpeg: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """An IUV picture as read (mode kept) -> ``(index (H, W) uint8 part indices, uv (2, H, W) float32 in [0, 1])``.
 
     Args:
@@ -89,11 +90,15 @@ def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv", jpeg: bool |
     """
     path = Path(path)
     if jpeg or (jpeg is None and path.suffix.lower() in (".jpg", ".jpeg")):
-        raise ValueError(f"{path}: a JPEG cannot hold DensePose IUV (lossy): is this a colour rendering (VITON-HD's "
-                         "image-densepose/*.jpg)? Use densepose: rendering with densepose_files: rendering")
+        raise ValueError(
+            f"{path}: a JPEG cannot hold DensePose IUV (lossy): is this a colour rendering (VITON-HD's "
+            "image-densepose/*.jpg)? Use densepose: rendering with densepose_files: rendering"
+        )
     if picture.ndim == 2:
-        raise ValueError(f"{path}: one channel where IUV (3 channels) is expected: a grey DensePose part-index "
-                         "picture? Use densepose_files: parts with densepose: parts")
+        raise ValueError(
+            f"{path}: one channel where IUV (3 channels) is expected: a grey DensePose part-index "
+            "picture? Use densepose_files: parts with densepose: parts"
+        )
     if picture.ndim != 3 or picture.shape[-1] != 3:
         raise ValueError(f"{path}: expected an (H, W, 3) IUV picture, got shape {picture.shape}")
     if order == "vui":
@@ -102,14 +107,20 @@ def iuv_from_picture(picture: np.ndarray, path, order: str = "iuv", jpeg: bool |
     if index.max() >= DENSEPOSE_NUM_PARTS:
         last = picture[..., 2]
         if order == "iuv" and last.max() < DENSEPOSE_NUM_PARTS and last.any():
-            raise ValueError(f"{path}: part index {int(index.max())} > 24 in the first channel while the third holds "
-                             "0..24: channels in V, U, I order, as cv2.imwrite writes detectron2's IUV? Use "
-                             "densepose_files: iuv_bgr")
-        raise ValueError(f"{path}: part index {int(index.max())} > 24: is this a colour rendering (VITON-HD's "
-                         "image-densepose)? Use densepose_files: rendering with densepose: rendering")
+            raise ValueError(
+                f"{path}: part index {int(index.max())} > 24 in the first channel while the third holds "
+                "0..24: channels in V, U, I order, as cv2.imwrite writes detectron2's IUV? Use "
+                "densepose_files: iuv_bgr"
+            )
+        raise ValueError(
+            f"{path}: part index {int(index.max())} > 24: is this a colour rendering (VITON-HD's "
+            "image-densepose)? Use densepose_files: rendering with densepose: rendering"
+        )
     if index.any() and (picture[..., 1] == index).all() and (picture[..., 2] == index).all():
-        raise ValueError(f"{path}: all three channels are equal (a grey part-index picture saved as RGB?), so U and V "
-                         "would be I / 255; use densepose_files: parts with densepose: parts")
+        raise ValueError(
+            f"{path}: all three channels are equal (a grey part-index picture saved as RGB?), so U and V "
+            "would be I / 255; use densepose_files: parts with densepose: parts"
+        )
     uv = np.moveaxis(picture[..., 1:], -1, 0).astype(np.float32) / 255.0
     return index, uv
 
@@ -129,9 +140,11 @@ def rendering_from_picture(picture: np.ndarray, path) -> np.ndarray:
         raise ValueError(f"{path}: expected an (H, W, 3) colour DensePose rendering, got shape {picture.shape}")
     spread = picture.max(axis=-1).astype(np.int16) - picture.min(axis=-1)
     if picture.max() > BLACK and spread.max() <= GREY_SPREAD:
-        raise ValueError(f"{path}: grey (its channels are equal), not a colour rendering as densepose_files: "
-                         "rendering declares (VITON-HD's image-densepose): a grey DensePose part index? Use "
-                         "densepose_files: parts with densepose: parts")
+        raise ValueError(
+            f"{path}: grey (its channels are equal), not a colour rendering as densepose_files: "
+            "rendering declares (VITON-HD's image-densepose): a grey DensePose part index? Use "
+            "densepose_files: parts with densepose: parts"
+        )
     return picture
 
 
@@ -158,13 +171,16 @@ def index_from_image(image: np.ndarray, path) -> np.ndarray:
         if grey and (image[..., 2] == image[..., 0]).all():
             image = image[..., 0]
         else:
-            raise ValueError(f"{path}: colour channels where a grey DensePose part index is expected: an IUV picture "
-                             "(use densepose_files: iuv) or a colour rendering (densepose_files: rendering)?")
+            raise ValueError(
+                f"{path}: colour channels where a grey DensePose part index is expected: an IUV picture "
+                "(use densepose_files: iuv) or a colour rendering (densepose_files: rendering)?"
+            )
     if image.ndim != 2:
         raise ValueError(f"{path}: expected an (H, W) DensePose part index, got shape {image.shape}")
     if image.max(initial=0) >= DENSEPOSE_NUM_PARTS:
-        raise ValueError(f"{path}: DensePose part index {int(image.max())} > 24: not a part-index picture (a colour "
-                         "rendering?)")
+        raise ValueError(
+            f"{path}: DensePose part index {int(image.max())} > 24: not a part-index picture (a colour rendering?)"
+        )
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
@@ -181,8 +197,10 @@ def index_from_array(array: np.ndarray, path) -> np.ndarray:
         raise ValueError(f"{path}: expected an (H, W) DensePose part index, got shape {array.shape} (IUV channels?)")
     if np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all() or (array != np.round(array)).any():
-            raise ValueError(f"{path}: float DensePose part index holds values that are not whole numbers (U or V, "
-                             "or a resized map?)")
+            raise ValueError(
+                f"{path}: float DensePose part index holds values that are not whole numbers (U or V, "
+                "or a resized map?)"
+            )
     elif not np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_:
         raise ValueError(f"{path}: DensePose part index of dtype {array.dtype}, expected integers")
     if array.size and (array.min() < 0 or array.max() >= DENSEPOSE_NUM_PARTS):

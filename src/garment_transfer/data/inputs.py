@@ -29,8 +29,10 @@ from garment_transfer.data.samples import PersonSample
 def _keypoints(person: PersonSample, name: str) -> torch.Tensor:
     """The person's (K, 3) keypoints, or a ValueError saying that the input ``name`` needs them."""
     if person.keypoints is None:
-        raise ValueError(f"sample {person.id!r} has no keypoints, which the {name} input needs (a data set without "
-                         "keypoint files, or an augmented sample: augmentation drops them)")
+        raise ValueError(
+            f"sample {person.id!r} has no keypoints, which the {name} input needs (a data set without "
+            "keypoint files, or an augmented sample: augmentation drops them)"
+        )
     return person.keypoints
 
 

@@ -60,8 +60,9 @@ def encode_png(array: np.ndarray, palette: np.ndarray | None = None, level: int 
     return buffer.getvalue()
 
 
-def write_png(path: str | os.PathLike, array: np.ndarray, palette: np.ndarray | None = None,
-              level: int = PNG_COMPRESS_LEVEL) -> None:
+def write_png(
+    path: str | os.PathLike, array: np.ndarray, palette: np.ndarray | None = None, level: int = PNG_COMPRESS_LEVEL
+) -> None:
     atomic_write_bytes(path, encode_png(array, palette, level))
 
 
@@ -124,8 +125,9 @@ def read_image(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
         FileNotFoundError: naming the file when it is missing.
         ValueError: naming the file when it cannot be decoded.
     """
-    return _decoded(path, lambda image: np.asarray(image if mode is None or image.mode == mode
-                                                   else image.convert(mode)))
+    return _decoded(
+        path, lambda image: np.asarray(image if mode is None or image.mode == mode else image.convert(mode))
+    )
 
 
 def read_image_and_format(path: str | os.PathLike) -> tuple[np.ndarray, str]:

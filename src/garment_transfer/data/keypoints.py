@@ -41,21 +41,80 @@ from garment_transfer.data.io import read_npy
 BODY_25 = 25
 COCO_18 = 18
 BODY_25_NAMES = (
-    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
-    "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "right_eye",
-    "left_eye", "right_ear", "left_ear", "left_big_toe", "left_small_toe", "left_heel", "right_big_toe",
-    "right_small_toe", "right_heel",
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "mid_hip",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
+    "left_big_toe",
+    "left_small_toe",
+    "left_heel",
+    "right_big_toe",
+    "right_small_toe",
+    "right_heel",
 )
 COCO_18_NAMES = (
-    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
-    "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye",
-    "right_ear", "left_ear",
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
 )
 BODY_25_TO_COCO_18 = tuple(BODY_25_NAMES.index(name) for name in COCO_18_NAMES)
 # limbs drawn by OpenPose's renderer (BODY_25; the COCO-18 ones are those whose both ends COCO-18 has)
-BODY_25_LIMBS = ((1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11), (8, 12),
-                 (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19), (19, 20), (14, 21),
-                 (11, 22), (22, 23), (11, 24))
+BODY_25_LIMBS = (
+    (1, 8),
+    (1, 2),
+    (1, 5),
+    (2, 3),
+    (3, 4),
+    (5, 6),
+    (6, 7),
+    (8, 9),
+    (9, 10),
+    (10, 11),
+    (8, 12),
+    (12, 13),
+    (13, 14),
+    (1, 0),
+    (0, 15),
+    (15, 17),
+    (0, 16),
+    (16, 18),
+    (14, 19),
+    (19, 20),
+    (14, 21),
+    (11, 22),
+    (22, 23),
+    (11, 24),
+)
 DRESSCODE_FRAME = (512, 384)  # (H, W) of DressCode's keypoint coordinates
 MISSING = (-1.0, -1.0, 0.0)
 
@@ -69,8 +128,10 @@ class HeatmapSpec:
     width: int
 
 
-HEATMAPS = {"pfafn": HeatmapSpec(radius=5, height=256, width=192),
-            "gpvton": HeatmapSpec(radius=8, height=512, width=384)}
+HEATMAPS = {
+    "pfafn": HeatmapSpec(radius=5, height=256, width=192),
+    "gpvton": HeatmapSpec(radius=8, height=512, width=384),
+}
 
 
 def mark_missing(points: np.ndarray) -> np.ndarray:
@@ -136,8 +197,9 @@ def read_dresscode_keypoints(path: str | Path) -> np.ndarray:
     except (TypeError, ValueError):
         array = np.zeros(0)
     if array.ndim != 2 or array.shape[1] < 3 or len(array) != COCO_18:
-        raise ValueError(f"{path}: 'keypoints' must be 18 entries of [x, y, score, id], got "
-                         f"{getattr(array, 'shape', None)}")
+        raise ValueError(
+            f"{path}: 'keypoints' must be 18 entries of [x, y, score, id], got {getattr(array, 'shape', None)}"
+        )
     return mark_missing(array[:, :3])
 
 
@@ -254,13 +316,25 @@ def openpose_document(points: np.ndarray, key: str = "pose_keypoints_2d") -> dic
     GP-VTON) with version 1.3 and the empty face / hand / 3-D lists it writes, or the older ``pose_keypoints``
     (COCO-18: the VITON packs of CP-VTON and PF-AFN) with version 1.0."""
     if key == "pose_keypoints_2d":
-        person = {"person_id": [-1], key: _openpose_triples(points), "face_keypoints_2d": [],
-                  "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [], "pose_keypoints_3d": [],
-                  "face_keypoints_3d": [], "hand_left_keypoints_3d": [], "hand_right_keypoints_3d": []}
+        person = {
+            "person_id": [-1],
+            key: _openpose_triples(points),
+            "face_keypoints_2d": [],
+            "hand_left_keypoints_2d": [],
+            "hand_right_keypoints_2d": [],
+            "pose_keypoints_3d": [],
+            "face_keypoints_3d": [],
+            "hand_left_keypoints_3d": [],
+            "hand_right_keypoints_3d": [],
+        }
         return {"version": 1.3, "people": [person]}
     if key == "pose_keypoints":
-        person = {"face_keypoints": [], key: _openpose_triples(points), "hand_right_keypoints": [],
-                  "hand_left_keypoints": []}
+        person = {
+            "face_keypoints": [],
+            key: _openpose_triples(points),
+            "hand_right_keypoints": [],
+            "hand_left_keypoints": [],
+        }
         return {"version": 1.0, "people": [person]}
     raise ValueError(f"OpenPose key {key!r}: choose pose_keypoints_2d or pose_keypoints")
 

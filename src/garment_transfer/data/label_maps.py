@@ -54,8 +54,9 @@ class LabelMap:
         mapped = self.lut()[labels]
         if (mapped < 0).any():
             unknown = np.unique(labels[mapped < 0]).tolist()
-            raise ValueError(f"{source}: label ids {unknown} are not in label map {self.name!r} "
-                             f"(it knows {sorted(self.table)})")
+            raise ValueError(
+                f"{source}: label ids {unknown} are not in label map {self.name!r} (it knows {sorted(self.table)})"
+            )
         return mapped.astype(np.uint8)
 
 

@@ -10,17 +10,47 @@ import numpy as np
 
 # CIHP ids (VITON-HD ``image-parse-v3``). As LIP, except 10 is torso skin / neck.
 CIHP = {
-    "background": 0, "hat": 1, "hair": 2, "glove": 3, "sunglasses": 4, "upper_clothes": 5, "dress": 6,
-    "coat": 7, "socks": 8, "pants": 9, "torso_skin": 10, "scarf": 11, "skirt": 12, "face": 13,
-    "left_arm": 14, "right_arm": 15, "left_leg": 16, "right_leg": 17, "left_shoe": 18, "right_shoe": 19,
+    "background": 0,
+    "hat": 1,
+    "hair": 2,
+    "glove": 3,
+    "sunglasses": 4,
+    "upper_clothes": 5,
+    "dress": 6,
+    "coat": 7,
+    "socks": 8,
+    "pants": 9,
+    "torso_skin": 10,
+    "scarf": 11,
+    "skirt": 12,
+    "face": 13,
+    "left_arm": 14,
+    "right_arm": 15,
+    "left_leg": 16,
+    "right_leg": 17,
+    "left_shoe": 18,
+    "right_shoe": 19,
 }
 CIHP_NAMES = tuple(sorted(CIHP, key=CIHP.get))
 
 # DensePose part index I (0 background). The engine renders a front view and uses one index per part.
 DENSEPOSE = {
-    "background": 0, "torso_back": 1, "torso_front": 2, "right_hand": 3, "left_hand": 4, "left_foot": 5,
-    "right_foot": 6, "upper_leg_right": 7, "upper_leg_left": 8, "lower_leg_right": 11, "lower_leg_left": 12,
-    "upper_arm_left": 15, "upper_arm_right": 16, "lower_arm_left": 19, "lower_arm_right": 20, "head": 23,
+    "background": 0,
+    "torso_back": 1,
+    "torso_front": 2,
+    "right_hand": 3,
+    "left_hand": 4,
+    "left_foot": 5,
+    "right_foot": 6,
+    "upper_leg_right": 7,
+    "upper_leg_left": 8,
+    "lower_leg_right": 11,
+    "lower_leg_left": 12,
+    "upper_arm_left": 15,
+    "upper_arm_right": 16,
+    "lower_arm_left": 19,
+    "lower_arm_right": 20,
+    "head": 23,
 }
 DENSEPOSE_NUM_PARTS = 25  # indices 0..24
 
@@ -50,8 +80,18 @@ def _palette(n: int, seed: int) -> np.ndarray:
 # in-shop garment's map holds its garment parts only. Trousers and shorts have no skirt part: their waist band is
 # split between the legs at the garment's middle.
 GARMENT_PARTS = {
-    "background": 0, "left_sleeve": 1, "torso": 2, "right_sleeve": 3, "left_arm": 4, "right_arm": 5, "neck": 6,
-    "left_leg": 7, "skirt": 8, "right_leg": 9, "left_leg_skin": 10, "right_leg_skin": 11,
+    "background": 0,
+    "left_sleeve": 1,
+    "torso": 2,
+    "right_sleeve": 3,
+    "left_arm": 4,
+    "right_arm": 5,
+    "neck": 6,
+    "left_leg": 7,
+    "skirt": 8,
+    "right_leg": 9,
+    "left_leg_skin": 10,
+    "right_leg_skin": 11,
 }
 GARMENT_PART_NAMES = tuple(sorted(GARMENT_PARTS, key=GARMENT_PARTS.get))
 
@@ -60,7 +100,7 @@ def _mirrored(name: str) -> str:
     """The part on the other side: ``left_*`` <-> ``right_*``; a middle part is its own."""
     for side, other in (("left_", "right_"), ("right_", "left_")):
         if name.startswith(side):
-            return other + name[len(side):]
+            return other + name[len(side) :]
     return name
 
 

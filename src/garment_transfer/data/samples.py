@@ -156,8 +156,14 @@ def collate(items: list):
     if first is None:
         return None
     if is_dataclass(first):
-        return type(first)(**{f.name: (_stack_dict if f.metadata.get("collate") == "stack" else collate)(
-            [getattr(item, f.name) for item in items]) for f in fields(first)})
+        return type(first)(
+            **{
+                f.name: (_stack_dict if f.metadata.get("collate") == "stack" else collate)(
+                    [getattr(item, f.name) for item in items]
+                )
+                for f in fields(first)
+            }
+        )
     return list(items)
 
 
@@ -169,8 +175,14 @@ def _stack_dict(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]
     return {key: torch.stack([item[key] for item in items]) for key in keys}
 
 
-def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: torch.Tensor, id,
-                        cloth: torch.Tensor | None = None, cloth_mask: torch.Tensor | None = None) -> PersonSample:
+def person_from_parsing(
+    image: torch.Tensor,
+    parsing: torch.Tensor,
+    densepose: torch.Tensor,
+    id,
+    cloth: torch.Tensor | None = None,
+    cloth_mask: torch.Tensor | None = None,
+) -> PersonSample:
     """A :class:`PersonSample` (single or batched) from an image, its 7-class parsing and DensePose, the masks
     derived as the readers derive them (an upper garment). A person built from a prediction (a transfer result) or
     from a user's photo has no in-shop garment: by default its worn garment ``G`` and ``M^g`` stand in for ``C`` and
@@ -182,10 +194,14 @@ def person_from_parsing(image: torch.Tensor, parsing: torch.Tensor, densepose: t
     """
     garment_mask = (parsing == UPPER_GARMENT).unsqueeze(-3).to(image.dtype)
     return PersonSample(
-        image=image, parsing=parsing, densepose=densepose,
+        image=image,
+        parsing=parsing,
+        densepose=densepose,
         cloth=image * garment_mask if cloth is None else cloth,
         cloth_mask=garment_mask if cloth_mask is None else cloth_mask,
-        garment_mask=garment_mask, skin_mask=(parsing == UPPER_SKIN).unsqueeze(-3).to(image.dtype),
-        remaining=torch.stack([parsing == c for c in REMAINING], dim=-3).to(image.dtype), id=id,
-        category="upper" if isinstance(id, str) else ["upper"] * len(id))
-
+        garment_mask=garment_mask,
+        skin_mask=(parsing == UPPER_SKIN).unsqueeze(-3).to(image.dtype),
+        remaining=torch.stack([parsing == c for c in REMAINING], dim=-3).to(image.dtype),
+        id=id,
+        category="upper" if isinstance(id, str) else ["upper"] * len(id),
+    )

@@ -49,7 +49,7 @@ class ResumableSampler(DistributedSampler):
         order = rng.permutation(size)
         seeds = rng.integers(2**31 - 1, size=size)
         positions = np.resize(np.arange(size), self.total_size)  # pad by wrapping round, as DistributedSampler
-        mine = positions[self.rank::self.num_replicas]
+        mine = positions[self.rank :: self.num_replicas]
         return [(int(order[p]), int(seeds[p])) for p in mine]
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
@@ -63,8 +63,10 @@ class EvaluationShards(DistributedSampler):
 
     def __init__(self, size: int, replicas: int, rank: int):
         if size < replicas:
-            raise ValueError(f"the evaluation set has {size} pairs, fewer than the {replicas} processes: every "
-                             "process needs at least one (raise data.eval_limit or use fewer devices)")
+            raise ValueError(
+                f"the evaluation set has {size} pairs, fewer than the {replicas} processes: every "
+                "process needs at least one (raise data.eval_limit or use fewer devices)"
+            )
         super().__init__(range(size), num_replicas=replicas, rank=rank, shuffle=False, drop_last=False)
         self.total_size = size
         self.num_samples = len(range(rank, size, replicas))

@@ -9,5 +9,18 @@ from garment_transfer.evaluation.lpips import LPIPS
 from garment_transfer.evaluation.preprocessing import PREPROCESSING, from_uint8, to_uint8
 from garment_transfer.evaluation.results import METRICS, EvaluationResult, format_table, write_results
 
-__all__ = ["Evaluator", "EvaluationResult", "InceptionV3Features", "LPIPS", "METRICS", "PREPROCESSING", "PROTOCOLS",
-           "evaluate_folder", "format_table", "from_uint8", "read_pairs_file", "to_uint8", "write_results"]
+__all__ = [
+    "Evaluator",
+    "EvaluationResult",
+    "InceptionV3Features",
+    "LPIPS",
+    "METRICS",
+    "PREPROCESSING",
+    "PROTOCOLS",
+    "evaluate_folder",
+    "format_table",
+    "from_uint8",
+    "read_pairs_file",
+    "to_uint8",
+    "write_results",
+]

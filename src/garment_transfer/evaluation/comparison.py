@@ -45,8 +45,10 @@ class Difference:
 def _check(scores: np.ndarray, name: str) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim not in (2, 3) or (scores.ndim == 3 and scores.shape[2] != 2) or 0 in scores.shape[:2]:
-        raise ValueError(f"{name}: expected (seeds, pairs) values or (seeds, pairs, 2) numerators and denominators, "
-                         f"got shape {scores.shape}")
+        raise ValueError(
+            f"{name}: expected (seeds, pairs) values or (seeds, pairs, 2) numerators and denominators, "
+            f"got shape {scores.shape}"
+        )
     return scores
 
 
@@ -72,8 +74,9 @@ def summary(scores: np.ndarray) -> tuple[float, float]:
     return float(metric(_check(scores, "scores"))), float(seeds.std(ddof=1)) if len(seeds) > 1 else 0.0
 
 
-def bootstrap_difference(a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES, level: float = LEVEL,
-                         seed: int = 0) -> Difference:
+def bootstrap_difference(
+    a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0
+) -> Difference:
     """The paired bootstrap interval of metric(A) - metric(B) (module docstring).
 
     Args:

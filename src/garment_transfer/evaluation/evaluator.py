@@ -46,8 +46,10 @@ PAIRED_METRICS = PIXEL_METRICS + ("lpips",)
 INCEPTION_METRICS = ("fid", "kid", "is")
 NO_REFERENCE = "unpaired protocol: no reference image to compare with"
 NO_INCEPTION = f"no Inception weights file configured (inception / --inception: torch-fidelity's {WEIGHTS_FILE})"
-NO_LPIPS = ("no LPIPS weights configured (lpips / --lpips: the lpips package's v0.1 vgg.pth or alex.pth, with "
-            "lpips_backbone / --lpips-backbone: torchvision's vgg16-397923af.pth or alexnet-owt-7be5be79.pth)")
+NO_LPIPS = (
+    "no LPIPS weights configured (lpips / --lpips: the lpips package's v0.1 vgg.pth or alex.pth, with "
+    "lpips_backbone / --lpips-backbone: torchvision's vgg16-397923af.pth or alexnet-owt-7be5be79.pth)"
+)
 
 
 def _check_images(name: str, images: torch.Tensor) -> None:
@@ -73,10 +75,19 @@ class Evaluator(nn.Module):
         FileNotFoundError: a configured weights file does not exist.
     """
 
-    def __init__(self, inception: str | Path | None = None, lpips: str | Path | None = None,
-                 lpips_backbone: str | Path | None = None, metrics: Sequence[str] = METRICS, reference: bool = True,
-                 kid_subsets: int = KID_SUBSETS, kid_subset_size: int = KID_SUBSET_SIZE, is_splits: int = IS_SPLITS,
-                 seed: int = SEED, inception_size: int = INPUT_SIZE) -> None:
+    def __init__(
+        self,
+        inception: str | Path | None = None,
+        lpips: str | Path | None = None,
+        lpips_backbone: str | Path | None = None,
+        metrics: Sequence[str] = METRICS,
+        reference: bool = True,
+        kid_subsets: int = KID_SUBSETS,
+        kid_subset_size: int = KID_SUBSET_SIZE,
+        is_splits: int = IS_SPLITS,
+        seed: int = SEED,
+        inception_size: int = INPUT_SIZE,
+    ) -> None:
         super().__init__()
         unknown = sorted(set(metrics) - set(METRICS))
         if unknown or not metrics:
@@ -102,9 +113,15 @@ class Evaluator(nn.Module):
         self.lpips_mean = MeanMetric(nan_strategy="error") if "lpips" in self._networks else None
         self.fidelity = None
         if "inception" in self._networks:
-            self.fidelity = InceptionStatistics(fid="fid" in self.metrics, kid="kid" in self.metrics,
-                                                inception_score="is" in self.metrics, kid_subsets=kid_subsets,
-                                                kid_subset_size=kid_subset_size, is_splits=is_splits, seed=seed)
+            self.fidelity = InceptionStatistics(
+                fid="fid" in self.metrics,
+                kid="kid" in self.metrics,
+                inception_score="is" in self.metrics,
+                kid_subsets=kid_subsets,
+                kid_subset_size=kid_subset_size,
+                is_splits=is_splits,
+                seed=seed,
+            )
 
     def _active(self, names: Sequence[str]) -> bool:
         return any(m in self.metrics and m not in self.unavailable for m in names)
@@ -116,8 +133,13 @@ class Evaluator(nn.Module):
         return network
 
     @torch.no_grad()
-    def update(self, pred: torch.Tensor, reference: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-               real: torch.Tensor | None = None) -> None:
+    def update(
+        self,
+        pred: torch.Tensor,
+        reference: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        real: torch.Tensor | None = None,
+    ) -> None:
         """Add a batch.
 
         Args:
@@ -131,11 +153,15 @@ class Evaluator(nn.Module):
         """
         _check_images("pred", pred)
         if self.reference and reference is None:
-            raise ValueError("reference: this evaluator compares each result with a reference (reference=True); "
-                             "pass the reference images, or build it with reference=False (unpaired protocol)")
+            raise ValueError(
+                "reference: this evaluator compares each result with a reference (reference=True); "
+                "pass the reference images, or build it with reference=False (unpaired protocol)"
+            )
         if not self.reference and (reference is not None or mask is not None):
-            raise ValueError("reference / mask: an unpaired evaluator (reference=False) takes no reference or mask; "
-                             "pass real images as real=")
+            raise ValueError(
+                "reference / mask: an unpaired evaluator (reference=False) takes no reference or mask; "
+                "pass real images as real="
+            )
         if reference is not None and reference.shape != pred.shape:
             raise ValueError(f"reference: expected the shape of pred {tuple(pred.shape)}, got {tuple(reference.shape)}")
         if real is not None:
@@ -184,8 +210,12 @@ class Evaluator(nn.Module):
             fidelity, std, fidelity_skipped = self.fidelity.compute()
             values.update(fidelity)
             skipped.update({m: empty if images == 0 else reason for m, reason in fidelity_skipped.items()})
-        return EvaluationResult({m: values[m] for m in METRICS if m in values and m not in skipped},
-                                {m: skipped[m] for m in METRICS if m in skipped}, images, std)
+        return EvaluationResult(
+            {m: values[m] for m in METRICS if m in values and m not in skipped},
+            {m: skipped[m] for m in METRICS if m in skipped},
+            images,
+            std,
+        )
 
     def reset(self) -> None:
         """Forget every image seen (the networks stay loaded)."""

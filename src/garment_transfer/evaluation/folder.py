@@ -39,8 +39,14 @@ from garment_transfer.evaluation.results import METRICS, EvaluationResult
 from garment_transfer.metrics.image import mse_255, psnr_255, ssim_255
 
 PROTOCOLS = ("transfer", "retransfer", "unpaired", "tryon", "tryon_paired", "tryon_unpaired")
-REFERENCES = {"transfer": "truth", "tryon": "truth", "retransfer": "source", "tryon_paired": "target",
-              "unpaired": "real", "tryon_unpaired": "real"}  # protocol -> what each result is compared with
+REFERENCES = {
+    "transfer": "truth",
+    "tryon": "truth",
+    "retransfer": "source",
+    "tryon_paired": "target",
+    "unpaired": "real",
+    "tryon_unpaired": "real",
+}  # protocol -> what each result is compared with
 SEPARATOR = "__"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_LISTED = 5
@@ -92,8 +98,7 @@ def _folder_pairs(results: Path) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def _reader(format: str, root: str | Path, size: tuple[int, int] | None = None,
-            first: Path | None = None) -> Reader:
+def _reader(format: str, root: str | Path, size: tuple[int, int] | None = None, first: Path | None = None) -> Reader:
     """The data set's reader at ``size`` (None: its default), set to read person images and true transfers only."""
     options = {"densepose": "rendering", "densepose_files": "rendering"} if format == "canonical" else {}
     if size is not None:
@@ -103,23 +108,29 @@ def _reader(format: str, root: str | Path, size: tuple[int, int] | None = None,
     except ValueError as error:
         if size is None or "size" not in str(error):
             raise
-        raise ValueError(f"{first}: results of size {size[0]}x{size[1]} cannot be compared with {root}: its reader "
-                         f"does not support that size ({error})") from None
+        raise ValueError(
+            f"{first}: results of size {size[0]}x{size[1]} cannot be compared with {root}: its reader "
+            f"does not support that size ({error})"
+        ) from None
 
 
 def _check_pairs(pairs: list[tuple[str, str, str]], reader: Reader, split: str, protocol: str, where: str) -> None:
     known = set(reader.ids(split))
     unknown = sorted({name for s, t, _ in pairs for name in (s, t) if name not in known})
     if unknown:
-        raise ValueError(f"{where}: pair ids not in split {split!r} of {reader.root}: {unknown[:MAX_LISTED]}"
-                         + (f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""))
+        raise ValueError(
+            f"{where}: pair ids not in split {split!r} of {reader.root}: {unknown[:MAX_LISTED]}"
+            + (f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else "")
+        )
     if REFERENCES[protocol] == "truth":
         truth = set(reader.truth_pairs(split) or ())
         lacking = [(s, t) for s, t, _ in pairs if (s, t) not in truth]
         if lacking:
-            raise ValueError(f"{where}: protocol {protocol!r} needs a true transfer for every pair; {reader.root} has "
-                             f"none for {len(lacking)} pairs, e.g. {lacking[:MAX_LISTED]} (see its "
-                             f"{split}/transfer/pairs.txt, or use --protocol retransfer / unpaired)")
+            raise ValueError(
+                f"{where}: protocol {protocol!r} needs a true transfer for every pair; {reader.root} has "
+                f"none for {len(lacking)} pairs, e.g. {lacking[:MAX_LISTED]} (see its "
+                f"{split}/transfer/pairs.txt, or use --protocol retransfer / unpaired)"
+            )
 
 
 def _pairs(results: Path, protocol: str, reader: Reader | None, split: str, pairs_file, eval_seed: int):
@@ -134,9 +145,11 @@ def _pairs(results: Path, protocol: str, reader: Reader | None, split: str, pair
         return [(i, i, result_name(i, i)) for i in reader.ids(split)], f"{reader.root} ({split}: every person)"
     truth = reader.truth_pairs(split)
     if REFERENCES[protocol] == "truth" and not truth:
-        raise ValueError(f"{reader.root}: protocol {protocol!r} needs true transfers ({split}/transfer/pairs.txt), "
-                         "which this data set does not have; use --protocol retransfer or unpaired (transfer), "
-                         "tryon_paired or tryon_unpaired (try-on)")
+        raise ValueError(
+            f"{reader.root}: protocol {protocol!r} needs true transfers ({split}/transfer/pairs.txt), "
+            "which this data set does not have; use --protocol retransfer or unpaired (transfer), "
+            "tryon_paired or tryon_unpaired (try-on)"
+        )
     if truth:
         return [(s, t, result_name(s, t)) for s, t in truth], f"{reader.root} ({split} true transfers)"
     official = reader.official_pairs(split, paired=False)
@@ -146,8 +159,9 @@ def _pairs(results: Path, protocol: str, reader: Reader | None, split: str, pair
     return [(s, t, result_name(s, t)) for s, t in listed], f"{reader.root} ({split} pairs drawn with eval_seed)"
 
 
-def _references(reader: Reader, split: str, protocol: str, chunk: list[tuple[str, str, str]],
-                size: tuple[int, int]) -> torch.Tensor:
+def _references(
+    reader: Reader, split: str, protocol: str, chunk: list[tuple[str, str, str]], size: tuple[int, int]
+) -> torch.Tensor:
     """(B, 3, H, W) in [-1, 1]: what each listed result of a protocol with a reference is compared with."""
     reference = REFERENCES[protocol]
     if reference == "truth":
@@ -161,8 +175,9 @@ def _images(arrays: list[np.ndarray]) -> torch.Tensor:
     return from_uint8(torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2))
 
 
-def _listed_results(results: Path, protocol: str, data, format: str, split: str, pairs, eval_seed: int
-                    ) -> tuple[list[tuple[str, str, str]], Reader | None, tuple[int, int]]:
+def _listed_results(
+    results: Path, protocol: str, data, format: str, split: str, pairs, eval_seed: int
+) -> tuple[list[tuple[str, str, str]], Reader | None, tuple[int, int]]:
     """The checked pair list of a results folder, the data set's reader at the results' size, and that size."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol {protocol!r}: choose one of {PROTOCOLS}")
@@ -176,8 +191,9 @@ def _listed_results(results: Path, protocol: str, data, format: str, split: str,
         _check_pairs(listed, reader, split, protocol, where)
     missing = [str(results / name) for _, _, name in listed if not (results / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} of {len(listed)} result images are missing (pairs from {where}): "
-                                f"{missing[:MAX_LISTED]}")
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(listed)} result images are missing (pairs from {where}): {missing[:MAX_LISTED]}"
+        )
     first = results / listed[0][2]
     size = read_image(first, "RGB").shape[:2]  # the evaluation size
     if reader is not None and reader.size != size:
@@ -196,8 +212,10 @@ def read_result(path: Path) -> np.ndarray:
     if image.ndim == 3 and image.shape[-1] in (2, 4):
         hidden = int((image[..., -1] < 255).sum())
         if hidden:
-            raise ValueError(f"{path}: {hidden} of {image.shape[0] * image.shape[1]} pixels are transparent (an "
-                             "alpha channel): results are scored as RGB; save them opaque")
+            raise ValueError(
+                f"{path}: {hidden} of {image.shape[0] * image.shape[1]} pixels are transparent (an "
+                "alpha channel): results are scored as RGB; save them opaque"
+            )
         image = image[..., :3] if image.shape[-1] == 4 else np.repeat(image[..., :1], 3, axis=-1)
     return read_image(path, "RGB") if image.ndim != 3 or image.shape[-1] != 3 else image
 
@@ -207,15 +225,23 @@ def _read_results(results: Path, chunk: list[tuple[str, str, str]], size: tuple[
     for _, _, name in chunk:
         image = read_result(results / name)
         if image.shape[:2] != size:
-            raise ValueError(f"{results / name}: size {image.shape[0]}x{image.shape[1]} differs from the other "
-                             f"results' {size[0]}x{size[1]}")
+            raise ValueError(
+                f"{results / name}: size {image.shape[0]}x{image.shape[1]} differs from the other "
+                f"results' {size[0]}x{size[1]}"
+            )
         predictions.append(image)
     return _images(predictions)
 
 
-def per_pair_scores(results: str | Path, protocol: str, data: str | Path, format: str = "canonical",
-                    split: str = "test", eval_seed: int = 0, batch_size: int = 16
-                    ) -> tuple[list[tuple[str, str]], dict[str, np.ndarray]]:
+def per_pair_scores(
+    results: str | Path,
+    protocol: str,
+    data: str | Path,
+    format: str = "canonical",
+    split: str = "test",
+    eval_seed: int = 0,
+    batch_size: int = 16,
+) -> tuple[list[tuple[str, str]], dict[str, np.ndarray]]:
     """Per-pair MSE / PSNR / SSIM of a results folder under a protocol with a reference (``transfer``, ``tryon``,
     ``retransfer``, ``tryon_paired``), on the data set's fixed pairs as :func:`evaluate_folder` lists them: the
     inputs of a paired bootstrap (``evaluation.comparison``) between methods evaluated on the same pairs.
@@ -224,25 +250,38 @@ def per_pair_scores(results: str | Path, protocol: str, data: str | Path, format
         ``([(source, target), ...], {"mse" | "psnr" | "ssim": (pairs,) float64})``.
     """
     if REFERENCES.get(protocol) in (None, "real"):
-        raise ValueError(f"protocol {protocol!r}: per-pair scores need a protocol with a reference, one of "
-                         f"{tuple(p for p, r in REFERENCES.items() if r != 'real')}")
+        raise ValueError(
+            f"protocol {protocol!r}: per-pair scores need a protocol with a reference, one of "
+            f"{tuple(p for p, r in REFERENCES.items() if r != 'real')}"
+        )
     results = Path(results)
     listed, reader, size = _listed_results(results, protocol, data, format, split, None, eval_seed)
     scores = {"mse": [], "psnr": [], "ssim": []}
     for start in range(0, len(listed), batch_size):
-        chunk = listed[start:start + batch_size]
+        chunk = listed[start : start + batch_size]
         pred, reference = _read_results(results, chunk, size), _references(reader, split, protocol, chunk, size)
         for name, score in (("mse", mse_255), ("psnr", psnr_255), ("ssim", ssim_255)):
             scores[name].append(score(pred, reference).numpy())
     return [(s, t) for s, t, _ in listed], {name: np.concatenate(values) for name, values in scores.items()}
 
 
-def evaluate_folder(results: str | Path, protocol: str = "transfer", data: str | Path | None = None,
-                    format: str = "canonical", split: str = "test", pairs: str | Path | None = None,
-                    inception: str | Path | None = None, lpips: str | Path | None = None,
-                    lpips_backbone: str | Path | None = None, metrics: Sequence[str] = METRICS,
-                    eval_seed: int = 0, batch_size: int = 16, device: str | torch.device | None = None,
-                    progress: bool = False, **evaluator_options) -> EvaluationResult:
+def evaluate_folder(
+    results: str | Path,
+    protocol: str = "transfer",
+    data: str | Path | None = None,
+    format: str = "canonical",
+    split: str = "test",
+    pairs: str | Path | None = None,
+    inception: str | Path | None = None,
+    lpips: str | Path | None = None,
+    lpips_backbone: str | Path | None = None,
+    metrics: Sequence[str] = METRICS,
+    eval_seed: int = 0,
+    batch_size: int = 16,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+    **evaluator_options,
+) -> EvaluationResult:
     """Evaluate the result images in ``results`` under ``protocol`` (module docstring).
 
     Args:
@@ -260,17 +299,19 @@ def evaluate_folder(results: str | Path, protocol: str = "transfer", data: str |
     results = Path(results)
     listed, reader, size = _listed_results(results, protocol, data, format, split, pairs, eval_seed)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    evaluator = Evaluator(inception, lpips, lpips_backbone, metrics=metrics, reference=REFERENCES[protocol] != "real",
-                          **evaluator_options).to(device)
+    evaluator = Evaluator(
+        inception, lpips, lpips_backbone, metrics=metrics, reference=REFERENCES[protocol] != "real", **evaluator_options
+    ).to(device)
     for start in tqdm(range(0, len(listed), batch_size), disable=not progress, unit="batch", desc="evaluate"):
-        chunk = listed[start:start + batch_size]
+        chunk = listed[start : start + batch_size]
         pred = _read_results(results, chunk, size).to(device)
         if REFERENCES[protocol] != "real":
             evaluator.update(pred, _references(reader, split, protocol, chunk, size).to(device))
         elif reader is not None:
-            evaluator.update(pred, real=_images([resize(reader.read_raw(split, t).image, size, False)
-                                                 for _, t, _ in chunk]).to(device))
+            evaluator.update(
+                pred,
+                real=_images([resize(reader.read_raw(split, t).image, size, False) for _, t, _ in chunk]).to(device),
+            )
         else:
             evaluator.update(pred)
     return evaluator.compute()
-

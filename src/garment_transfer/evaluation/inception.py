@@ -29,9 +29,11 @@ from garment_transfer.evaluation.weights import check_state_dict, read_state_dic
 INPUT_SIZE = 299
 MIN_INPUT_SIZE = 75  # the smallest size the strided layers accept
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
-HOW_TO_GET = (f"download torch-fidelity's {WEIGHTS_FILE} "
-              f"(https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}) or pytorch-fid's "
-              "pt_inception-2015-12-05-6726825d.pth on a machine with network, and give its path")
+HOW_TO_GET = (
+    f"download torch-fidelity's {WEIGHTS_FILE} "
+    f"(https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}) or pytorch-fid's "
+    "pt_inception-2015-12-05-6726825d.pth on a machine with network, and give its path"
+)
 RANDOM_SEED = 0
 
 
@@ -63,12 +65,15 @@ class InceptionA(nn.Module):
         self.branch_pool = BasicConv2d(in_channels, pool_features, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([
-            self.branch1x1(x),
-            self.branch5x5_2(self.branch5x5_1(x)),
-            self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            self.branch_pool(_avg_pool(x)),
-        ], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch5x5_2(self.branch5x5_1(x)),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                self.branch_pool(_avg_pool(x)),
+            ],
+            1,
+        )
 
 
 class InceptionB(nn.Module):
@@ -80,11 +85,14 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_3 = BasicConv2d(96, 96, 3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([
-            self.branch3x3(x),
-            self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            F.max_pool2d(x, 3, stride=2),
-        ], 1)
+        return torch.cat(
+            [
+                self.branch3x3(x),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                F.max_pool2d(x, 3, stride=2),
+            ],
+            1,
+        )
 
 
 class InceptionC(nn.Module):
@@ -104,15 +112,23 @@ class InceptionC(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         double = x
-        for layer in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4,
-                      self.branch7x7dbl_5):
+        for layer in (
+            self.branch7x7dbl_1,
+            self.branch7x7dbl_2,
+            self.branch7x7dbl_3,
+            self.branch7x7dbl_4,
+            self.branch7x7dbl_5,
+        ):
             double = layer(double)
-        return torch.cat([
-            self.branch1x1(x),
-            self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x))),
-            double,
-            self.branch_pool(_avg_pool(x)),
-        ], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x))),
+                double,
+                self.branch_pool(_avg_pool(x)),
+            ],
+            1,
+        )
 
 
 class InceptionD(nn.Module):
@@ -152,12 +168,17 @@ class InceptionE(nn.Module):
         single = self.branch3x3_1(x)
         double = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         pooled = _avg_pool(x) if self.pool == "avg" else F.max_pool2d(x, 3, stride=1, padding=1)
-        return torch.cat([
-            self.branch1x1(x),
-            self.branch3x3_2a(single), self.branch3x3_2b(single),
-            self.branch3x3dbl_3a(double), self.branch3x3dbl_3b(double),
-            self.branch_pool(pooled),
-        ], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch3x3_2a(single),
+                self.branch3x3_2b(single),
+                self.branch3x3dbl_3a(double),
+                self.branch3x3dbl_3b(double),
+                self.branch_pool(pooled),
+            ],
+            1,
+        )
 
 
 def resize_like_tensorflow1(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -172,9 +193,11 @@ def resize_like_tensorflow1(images: torch.Tensor, size: int) -> torch.Tensor:
     Returns:
         (B, C, size, size), same dtype.
     """
+
     def axis(length: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         position = torch.arange(size, dtype=torch.float32, device=images.device) * torch.tensor(
-            length / size, dtype=torch.float32)
+            length / size, dtype=torch.float32
+        )
         low = position.long()
         return low, (low + 1).clamp(max=length - 1), (position - low).to(images.dtype)
 
@@ -245,8 +268,14 @@ class InceptionV3Features(nn.Module):
         state = read_state_dict(path, what, HOW_TO_GET)
         own = self.state_dict()
         tracked = [key for key in own if key.endswith("num_batches_tracked")]
-        check_state_dict(state, {key: value.shape for key, value in own.items()}, path, what,
-                         "the FID Inception-v3 state dict of torch-fidelity / pytorch-fid", optional=tracked)
+        check_state_dict(
+            state,
+            {key: value.shape for key, value in own.items()},
+            path,
+            what,
+            "the FID Inception-v3 state dict of torch-fidelity / pytorch-fid",
+            optional=tracked,
+        )
         self.load_state_dict({**own, **{key: state[key] for key in own if key in state}})
 
     def train(self, mode: bool = True) -> InceptionV3Features:
@@ -263,16 +292,28 @@ class InceptionV3Features(nn.Module):
             ``{"pool3": (B, 2048), "logits_unbiased": (B, 1008)}`` float32.
         """
         if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"InceptionV3Features: images must be (B, 3, H, W) uint8, "
-                             f"got {tuple(images.shape)} {images.dtype}")
+            raise ValueError(
+                f"InceptionV3Features: images must be (B, 3, H, W) uint8, got {tuple(images.shape)} {images.dtype}"
+            )
         x = resize_like_tensorflow1(images.float(), self.input_size)
         x = (x - 128) / 128
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = F.max_pool2d(x, 3, stride=2)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
         x = F.max_pool2d(x, 3, stride=2)
-        for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c,
-                      self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b, self.Mixed_7c):
+        for block in (
+            self.Mixed_5b,
+            self.Mixed_5c,
+            self.Mixed_5d,
+            self.Mixed_6a,
+            self.Mixed_6b,
+            self.Mixed_6c,
+            self.Mixed_6d,
+            self.Mixed_6e,
+            self.Mixed_7a,
+            self.Mixed_7b,
+            self.Mixed_7c,
+        ):
             x = block(x)
         pool3 = F.adaptive_avg_pool2d(x, 1).flatten(1)
         return {"pool3": pool3, "logits_unbiased": pool3 @ self.fc.weight.T}

@@ -28,24 +28,51 @@ from torch import nn
 from garment_transfer.evaluation.weights import check_state_dict, read_state_dict
 
 # Per backbone: torchvision ``features`` layout ("M" max-pool; (out, kernel, stride, padding) for a conv), taps.
-_VGG16 = [(64, 3, 1, 1), (64, 3, 1, 1), "M", (128, 3, 1, 1), (128, 3, 1, 1), "M", (256, 3, 1, 1), (256, 3, 1, 1),
-          (256, 3, 1, 1), "M", (512, 3, 1, 1), (512, 3, 1, 1), (512, 3, 1, 1), "M", (512, 3, 1, 1), (512, 3, 1, 1),
-          (512, 3, 1, 1), "M"]
+_VGG16 = [
+    (64, 3, 1, 1),
+    (64, 3, 1, 1),
+    "M",
+    (128, 3, 1, 1),
+    (128, 3, 1, 1),
+    "M",
+    (256, 3, 1, 1),
+    (256, 3, 1, 1),
+    (256, 3, 1, 1),
+    "M",
+    (512, 3, 1, 1),
+    (512, 3, 1, 1),
+    (512, 3, 1, 1),
+    "M",
+    (512, 3, 1, 1),
+    (512, 3, 1, 1),
+    (512, 3, 1, 1),
+    "M",
+]
 _ALEXNET = [(64, 11, 4, 2), "M3", (192, 5, 1, 2), "M3", (384, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1), "M3"]
 NETS = {
-    "vgg": {"layout": _VGG16, "taps": (3, 8, 15, 22, 29), "channels": (64, 128, 256, 512, 512),
-            "file": "vgg16-397923af.pth"},
-    "alex": {"layout": _ALEXNET, "taps": (1, 4, 7, 9, 11), "channels": (64, 192, 384, 256, 256),
-             "file": "alexnet-owt-7be5be79.pth"},
+    "vgg": {
+        "layout": _VGG16,
+        "taps": (3, 8, 15, 22, 29),
+        "channels": (64, 128, 256, 512, 512),
+        "file": "vgg16-397923af.pth",
+    },
+    "alex": {
+        "layout": _ALEXNET,
+        "taps": (1, 4, 7, 9, 11),
+        "channels": (64, 192, 384, 256, 256),
+        "file": "alexnet-owt-7be5be79.pth",
+    },
 }
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 NORM_EPS = 1e-10
 LINEAR_KEY = "lin{}.model.1.weight"
-HOW_TO_GET = ("copy weights/v0.1/vgg.pth (or alex.pth) from the lpips package "
-              "(https://github.com/richzhang/PerceptualSimilarity/tree/master/lpips/weights/v0.1) and the matching "
-              "torchvision backbone (https://download.pytorch.org/models/vgg16-397923af.pth or "
-              "alexnet-owt-7be5be79.pth) from a machine with network, and give both paths")
+HOW_TO_GET = (
+    "copy weights/v0.1/vgg.pth (or alex.pth) from the lpips package "
+    "(https://github.com/richzhang/PerceptualSimilarity/tree/master/lpips/weights/v0.1) and the matching "
+    "torchvision backbone (https://download.pytorch.org/models/vgg16-397923af.pth or "
+    "alexnet-owt-7be5be79.pth) from a machine with network, and give both paths"
+)
 RANDOM_SEED = 0
 
 
@@ -76,9 +103,11 @@ def _net_of_linear_file(state: dict[str, torch.Tensor], path: Path) -> str:
     for name, spec in NETS.items():
         if first is not None and first.ndim == 4 and first.shape[1] == spec["channels"][1]:
             return name
-    raise ValueError(f"LPIPS weights file {path} is not an lpips v0.1 file (vgg.pth or alex.pth): "
-                     f"{LINEAR_KEY.format(1)} is {None if first is None else tuple(first.shape)}, expected "
-                     f"(1, 128, 1, 1) for vgg or (1, 192, 1, 1) for alex")
+    raise ValueError(
+        f"LPIPS weights file {path} is not an lpips v0.1 file (vgg.pth or alex.pth): "
+        f"{LINEAR_KEY.format(1)} is {None if first is None else tuple(first.shape)}, expected "
+        f"(1, 128, 1, 1) for vgg or (1, 192, 1, 1) for alex"
+    )
 
 
 class LPIPS(nn.Module):
@@ -101,8 +130,10 @@ class LPIPS(nn.Module):
     def __init__(self, weights: str | Path | None, backbone: str | Path | None, net: str | None = None) -> None:
         super().__init__()
         if (weights is None) != (backbone is None):
-            raise ValueError(f"LPIPS needs both files, the linear layers and the backbone; got weights={weights}, "
-                             f"backbone={backbone}: {HOW_TO_GET}")
+            raise ValueError(
+                f"LPIPS needs both files, the linear layers and the backbone; got weights={weights}, "
+                f"backbone={backbone}: {HOW_TO_GET}"
+            )
         linear_state = None
         if weights is not None:
             linear_state = read_state_dict(weights, "LPIPS", HOW_TO_GET)
@@ -146,15 +177,28 @@ class LPIPS(nn.Module):
     def _load(self, weights: Path, linear_state: dict[str, torch.Tensor], backbone: Path) -> None:
         own = self.state_dict()
         linear = {key: value.shape for key, value in own.items() if key.startswith("lin")}
-        check_state_dict(linear_state, linear, weights, "LPIPS", f"an lpips v0.1 {self.net}.pth file",
-                         ignored=("net.", "scaling_layer."))
+        check_state_dict(
+            linear_state,
+            linear,
+            weights,
+            "LPIPS",
+            f"an lpips v0.1 {self.net}.pth file",
+            ignored=("net.", "scaling_layer."),
+        )
         what = f"LPIPS backbone ({self.net})"
         backbone_state = read_state_dict(backbone, what, HOW_TO_GET)
         features = {key: value.shape for key, value in own.items() if key.startswith("features.")}
-        check_state_dict(backbone_state, features, backbone, what,
-                         f"a torchvision-format {NETS[self.net]['file']} state dict", ignored=("classifier.",))
-        self.load_state_dict({**{key: linear_state[key] for key in linear},
-                              **{key: backbone_state[key] for key in features}})
+        check_state_dict(
+            backbone_state,
+            features,
+            backbone,
+            what,
+            f"a torchvision-format {NETS[self.net]['file']} state dict",
+            ignored=("classifier.",),
+        )
+        self.load_state_dict(
+            {**{key: linear_state[key] for key in linear}, **{key: backbone_state[key] for key in features}}
+        )
 
     def train(self, mode: bool = True) -> LPIPS:
         """Stays in eval mode whatever ``mode`` is (a frozen metric network)."""
@@ -162,7 +206,7 @@ class LPIPS(nn.Module):
 
     def _taps(self, image: torch.Tensor) -> list[torch.Tensor]:
         x, out = (image - self.shift) / self.scale, []
-        for index, layer in enumerate(self.features[:self.taps[-1] + 1]):
+        for index, layer in enumerate(self.features[: self.taps[-1] + 1]):
             x = layer(x)
             if index in self.taps:
                 out.append(x / (x.square().sum(dim=1, keepdim=True).sqrt() + NORM_EPS))
@@ -179,8 +223,9 @@ class LPIPS(nn.Module):
             (B,) float, 0 for identical images.
         """
         if x.ndim != 4 or x.shape[1] != 3 or y.shape != x.shape:
-            raise ValueError(f"LPIPS: x and y must be (B, 3, H, W) of one shape, got {tuple(x.shape)}, "
-                             f"{tuple(y.shape)}")
+            raise ValueError(
+                f"LPIPS: x and y must be (B, 3, H, W) of one shape, got {tuple(x.shape)}, {tuple(y.shape)}"
+            )
         total = x.new_zeros(x.shape[0])
         for fx, fy, linear in zip(self._taps(x), self._taps(y), self.linears):
             total = total + linear((fx - fy).square()).mean(dim=(1, 2, 3))

@@ -18,8 +18,15 @@ from garment_transfer.evaluation.preprocessing import PREPROCESSING
 
 METRICS = ("mse", "psnr", "ssim", "lpips", "fid", "kid", "is")
 LABELS = {"mse": "MSE", "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "fid": "FID", "kid": "KID", "is": "IS"}
-FORMATS = {"mse": "{:.2f}", "psnr": "{:.3f}", "ssim": "{:.4f}", "lpips": "{:.4f}", "fid": "{:.3f}", "kid": "{:.5f}",
-           "is": "{:.3f}"}
+FORMATS = {
+    "mse": "{:.2f}",
+    "psnr": "{:.3f}",
+    "ssim": "{:.4f}",
+    "lpips": "{:.4f}",
+    "fid": "{:.3f}",
+    "kid": "{:.5f}",
+    "is": "{:.3f}",
+}
 CSV_COLUMNS = ("protocol", "metric", "value", "std", "images", "status", "reason")
 
 
@@ -66,28 +73,40 @@ def format_table(results: Mapping[str, EvaluationResult], title: str = "") -> st
     """One row per protocol, one column per metric (``-`` where skipped), then the skip reasons."""
     metrics = [m for m in METRICS if any(m in r.metrics for r in results.values())]
     header = ["protocol", "images"] + [LABELS[m] for m in metrics]
-    rows = [[protocol, str(result.images)]
-            + [FORMATS[m].format(result.values[m]) if m in result.values else "-" for m in metrics]
-            for protocol, result in results.items()]
+    rows = [
+        [protocol, str(result.images)]
+        + [FORMATS[m].format(result.values[m]) if m in result.values else "-" for m in metrics]
+        for protocol, result in results.items()
+    ]
     widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
     lines = [title] if title else []
     for row in [header] + rows:
-        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
-                               enumerate(zip(row, widths))).rstrip())
-    reasons = [(protocol, reason, [m for m in result.skipped if result.skipped[m] == reason])
-               for protocol, result in results.items() for reason in dict.fromkeys(result.skipped.values())]
+        lines.append(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
+            ).rstrip()
+        )
+    reasons = [
+        (protocol, reason, [m for m in result.skipped if result.skipped[m] == reason])
+        for protocol, result in results.items()
+        for reason in dict.fromkeys(result.skipped.values())
+    ]
     if reasons:
         lines.append("skipped:")
-        lines += [f"  {protocol}: {', '.join(LABELS[m] for m in names)}: {reason}"
-                  for protocol, reason, names in reasons]
+        lines += [
+            f"  {protocol}: {', '.join(LABELS[m] for m in names)}: {reason}" for protocol, reason, names in reasons
+        ]
     return "\n".join(lines)
 
 
 def results_json(results: Mapping[str, EvaluationResult], title: str = "", data: Mapping | None = None) -> dict:
     """The JSON of an evaluation; ``data`` records what it was evaluated on (``root``, ``fingerprint``: the data
     set's, ``data.fingerprint.dataset_fingerprint``), so that comparisons refuse results of different data."""
-    content = {"title": title, "preprocessing": PREPROCESSING,
-               "protocols": {protocol: result.to_dict() for protocol, result in results.items()}}
+    content = {
+        "title": title,
+        "preprocessing": PREPROCESSING,
+        "protocols": {protocol: result.to_dict() for protocol, result in results.items()},
+    }
     if data:
         content["data"] = dict(data)
     return content
@@ -102,15 +121,25 @@ def results_csv(results: Mapping[str, EvaluationResult]) -> str:
         for metric in result.metrics:
             if metric in result.values:
                 std = result.std.get(metric)
-                writer.writerow([protocol, metric, repr(result.values[metric]), "" if std is None else repr(std),
-                                 result.images, "ok", ""])
+                writer.writerow(
+                    [
+                        protocol,
+                        metric,
+                        repr(result.values[metric]),
+                        "" if std is None else repr(std),
+                        result.images,
+                        "ok",
+                        "",
+                    ]
+                )
             else:
                 writer.writerow([protocol, metric, "", "", result.images, "skipped", result.skipped[metric]])
     return buffer.getvalue()
 
 
-def write_results(results: Mapping[str, EvaluationResult], stem: str | Path, title: str = "",
-                  data: Mapping | None = None) -> str:
+def write_results(
+    results: Mapping[str, EvaluationResult], stem: str | Path, title: str = "", data: Mapping | None = None
+) -> str:
     """Write ``<stem>.json`` and ``<stem>.csv`` atomically (creating the folder) and return the table.
 
     Args:

@@ -32,8 +32,7 @@ KID_SUBSETS, KID_SUBSET_SIZE, IS_SPLITS, SEED = 100, 1000, 10, 2020
 def canonical_order(features: torch.Tensor, seed: int = SEED) -> torch.Tensor:
     """(N, D) features sorted by their projection on a direction drawn from ``RandomState(seed)``: the same rows
     in any input order give the same output (equal rows are interchangeable)."""
-    direction = torch.as_tensor(np.random.RandomState(seed).standard_normal(features.shape[1]),
-                                device=features.device)
+    direction = torch.as_tensor(np.random.RandomState(seed).standard_normal(features.shape[1]), device=features.device)
     return features[torch.argsort(features.double() @ direction, stable=True)]
 
 
@@ -51,8 +50,13 @@ def _mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(same - 2 * k_xy.sum() / (m * m))
 
 
-def kernel_inception_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int = KID_SUBSETS,
-                              subset_size: int = KID_SUBSET_SIZE, seed: int = SEED) -> tuple[float, float]:
+def kernel_inception_distance(
+    fake: torch.Tensor,
+    real: torch.Tensor,
+    subsets: int = KID_SUBSETS,
+    subset_size: int = KID_SUBSET_SIZE,
+    seed: int = SEED,
+) -> tuple[float, float]:
     """KID mean and standard deviation over subsets (module docstring).
 
     Args:
@@ -83,7 +87,7 @@ def inception_score(logits: torch.Tensor, splits: int = IS_SPLITS, seed: int = S
     p, log_p = logits.softmax(dim=1), logits.log_softmax(dim=1)
     scores = []
     for i in range(splits):
-        chunk, log_chunk = p[i * n // splits:(i + 1) * n // splits], log_p[i * n // splits:(i + 1) * n // splits]
+        chunk, log_chunk = p[i * n // splits : (i + 1) * n // splits], log_p[i * n // splits : (i + 1) * n // splits]
         marginal = chunk.mean(dim=0, keepdim=True)
         scores.append(float((chunk * (log_chunk - marginal.log())).sum(dim=1).mean().exp()))
     return float(np.mean(scores)), float(np.std(scores))
@@ -103,13 +107,23 @@ class InceptionStatistics(Metric):
     full_state_update = False
     is_differentiable = False
 
-    def __init__(self, fid: bool = True, kid: bool = True, inception_score: bool = True,
-                 kid_subsets: int = KID_SUBSETS, kid_subset_size: int = KID_SUBSET_SIZE, is_splits: int = IS_SPLITS,
-                 seed: int = SEED, **kwargs) -> None:
+    def __init__(
+        self,
+        fid: bool = True,
+        kid: bool = True,
+        inception_score: bool = True,
+        kid_subsets: int = KID_SUBSETS,
+        kid_subset_size: int = KID_SUBSET_SIZE,
+        is_splits: int = IS_SPLITS,
+        seed: int = SEED,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         if kid_subset_size < 2 or kid_subsets < 1 or is_splits < 1:
-            raise ValueError(f"InceptionStatistics: kid_subset_size >= 2, kid_subsets >= 1 and is_splits >= 1 "
-                             f"needed, got {kid_subset_size}, {kid_subsets}, {is_splits}")
+            raise ValueError(
+                f"InceptionStatistics: kid_subset_size >= 2, kid_subsets >= 1 and is_splits >= 1 "
+                f"needed, got {kid_subset_size}, {kid_subsets}, {is_splits}"
+            )
         self.wanted = {"fid": fid, "kid": kid, "is": inception_score}
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
         self.is_splits, self.seed = is_splits, seed
@@ -117,8 +131,11 @@ class InceptionStatistics(Metric):
             self.add_state(f"{side}_count", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
             if fid:
                 self.add_state(f"{side}_sum", torch.zeros(POOL_FEATURES, dtype=torch.float64), dist_reduce_fx="sum")
-                self.add_state(f"{side}_outer", torch.zeros(POOL_FEATURES, POOL_FEATURES, dtype=torch.float64),
-                               dist_reduce_fx="sum")
+                self.add_state(
+                    f"{side}_outer",
+                    torch.zeros(POOL_FEATURES, POOL_FEATURES, dtype=torch.float64),
+                    dist_reduce_fx="sum",
+                )
             if kid:
                 self.add_state(f"{side}_pool", [], dist_reduce_fx="cat")
         if inception_score:
@@ -166,13 +183,16 @@ class InceptionStatistics(Metric):
             if real == 0:
                 skipped["kid"] = no_real
             elif min(fake, real) < size:
-                skipped["kid"] = (f"KID needs at least {size} generated and {size} real images (its subset size; "
-                                  f"torch-fidelity's default is {KID_SUBSET_SIZE}), got {fake} / {real}")
+                skipped["kid"] = (
+                    f"KID needs at least {size} generated and {size} real images (its subset size; "
+                    f"torch-fidelity's default is {KID_SUBSET_SIZE}), got {fake} / {real}"
+                )
             else:
                 fake_pool = canonical_order(dim_zero_cat(self.fake_pool), self.seed)
                 real_pool = canonical_order(dim_zero_cat(self.real_pool), self.seed)
-                values["kid"], std["kid"] = kernel_inception_distance(fake_pool, real_pool, self.kid_subsets, size,
-                                                                      self.seed)
+                values["kid"], std["kid"] = kernel_inception_distance(
+                    fake_pool, real_pool, self.kid_subsets, size, self.seed
+                )
         if self.wanted["is"]:
             if fake < self.is_splits:
                 skipped["is"] = f"IS needs at least {self.is_splits} images (its splits), got {fake}"

@@ -38,9 +38,15 @@ def _listed(keys: list[str]) -> str:
     return f"{keys[:MAX_LISTED]}{more}"
 
 
-def check_state_dict(state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Size], path: str | Path,
-                     what: str, file_format: str, optional: Iterable[str] = (),
-                     ignored: Iterable[str] = ()) -> None:
+def check_state_dict(
+    state: Mapping[str, torch.Tensor],
+    expected: Mapping[str, torch.Size],
+    path: str | Path,
+    what: str,
+    file_format: str,
+    optional: Iterable[str] = (),
+    ignored: Iterable[str] = (),
+) -> None:
     """Check that ``state`` holds every expected key with the expected shape.
 
     Args:
@@ -55,9 +61,15 @@ def check_state_dict(state: Mapping[str, torch.Tensor], expected: Mapping[str, t
     optional, ignored = set(optional), tuple(ignored)
     missing = [key for key in expected if key not in state and key not in optional]
     unexpected = [key for key in state if key not in expected and not (ignored and key.startswith(ignored))]
-    shapes = [f"{key}: file {tuple(state[key].shape)}, expected {tuple(shape)}"
-              for key, shape in expected.items() if key in state and state[key].shape != shape]
+    shapes = [
+        f"{key}: file {tuple(state[key].shape)}, expected {tuple(shape)}"
+        for key, shape in expected.items()
+        if key in state and state[key].shape != shape
+    ]
     if missing or unexpected or shapes:
-        problems = [f"{name} {_listed(keys)}" for name, keys in
-                    (("missing", missing), ("unexpected", unexpected), ("wrong shapes", shapes)) if keys]
+        problems = [
+            f"{name} {_listed(keys)}"
+            for name, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shapes", shapes))
+            if keys
+        ]
         raise ValueError(f"{what} weights file {path} is not {file_format}: " + "; ".join(problems))

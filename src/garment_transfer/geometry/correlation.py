@@ -88,8 +88,11 @@ def correlation_reference(f1: torch.Tensor, f2: torch.Tensor, max_displacement: 
     _check(f1, f2, max_displacement)
     d, (height, width) = max_displacement, f1.shape[-2:]
     padded = F.pad(f2, (d, d, d, d))
-    costs = [(f1 * padded[:, :, dy:dy + height, dx:dx + width]).mean(dim=1)
-             for dy in range(2 * d + 1) for dx in range(2 * d + 1)]
+    costs = [
+        (f1 * padded[:, :, dy : dy + height, dx : dx + width]).mean(dim=1)
+        for dy in range(2 * d + 1)
+        for dx in range(2 * d + 1)
+    ]
     return torch.stack(costs, dim=1)
 
 
@@ -139,8 +142,23 @@ def _plan(f1: torch.Tensor, d: int) -> _Plan:
     merged_window = (k - 1) * row + tile + 2 * d
     merged = merged_window <= MERGE_LIMIT * k * (tile + 2 * d)
     lead = (k - 1) * row + 2 * d
-    return _Plan(batch, channels, height, width, d, k, row, plane, batch * plane, tile, tiles,
-                 merged_window if merged else tile + 2 * d, merged, lead, -(-lead // plane))
+    return _Plan(
+        batch,
+        channels,
+        height,
+        width,
+        d,
+        k,
+        row,
+        plane,
+        batch * plane,
+        tile,
+        tiles,
+        merged_window if merged else tile + 2 * d,
+        merged,
+        lead,
+        -(-lead // plane),
+    )
 
 
 def _canvas(x: torch.Tensor, plan: _Plan, offset: int, front: int) -> torch.Tensor:
@@ -169,16 +187,18 @@ def _dots(anchors: torch.Tensor, start: int, canvas: torch.Tensor, plan: _Plan) 
     """``out[q, dy, dx] = anchors[start + q] . canvas[q + dy row + dx]`` for the covered pixels ``q``:
     (tiles, T, K, K), a strided view of the products."""
     t, k, channels = plan.tile, plan.k, canvas.shape[1]
-    tiles = anchors.as_strided((plan.tiles, t, channels), (t * channels, channels, 1),
-                               anchors.storage_offset() + start * channels)
+    tiles = anchors.as_strided(
+        (plan.tiles, t, channels), (t * channels, channels, 1), anchors.storage_offset() + start * channels
+    )
     if plan.merged:
         products = torch.bmm(tiles, _windows(canvas, plan, 0, None, transposed=True))  # (tiles, T, window)
         return products.as_strided((plan.tiles, t, k, k), (t * plan.window, plan.window + 1, plan.row, 1))
     products = tiles.new_empty((k, plan.tiles, t, plan.window))
     for dy in range(k):
         torch.bmm(tiles, _windows(canvas, plan, 0, dy, transposed=True), out=products[dy])
-    return products.as_strided((plan.tiles, t, k, k), (t * plan.window, plan.window + 1, plan.tiles * t * plan.window,
-                                                       1))
+    return products.as_strided(
+        (plan.tiles, t, k, k), (t * plan.window, plan.window + 1, plan.tiles * t * plan.window, 1)
+    )
 
 
 def _spread(values: torch.Tensor, canvas: torch.Tensor, start: int, plan: _Plan, scale: float) -> torch.Tensor:
@@ -197,14 +217,17 @@ def _spread(values: torch.Tensor, canvas: torch.Tensor, start: int, plan: _Plan,
     return out.view(-1, canvas.shape[1])
 
 
-def _to_maps(flat: torch.Tensor, plan: _Plan, offset: int, like: torch.Tensor,
-             dtype: torch.dtype | None = None) -> torch.Tensor:
+def _to_maps(
+    flat: torch.Tensor, plan: _Plan, offset: int, like: torch.Tensor, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """Inverse of :func:`_canvas` without front samples: (pixels or more, C') contiguous -> (B, C', H, W) in ``dtype``
     (default ``like``'s), channels-last where ``like`` is."""
     channels = flat.shape[1]
-    maps = flat.as_strided((plan.batch, channels, plan.height, plan.width),
-                           (plan.plane * channels, 1, plan.row * channels, channels),
-                           flat.storage_offset() + (offset * plan.row + offset) * channels)
+    maps = flat.as_strided(
+        (plan.batch, channels, plan.height, plan.width),
+        (plan.plane * channels, 1, plan.row * channels, channels),
+        flat.storage_offset() + (offset * plan.row + offset) * channels,
+    )
     out = torch.empty(maps.shape, dtype=dtype or like.dtype, device=like.device, memory_format=_memory_format(like))
     return out.copy_(maps)
 
@@ -221,6 +244,7 @@ def _as(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 # The three computations are custom operators (``garment_transfer::correlation`` and its two gradients): one opaque
 # node each for autograd and for torch.compile (no graph break, CUDA graphs possible), with shape-only fake versions.
 
+
 @torch.library.custom_op("garment_transfer::correlation", mutates_args=())
 def _correlation_op(f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
     plan = _plan(f1, d)
@@ -234,8 +258,9 @@ def _correlation_op(f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
 @_correlation_op.register_fake
 def _(f1: torch.Tensor, f2: torch.Tensor, d: int) -> torch.Tensor:
     batch, _, height, width = f1.shape
-    return torch.empty((batch, (2 * d + 1) ** 2, height, width), dtype=f1.dtype, device=f1.device,
-                       memory_format=_memory_format(f1))
+    return torch.empty(
+        (batch, (2 * d + 1) ** 2, height, width), dtype=f1.dtype, device=f1.device, memory_format=_memory_format(f1)
+    )
 
 
 @torch.library.custom_op("garment_transfer::correlation_grad_f1", mutates_args=())
@@ -244,8 +269,9 @@ def _grad_f1_op(grad: torch.Tensor, f1: torch.Tensor, f2: torch.Tensor, d: int) 
     k2, t = plan.k * plan.k, plan.tile
     grads = _canvas(_as(grad, f1.dtype), plan, 0, plan.front)  # (pixels, K^2), the gradient at each pixel
     searched = _canvas(f2, plan, d, 0)
-    at_pixel = grads.as_strided((plan.tiles, t, plan.k, plan.k), (t * k2, k2, plan.k, 1),
-                                grads.storage_offset() + plan.front * plan.plane * k2)
+    at_pixel = grads.as_strided(
+        (plan.tiles, t, plan.k, plan.k), (t * k2, k2, plan.k, 1), grads.storage_offset() + plan.front * plan.plane * k2
+    )
     return _to_maps(_spread(at_pixel, searched, 0, plan, 1.0 / plan.channels), plan, 0, f1)
 
 
@@ -258,8 +284,11 @@ def _grad_f2_op(grad: torch.Tensor, f1: torch.Tensor, f2: torch.Tensor, d: int) 
     start = plan.front * plan.plane - plan.lead
     grads = _canvas(_as(grad, f1.dtype), plan, 0, plan.front)
     anchors = _canvas(f1, plan, 0, plan.front)
-    at_neighbour = grads.as_strided((plan.tiles, t, plan.k, plan.k), (t * k2, k2, plan.row * k2 - plan.k, k2 - 1),
-                                    grads.storage_offset() + start * k2 + k2 - 1)
+    at_neighbour = grads.as_strided(
+        (plan.tiles, t, plan.k, plan.k),
+        (t * k2, k2, plan.row * k2 - plan.k, k2 - 1),
+        grads.storage_offset() + start * k2 + k2 - 1,
+    )
     return _to_maps(_spread(at_neighbour, anchors, start, plan, 1.0 / plan.channels), plan, d, f2)
 
 

@@ -42,8 +42,9 @@ def _shape(x: object) -> str:
     return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else f"{type(x).__name__}"
 
 
-def _constant(name: str, height: int, width: int, device: torch.device | str | None,
-              dtype: torch.dtype | None) -> torch.Tensor:
+def _constant(
+    name: str, height: int, width: int, device: torch.device | str | None, dtype: torch.dtype | None
+) -> torch.Tensor:
     """The identity grid ``(1, H, W, 2)`` (``name="identity"``) or the pixel scale ``(2,)`` (``"scale"``) of a size,
     made once per size, device and dtype and then reused (never written to): building them is a dozen small operator
     calls, which every warp, composition and upsampling of a flow pyramid would otherwise repeat. Made afresh while
@@ -84,8 +85,9 @@ def grid_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float32 if x.dtype in LOW_PRECISION else x.dtype
 
 
-def identity_grid(batch: int, height: int, width: int, device: torch.device | str | None = None,
-                  dtype: torch.dtype | None = None) -> torch.Tensor:
+def identity_grid(
+    batch: int, height: int, width: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """The grid that samples every pixel at its own centre.
 
     Returns:
@@ -126,8 +128,9 @@ def offsets_to_grid(offsets: torch.Tensor, base_grid: torch.Tensor | None = None
         return _identity(height, width, offsets) + offsets.permute(0, 2, 3, 1) * _pixel_scale(height, width, offsets)
     _check_grid(base_grid, "base_grid")
     if base_grid.shape[1:3] != (height, width) or base_grid.shape[0] not in (1, batch):
-        raise ValueError(f"base_grid must be a ({batch} or 1, {height}, {width}, 2) tensor to match offsets, "
-                         f"got {_shape(base_grid)}")
+        raise ValueError(
+            f"base_grid must be a ({batch} or 1, {height}, {width}, 2) tensor to match offsets, got {_shape(base_grid)}"
+        )
     return base_grid + offsets.permute(0, 2, 3, 1) * _pixel_scale(height, width, offsets)
 
 
@@ -165,8 +168,13 @@ def warp(x: torch.Tensor, grid: torch.Tensor, kind: WarpKind = "image") -> torch
     if kind not in PADDING:
         raise ValueError(f"kind must be one of {sorted(PADDING)}, got {kind!r}")
     dtype = grid_dtype(x)
-    sampled = F.grid_sample(x if x.dtype == dtype else x.to(dtype), grid if grid.dtype == dtype else grid.to(dtype),
-                            mode="bilinear", padding_mode=PADDING[kind], align_corners=True)
+    sampled = F.grid_sample(
+        x if x.dtype == dtype else x.to(dtype),
+        grid if grid.dtype == dtype else grid.to(dtype),
+        mode="bilinear",
+        padding_mode=PADDING[kind],
+        align_corners=True,
+    )
     return sampled if sampled.dtype == x.dtype else sampled.to(x.dtype)
 
 
@@ -191,8 +199,9 @@ def compose(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor
     _check_grid(grid_first, "grid_first")
     _check_grid(grid_second, "grid_second")
     if grid_first.shape[0] != grid_second.shape[0]:
-        raise ValueError(f"grid_second must have the batch size of grid_first ({grid_first.shape[0]}), "
-                         f"got {_shape(grid_second)}")
+        raise ValueError(
+            f"grid_second must have the batch size of grid_first ({grid_first.shape[0]}), got {_shape(grid_second)}"
+        )
     _, height, width, _ = grid_first.shape
     displacement = grid_first - _identity(height, width, grid_first)
     return grid_second + warp(displacement.permute(0, 3, 1, 2), grid_second, kind="feature").permute(0, 2, 3, 1)
@@ -221,8 +230,9 @@ def upsample_grid(grid: torch.Tensor, size: int | tuple[int, int]) -> torch.Tens
     return _identity(*size, grid) + resized.permute(0, 2, 3, 1)
 
 
-def identity_theta(batch: int, device: torch.device | str | None = None,
-                   dtype: torch.dtype | None = None) -> torch.Tensor:
+def identity_theta(
+    batch: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """``(B, 2, 3)`` identity affine matrices (the STN's initialisation)."""
     theta = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], device=device, dtype=dtype or torch.get_default_dtype())
     return theta.unsqueeze(0).repeat(batch, 1, 1)

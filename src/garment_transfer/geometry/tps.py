@@ -34,8 +34,10 @@ def tps_grid(source_points: torch.Tensor, target_points: torch.Tensor, size: tup
             got = tuple(points.shape) if isinstance(points, torch.Tensor) else type(points).__name__
             raise ValueError(f"{name} must be a (B, N, 2) tensor, got {got}")
     if source_points.shape != target_points.shape:
-        raise ValueError(f"target_points must have the shape of source_points {tuple(source_points.shape)}, "
-                         f"got {tuple(target_points.shape)}")
+        raise ValueError(
+            f"target_points must have the shape of source_points {tuple(source_points.shape)}, "
+            f"got {tuple(target_points.shape)}"
+        )
     batch, height, width = source_points.shape[0], *size
     kernel_weights, affine_weights = get_tps_transform(target_points, source_points)
     output_points = identity_grid(batch, height, width, device=source_points.device, dtype=source_points.dtype)

@@ -52,8 +52,9 @@ def lsgan_generator(fake: Logits, real: Logits | None = None) -> torch.Tensor:
 def relativistic_discriminator(real: Logits, fake: Logits, average: bool = False) -> torch.Tensor:
     """RSGAN's ``mean softplus(f - r)`` (``average``: RaSGAN's two terms), averaged over scales."""
     if average:
-        return _mean([F.softplus(-(r - f.mean())).mean() + F.softplus(f - r.mean()).mean()
-                      for r, f in _pairs(real, fake)])
+        return _mean(
+            [F.softplus(-(r - f.mean())).mean() + F.softplus(f - r.mean()).mean() for r, f in _pairs(real, fake)]
+        )
     return _mean([F.softplus(-(r - f)).mean() for r, f in _pairs(real, fake)])
 
 
@@ -62,8 +63,9 @@ def relativistic_generator(fake: Logits, real: Logits, average: bool = False) ->
     return relativistic_discriminator(fake, real, average)
 
 
-def gradient_penalty(discriminator: Callable[[torch.Tensor], Logits], real: torch.Tensor,
-                     fake: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(
+    discriminator: Callable[[torch.Tensor], Logits], real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
     """``mean (||grad D(x)||_2 - 1)^2`` at random interpolates of ``real`` and ``fake`` (B, C, H, W)."""
     if real.shape != fake.shape:
         raise ValueError(f"gradient_penalty: real {tuple(real.shape)} and fake {tuple(fake.shape)} differ")
@@ -71,7 +73,7 @@ def gradient_penalty(discriminator: Callable[[torch.Tensor], Logits], real: torc
     mixed = (weight * real.detach() + (1 - weight) * fake.detach()).requires_grad_(True)
     logits = discriminator(mixed)
     total = sum(x.sum() for x in ([logits] if isinstance(logits, torch.Tensor) else logits))
-    grad, = torch.autograd.grad(total, mixed, create_graph=True)
+    (grad,) = torch.autograd.grad(total, mixed, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
 
 
@@ -98,20 +100,24 @@ class AdversarialLoss(nn.Module):
         if self.kind == "lsgan":
             return lsgan_generator(fake_logits)
         real_logits = discriminator(real)
-        real_logits = real_logits.detach() if isinstance(real_logits, torch.Tensor) else [r.detach() for r in
-                                                                                          real_logits]
+        real_logits = (
+            real_logits.detach() if isinstance(real_logits, torch.Tensor) else [r.detach() for r in real_logits]
+        )
         return relativistic_generator(fake_logits, real_logits, self.kind == "relativistic_average")
 
-    def discriminator(self, discriminator: nn.Module, real: torch.Tensor,
-                      fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def discriminator(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """``{"adversarial", "gradient_penalty", "total"}`` of the discriminator on ``real`` and (detached) ``fake``."""
         real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
         if self.kind == "lsgan":
             terms = {"adversarial": lsgan_discriminator(real_logits, fake_logits)}
         else:
-            terms = {"adversarial": relativistic_discriminator(real_logits, fake_logits,
-                                                               self.kind == "relativistic_average")}
-        terms["gradient_penalty"] = (gradient_penalty(discriminator, real, fake) if self.gradient_penalty
-                                     else terms["adversarial"].new_zeros(()))
+            terms = {
+                "adversarial": relativistic_discriminator(real_logits, fake_logits, self.kind == "relativistic_average")
+            }
+        terms["gradient_penalty"] = (
+            gradient_penalty(discriminator, real, fake) if self.gradient_penalty else terms["adversarial"].new_zeros(())
+        )
         terms["total"] = terms["adversarial"] + self.gradient_penalty * terms["gradient_penalty"]
         return terms

@@ -25,15 +25,22 @@ def parsing_loss(logits: torch.Tensor, target: torch.Tensor, w_l1: float = 2.0, 
     return loss
 
 
-def deep_parsing_loss(logits: torch.Tensor, side_logits: Iterable[torch.Tensor], target: torch.Tensor,
-                      w_l1: float = 2.0, w_ce: float = 0.2, sides: bool = True) -> torch.Tensor:
+def deep_parsing_loss(
+    logits: torch.Tensor,
+    side_logits: Iterable[torch.Tensor],
+    target: torch.Tensor,
+    w_l1: float = 2.0,
+    w_ce: float = 0.2,
+    sides: bool = True,
+) -> torch.Tensor:
     """:func:`parsing_loss` on the fused output and, when ``sides``, on each side output (U-2-Net deep supervision)."""
     outputs = [logits, *side_logits] if sides else [logits]
     return sum(parsing_loss(out, target, w_l1, w_ce) for out in outputs)
 
 
-def feature_loss(student: Mapping[str, torch.Tensor], teacher: Mapping[str, torch.Tensor],
-                 layers: Iterable[str]) -> torch.Tensor:
+def feature_loss(
+    student: Mapping[str, torch.Tensor], teacher: Mapping[str, torch.Tensor], layers: Iterable[str]
+) -> torch.Tensor:
     """``(1 / n) * sum_i MSE(F^S_i, F^T_i)`` over ``layers``; the teacher's features are detached."""
     layers = list(layers)
     if not layers:

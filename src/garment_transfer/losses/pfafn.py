@@ -50,9 +50,15 @@ def weighted_sum(terms: Mapping[str, torch.Tensor], weights: Mapping[str, float]
     return sum(float(w) * terms[name] for name, w in weights.items())
 
 
-def warping_terms(out: FlowOutput, garment: torch.Tensor, garment_mask: torch.Tensor, vgg: ImageLoss | None = None,
-                  vgg_levels: int | None = None, resize_mode: str = "area",
-                  smooth_reduction: str = "sum") -> dict[str, torch.Tensor]:
+def warping_terms(
+    out: FlowOutput,
+    garment: torch.Tensor,
+    garment_mask: torch.Tensor,
+    vgg: ImageLoss | None = None,
+    vgg_levels: int | None = None,
+    resize_mode: str = "area",
+    smooth_reduction: str = "sum",
+) -> dict[str, torch.Tensor]:
     """The multi-scale warping terms ``l1``, ``vgg``, ``mask``, ``smooth`` (each ``sum_k (k + 1) term_k``) and ``tv``.
 
     Args:
@@ -67,22 +73,31 @@ def warping_terms(out: FlowOutput, garment: torch.Tensor, garment_mask: torch.Te
             (:func:`~garment_transfer.losses.warping.second_order_smoothness`).
     """
     if garment.shape != out.warped_garment.shape or garment_mask.shape != out.warped_mask.shape:
-        raise ValueError(f"warping_terms: garment {tuple(garment.shape)} and mask {tuple(garment_mask.shape)} must "
-                         f"match the warped garment {tuple(out.warped_garment.shape)} and mask "
-                         f"{tuple(out.warped_mask.shape)}")
-    terms = {"l1": multiscale_loss(out.warped_garments, garment, F.l1_loss, mode=resize_mode),
-             "mask": multiscale_loss(out.warped_masks, garment_mask, F.l1_loss, mode=resize_mode),
-             "smooth": sum((k + 1) * second_order_smoothness(grid.permute(0, 3, 1, 2),
-                                                             coordinate_reduction=smooth_reduction)
-                           for k, grid in enumerate(out.grids)),
-             "tv": sum(total_variation(o) for o in out.offsets)}
-    terms["vgg"] = (terms["l1"] * 0 if vgg is None else
-                    multiscale_loss(out.warped_garments, garment, vgg, mode=resize_mode, finest=vgg_levels))
+        raise ValueError(
+            f"warping_terms: garment {tuple(garment.shape)} and mask {tuple(garment_mask.shape)} must "
+            f"match the warped garment {tuple(out.warped_garment.shape)} and mask "
+            f"{tuple(out.warped_mask.shape)}"
+        )
+    terms = {
+        "l1": multiscale_loss(out.warped_garments, garment, F.l1_loss, mode=resize_mode),
+        "mask": multiscale_loss(out.warped_masks, garment_mask, F.l1_loss, mode=resize_mode),
+        "smooth": sum(
+            (k + 1) * second_order_smoothness(grid.permute(0, 3, 1, 2), coordinate_reduction=smooth_reduction)
+            for k, grid in enumerate(out.grids)
+        ),
+        "tv": sum(total_variation(o) for o in out.offsets),
+    }
+    terms["vgg"] = (
+        terms["l1"] * 0
+        if vgg is None
+        else multiscale_loss(out.warped_garments, garment, vgg, mode=resize_mode, finest=vgg_levels)
+    )
     return terms
 
 
-def distillation_gate(teacher_warped: torch.Tensor, student_warped: torch.Tensor, target: torch.Tensor,
-                      adjustable: bool = True) -> torch.Tensor:
+def distillation_gate(
+    teacher_warped: torch.Tensor, student_warped: torch.Tensor, target: torch.Tensor, adjustable: bool = True
+) -> torch.Tensor:
     """Which samples the distillation terms apply to.
 
     Args:
@@ -96,8 +111,10 @@ def distillation_gate(teacher_warped: torch.Tensor, student_warped: torch.Tensor
         (B,) float in {0, 1}, without gradient.
     """
     if teacher_warped.shape != student_warped.shape or target.shape != student_warped.shape:
-        raise ValueError(f"distillation_gate: teacher {tuple(teacher_warped.shape)}, student "
-                         f"{tuple(student_warped.shape)} and target {tuple(target.shape)} must have one shape")
+        raise ValueError(
+            f"distillation_gate: teacher {tuple(teacher_warped.shape)}, student "
+            f"{tuple(student_warped.shape)} and target {tuple(target.shape)} must have one shape"
+        )
     if not adjustable:
         return student_warped.new_ones(student_warped.shape[0])
     with torch.no_grad():
@@ -114,8 +131,12 @@ def gated_mean(per_sample: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     return (per_sample * gate).sum() / gate.sum().clamp(min=1)
 
 
-def feature_distillation(student_features: Sequence[torch.Tensor], teacher_features: Sequence[torch.Tensor],
-                         gate: torch.Tensor, weights: Sequence[float] = FEATURE_KD_WEIGHTS) -> torch.Tensor:
+def feature_distillation(
+    student_features: Sequence[torch.Tensor],
+    teacher_features: Sequence[torch.Tensor],
+    gate: torch.Tensor,
+    weights: Sequence[float] = FEATURE_KD_WEIGHTS,
+) -> torch.Tensor:
     """``sum_k w_k * gated_mean(mean_{c,h,w} (s_k - t_k)^2)`` over the person-branch FPN maps, coarse -> fine.
 
     Args:
@@ -124,8 +145,10 @@ def feature_distillation(student_features: Sequence[torch.Tensor], teacher_featu
         weights: one per level; default ``(5 - k) * 0.04``.
     """
     if not len(student_features) == len(teacher_features) == len(weights):
-        raise ValueError(f"feature_distillation: {len(student_features)} student maps, {len(teacher_features)} "
-                         f"teacher maps and {len(weights)} weights must agree")
+        raise ValueError(
+            f"feature_distillation: {len(student_features)} student maps, {len(teacher_features)} "
+            f"teacher maps and {len(weights)} weights must agree"
+        )
     total = gate.new_zeros(())
     for k, (s, t, w) in enumerate(zip(student_features, teacher_features, weights)):
         if s.shape != t.shape:
@@ -134,9 +157,13 @@ def feature_distillation(student_features: Sequence[torch.Tensor], teacher_featu
     return total
 
 
-def flow_distillation(student_grids: Sequence[torch.Tensor], teacher_grids: Sequence[torch.Tensor],
-                      gate: torch.Tensor, levels: int = FLOW_KD_LEVELS,
-                      weights: Sequence[float] | None = None) -> torch.Tensor:
+def flow_distillation(
+    student_grids: Sequence[torch.Tensor],
+    teacher_grids: Sequence[torch.Tensor],
+    gate: torch.Tensor,
+    levels: int = FLOW_KD_LEVELS,
+    weights: Sequence[float] | None = None,
+) -> torch.Tensor:
     """``sum_k w_k * gated_mean(mean_{h,w} |g^s_k - g^t_k|_2)`` over the ``levels`` finest grids.
 
     Args:
@@ -149,8 +176,10 @@ def flow_distillation(student_grids: Sequence[torch.Tensor], teacher_grids: Sequ
     count = len(student_grids)
     weights = [k + 1.0 for k in range(count)] if weights is None else list(weights)
     if len(teacher_grids) != count or len(weights) != count or not 1 <= levels <= count:
-        raise ValueError(f"flow_distillation: {count} student grids, {len(teacher_grids)} teacher grids, "
-                         f"{len(weights)} weights and levels={levels} do not fit")
+        raise ValueError(
+            f"flow_distillation: {count} student grids, {len(teacher_grids)} teacher grids, "
+            f"{len(weights)} weights and levels={levels} do not fit"
+        )
     total = gate.new_zeros(())
     for k in range(count - levels, count):
         s, t = student_grids[k], teacher_grids[k]
@@ -165,16 +194,20 @@ def _weighted(name: str, weights: Mapping[str, float] | None) -> bool:
     return weights is None or bool(weights.get(name, 0))
 
 
-def generator_terms(result: TryOn, real: torch.Tensor, vgg: ImageLoss | None = None,
-                    weights: Mapping[str, float] | None = None) -> dict[str, torch.Tensor]:
+def generator_terms(
+    result: TryOn, real: torch.Tensor, vgg: ImageLoss | None = None, weights: Mapping[str, float] | None = None
+) -> dict[str, torch.Tensor]:
     """``l1`` / ``vgg`` of the try-on, ``rendered_l1`` / ``rendered_vgg`` of the rendered image, both against the
     real person (B, 3, H, W) in [-1, 1], and ``mask = mean |1 - m|``; a VGG term is 0 without ``vgg`` or where
     ``weights`` (the weight table the terms are summed with) gives it no weight: the network runs only where it
     counts."""
     if result.image.shape != real.shape:
         raise ValueError(f"generator_terms: try-on {tuple(result.image.shape)} != real {tuple(real.shape)}")
-    terms = {"l1": F.l1_loss(result.image, real), "rendered_l1": F.l1_loss(result.rendered, real),
-             "mask": (1 - result.mask).abs().mean()}
+    terms = {
+        "l1": F.l1_loss(result.image, real),
+        "rendered_l1": F.l1_loss(result.rendered, real),
+        "mask": (1 - result.mask).abs().mean(),
+    }
     for name, image in (("vgg", result.image), ("rendered_vgg", result.rendered)):
         terms[name] = vgg(image, real) if vgg is not None and _weighted(name, weights) else terms["l1"] * 0
     return terms
@@ -187,14 +220,20 @@ def skin_mask(tutor_warped_mask: torch.Tensor, garment_mask: torch.Tensor) -> to
     return tutor_warped_mask.detach() * (1 - garment_mask)
 
 
-def skin_terms(rendered: torch.Tensor, real: torch.Tensor, skin: torch.Tensor,
-               vgg: ImageLoss | None = None, weights: Mapping[str, float] | None = None) -> dict[str, torch.Tensor]:
+def skin_terms(
+    rendered: torch.Tensor,
+    real: torch.Tensor,
+    skin: torch.Tensor,
+    vgg: ImageLoss | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> dict[str, torch.Tensor]:
     """``skin_l1`` / ``skin_vgg``: the rendered image against the real person, both multiplied by ``skin``.
     rendered, real: (B, 3, H, W) in [-1, 1]; skin: (B, 1, H, W) in [0, 1]; ``skin_vgg`` is 0 without ``vgg`` or
     weight (as :func:`generator_terms`)."""
     if rendered.shape != real.shape or skin.shape != (real.shape[0], 1, *real.shape[-2:]):
-        raise ValueError(f"skin_terms: rendered {tuple(rendered.shape)}, real {tuple(real.shape)}, skin "
-                         f"{tuple(skin.shape)}")
+        raise ValueError(
+            f"skin_terms: rendered {tuple(rendered.shape)}, real {tuple(real.shape)}, skin {tuple(skin.shape)}"
+        )
     pred, target = rendered * skin, real * skin
     use = vgg is not None and _weighted("skin_vgg", weights)
     return {"skin_l1": F.l1_loss(pred, target), "skin_vgg": vgg(pred, target) if use else pred.sum() * 0}
@@ -213,22 +252,36 @@ def uses_vgg(*weights: Mapping[str, float]) -> bool:
     return any(table.get(name, 0) for table in weights for name in VGG_TERMS)
 
 
-def distillation_terms(student: FlowOutput, teacher: FlowOutput, target_garment: torch.Tensor, adjustable: bool
-                       ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def distillation_terms(
+    student: FlowOutput, teacher: FlowOutput, target_garment: torch.Tensor, adjustable: bool
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """``({"feature_kd", "flow_kd"}, gate)``: feature KD on the five person-branch FPN maps (weights
     ``(5 - k) * 0.04``) and flow KD on the three finest grids (weights ``k + 1``), both over the samples the
     adjustable gate lets through."""
     gate = distillation_gate(teacher.warped_garment, student.warped_garment, target_garment, adjustable)
-    return {"feature_kd": feature_distillation(student.person_features, teacher.person_features, gate,
-                                               FEATURE_KD_WEIGHTS),
-            "flow_kd": flow_distillation(student.grids, teacher.grids, gate, FLOW_KD_LEVELS)}, gate
+    return {
+        "feature_kd": feature_distillation(student.person_features, teacher.person_features, gate, FEATURE_KD_WEIGHTS),
+        "flow_kd": flow_distillation(student.grids, teacher.grids, gate, FLOW_KD_LEVELS),
+    }, gate
 
 
-def stage_warping_terms(out: FlowOutput, garment: torch.Tensor, garment_mask: torch.Tensor,
-                        weights: Mapping[str, float], vgg: ImageLoss | None,
-                        options: Mapping) -> dict[str, torch.Tensor]:
+def stage_warping_terms(
+    out: FlowOutput,
+    garment: torch.Tensor,
+    garment_mask: torch.Tensor,
+    weights: Mapping[str, float],
+    vgg: ImageLoss | None,
+    options: Mapping,
+) -> dict[str, torch.Tensor]:
     """:func:`warping_terms` with a stage's choices: the VGG network runs only where ``weights`` (the table the
     terms are summed with) gives ``vgg`` a weight; ``vgg_levels``, ``resize_mode`` and ``smooth_reduction`` come from
     ``options`` (the stage's hyper-parameters)."""
-    return warping_terms(out, garment, garment_mask, vgg if weights.get("vgg", 0) else None, options["vgg_levels"],
-                         options["resize_mode"], options["smooth_reduction"])
+    return warping_terms(
+        out,
+        garment,
+        garment_mask,
+        vgg if weights.get("vgg", 0) else None,
+        options["vgg_levels"],
+        options["resize_mode"],
+        options["smooth_reduction"],
+    )

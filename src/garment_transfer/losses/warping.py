@@ -22,10 +22,15 @@ VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 CHARBONNIER_EPS = 1e-6  # (d^2 + eps)^alpha, PF-AFN's epsilon 1e-3 squared
 CHARBONNIER_ALPHA = 0.45
 # Second-difference stencils (+1 -2 +1): horizontal, vertical, main diagonal, anti-diagonal.
-_STENCILS = torch.tensor([[[0, 0, 0], [1, -2, 1], [0, 0, 0]],
-                          [[0, 1, 0], [0, -2, 0], [0, 1, 0]],
-                          [[1, 0, 0], [0, -2, 0], [0, 0, 1]],
-                          [[0, 0, 1], [0, -2, 0], [1, 0, 0]]], dtype=torch.float32).unsqueeze(1)
+_STENCILS = torch.tensor(
+    [
+        [[0, 0, 0], [1, -2, 1], [0, 0, 0]],
+        [[0, 1, 0], [0, -2, 0], [0, 1, 0]],
+        [[1, 0, 0], [0, -2, 0], [0, 0, 1]],
+        [[0, 0, 1], [0, -2, 0], [1, 0, 0]],
+    ],
+    dtype=torch.float32,
+).unsqueeze(1)
 
 
 def _check_flow(flow: torch.Tensor, name: str) -> None:
@@ -33,8 +38,9 @@ def _check_flow(flow: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name}: flow must be (B, 2, H, W), got {tuple(flow.shape)}")
 
 
-def perceptual_loss(pred_features: Mapping[str, torch.Tensor], target_features: Mapping[str, torch.Tensor],
-                    weights: Mapping[str, float]) -> torch.Tensor:
+def perceptual_loss(
+    pred_features: Mapping[str, torch.Tensor], target_features: Mapping[str, torch.Tensor], weights: Mapping[str, float]
+) -> torch.Tensor:
     """``sum_l w_l * L1(F_l(pred), F_l(target))`` over the layers in ``weights``; target features are detached."""
     return sum(w * F.l1_loss(pred_features[name], target_features[name].detach()) for name, w in weights.items())
 
@@ -54,8 +60,13 @@ class VGGLoss(nn.Module):
         layers: VGG taps. weights: one weight per tap.
     """
 
-    def __init__(self, weights_path: str | Path | None, allow_random: bool = False,
-                 layers: Sequence[str] = VGG_LAYERS, weights: Sequence[float] = VGG_WEIGHTS) -> None:
+    def __init__(
+        self,
+        weights_path: str | Path | None,
+        allow_random: bool = False,
+        layers: Sequence[str] = VGG_LAYERS,
+        weights: Sequence[float] = VGG_WEIGHTS,
+    ) -> None:
         super().__init__()
         if len(layers) != len(weights):
             raise ValueError(f"VGGLoss: {len(layers)} layers but {len(weights)} weights")
@@ -99,8 +110,12 @@ def total_variation(flow: torch.Tensor) -> torch.Tensor:
     return sum((d.abs().mean() for d in diffs if d.numel()), flow.new_zeros(()))
 
 
-def second_order_smoothness(flow: torch.Tensor, eps: float = CHARBONNIER_EPS, alpha: float = CHARBONNIER_ALPHA,
-                            coordinate_reduction: str = "mean") -> torch.Tensor:
+def second_order_smoothness(
+    flow: torch.Tensor,
+    eps: float = CHARBONNIER_EPS,
+    alpha: float = CHARBONNIER_ALPHA,
+    coordinate_reduction: str = "mean",
+) -> torch.Tensor:
     """Mean generalised Charbonnier ``(d^2 + eps)^alpha`` of second differences (PF-AFN's, as in FS-VTON).
 
     The four 3x3 stencils (horizontal, vertical, two diagonals; +1 -2 +1) are applied to each coordinate channel with
@@ -116,8 +131,9 @@ def second_order_smoothness(flow: torch.Tensor, eps: float = CHARBONNIER_EPS, al
     """
     _check_flow(flow, "second_order_smoothness")
     if coordinate_reduction not in ("mean", "sum"):
-        raise ValueError(f"second_order_smoothness: coordinate_reduction must be 'mean' or 'sum', "
-                         f"got {coordinate_reduction!r}")
+        raise ValueError(
+            f"second_order_smoothness: coordinate_reduction must be 'mean' or 'sum', got {coordinate_reduction!r}"
+        )
     b, c, h, w = flow.shape
     if h < 3 or w < 3:
         return flow.sum() * 0
@@ -139,16 +155,23 @@ def aligning_loss(aligned_mask: torch.Tensor, target_mask: torch.Tensor, w_ratio
         target_mask: (B, 1, H, W) in [0, 1], the target garment shape. Both terms are averaged over the batch.
     """
     if aligned_mask.shape != target_mask.shape or aligned_mask.dim() != 4:
-        raise ValueError(f"aligning_loss: masks must be equal (B, 1, H, W), got {tuple(aligned_mask.shape)} "
-                         f"and {tuple(target_mask.shape)}")
+        raise ValueError(
+            f"aligning_loss: masks must be equal (B, 1, H, W), got {tuple(aligned_mask.shape)} "
+            f"and {tuple(target_mask.shape)}"
+        )
     l1 = F.l1_loss(aligned_mask, target_mask)
     return l1 + w_ratio * (mask_ratio(aligned_mask) - mask_ratio(target_mask)).abs().mean()
 
 
-def multiscale_loss(preds: Sequence[torch.Tensor], target: torch.Tensor,
-                    level_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                    level_weights: Sequence[float] | None = None, mode: str = "area",
-                    threshold: float | None = None, finest: int | None = None) -> torch.Tensor:
+def multiscale_loss(
+    preds: Sequence[torch.Tensor],
+    target: torch.Tensor,
+    level_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    level_weights: Sequence[float] | None = None,
+    mode: str = "area",
+    threshold: float | None = None,
+    finest: int | None = None,
+) -> torch.Tensor:
     """``sum_k w_k * level_loss(preds[k], resize(target))``, default ``w_k = k + 1`` (FS-VTON / PF-AFN).
 
     Args:

@@ -119,7 +119,6 @@ def ssim_255(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None
     return ssim
 
 
-
 def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of IoU(pred > 0.5, target > 0.5); masks (B, 1, H, W) in [0, 1]; both empty counts 1."""
     pred, target = (pred > 0.5).flatten(1), (target > 0.5).flatten(1)

@@ -41,11 +41,14 @@ def compile_arguments(compile: bool | str) -> dict:
     if compile is True:
         return {}
     if compile == FROZEN:
-        raise ValueError('compile: "frozen" freezes the weights into the graph: for inference (the pipeline) only, '
-                         "not for a network that trains")
+        raise ValueError(
+            'compile: "frozen" freezes the weights into the graph: for inference (the pipeline) only, '
+            "not for a network that trains"
+        )
     if compile not in MODES:
-        raise ValueError(f"compile must be true, false or one of {', '.join(MODES)} (or {FROZEN} for the pipeline), "
-                         f"got {compile!r}")
+        raise ValueError(
+            f"compile must be true, false or one of {', '.join(MODES)} (or {FROZEN} for the pipeline), got {compile!r}"
+        )
     return {"mode": compile}
 
 
@@ -71,8 +74,9 @@ def compile_function(function: Callable, compile: bool | str) -> Callable:
     return frozen
 
 
-def accelerate(net: nn.Module, channels_last: bool = False, compile: bool | str = False,
-               fold_norms: bool = False) -> nn.Module:
+def accelerate(
+    net: nn.Module, channels_last: bool = False, compile: bool | str = False, fold_norms: bool = False
+) -> nn.Module:
     """Apply the switches to ``net`` in place (module docstring) and return it; all off leave it untouched.
 
     Args:
@@ -132,9 +136,19 @@ def _folded(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> nn.Conv2d:
     bias = (bias - norm.running_mean.double()) * scale
     if norm.bias is not None:
         bias = bias + norm.bias.double()
-    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                      conv.dilation, conv.groups, bias=True, padding_mode=conv.padding_mode,
-                      device=conv.weight.device, dtype=conv.weight.dtype)
+    fused = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        conv.groups,
+        bias=True,
+        padding_mode=conv.padding_mode,
+        device=conv.weight.device,
+        dtype=conv.weight.dtype,
+    )
     fused.weight.copy_(conv.weight.double() * scale.view(-1, 1, 1, 1))
     fused.bias.copy_(bias)
     fused.requires_grad_(False)

@@ -74,9 +74,16 @@ class AFlowNet(nn.Module):
             (PF-AFN); the refine head always sees them warped with gradients.
     """
 
-    def __init__(self, levels: int, fpn: int, head: Sequence[int], max_displacement: int = 3,
-                 flow_convention: str = "ours", zero_init_heads: bool = True,
-                 detach_correlation_flow: bool = True) -> None:
+    def __init__(
+        self,
+        levels: int,
+        fpn: int,
+        head: Sequence[int],
+        max_displacement: int = 3,
+        flow_convention: str = "ours",
+        zero_init_heads: bool = True,
+        detach_correlation_flow: bool = True,
+    ) -> None:
         super().__init__()
         self.conventions = FlowConventions(flow_convention)
         self.max_displacement, self.flow_convention = max_displacement, flow_convention
@@ -87,18 +94,26 @@ class AFlowNet(nn.Module):
 
     def _main(self, k: int):
         def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor | None) -> torch.Tensor:
-            searched = g if grid is None else warp(g, grid.detach() if self.detach_correlation_flow else grid,
-                                                   "feature")
+            searched = (
+                g if grid is None else warp(g, grid.detach() if self.detach_correlation_flow else grid, "feature")
+            )
             return self.main_heads[k](F.leaky_relu(correlation(searched, p, self.max_displacement), 0.1))
+
         return step
 
     def _refine(self, k: int):
         def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
             return self.refine_heads[k](torch.cat([warp(g, grid, "feature"), p], 1))
+
         return step
 
-    def forward(self, garment_features: Sequence[torch.Tensor], person_features: Sequence[torch.Tensor],
-                garment: torch.Tensor, garment_mask: torch.Tensor) -> FlowOutput:
+    def forward(
+        self,
+        garment_features: Sequence[torch.Tensor],
+        person_features: Sequence[torch.Tensor],
+        garment: torch.Tensor,
+        garment_mask: torch.Tensor,
+    ) -> FlowOutput:
         """Estimate the flow and warp the garment at every level.
 
         Args:
@@ -110,8 +125,10 @@ class AFlowNet(nn.Module):
             unset).
         """
         if len(garment_features) != len(self.main_heads) or len(person_features) != len(self.main_heads):
-            raise ValueError(f"AFlowNet: expected {len(self.main_heads)} garment and person maps, got "
-                             f"{len(garment_features)} and {len(person_features)}")
+            raise ValueError(
+                f"AFlowNet: expected {len(self.main_heads)} garment and person maps, got "
+                f"{len(garment_features)} and {len(person_features)}"
+            )
         steps = [(self._main(k), self._refine(k)) for k in range(len(self.main_heads))]
         return coarse_to_fine(steps, garment_features, person_features, garment, garment_mask, self.conventions)
 
@@ -132,9 +149,16 @@ class AFWM(nn.Module):
             ``garment_condition``.
     """
 
-    def __init__(self, person_channels: int, width: str = "full", flow_convention: str = "ours",
-                 zero_init_heads: bool = True, detach_correlation_flow: bool = True,
-                 max_displacement: int = 3, garment_channels: int = GARMENT_CHANNELS) -> None:
+    def __init__(
+        self,
+        person_channels: int,
+        width: str = "full",
+        flow_convention: str = "ours",
+        zero_init_heads: bool = True,
+        detach_correlation_flow: bool = True,
+        max_displacement: int = 3,
+        garment_channels: int = GARMENT_CHANNELS,
+    ) -> None:
         super().__init__()
         spec = width_spec(width, "AFWM: width")
         if person_channels < 1:
@@ -146,11 +170,23 @@ class AFWM(nn.Module):
         self.garment_fpn = FPN(spec["pyramid"], spec["fpn"])
         self.person_pyramid = FeaturePyramid(person_channels, spec["pyramid"], preactivate_input=True)
         self.person_fpn = FPN(spec["pyramid"], spec["fpn"])
-        self.flow = AFlowNet(len(spec["pyramid"]), spec["fpn"], spec["head"], max_displacement, flow_convention,
-                             zero_init_heads, detach_correlation_flow)
+        self.flow = AFlowNet(
+            len(spec["pyramid"]),
+            spec["fpn"],
+            spec["head"],
+            max_displacement,
+            flow_convention,
+            zero_init_heads,
+            detach_correlation_flow,
+        )
 
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor,
-                garment_condition: torch.Tensor | None = None) -> FlowOutput:
+    def forward(
+        self,
+        garment: torch.Tensor,
+        garment_mask: torch.Tensor,
+        person: torch.Tensor,
+        garment_condition: torch.Tensor | None = None,
+    ) -> FlowOutput:
         """Warp the in-shop garment onto the person.
 
         Args:

@@ -18,5 +18,7 @@ def check_maps(name: str, x: torch.Tensor, channels: int, like: torch.Tensor | N
 def check_pose_channels(pose: torch.Tensor, expected: int) -> None:
     """A DensePose batch (B, C, H, W) whose C is not the ``pose_channels`` a net was built for is an error."""
     if pose.shape[1] != expected:
-        raise ValueError(f"DensePose input has {pose.shape[1]} channels but the model was built for "
-                         f"pose_channels={expected}: match the data module's densepose encoding")
+        raise ValueError(
+            f"DensePose input has {pose.shape[1]} channels but the model was built for "
+            f"pose_channels={expected}: match the data module's densepose encoding"
+        )

@@ -47,10 +47,12 @@ def count_macs(module: nn.Module, inputs: tuple, **forward_kwargs) -> int:
         def count(mod, args, out):
             nonlocal total
             total += counter(mod, args, out)
+
         return count
 
-    handles = [m.register_forward_hook(hook(fn)) for m in module.modules()
-               for cls, fn in counters if isinstance(m, cls)]
+    handles = [
+        m.register_forward_hook(hook(fn)) for m in module.modules() for cls, fn in counters if isinstance(m, cls)
+    ]
     modes = {m: m.training for m in module.modules()}  # restore per submodule (a frozen teacher stays in eval)
     try:
         module.eval()

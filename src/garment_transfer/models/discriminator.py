@@ -32,14 +32,16 @@ class PatchDiscriminator(nn.Module):
         norm: one of :data:`NORMS`. spectral_norm: spectral normalisation of every convolution.
     """
 
-    def __init__(self, in_channels: int, ndf: int = 64, layers: int = 3, norm: str = "none",
-                 spectral_norm: bool = True) -> None:
+    def __init__(
+        self, in_channels: int, ndf: int = 64, layers: int = 3, norm: str = "none", spectral_norm: bool = True
+    ) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"PatchDiscriminator: norm must be one of {NORMS}, got {norm!r}")
         if layers < 1 or in_channels < 1:
-            raise ValueError(f"PatchDiscriminator: in_channels and layers must be positive, got {in_channels}, "
-                             f"{layers}")
+            raise ValueError(
+                f"PatchDiscriminator: in_channels and layers must be positive, got {in_channels}, {layers}"
+            )
         self.in_channels = in_channels
         padding = math.ceil((4 - 1) / 2)
         wrap = spectral if spectral_norm else (lambda conv: conv)
@@ -47,8 +49,11 @@ class PatchDiscriminator(nn.Module):
         modules: list[nn.Module] = [wrap(nn.Conv2d(in_channels, ndf, 4, 2, padding)), nn.LeakyReLU(0.2, True)]
         for k in range(1, layers + 1):
             stride = 2 if k < layers else 1
-            modules += [wrap(nn.Conv2d(widths[k - 1], widths[k], 4, stride, padding)), *_norm(norm, widths[k]),
-                        nn.LeakyReLU(0.2, True)]
+            modules += [
+                wrap(nn.Conv2d(widths[k - 1], widths[k], 4, stride, padding)),
+                *_norm(norm, widths[k]),
+                nn.LeakyReLU(0.2, True),
+            ]
         modules.append(wrap(nn.Conv2d(widths[layers], 1, 4, 1, padding)))
         self.model = nn.Sequential(*modules)
 

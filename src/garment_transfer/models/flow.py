@@ -106,8 +106,13 @@ def flow_head(in_channels: int, widths: Sequence[int], zero_init: bool = True) -
 
 def compose_sampled(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor:
     """PF-AFN's composition: ``grid_first`` sampled at ``grid_second`` (border padding, align_corners=True)."""
-    sampled = F.grid_sample(grid_first.permute(0, 3, 1, 2), grid_second.to(grid_first.dtype), mode="bilinear",
-                            padding_mode="border", align_corners=True)
+    sampled = F.grid_sample(
+        grid_first.permute(0, 3, 1, 2),
+        grid_second.to(grid_first.dtype),
+        mode="bilinear",
+        padding_mode="border",
+        align_corners=True,
+    )
     return sampled.permute(0, 2, 3, 1)
 
 
@@ -147,9 +152,14 @@ class FlowConventions:
         return resize_for_level(x, size) if self.name == "ours" else resize_plain(x, size)
 
 
-def coarse_to_fine(steps: Sequence[Sequence[Step]], garment_features: Sequence[torch.Tensor],
-                   person_features: Sequence[torch.Tensor], garment: torch.Tensor, garment_mask: torch.Tensor,
-                   conventions: FlowConventions = FlowConventions()) -> FlowOutput:
+def coarse_to_fine(
+    steps: Sequence[Sequence[Step]],
+    garment_features: Sequence[torch.Tensor],
+    person_features: Sequence[torch.Tensor],
+    garment: torch.Tensor,
+    garment_mask: torch.Tensor,
+    conventions: FlowConventions = FlowConventions(),
+) -> FlowOutput:
     """Estimate a flow coarse -> fine and warp the garment at every level (module docstring).
 
     Args:
@@ -165,8 +175,10 @@ def coarse_to_fine(steps: Sequence[Sequence[Step]], garment_features: Sequence[t
         also ``grid``, ``warped_garment``, ``warped_mask``); the other fields None.
     """
     if not len(steps) == len(garment_features) == len(person_features):
-        raise ValueError(f"coarse_to_fine: {len(steps)} levels of steps, {len(garment_features)} garment and "
-                         f"{len(person_features)} person maps")
+        raise ValueError(
+            f"coarse_to_fine: {len(steps)} levels of steps, {len(garment_features)} garment and "
+            f"{len(person_features)} person maps"
+        )
     sizes = [tuple(f.shape[-2:]) for f in garment_features[1:]] + [tuple(garment.shape[-2:])]
     grid, grids, offsets, warped_garments, warped_masks = None, [], [], [], []
     for level, g, p, size in zip(steps, garment_features, person_features, sizes):
@@ -181,8 +193,9 @@ def coarse_to_fine(steps: Sequence[Sequence[Step]], garment_features: Sequence[t
     return FlowOutput(warped_garments[-1], warped_masks[-1], grid, grids, offsets, warped_garments, warped_masks)
 
 
-def check_flow_inputs(owner: str, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor,
-                      person_channels: int) -> None:
+def check_flow_inputs(
+    owner: str, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor, person_channels: int
+) -> None:
     """``garment`` (B, 3, H, W), ``garment_mask`` (B, 1, H, W) and ``person`` (B, person_channels, H, W), or a
     ``ValueError`` naming the tensor (after ``owner``, the network, when given)."""
     prefix = f"{owner}: " if owner else ""
@@ -191,8 +204,7 @@ def check_flow_inputs(owner: str, garment: torch.Tensor, garment_mask: torch.Ten
     batch, _, height, width = garment.shape
     for name, x, c in (("garment_mask", garment_mask, 1), ("person", person, person_channels)):
         if not isinstance(x, torch.Tensor) or tuple(x.shape) != (batch, c, height, width):
-            raise ValueError(f"{prefix}{name} must be ({batch}, {c}, {height}, {width}) like garment, "
-                             f"got {_shape(x)}")
+            raise ValueError(f"{prefix}{name} must be ({batch}, {c}, {height}, {width}) like garment, got {_shape(x)}")
 
 
 def _shape(x: object) -> str:

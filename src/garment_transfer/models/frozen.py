@@ -42,8 +42,14 @@ class FrozenNet(nn.Module):
         data: its data module's hyper-parameters (``size``, ``densepose``, ...) where the checkpoint has them.
     """
 
-    def __init__(self, net: nn.Module, source: str | Path = "", stage: str | None = None,
-                 hparams: dict | None = None, data: dict | None = None) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        source: str | Path = "",
+        stage: str | None = None,
+        hparams: dict | None = None,
+        data: dict | None = None,
+    ) -> None:
         super().__init__()
         net.requires_grad_(False)
         net.eval()
@@ -52,8 +58,13 @@ class FrozenNet(nn.Module):
         self.training = False
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, builders: Mapping[str, Builder], pose_channels: int | None = None,
-                        argument: str = "checkpoint") -> FrozenNet:
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        builders: Mapping[str, Builder],
+        pose_channels: int | None = None,
+        argument: str = "checkpoint",
+    ) -> FrozenNet:
         """The net of a stage checkpoint, frozen.
 
         Args:
@@ -74,18 +85,19 @@ class FrozenNet(nn.Module):
             raise ValueError(f"{path}: {argument} must be a checkpoint of {expected}; this is {found}")
         hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
         if pose_channels is not None and hparams.get("pose_channels") != pose_channels:
-            raise ValueError(f"{path}: trained with pose_channels={hparams.get('pose_channels')}, this stage has "
-                             f"pose_channels={pose_channels}: use the same densepose encoding")
+            raise ValueError(
+                f"{path}: trained with pose_channels={hparams.get('pose_channels')}, this stage has "
+                f"pose_channels={pose_channels}: use the same densepose encoding"
+            )
         net = builders[stage](hparams)
-        state = {k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        state = {k[len("net.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
         if not state:
             raise ValueError(f"{path}: holds no network weights (no 'net.' entries in its state_dict)")
         try:
             net.load_state_dict(state)
         except RuntimeError as err:
             raise ValueError(f"{path}: weights do not fit the network its hyper-parameters describe ({err})") from err
-        data = {k: v for k, v in (checkpoint.get("datamodule_hyper_parameters") or {}).items()
-                if not k.startswith("_")}
+        data = {k: v for k, v in (checkpoint.get("datamodule_hyper_parameters") or {}).items() if not k.startswith("_")}
         return cls(net, path, stage, hparams, data)
 
     @property
@@ -124,8 +136,10 @@ def load_weights(net: nn.Module, frozen: FrozenNet, argument: str) -> None:
     try:
         net.load_state_dict(frozen.net.state_dict())
     except RuntimeError as err:
-        raise ValueError(f"{frozen.source}: {argument} holds a network that does not fit this stage's (width "
-                         f"{frozen.hparams.get('width')!r} there; {str(err).splitlines()[0]})") from err
+        raise ValueError(
+            f"{frozen.source}: {argument} holds a network that does not fit this stage's (width "
+            f"{frozen.hparams.get('width')!r} there; {str(err).splitlines()[0]})"
+        ) from err
 
 
 def check_data_settings(module: nn.Module, size: tuple[int, int], densepose: str, what: str = "this run") -> None:
@@ -142,9 +156,13 @@ def check_data_settings(module: nn.Module, size: tuple[int, int], densepose: str
     for source, data in sources:
         trained = data.get("size")
         if trained is not None and parse_size(trained) != tuple(size):
-            raise ValueError(f"{source}: trained at {trained}, but {what} reads {size[0]}x{size[1]}: use "
-                             "checkpoints trained at the data module's size (or set data.init_args.size to theirs)")
+            raise ValueError(
+                f"{source}: trained at {trained}, but {what} reads {size[0]}x{size[1]}: use "
+                "checkpoints trained at the data module's size (or set data.init_args.size to theirs)"
+            )
         encoding = data.get("densepose")
         if encoding is not None and encoding != densepose:
-            raise ValueError(f"{source}: trained on the {encoding!r} DensePose encoding, but {what} gives "
-                             f"{densepose!r}: use the same data.init_args.densepose")
+            raise ValueError(
+                f"{source}: trained on the {encoding!r} DensePose encoding, but {what} gives "
+                f"{densepose!r}: use the same data.init_args.densepose"
+            )

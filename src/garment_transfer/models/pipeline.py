@@ -34,8 +34,9 @@ PRECISIONS = ("32", "bf16")
 __all__ = ["GarmentTransfer", "INTERMEDIATES", "TransferOutput", "checkpoint_paths"]
 
 
-def checkpoint_paths(method: str, checkpoints: Mapping[str, str] | None = None,
-                     runs: str | Path | None = None) -> dict[str, str]:
+def checkpoint_paths(
+    method: str, checkpoints: Mapping[str, str] | None = None, runs: str | Path | None = None
+) -> dict[str, str]:
     """The checkpoint of every network ``method`` runs, by role: ``checkpoints[role]`` where given, else
     ``<runs>/<the stage's run folder>/checkpoints/last.ckpt`` (the presets' stable paths).
 
@@ -46,8 +47,9 @@ def checkpoint_paths(method: str, checkpoints: Mapping[str, str] | None = None,
     given = dict(checkpoints or {})
     unknown = sorted(set(given) - set(dresser.networks))
     if unknown:
-        raise ValueError(f"checkpoints: method {method!r} runs {sorted(dresser.networks) or 'no network'}, not "
-                         f"{unknown}")
+        raise ValueError(
+            f"checkpoints: method {method!r} runs {sorted(dresser.networks) or 'no network'}, not {unknown}"
+        )
     paths = {}
     for role, stage_id in dresser.networks.items():
         if given.get(role):
@@ -56,8 +58,10 @@ def checkpoint_paths(method: str, checkpoints: Mapping[str, str] | None = None,
             paths[role] = str(Path(runs) / registry.stage(stage_id).run_folder / "checkpoints" / "last.ckpt")
     missing = [role for role in dresser.networks if role not in paths]
     if missing:
-        raise ValueError(f"method {method!r} needs checkpoints {', '.join(missing)} (the stage checkpoints it runs): "
-                         "give checkpoints: {role: path} or runs: <a preset's run folder>")
+        raise ValueError(
+            f"method {method!r} needs checkpoints {', '.join(missing)} (the stage checkpoints it runs): "
+            "give checkpoints: {role: path} or runs: <a preset's run folder>"
+        )
     return paths
 
 
@@ -78,18 +82,31 @@ class GarmentTransfer(nn.Module):
             reference.
     """
 
-    def __init__(self, method: str, checkpoints: Mapping[str, str] | None = None, runs: str | Path | None = None,
-                 fill: str = "inpaint", precision: str = "32", channels_last: bool = False,
-                 compile: bool | str = False, fold_norms: bool = True) -> None:
+    def __init__(
+        self,
+        method: str,
+        checkpoints: Mapping[str, str] | None = None,
+        runs: str | Path | None = None,
+        fill: str = "inpaint",
+        precision: str = "32",
+        channels_last: bool = False,
+        compile: bool | str = False,
+        fold_norms: bool = True,
+    ) -> None:
         super().__init__()
         self.spec = registry.dresser(method)
         if str(precision) not in PRECISIONS:
             raise ValueError(f"precision {precision!r}: choose one of {PRECISIONS}")
         paths = checkpoint_paths(method, checkpoints, runs)
         self.method, self.fill, self.precision = method, fill, str(precision)
-        self.nets = nn.ModuleDict({role: FrozenNet.from_checkpoint(
-            paths[role], registry.builders(stage_id), argument=f"checkpoints.{role}")
-            for role, stage_id in self.spec.networks.items()})
+        self.nets = nn.ModuleDict(
+            {
+                role: FrozenNet.from_checkpoint(
+                    paths[role], registry.builders(stage_id), argument=f"checkpoints.{role}"
+                )
+                for role, stage_id in self.spec.networks.items()
+            }
+        )
         for frozen in self.nets.values():
             accelerate(frozen.net, channels_last, fold_norms=fold_norms)
         self._compiled = compile_function(self.transfer, compile) if compile else None
@@ -104,8 +121,10 @@ class GarmentTransfer(nn.Module):
         """Dress ``target`` (batched :class:`PersonSample`) in ``source``'s upper garment: the one they wear
         (``garment="worn"``, transfer) or their in-shop one (``"in_shop"``, try-on)."""
         if garment not in self.spec.garments:
-            raise ValueError(f"method {self.method!r} dresses a person in {' or '.join(self.spec.garments)} "
-                             f"garments only, not {garment!r}")
+            raise ValueError(
+                f"method {self.method!r} dresses a person in {' or '.join(self.spec.garments)} "
+                f"garments only, not {garment!r}"
+            )
         return (self._compiled or self.transfer)(source, target, garment)
 
     def transfer(self, source: PersonSample, target: PersonSample, garment: str = "worn") -> TransferOutput:
@@ -113,5 +132,6 @@ class GarmentTransfer(nn.Module):
         inputs' dtype: warps sample the float32 inputs in float32, and ``R``'s output is scaled by a float32 mask."""
         image_field, mask_field = GARMENT_FIELDS[garment]
         with torch.autocast(target.image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            return self.spec.run(self.nets, source, target, getattr(source, image_field),
-                                 getattr(source, mask_field), self.fill)
+            return self.spec.run(
+                self.nets, source, target, getattr(source, image_field), getattr(source, mask_field), self.fill
+            )

@@ -21,8 +21,9 @@ from torch import nn
 
 
 def _bn_relu_conv(in_ch: int, out_ch: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.BatchNorm2d(in_ch), nn.ReLU(inplace=False),
-                         nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False))
+    return nn.Sequential(
+        nn.BatchNorm2d(in_ch), nn.ReLU(inplace=False), nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+    )
 
 
 class ResidualBlock(nn.Module):
@@ -47,15 +48,19 @@ class FeaturePyramid(nn.Module):
             distilled-transfer method): a plain conv.
     """
 
-    def __init__(self, in_channels: int, channels: Sequence[int] = (64, 128, 256, 256, 256),
-                 preactivate_input: bool = False) -> None:
+    def __init__(
+        self, in_channels: int, channels: Sequence[int] = (64, 128, 256, 256, 256), preactivate_input: bool = False
+    ) -> None:
         super().__init__()
         self.in_channels, self.channels = in_channels, tuple(channels)
         self.preactivate_input = preactivate_input
         self.levels = nn.ModuleList()
         for k, (c_in, c_out) in enumerate(zip((in_channels, *self.channels[:-1]), self.channels)):
-            down = (nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False) if k == 0 and not preactivate_input
-                    else _bn_relu_conv(c_in, c_out, stride=2))
+            down = (
+                nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False)
+                if k == 0 and not preactivate_input
+                else _bn_relu_conv(c_in, c_out, stride=2)
+            )
             self.levels.append(nn.Sequential(down, ResidualBlock(c_out), ResidualBlock(c_out)))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -54,9 +54,13 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, norm: str = "batch") -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False), _norm(norm, channels),
-                                  nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 3, padding=1, bias=False),
-                                  _norm(norm, channels))
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            _norm(norm, channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            _norm(norm, channels),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(x + self.body(x))
@@ -70,8 +74,9 @@ def _down(in_ch: int, out_ch: int, normalised: bool, norm: str) -> nn.Sequential
 
 def _encoder(in_channels: int, inner: list[int], norm: str) -> nn.ModuleList:
     last = len(inner) - 1
-    return nn.ModuleList(_down(in_channels if k == 0 else inner[k - 1], inner[k], 0 < k < last, norm)
-                         for k in range(len(inner)))
+    return nn.ModuleList(
+        _down(in_channels if k == 0 else inner[k - 1], inner[k], 0 < k < last, norm) for k in range(len(inner))
+    )
 
 
 class _Up(nn.Module):
@@ -80,8 +85,13 @@ class _Up(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, last: bool, norm: str = "batch") -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False)
-        self.post = nn.Identity() if last else nn.Sequential(_norm(norm, out_ch), nn.ReLU(inplace=True),
-                                                             ResidualBlock(out_ch, norm), ResidualBlock(out_ch, norm))
+        self.post = (
+            nn.Identity()
+            if last
+            else nn.Sequential(
+                _norm(norm, out_ch), nn.ReLU(inplace=True), ResidualBlock(out_ch, norm), ResidualBlock(out_ch, norm)
+            )
+        )
 
     def forward(self, x: torch.Tensor, size: torch.Size) -> torch.Tensor:
         return self.post(self.conv(F.interpolate(x, size=size, mode="nearest")))
@@ -98,8 +108,15 @@ class ResUnetGenerator(nn.Module):
         second_channels: input channels of a second encoder (module docstring); None: one encoder.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, num_downs: int = 5, ngf: int = 64, norm: str = "batch",
-                 second_channels: int | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_downs: int = 5,
+        ngf: int = 64,
+        norm: str = "batch",
+        second_channels: int | None = None,
+    ) -> None:
         super().__init__()
         if num_downs < 2:
             raise ValueError(f"ResUnetGenerator: num_downs must be at least 2, got {num_downs}")
@@ -112,19 +129,26 @@ class ResUnetGenerator(nn.Module):
         last, encoders = num_downs - 1, 1 if second_channels is None else 2
         self.downs = _encoder(in_channels, inner, norm)
         self.second_downs = None if second_channels is None else _encoder(second_channels, inner, norm)
-        self.ups = nn.ModuleList(_Up(inner[k] * (encoders if k == last else encoders + 1), outer[k], k == 0, norm)
-                                 for k in range(num_downs))
+        self.ups = nn.ModuleList(
+            _Up(inner[k] * (encoders if k == last else encoders + 1), outer[k], k == 0, norm) for k in range(num_downs)
+        )
 
     def _check(self, name: str, x: torch.Tensor, channels: int) -> None:
         if x.ndim != 4 or x.shape[1] != channels:
             raise ValueError(f"ResUnetGenerator: {name} must be (B, {channels}, H, W), got {tuple(x.shape)}")
         smallest = 2**self.num_downs
         if min(x.shape[-2:]) < smallest:
-            raise ValueError(f"ResUnetGenerator: {name} {tuple(x.shape[-2:])} is smaller than 2^num_downs = "
-                             f"{smallest} in H or W; use a larger image or fewer levels")
+            raise ValueError(
+                f"ResUnetGenerator: {name} {tuple(x.shape[-2:])} is smaller than 2^num_downs = "
+                f"{smallest} in H or W; use a larger image or fewer levels"
+            )
 
-    def forward(self, x: torch.Tensor, second: torch.Tensor | None = None,
-                skip_transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        second: torch.Tensor | None = None,
+        skip_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """The generator's output for ``x`` (and the second encoder's input).
 
         Args:
@@ -138,8 +162,10 @@ class ResUnetGenerator(nn.Module):
         """
         self._check("input", x, self.in_channels)
         if (second is None) != (self.second_downs is None):
-            raise ValueError("ResUnetGenerator: give the second input exactly when the net has a second encoder "
-                             f"(second_channels={self.second_channels})")
+            raise ValueError(
+                "ResUnetGenerator: give the second input exactly when the net has a second encoder "
+                f"(second_channels={self.second_channels})"
+            )
         skips, seconds = [], None
         for down in self.downs:
             skips.append(x)
@@ -147,8 +173,10 @@ class ResUnetGenerator(nn.Module):
         if second is not None:
             self._check("second input", second, self.second_channels)
             if second.shape[0] != x.shape[0] or second.shape[-2:] != skips[0].shape[-2:]:
-                raise ValueError(f"ResUnetGenerator: second input {tuple(second.shape)} does not match the batch "
-                                 f"and size of the input {tuple(skips[0].shape)}")
+                raise ValueError(
+                    f"ResUnetGenerator: second input {tuple(second.shape)} does not match the batch "
+                    f"and size of the input {tuple(skips[0].shape)}"
+                )
             transform = skip_transform or (lambda y: y)
             seconds = []
             for down in self.second_downs:

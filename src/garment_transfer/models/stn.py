@@ -48,12 +48,16 @@ class _Regressor(nn.Module):
         channels = (width, 2 * width, 4 * width, 8 * width, 8 * width)
         layers, previous = [], in_channels + 2
         for ch in channels:
-            layers += [nn.Conv2d(previous, ch, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(ch),
-                       nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(previous, ch, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(ch),
+                nn.ReLU(inplace=True),
+            ]
             previous = ch
         self.encoder = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.regressor = nn.Sequential(nn.Linear(previous, previous), nn.ReLU(inplace=True),
-                                       nn.Linear(previous, initial.numel()))
+        self.regressor = nn.Sequential(
+            nn.Linear(previous, previous), nn.ReLU(inplace=True), nn.Linear(previous, initial.numel())
+        )
         nn.init.zeros_(self.regressor[-1].weight)
         with torch.no_grad():
             self.regressor[-1].bias.copy_(initial)
@@ -95,8 +99,9 @@ class AligningSTN(_Regressor):
         return self.regress(x).view(x.shape[0], 2, 3)
 
 
-def control_points(points: int, batch: int = 1, device: torch.device | str | None = None,
-                   dtype: torch.dtype | None = None) -> torch.Tensor:
+def control_points(
+    points: int, batch: int = 1, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """A regular ``points x points`` lattice spanning ``[-1, 1]^2``: ``(B, points^2, 2)`` normalised ``(x, y)``,
     row-major (``y`` outer, ``x`` inner)."""
     ticks = torch.linspace(-1.0, 1.0, points, device=device, dtype=dtype or torch.get_default_dtype())

@@ -27,8 +27,12 @@ class TryOn(NamedTuple):
     mask: torch.Tensor
 
 
-def tryon(generator_output: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
-          garment_mask: torch.Tensor | None = None) -> TryOn:
+def tryon(
+    generator_output: torch.Tensor,
+    warped_garment: torch.Tensor,
+    warped_mask: torch.Tensor,
+    garment_mask: torch.Tensor | None = None,
+) -> TryOn:
     """Compose the try-on: ``warped * m + rendered * (1 - m)``, ``m = sigmoid(out[:, 3]) * warped_mask``.
 
     Args:

@@ -26,20 +26,41 @@ FEATURE_LAYERS = ("hx6", "hx5d", "hx4d", "hx3d", "hx2d", "hx1d")
 # Per width: encoder stages (shallow -> deep) and decoder stages (deep -> shallow) as (block, mid, out);
 # input channels follow from the wiring (encoder: previous output; decoder: deeper output + skip).
 _WIDTHS = {
-    "full": {"encoder": (("RSU7", 32, 64), ("RSU6", 32, 128), ("RSU5", 64, 256), ("RSU4", 128, 512),
-                         ("RSU4F", 256, 512), ("RSU4F", 256, 512)),
-             "decoder": (("RSU4F", 256, 512), ("RSU4", 128, 256), ("RSU5", 64, 128), ("RSU6", 32, 64),
-                         ("RSU7", 16, 64))},
-    "small": {"encoder": (("RSU7", 16, 64), ("RSU6", 16, 64), ("RSU5", 16, 64), ("RSU4", 16, 64),
-                          ("RSU4F", 16, 64), ("RSU4F", 16, 64)),
-              "decoder": (("RSU4F", 16, 64), ("RSU4", 16, 64), ("RSU5", 16, 64), ("RSU6", 16, 64),
-                          ("RSU7", 16, 64))},
+    "full": {
+        "encoder": (
+            ("RSU7", 32, 64),
+            ("RSU6", 32, 128),
+            ("RSU5", 64, 256),
+            ("RSU4", 128, 512),
+            ("RSU4F", 256, 512),
+            ("RSU4F", 256, 512),
+        ),
+        "decoder": (("RSU4F", 256, 512), ("RSU4", 128, 256), ("RSU5", 64, 128), ("RSU6", 32, 64), ("RSU7", 16, 64)),
+    },
+    "small": {
+        "encoder": (
+            ("RSU7", 16, 64),
+            ("RSU6", 16, 64),
+            ("RSU5", 16, 64),
+            ("RSU4", 16, 64),
+            ("RSU4F", 16, 64),
+            ("RSU4F", 16, 64),
+        ),
+        "decoder": (("RSU4F", 16, 64), ("RSU4", 16, 64), ("RSU5", 16, 64), ("RSU6", 16, 64), ("RSU7", 16, 64)),
+    },
     # The CPU preset's width: the small layout at a quarter of its channels (U2NETP / 4), 148 K parameters at 8 in /
     # 7 out.
-    "tiny": {"encoder": (("RSU7", 8, 16), ("RSU6", 8, 16), ("RSU5", 8, 16), ("RSU4", 8, 16),
-                         ("RSU4F", 8, 16), ("RSU4F", 8, 16)),
-             "decoder": (("RSU4F", 8, 16), ("RSU4", 8, 16), ("RSU5", 8, 16), ("RSU6", 8, 16),
-                         ("RSU7", 8, 16))},
+    "tiny": {
+        "encoder": (
+            ("RSU7", 8, 16),
+            ("RSU6", 8, 16),
+            ("RSU5", 8, 16),
+            ("RSU4", 8, 16),
+            ("RSU4F", 8, 16),
+            ("RSU4F", 8, 16),
+        ),
+        "decoder": (("RSU4F", 8, 16), ("RSU4", 8, 16), ("RSU5", 8, 16), ("RSU6", 8, 16), ("RSU7", 8, 16)),
+    },
 }
 
 
@@ -53,8 +74,11 @@ class REBNCONV(nn.Sequential):
     """3x3 conv (dilation and padding ``dilation``) + BatchNorm + ReLU; keeps the spatial size."""
 
     def __init__(self, in_ch: int, out_ch: int, dilation: int = 1) -> None:
-        super().__init__(nn.Conv2d(in_ch, out_ch, 3, padding=dilation, dilation=dilation),
-                         nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True))
+        super().__init__(
+            nn.Conv2d(in_ch, out_ch, 3, padding=dilation, dilation=dilation),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+        )
 
 
 class RSU(nn.Module):
@@ -74,8 +98,9 @@ class RSU(nn.Module):
         self.encoder = nn.ModuleList(REBNCONV(out_ch if i == 0 else mid_ch, mid_ch, d) for i, d in enumerate(enc_d))
         self.bottom = REBNCONV(mid_ch, mid_ch, bottom_d)
         dec_d = enc_d[::-1]
-        self.decoder = nn.ModuleList(REBNCONV(2 * mid_ch, out_ch if i == len(dec_d) - 1 else mid_ch, d)
-                                     for i, d in enumerate(dec_d))
+        self.decoder = nn.ModuleList(
+            REBNCONV(2 * mid_ch, out_ch if i == len(dec_d) - 1 else mid_ch, d) for i, d in enumerate(dec_d)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hxin = self.conv_in(x)

@@ -27,9 +27,11 @@ CFG_E = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512
 TAPS = {"relu1_1": (1, 64), "relu2_1": (6, 128), "relu3_1": (11, 256), "relu4_1": (20, 512), "relu5_1": (29, 512)}
 WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"
 RANDOM_SEED = 0
-_HOW_TO_GET = (f"download {WEIGHTS_FILE} from the torchvision model zoo "
-               f"(https://download.pytorch.org/models/{WEIGHTS_FILE}) on a machine with network and point the config "
-               "at it, or set allow_random_vgg: true to train with a perceptual loss on random features (logged)")
+_HOW_TO_GET = (
+    f"download {WEIGHTS_FILE} from the torchvision model zoo "
+    f"(https://download.pytorch.org/models/{WEIGHTS_FILE}) on a machine with network and point the config "
+    "at it, or set allow_random_vgg: true to train with a perceptual loss on random features (logged)"
+)
 
 
 def _make_features() -> nn.Sequential:
@@ -58,8 +60,9 @@ class VGG19Features(nn.Module):
         FileNotFoundError: ``weights`` does not exist (without ``allow_random``).
     """
 
-    def __init__(self, weights: str | Path | None, allow_random: bool = False,
-                 layers: Iterable[str] = tuple(TAPS)) -> None:
+    def __init__(
+        self, weights: str | Path | None, allow_random: bool = False, layers: Iterable[str] = tuple(TAPS)
+    ) -> None:
         super().__init__()
         self.layers = tuple(layers)
         unknown = [name for name in self.layers if name not in TAPS]
@@ -77,8 +80,11 @@ class VGG19Features(nn.Module):
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
         if self.random:
-            warnings.warn(f"{where}: allow_random_vgg is set, so the perceptual loss uses RANDOM VGG-19 features "
-                          f"(seed {RANDOM_SEED}), not ImageNet ones", stacklevel=2)
+            warnings.warn(
+                f"{where}: allow_random_vgg is set, so the perceptual loss uses RANDOM VGG-19 features "
+                f"(seed {RANDOM_SEED}), not ImageNet ones",
+                stacklevel=2,
+            )
             self._random_init()
         else:
             self._load(path)
@@ -99,11 +105,16 @@ class VGG19Features(nn.Module):
         own = self.state_dict()
         missing = [key for key in own if key not in state]
         unexpected = [key for key in state if key not in own and not key.startswith("classifier.")]
-        shapes = [f"{key}: file {tuple(getattr(state[key], 'shape', ()))}, expected {tuple(value.shape)}"
-                  for key, value in own.items() if key in state and getattr(state[key], "shape", None) != value.shape]
+        shapes = [
+            f"{key}: file {tuple(getattr(state[key], 'shape', ()))}, expected {tuple(value.shape)}"
+            for key, value in own.items()
+            if key in state and getattr(state[key], "shape", None) != value.shape
+        ]
         if missing or unexpected or shapes:
-            raise ValueError(f"VGG-19 weights file {path} is not a torchvision-format VGG-19 state dict: "
-                             f"missing {missing}, unexpected {unexpected}, wrong shapes {shapes}")
+            raise ValueError(
+                f"VGG-19 weights file {path} is not a torchvision-format VGG-19 state dict: "
+                f"missing {missing}, unexpected {unexpected}, wrong shapes {shapes}"
+            )
         self.load_state_dict({key: state[key] for key in own})
 
     def train(self, mode: bool = True) -> VGG19Features:
@@ -125,7 +136,7 @@ class VGG19Features(nn.Module):
         x = ((image + 1) / 2 - self.mean) / self.std
         wanted = {TAPS[name][0]: name for name in self.layers}
         out = {}
-        for index, layer in enumerate(self.features[:self.depth]):
+        for index, layer in enumerate(self.features[: self.depth]):
             x = layer(x)
             if index in wanted:
                 out[wanted[index]] = x

@@ -85,12 +85,14 @@ class StageModule(pl.LightningModule):
         self.initialised_from: list[tuple[str, dict]] = []  # (checkpoint, its data settings) that started a part
         self.evaluation_means = nn.ModuleDict()  # name (slashes as "__") -> MeanMetric; states not checkpointed
 
-    def save_hyperparameters(self, *args, ignore: Sequence[str] | str | None = None, frame=None,
-                             logger: bool = True) -> None:
+    def save_hyperparameters(
+        self, *args, ignore: Sequence[str] | str | None = None, frame=None, logger: bool = True
+    ) -> None:
         """Lightning's, leaving out the injected optimizers and schedulers (:data:`INJECTED`)."""
         ignore = [ignore] if isinstance(ignore, str) else list(ignore or ())
-        super().save_hyperparameters(*args, ignore=[*ignore, *INJECTED], frame=frame or inspect.currentframe().f_back,
-                                     logger=logger)
+        super().save_hyperparameters(
+            *args, ignore=[*ignore, *INJECTED], frame=frame or inspect.currentframe().f_back, logger=logger
+        )
         check_optimization(self.hparams)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
@@ -106,15 +108,24 @@ class StageModule(pl.LightningModule):
         self.initialised_from.append((frozen.source, frozen.data))
 
     # -- losses and speed
-    def setup_vgg(self, vgg_weights: str | None, allow_random_vgg: bool, used: bool,
-                  layers: Sequence[str] = VGG_LAYERS, weights: Sequence[float] = VGG_WEIGHTS) -> None:
+    def setup_vgg(
+        self,
+        vgg_weights: str | None,
+        allow_random_vgg: bool,
+        used: bool,
+        layers: Sequence[str] = VGG_LAYERS,
+        weights: Sequence[float] = VGG_WEIGHTS,
+    ) -> None:
         """``self.vgg``: the VGG-19 perceptual loss at ``layers`` when ``used``, else None; random features
         (``allow_random_vgg`` without a file) are warned and logged as ``train/vgg_random``."""
         self.vgg = VGGLoss(vgg_weights, allow_random_vgg, layers, weights) if used else None
         self.vgg_random = self.vgg is not None and self.vgg.random
         if self.vgg_random:
-            warnings.warn(f"{type(self).__name__}: the VGG term uses random features (allow_random_vgg); logged as "
-                          "train/vgg_random = 1", stacklevel=3)
+            warnings.warn(
+                f"{type(self).__name__}: the VGG term uses random features (allow_random_vgg); logged as "
+                "train/vgg_random = 1",
+                stacklevel=3,
+            )
 
     def accelerate_nets(self, channels_last: bool = False, compile: bool | str = False) -> None:
         """The speed switches (``models.acceleration``, docs/speed.md) on the trained net, every frozen net this
@@ -169,8 +180,13 @@ class StageModule(pl.LightningModule):
         """``(name, parameters, learning-rate scale)`` of the trained parts; default the whole net at scale 1."""
         return [("net", list(self.net.parameters()), 1.0)]
 
-    def build_optimizer(self, groups: Iterable[ParameterGroup], factory: OptimizerCallable | None = None,
-                        lr: float | None = None, betas: Sequence[float] | None = None) -> torch.optim.Optimizer:
+    def build_optimizer(
+        self,
+        groups: Iterable[ParameterGroup],
+        factory: OptimizerCallable | None = None,
+        lr: float | None = None,
+        betas: Sequence[float] | None = None,
+    ) -> torch.optim.Optimizer:
         """An optimizer over ``groups``: ``factory``'s (its own rate, each group's scale applied to it), or Adam at
         ``lr`` (default ``hparams.lr``) and ``betas`` (default ``hparams.betas``)."""
         groups = list(groups)
@@ -242,11 +258,16 @@ class AdversarialStage(StageModule):
 
     def configure_optimizers(self):
         generator = self.build_optimizer(self.parameter_groups(), self.optimizer_factory)
-        discriminator = self.build_optimizer(self.discriminator_parameter_groups(),
-                                             self.discriminator_optimizer_factory,
-                                             lr=self.hparams.get("lr_d") or self.hparams.lr)
-        schedulers = [s for s in (self.build_scheduler(o, self.lr_scheduler_factory)
-                                  for o in (generator, discriminator)) if s is not None]
+        discriminator = self.build_optimizer(
+            self.discriminator_parameter_groups(),
+            self.discriminator_optimizer_factory,
+            lr=self.hparams.get("lr_d") or self.hparams.lr,
+        )
+        schedulers = [
+            s
+            for s in (self.build_scheduler(o, self.lr_scheduler_factory) for o in (generator, discriminator))
+            if s is not None
+        ]
         return [generator, discriminator], [{"scheduler": s, "interval": "epoch"} for s in schedulers]
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
@@ -266,10 +287,15 @@ class AdversarialStage(StageModule):
         self.manual_backward(terms["total"])
         discriminator_opt.step()
         self.untoggle_optimizer(discriminator_opt)
-        self.log_train({"train/loss": loss, "train/adversarial": adversarial,
-                        **{f"train/discriminator/{name}": value for name, value in terms.items()},
-                        **{f"train/{name}": value for name, value in step.values.items()}},
-                       batch_size=step.fake.shape[0])
+        self.log_train(
+            {
+                "train/loss": loss,
+                "train/adversarial": adversarial,
+                **{f"train/discriminator/{name}": value for name, value in terms.items()},
+                **{f"train/{name}": value for name, value in step.values.items()},
+            },
+            batch_size=step.fake.shape[0],
+        )
         return loss
 
     def on_train_epoch_end(self) -> None:

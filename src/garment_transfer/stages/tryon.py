@@ -49,8 +49,10 @@ class WarpStage(StageModule):
     def evaluate_warp(self, out: FlowOutput, truth: Reference, loss: torch.Tensor, split: str) -> None:
         """Log a warp of the evaluation pairs against the true worn garment of their try-on: ``loss``, the warped
         mask's IoU, and ``self.metrics["warp"]`` inside the true garment mask."""
-        self.log_eval({f"{split}/loss": loss, f"{split}/warp/mask_iou": mask_iou(out.warped_mask, truth.garment_mask)},
-                      batch_size=truth.image.shape[0])
+        self.log_eval(
+            {f"{split}/loss": loss, f"{split}/warp/mask_iou": mask_iou(out.warped_mask, truth.garment_mask)},
+            batch_size=truth.image.shape[0],
+        )
         self.metrics["warp"].update(out.warped_garment, truth.garment, mask=truth.garment_mask)
 
 
@@ -79,10 +81,15 @@ class TryOnStage(WarpStage):
     @torch.no_grad()
     def visuals(self, batch: PairSample) -> OrderedDict:
         out, truth = self.tryon(batch), reference(batch)
-        views = OrderedDict(cloth=image_to_rgb(batch.source.cloth), target=image_to_rgb(batch.target.image),
-                            **self.input_views(batch), warped=image_to_rgb(out.warp.warped_garment),
-                            rendered=image_to_rgb(out.tryon.rendered), composition=mask_to_rgb(out.tryon.mask),
-                            tryon=image_to_rgb(out.tryon.image))
+        views = OrderedDict(
+            cloth=image_to_rgb(batch.source.cloth),
+            target=image_to_rgb(batch.target.image),
+            **self.input_views(batch),
+            warped=image_to_rgb(out.warp.warped_garment),
+            rendered=image_to_rgb(out.tryon.rendered),
+            composition=mask_to_rgb(out.tryon.mask),
+            tryon=image_to_rgb(out.tryon.image),
+        )
         if truth is not None:
             views["truth"] = image_to_rgb(truth.image)
         return views

@@ -27,18 +27,29 @@ from garment_transfer.report import build_comparison, parse_method
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--method", action="append", default=[], metavar="NAME=FOLDER",
-                        help="a method's name and one of its results folders (with metrics.json); repeat")
+    parser.add_argument(
+        "--method",
+        action="append",
+        default=[],
+        metavar="NAME=FOLDER",
+        help="a method's name and one of its results folders (with metrics.json); repeat",
+    )
     parser.add_argument("--runs", metavar="DIR", help="a preset's run folder: every registered evaluation found there")
     parser.add_argument("--data", required=True, metavar="ROOT", help="the canonical data set that was evaluated")
     parser.add_argument("--out", required=True, metavar="MD", help="report file; the grid goes beside it as .png")
     parser.add_argument("--pairs", type=int, default=6, metavar="N", help="rows of the image grid (default 6)")
-    parser.add_argument("--title", default="Try-on and transfer, every method on the same pairs",
-                        help="the report's heading")
-    parser.add_argument("--reference", default="ours", metavar="NAME",
-                        help="the method set against every other with paired bootstrap intervals (default ours)")
-    parser.add_argument("--resamples", type=int, default=RESAMPLES, metavar="N",
-                        help=f"bootstrap replicates (default {RESAMPLES})")
+    parser.add_argument(
+        "--title", default="Try-on and transfer, every method on the same pairs", help="the report's heading"
+    )
+    parser.add_argument(
+        "--reference",
+        default="ours",
+        metavar="NAME",
+        help="the method set against every other with paired bootstrap intervals (default ours)",
+    )
+    parser.add_argument(
+        "--resamples", type=int, default=RESAMPLES, metavar="N", help=f"bootstrap replicates (default {RESAMPLES})"
+    )
 
 
 def registered(runs: str | Path) -> list[tuple[str, Path]]:
@@ -65,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--reference {args.reference!r}: not one of the methods {sorted(methods)}")
     if args.pairs < 1 or args.resamples < 1:
         raise ValueError(f"--pairs {args.pairs} / --resamples {args.resamples}: give positive counts")
-    print(build_comparison(methods, args.data, args.out, args.pairs, args.title, reference=args.reference,
-                           resamples=args.resamples))
+    print(
+        build_comparison(
+            methods, args.data, args.out, args.pairs, args.title, reference=args.reference, resamples=args.resamples
+        )
+    )
     return 0

@@ -26,8 +26,12 @@ OPTIONS = ("densepose_files", "category", "test_pairs")  # reader options data c
 
 def formats_taking(option: str) -> tuple[str, ...]:
     """The format names (aliases included) whose reader takes ``option``."""
-    return tuple(name for f in FORMAT_TABLE.values() if option in inspect.signature(f.reader).parameters
-                 for name in (f.name, *f.aliases))
+    return tuple(
+        name
+        for f in FORMAT_TABLE.values()
+        if option in inspect.signature(f.reader).parameters
+        for name in (f.name, *f.aliases)
+    )
 
 
 _ONLY = {option: formats_taking(option) for option in OPTIONS}
@@ -35,23 +39,46 @@ _ONLY = {option: formats_taking(option) for option in OPTIONS}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    check = sub.add_parser("check", help="validate a data set before training on it", description=__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check = sub.add_parser(
+        "check",
+        help="validate a data set before training on it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("root", metavar="ROOT", help="the data set's folder, as downloaded")
     check.add_argument("--format", choices=FORMATS, help="on-disk layout (default: recognised from the folders)")
-    check.add_argument("--size", default="128x96", help="HEIGHTxWIDTH the reader is set to, multiples of 16 "
-                                                        "(default 128x96; files are checked at their stored size)")
+    check.add_argument(
+        "--size",
+        default="128x96",
+        help="HEIGHTxWIDTH the reader is set to, multiples of 16 "
+        "(default 128x96; files are checked at their stored size)",
+    )
     check.add_argument("--label-map", help="built-in name or YAML path (default: the format's own)")
-    check.add_argument("--densepose", choices=tuple(ENCODINGS),
-                       help="pose encoding to check (default: the one the files call for)")
-    check.add_argument("--densepose-files", choices=DENSEPOSE_FILES,
-                       help="canonical / cpvton: what image-densepose holds (default: recognised, else iuv)")
-    check.add_argument("--category", help="dresscode only: upper_body, lower_body, dresses, a comma list, or all "
-                                          "(default: the category folders present)")
-    check.add_argument("--test-pairs", metavar="FILE", help="viton only: the test list (PF-AFN keeps test_pairs.txt / "
-                                                             "demo.txt in its code repository)")
-    check.add_argument("--max-problems", type=int, default=20, metavar="N",
-                       help="problems to list (default 20; 0 lists none, the table still counts them all)")
+    check.add_argument(
+        "--densepose", choices=tuple(ENCODINGS), help="pose encoding to check (default: the one the files call for)"
+    )
+    check.add_argument(
+        "--densepose-files",
+        choices=DENSEPOSE_FILES,
+        help="canonical / cpvton: what image-densepose holds (default: recognised, else iuv)",
+    )
+    check.add_argument(
+        "--category",
+        help="dresscode only: upper_body, lower_body, dresses, a comma list, or all "
+        "(default: the category folders present)",
+    )
+    check.add_argument(
+        "--test-pairs",
+        metavar="FILE",
+        help="viton only: the test list (PF-AFN keeps test_pairs.txt / demo.txt in its code repository)",
+    )
+    check.add_argument(
+        "--max-problems",
+        type=int,
+        default=20,
+        metavar="N",
+        help="problems to list (default 20; 0 lists none, the table still counts them all)",
+    )
 
 
 def _category(text: str):
@@ -72,12 +99,16 @@ def run(args: argparse.Namespace) -> int:
     if fmt is None:
         found = detect_layout(args.root)
         fmt, root, options, layout = found.format, found.root, dict(found.options), found.describe()
-    given = {"densepose_files": args.densepose_files, "test_pairs": args.test_pairs,
-             "category": None if args.category is None else _category(args.category)}
+    given = {
+        "densepose_files": args.densepose_files,
+        "test_pairs": args.test_pairs,
+        "category": None if args.category is None else _category(args.category),
+    }
     for name, value in given.items():
         if value is not None and fmt not in _ONLY[name]:
-            raise ValueError(f"--{name.replace('_', '-')} applies to --format {' / '.join(_ONLY[name])} only "
-                             f"(this data set: {fmt})")
+            raise ValueError(
+                f"--{name.replace('_', '-')} applies to --format {' / '.join(_ONLY[name])} only (this data set: {fmt})"
+            )
         if value is not None:
             options[name] = value
     options.update({"size": args.size, "label_map": args.label_map})

@@ -40,24 +40,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = PREPROCESSING
     parser.add_argument("--results", required=True, metavar="DIR", help="folder of result images")
     parser.add_argument("--protocol", default="transfer", choices=PROTOCOLS, help="default transfer")
-    parser.add_argument("--data", metavar="ROOT", help="data set with the references (required by transfer and "
-                                                       "retransfer; the real set of unpaired)")
-    parser.add_argument("--format", default="canonical", choices=FORMATS, help="the data set's layout (default "
-                                                                               "canonical)")
+    parser.add_argument(
+        "--data",
+        metavar="ROOT",
+        help="data set with the references (required by transfer and retransfer; the real set of unpaired)",
+    )
+    parser.add_argument(
+        "--format", default="canonical", choices=FORMATS, help="the data set's layout (default canonical)"
+    )
     parser.add_argument("--split", default="test", help="the data set's split (default test)")
     parser.add_argument("--pairs", metavar="FILE", help="CSV / text pairs file: source,target[,result] per line")
-    parser.add_argument("--eval-seed", type=int, default=0, help="seed of the data set's evaluation pairs where it "
-                                                                 "has no true transfers (default 0, as the pipeline)")
-    parser.add_argument("--inception", metavar="FILE", help="FID Inception-v3 weights "
-                                                            "(weights-inception-2015-12-05-6726825d.pth)")
-    parser.add_argument("--lpips", metavar="FILE", help="LPIPS v0.1 linear layers (the lpips package's vgg.pth or "
-                                                        "alex.pth)")
-    parser.add_argument("--lpips-backbone", metavar="FILE", help="its torchvision backbone (vgg16-397923af.pth or "
-                                                                 "alexnet-owt-7be5be79.pth)")
-    parser.add_argument("--metrics", type=_metrics, default=METRICS, metavar="LIST",
-                        help=f"comma-separated subset of {','.join(METRICS)} (default all)")
-    parser.add_argument("--kid-subset-size", type=int, default=KID_SUBSET_SIZE, metavar="N",
-                        help=f"KID subset size; KID is skipped with fewer images (default {KID_SUBSET_SIZE})")
+    parser.add_argument(
+        "--eval-seed",
+        type=int,
+        default=0,
+        help="seed of the data set's evaluation pairs where it has no true transfers (default 0, as the pipeline)",
+    )
+    parser.add_argument(
+        "--inception", metavar="FILE", help="FID Inception-v3 weights (weights-inception-2015-12-05-6726825d.pth)"
+    )
+    parser.add_argument(
+        "--lpips", metavar="FILE", help="LPIPS v0.1 linear layers (the lpips package's vgg.pth or alex.pth)"
+    )
+    parser.add_argument(
+        "--lpips-backbone",
+        metavar="FILE",
+        help="its torchvision backbone (vgg16-397923af.pth or alexnet-owt-7be5be79.pth)",
+    )
+    parser.add_argument(
+        "--metrics",
+        type=_metrics,
+        default=METRICS,
+        metavar="LIST",
+        help=f"comma-separated subset of {','.join(METRICS)} (default all)",
+    )
+    parser.add_argument(
+        "--kid-subset-size",
+        type=int,
+        default=KID_SUBSET_SIZE,
+        metavar="N",
+        help=f"KID subset size; KID is skipped with fewer images (default {KID_SUBSET_SIZE})",
+    )
     parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per batch (default 16)")
     parser.add_argument("--device", help="torch device (default cuda when available, else cpu)")
     parser.add_argument("--out", metavar="DIR", help="write DIR/metrics.json and DIR/metrics.csv")
@@ -85,13 +108,28 @@ def run(args: argparse.Namespace) -> int:
     check_arguments(args)
     folder = Path(args.results).name
     if folder in PROTOCOLS and folder != args.protocol:
-        print(f"garment-transfer evaluate: warning: {args.results} holds the pipeline's {folder!r} results and is "
-              f"scored under --protocol {args.protocol}: the names match, the images may not", file=sys.stderr)
-    result = evaluate_folder(args.results, protocol=args.protocol, data=args.data, format=args.format,
-                             split=args.split, pairs=args.pairs, inception=args.inception, lpips=args.lpips,
-                             lpips_backbone=args.lpips_backbone, metrics=args.metrics, eval_seed=args.eval_seed,
-                             batch_size=args.batch_size, device=args.device, progress=True,
-                             kid_subset_size=args.kid_subset_size)
+        print(
+            f"garment-transfer evaluate: warning: {args.results} holds the pipeline's {folder!r} results and is "
+            f"scored under --protocol {args.protocol}: the names match, the images may not",
+            file=sys.stderr,
+        )
+    result = evaluate_folder(
+        args.results,
+        protocol=args.protocol,
+        data=args.data,
+        format=args.format,
+        split=args.split,
+        pairs=args.pairs,
+        inception=args.inception,
+        lpips=args.lpips,
+        lpips_backbone=args.lpips_backbone,
+        metrics=args.metrics,
+        eval_seed=args.eval_seed,
+        batch_size=args.batch_size,
+        device=args.device,
+        progress=True,
+        kid_subset_size=args.kid_subset_size,
+    )
     title = f"results: {args.results}"
     if args.out is None:
         print(format_table({args.protocol: result}, title))

@@ -27,9 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", required=True, choices=tuple(EXPORTERS), help="layout to write")
     parser.add_argument("--out", required=True, metavar="DIR", help="empty folder, or a previous export of the format")
     parser.add_argument(
-        "--category", default=None, choices=dresscode.CATEGORIES,
+        "--category",
+        default=None,
+        choices=dresscode.CATEGORIES,
         help="DressCode: write every sample into this category folder (default: each into its own category, "
-             "upper_body for a set without categories)"
+        "upper_body for a set without categories)",
     )
 
 

@@ -25,9 +25,9 @@ from garment_transfer.data.samples import parse_size
 
 WEIGHT_FILES = {  # model argument -> how to get the file
     "vgg_weights": "the torchvision VGG-19 file vgg19-dcbb9e9d.pth (https://download.pytorch.org/models/"
-                   "vgg19-dcbb9e9d.pth, fetched by hand on a machine with network), or set allow_random_vgg: true",
+    "vgg19-dcbb9e9d.pth, fetched by hand on a machine with network), or set allow_random_vgg: true",
     "inception": "torch-fidelity's weights-inception-2015-12-05-6726825d.pth, or set inception: null to skip "
-                 "FID / KID / IS (the report says so)",
+    "FID / KID / IS (the report says so)",
     "lpips": "the lpips package's weights/v0.1/vgg.pth, or set lpips: null to skip LPIPS",
     "lpips_backbone": "torchvision's vgg16-397923af.pth (the LPIPS backbone), or set lpips: null",
 }
@@ -40,8 +40,12 @@ DEFAULT_SYNTHETIC = {"train": 2000, "val": 200, "test": 200, "transfers": 1}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("configs", nargs="+", metavar="CONFIG", help="the stage configs of the plan")
     parser.add_argument("-c", "--trainer", metavar="YAML", help="the shared trainer overlay (checked to load)")
-    parser.add_argument("--runs", default="runs/cpu", metavar="DIR",
-                        help="where the plan's stages write (checkpoints under it are made by earlier stages)")
+    parser.add_argument(
+        "--runs",
+        default="runs/cpu",
+        metavar="DIR",
+        help="where the plan's stages write (checkpoints under it are made by earlier stages)",
+    )
 
 
 def _load(path: Path) -> dict:
@@ -54,8 +58,9 @@ def _load(path: Path) -> dict:
     for section in ("trainer", "model", "data"):
         value = config.get(section)
         if value is not None and not isinstance(value, dict):
-            raise ValueError(f"{path}: {section} must be a mapping (class_path:, init_args:), got a "
-                             f"{type(value).__name__}")
+            raise ValueError(
+                f"{path}: {section} must be a mapping (class_path:, init_args:), got a {type(value).__name__}"
+            )
         arguments = (value or {}).get("init_args")
         if arguments is not None and not isinstance(arguments, dict):
             raise ValueError(f"{path}: {section}.init_args must be a mapping, got a {type(arguments).__name__}")
@@ -107,12 +112,16 @@ def problems(configs: list[Path], runs: Path) -> list[str]:
                 found.append(f"{path}: model.init_args.{name} {value!r}: a checkpoint must be a path")
                 continue
             if value and not Path(value).is_file() and not Path(value).resolve().is_relative_to(runs.resolve()):
-                found.append(f"{path}: model.init_args.{name} {value} not found, and no stage of this plan "
-                             f"writes it (they write under {runs})")
+                found.append(
+                    f"{path}: model.init_args.{name} {value} not found, and no stage of this plan "
+                    f"writes it (they write under {runs})"
+                )
         data = (config.get("data") or {}).get("init_args") or {}
         if "root" in data and data["root"] is not None and not Path(data["root"]).is_dir():
-            found.append(f"{path}: data.init_args.root {data['root']} not found: point it at the data set folder, "
-                         "or set it to null for the built-in synthetic set")
+            found.append(
+                f"{path}: data.init_args.root {data['root']} not found: point it at the data set folder, "
+                "or set it to null for the built-in synthetic set"
+            )
         elif "root" in data and data["root"] is None and "size" in data:
             root, needed = _synthetic_bytes(data)
             if (read_json(root / "meta.json") or {}).get("status") != "complete":
@@ -123,8 +132,10 @@ def problems(configs: list[Path], runs: Path) -> list[str]:
             existing = existing.parent
         free = shutil.disk_usage(existing).free
         if free < needed:
-            found.append(f"{root}: the built-in synthetic set needs about {needed / 1e9:.1f} GB and {existing} has "
-                         f"{free / 1e9:.1f} GB free: free some space or set data.init_args.root to another disk")
+            found.append(
+                f"{root}: the built-in synthetic set needs about {needed / 1e9:.1f} GB and {existing} has "
+                f"{free / 1e9:.1f} GB free: free some space or set data.init_args.root to another disk"
+            )
     return found
 
 

@@ -36,20 +36,31 @@ def networks(width: str = "full", methods: tuple[str, ...] | None = None) -> lis
     unknown = sorted(set(methods or ()) - set(known))
     if unknown:
         raise ValueError(f"sizes: unknown methods {unknown}; choose from {tuple(known)}")
-    return [(name, entry) for name, method in known.items() if methods is None or name in methods
-            for entry in method.networks]
+    return [
+        (name, entry)
+        for name, method in known.items()
+        if methods is None or name in methods
+        for entry in method.networks
+    ]
 
 
-def measure(network: Network, height: int, width: int, net_width: str = "full",
-            pose_channels: int = 3) -> tuple[int, int]:
+def measure(
+    network: Network, height: int, width: int, net_width: str = "full", pose_channels: int = 3
+) -> tuple[int, int]:
     """(parameters, MACs of one image at height x width); zero inputs (a convolution's cost does not depend on them)."""
     net = network.build(net_width, pose_channels)
     inputs = tuple(torch.zeros(1, c, height, width) for c in network.inputs(pose_channels))
     return count_parameters(net), count_macs(net, inputs)
 
 
-def size_rows(height: int, width: int, net_width: str = "full", pose_channels: int = 3,
-              methods: tuple[str, ...] | None = None, progress=None) -> list[tuple[str, str, int, int, str]]:
+def size_rows(
+    height: int,
+    width: int,
+    net_width: str = "full",
+    pose_channels: int = 3,
+    methods: tuple[str, ...] | None = None,
+    progress=None,
+) -> list[tuple[str, str, int, int, str]]:
     """``(method, network, parameters, MACs, published)`` per row, networks built and measured one at a time;
     ``progress(text)``, when given, is told which network is being measured (at large sizes each takes a while)."""
     rows, counts = [], {}
@@ -66,32 +77,51 @@ def size_rows(height: int, width: int, net_width: str = "full", pose_channels: i
 
 
 def format_rows(rows: list[tuple[str, str, int, int, str]], height: int, width: int, net_width: str) -> list[str]:
-    lines = [f"| method | network (width {net_width}) | parameters | MACs at {height} x {width} | published |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"| method | network (width {net_width}) | parameters | MACs at {height} x {width} | published |",
+        "|---|---|---|---|---|",
+    ]
     for method, name, params, macs, published in rows:
-        lines.append(f"| {method} | {name} | {params:,} ({format_count(params)}) | {format_count(macs)} | "
-                     f"{published} |")
+        lines.append(
+            f"| {method} | {name} | {params:,} ({format_count(params)}) | {format_count(macs)} | {published} |"
+        )
     return lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--size", default="256x192", help="image size HxW (multiples of 16), default 256x192")
-    parser.add_argument("--width", default="full", choices=WIDTHS, help="network width: full (the papers') or tiny "
-                                                                        "(the CPU presets)")
-    parser.add_argument("--densepose", default="iuv", choices=tuple(ENCODINGS),
-                        help="DensePose encoding of the distilled-transfer nets' pose input (default iuv, as the "
-                             "presets)")
-    parser.add_argument("--method", action="append", choices=tuple(registry.methods()),
-                        help="only this method (repeatable); default every registered one")
+    parser.add_argument(
+        "--width", default="full", choices=WIDTHS, help="network width: full (the papers') or tiny (the CPU presets)"
+    )
+    parser.add_argument(
+        "--densepose",
+        default="iuv",
+        choices=tuple(ENCODINGS),
+        help="DensePose encoding of the distilled-transfer nets' pose input (default iuv, as the presets)",
+    )
+    parser.add_argument(
+        "--method",
+        action="append",
+        choices=tuple(registry.methods()),
+        help="only this method (repeatable); default every registered one",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     height, width = parse_size(args.size)
     methods = tuple(args.method) if args.method else None
-    rows = size_rows(height, width, args.width, channels(args.densepose), methods,
-                     progress=lambda text: print(f"sizes: measuring {text}", file=sys.stderr, flush=True))
+    rows = size_rows(
+        height,
+        width,
+        args.width,
+        channels(args.densepose),
+        methods,
+        progress=lambda text: print(f"sizes: measuring {text}", file=sys.stderr, flush=True),
+    )
     print("\n".join(format_rows(rows, height, width, args.width)))
-    print("\nMACs: convolutions and linear layers of one image's forward pass. Published counts are for width full; "
-          "the paper's GFLOPs are at 256 x 192.")
+    print(
+        "\nMACs: convolutions and linear layers of one image's forward pass. Published counts are for width full; "
+        "the paper's GFLOPs are at 256 x 192."
+    )
     return 0

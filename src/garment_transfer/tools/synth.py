@@ -19,22 +19,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="folder to write (created; an earlier run's folder resumes)")
     parser.add_argument("--size", default="128x96", help="HEIGHTxWIDTH, multiples of 16 (default 128x96)")
     parser.add_argument("--train", type=int, default=2000, help="training samples (default 2000)")
-    parser.add_argument("--val", type=int, default=0, help="validation samples, with true transfers like the test "
-                                                          "split (default 0: no validation split; make data and "
-                                                          "the built-in set use 200)")
+    parser.add_argument(
+        "--val",
+        type=int,
+        default=0,
+        help="validation samples, with true transfers like the test "
+        "split (default 0: no validation split; make data and "
+        "the built-in set use 200)",
+    )
     parser.add_argument("--test", type=int, default=200, help="test samples (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
-    parser.add_argument("--transfers", type=int, default=1, help="true transfers per validation and test target "
-                                                                  "(default 1)")
+    parser.add_argument(
+        "--transfers", type=int, default=1, help="true transfers per validation and test target (default 1)"
+    )
     parser.add_argument("--train-transfers", type=int, default=0, help="true transfers per train target (default 0)")
-    parser.add_argument("--config", help="YAML of engine parameter ranges overriding the defaults "
-                                         "(conf/data/engine.yaml lists them)")
-    parser.add_argument("--categories", default="upper",
-                        help="garment categories, comma-separated: upper (default), lower, dresses; each gets --train "
-                             "and --test samples of its own, true transfers within the category and DressCode-like "
-                             "lists in <out>/<upper_body|lower_body|dresses>/")
-    parser.add_argument("--workers", type=int, default=0, help="processes (default 0: every core; at most the "
-                                                                 "machine's cores)")
+    parser.add_argument(
+        "--config", help="YAML of engine parameter ranges overriding the defaults (conf/data/engine.yaml lists them)"
+    )
+    parser.add_argument(
+        "--categories",
+        default="upper",
+        help="garment categories, comma-separated: upper (default), lower, dresses; each gets --train "
+        "and --test samples of its own, true transfers within the category and DressCode-like "
+        "lists in <out>/<upper_body|lower_body|dresses>/",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="processes (default 0: every core; at most the machine's cores)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -59,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"--workers {args.workers}: this machine has {cores} cores; using {cores}")
         args.workers = cores
     settings = SynthSettings(
-        seed=args.seed, height=height, width=width, counts={"train": args.train, "val": args.val, "test": args.test},
+        seed=args.seed,
+        height=height,
+        width=width,
+        counts={"train": args.train, "val": args.val, "test": args.test},
         transfers_per_target={"train": args.train_transfers, "val": args.transfers, "test": args.transfers},
         config=load_engine_config(args.config),
         categories=tuple(name.strip() for name in args.categories.split(",") if name.strip()),

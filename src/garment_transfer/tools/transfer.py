@@ -45,14 +45,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{side}-parsing", required=True, metavar="PNG", help=f"the {side}'s label PNG")
         parser.add_argument(f"--{side}-densepose", required=True, metavar="FILE", help=f"the {side}'s DensePose")
     parser.add_argument("--label-map", default="cihp", help="label set of the parsings (default cihp)")
-    parser.add_argument("--densepose-files", default="iuv", choices=DENSEPOSE_FILES,
-                        help="what the DensePose files hold (default iuv)")
-    parser.add_argument("--checkpoints", default="runs/cpu", metavar="DIR",
-                        help="a preset's run folder holding <stage>/checkpoints/last.ckpt (default runs/cpu)")
-    parser.add_argument("--checkpoint", action="append", default=[], metavar="ROLE=CKPT",
-                        help="one network's checkpoint by role (ours: parsing, warping, regrowth); repeatable")
-    parser.add_argument("--method", default="ours", choices=tuple(registry.dressers()),
-                        help="ours (default) or another registered way to dress a person")
+    parser.add_argument(
+        "--densepose-files", default="iuv", choices=DENSEPOSE_FILES, help="what the DensePose files hold (default iuv)"
+    )
+    parser.add_argument(
+        "--checkpoints",
+        default="runs/cpu",
+        metavar="DIR",
+        help="a preset's run folder holding <stage>/checkpoints/last.ckpt (default runs/cpu)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="ROLE=CKPT",
+        help="one network's checkpoint by role (ours: parsing, warping, regrowth); repeatable",
+    )
+    parser.add_argument(
+        "--method",
+        default="ours",
+        choices=tuple(registry.dressers()),
+        help="ours (default) or another registered way to dress a person",
+    )
     parser.add_argument("--fill", default="inpaint", help="hole filling of the composition (default inpaint)")
     parser.add_argument("--out", required=True, metavar="PNG", help="where to write the result")
     parser.add_argument("--intermediates", metavar="DIR", help="also write parsing, warped garment, skin here")
@@ -65,8 +79,10 @@ def checkpoint_paths(args: argparse.Namespace) -> dict[str, str]:
     for spec in args.checkpoint:
         role, sep, path = spec.partition("=")
         if not sep or not role or not path:
-            raise ValueError(f"--checkpoint {spec!r}: expected ROLE=CKPT, e.g. parsing=runs/cpu/transfer_parsing/"
-                             "checkpoints/last.ckpt")
+            raise ValueError(
+                f"--checkpoint {spec!r}: expected ROLE=CKPT, e.g. parsing=runs/cpu/transfer_parsing/"
+                "checkpoints/last.ckpt"
+            )
         given[role] = path
     return method_checkpoints(args.method, given, args.checkpoints)
 
@@ -75,8 +91,10 @@ def check_readable(method: str) -> None:
     """User files give photos, parsings and DensePose only: a method that reads more of a sample is refused."""
     reads = registry.dresser(method).reads
     if reads:
-        raise ValueError(f"--method {method}: it reads {', '.join(reads)} of a person, which the transfer command's "
-                         "files do not give; use a method that reads the photo, parsing and DensePose only")
+        raise ValueError(
+            f"--method {method}: it reads {', '.join(reads)} of a person, which the transfer command's "
+            "files do not give; use a method that reads the photo, parsing and DensePose only"
+        )
 
 
 def data_settings(paths: dict[str, str]) -> tuple[tuple[int, int], str]:
@@ -88,15 +106,18 @@ def data_settings(paths: dict[str, str]) -> tuple[tuple[int, int], str]:
     for path in paths.values():
         data = read_checkpoint(path).get("datamodule_hyper_parameters") or {}
         if "size" not in data or "densepose" not in data:
-            raise ValueError(f"{path}: holds no data module settings (size, densepose); was it written by this "
-                             "project?")
+            raise ValueError(
+                f"{path}: holds no data module settings (size, densepose); was it written by this project?"
+            )
         settings[path] = (parse_size(data["size"]), data["densepose"])
     (first, expected), *others = settings.items()
     for path, found in others:
         if found != expected:
-            raise ValueError(f"{path}: trained at {found[0][0]}x{found[0][1]} on {found[1]!r} DensePose, but {first} "
-                             f"at "
-                             f"{expected[0][0]}x{expected[0][1]} on {expected[1]!r}: give checkpoints of one preset")
+            raise ValueError(
+                f"{path}: trained at {found[0][0]}x{found[0][1]} on {found[1]!r} DensePose, but {first} "
+                f"at "
+                f"{expected[0][0]}x{expected[0][1]} on {expected[1]!r}: give checkpoints of one preset"
+            )
     return expected
 
 
@@ -111,15 +132,19 @@ def check_photo(path: str, side: str) -> None:
     except (OSError, SyntaxError) as err:
         raise ValueError(f"{path}: cannot read the {side} photo ({err})") from None
     if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
-        raise ValueError(f"{path}: the {side} photo is {width}x{height} (WxH); the smallest this command dresses is "
-                         f"{MIN_SIZE[1]}x{MIN_SIZE[0]}")
+        raise ValueError(
+            f"{path}: the {side} photo is {width}x{height} (WxH); the smallest this command dresses is "
+            f"{MIN_SIZE[1]}x{MIN_SIZE[0]}"
+        )
 
 
 def check_person(person: PersonSample, side: str, path: str) -> None:
     if not (person.parsing == UPPER_GARMENT).any():
-        raise ValueError(f"{path}: the {side} parsing has no upper-garment pixels "
-                         f"({'nothing to transfer' if side == 'source' else 'no garment to replace'}); "
-                         "check --label-map")
+        raise ValueError(
+            f"{path}: the {side} parsing has no upper-garment pixels "
+            f"({'nothing to transfer' if side == 'source' else 'no garment to replace'}); "
+            "check --label-map"
+        )
     if side == "target" and not ((person.parsing == UPPER_SKIN) | (person.parsing == UPPER_GARMENT)).any():
         raise ValueError(f"{path}: the target parsing has no upper body")
 
@@ -144,8 +169,14 @@ def run(args: argparse.Namespace) -> int:
     check_readable(args.method)
     paths = checkpoint_paths(args)
     size, encoding = data_settings(paths)
-    files = {side: {"image": getattr(args, side), "labels": getattr(args, f"{side}_parsing"),
-                    "densepose": getattr(args, f"{side}_densepose")} for side in ("source", "target")}
+    files = {
+        side: {
+            "image": getattr(args, side),
+            "labels": getattr(args, f"{side}_parsing"),
+            "densepose": getattr(args, f"{side}_densepose"),
+        }
+        for side in ("source", "target")
+    }
     for side in files:
         check_photo(files[side]["image"], side)
     reader = FilesReader(files, size, args.label_map, encoding, args.densepose_files)
@@ -163,4 +194,3 @@ def run(args: argparse.Namespace) -> int:
             save_images(folder, [name], getattr(out, name))
     print(f"wrote {args.out} ({size[1]}x{size[0]}, method {args.method})")
     return 0
-

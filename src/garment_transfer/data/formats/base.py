@@ -77,8 +77,10 @@ def read_ids(path: Path, what: str = "label map") -> np.ndarray:
 def _refuse_jpeg(path: Path, stored: str, what: str) -> None:
     if stored == "JPEG":
         name = "" if path.suffix.lower() in (".jpg", ".jpeg") else f" under a {path.suffix!r} name"
-        raise ValueError(f"{path}: a JPEG {what}{name} (JPEG is lossy: ids change along every edge, most of them "
-                         "into other valid ids); write it as PNG")
+        raise ValueError(
+            f"{path}: a JPEG {what}{name} (JPEG is lossy: ids change along every edge, most of them "
+            "into other valid ids); write it as PNG"
+        )
 
 
 def read_index_map(path: Path, valid_ids: Iterable[int], what: str) -> np.ndarray:
@@ -122,8 +124,9 @@ def fit_to(array: np.ndarray, path: Path, size: tuple[int, int], nearest: bool =
     if (height, width) == tuple(size):
         return array
     if abs(height * size[1] - width * size[0]) > 0.02 * width * size[0]:
-        raise ValueError(f"{path}: size {(height, width)} differs from the sample's size {tuple(size)} and has "
-                         "another aspect ratio")
+        raise ValueError(
+            f"{path}: size {(height, width)} differs from the sample's size {tuple(size)} and has another aspect ratio"
+        )
     if array.dtype == np.uint8:
         return io.resize(array, size, nearest)
     channels = [array] if array.ndim == 2 else [array[..., c] for c in range(array.shape[-1])]
@@ -230,8 +233,10 @@ def check_recovered_mask(mask: np.ndarray, path: Path, hint: str) -> np.ndarray:
     """
     cover = float((mask > 0).mean()) if mask.size else 0.0
     if cover > MAX_RECOVERED_MASK:
-        raise ValueError(f"{path}: the garment mask recovered from its background covers {cover:.0%} of the image "
-                         f"(more than {MAX_RECOVERED_MASK:.0%}): the background is not uniform; {hint}")
+        raise ValueError(
+            f"{path}: the garment mask recovered from its background covers {cover:.0%} of the image "
+            f"(more than {MAX_RECOVERED_MASK:.0%}): the background is not uniform; {hint}"
+        )
     return mask
 
 
@@ -291,8 +296,7 @@ class Detection:
 
     def describe(self) -> str:
         options = "".join(f" --{k.replace('_', '-')} {_option_text(v)}" for k, v in self.options.items())
-        return (f"layout: {self.name} (--format {self.format}{options}), recognised by: "
-                + "; ".join(self.reasons))
+        return f"layout: {self.name} (--format {self.format}{options}), recognised by: " + "; ".join(self.reasons)
 
 
 def _option_text(value) -> str:
@@ -354,6 +358,7 @@ def _id_tensor(array: np.ndarray | None) -> torch.Tensor | None:
 
 def resize_raw(raw: RawPerson, size: tuple[int, int]) -> RawPerson:
     """``raw`` at ``size`` = (H, W): images bilinear, every map of ids and the masks nearest, keypoints rescaled."""
+
     def nearest(a):
         return None if a is None else io.resize(a, size, nearest=True)
 
@@ -361,12 +366,21 @@ def resize_raw(raw: RawPerson, size: tuple[int, int]) -> RawPerson:
     if raw.keypoints is not None:
         keypoints = rescale(raw.keypoints, raw.keypoint_frame or raw.image.shape[:2], size)
     return RawPerson(
-        id=raw.id, image=io.resize(raw.image, size, nearest=False), labels=nearest(raw.labels),
-        cloth=io.resize(raw.cloth, size, nearest=False), cloth_mask=nearest(raw.cloth_mask),
+        id=raw.id,
+        image=io.resize(raw.image, size, nearest=False),
+        labels=nearest(raw.labels),
+        cloth=io.resize(raw.cloth, size, nearest=False),
+        cloth_mask=nearest(raw.cloth_mask),
         densepose_index=nearest(raw.densepose_index),
         uv=None if raw.uv is None else np.stack([nearest(c) for c in raw.uv]),
-        densepose_picture=nearest(raw.densepose_picture), files=raw.files, keypoints=keypoints, keypoint_frame=size,
-        category=raw.category, missing=raw.missing, warnings=raw.warnings, garment_parts=nearest(raw.garment_parts),
+        densepose_picture=nearest(raw.densepose_picture),
+        files=raw.files,
+        keypoints=keypoints,
+        keypoint_frame=size,
+        category=raw.category,
+        missing=raw.missing,
+        warnings=raw.warnings,
+        garment_parts=nearest(raw.garment_parts),
         cloth_parts=nearest(raw.cloth_parts),
     )
 
@@ -388,10 +402,20 @@ def augment_raw(raw: RawPerson, augment, seed: int) -> RawPerson:
         arrays["garment_parts"], kinds["garment_parts"] = raw.garment_parts, "garment_parts"
     out = augment(arrays, kinds, seed)
     picture = None if raw.densepose_picture is None else np.stack([out[f"dp{c}"] for c in range(3)], -1)
-    return RawPerson(raw.id, out["image"], out["labels"], raw.cloth, raw.cloth_mask,
-                     densepose_index=out.get("densepose_index"), uv=out.get("uv"), densepose_picture=picture,
-                     files=raw.files, category=raw.category, garment_parts=out.get("garment_parts"),
-                     cloth_parts=raw.cloth_parts)
+    return RawPerson(
+        raw.id,
+        out["image"],
+        out["labels"],
+        raw.cloth,
+        raw.cloth_mask,
+        densepose_index=out.get("densepose_index"),
+        uv=out.get("uv"),
+        densepose_picture=picture,
+        files=raw.files,
+        category=raw.category,
+        garment_parts=out.get("garment_parts"),
+        cloth_parts=raw.cloth_parts,
+    )
 
 
 def _require(raw: RawPerson, encoding: str) -> None:
@@ -431,11 +455,14 @@ class Reader:
     def _check_densepose(self, encoding: str) -> None:
         densepose.check_encoding(encoding)
         if encoding in densepose.NEEDS_UV and not self.has_uv:
-            raise ValueError(f"densepose {encoding!r}: the {self.format} format stores part indices only; "
-                             "use densepose: parts")
+            raise ValueError(
+                f"densepose {encoding!r}: the {self.format} format stores part indices only; use densepose: parts"
+            )
         if encoding == "rendering" and not self.has_picture:
-            raise ValueError(f"densepose 'rendering': the {self.format} data holds no colour DensePose renderings "
-                             "(for VITON-HD's, set densepose_files: rendering)")
+            raise ValueError(
+                f"densepose 'rendering': the {self.format} data holds no colour DensePose renderings "
+                "(for VITON-HD's, set densepose_files: rendering)"
+            )
 
     # -- per format
     def ids(self, split: str) -> list[str]:

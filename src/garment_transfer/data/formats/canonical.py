@@ -86,8 +86,12 @@ FOLDERS = {
 TRANSFER_FOLDERS = {"image": "image", "parse": "image-parse-v3", "flow": "flow", "parts": "image-parse-parts"}
 # optional per-sample files (VITON-HD's keypoints, skeleton and agnostic inputs; the engine's garment parts)
 EXTRA_FOLDERS = {
-    "keypoints": "openpose_json", "skeleton": "openpose_img", "agnostic": "agnostic-v3.2",
-    "parse_agnostic": "image-parse-agnostic-v3.2", "parts": "image-parse-parts", "cloth_parts": "cloth-parse-parts",
+    "keypoints": "openpose_json",
+    "skeleton": "openpose_img",
+    "agnostic": "agnostic-v3.2",
+    "parse_agnostic": "image-parse-agnostic-v3.2",
+    "parts": "image-parse-parts",
+    "cloth_parts": "cloth-parse-parts",
 }
 CATEGORY_FOLDERS = {"upper": "upper_body", "lower": "lower_body", "dresses": "dresses"}  # DressCode's names
 
@@ -336,8 +340,10 @@ def garment_parts_paths(root: str | Path, split: str, sample_id: str) -> dict[st
     """A sample's garment part maps: ``garment_parts`` (``image-parse-parts``, the worn garment) and ``cloth_parts``
     (``cloth-parse-parts``, the in-shop garment)."""
     base = split_dir(root, split)
-    return {"garment_parts": base / EXTRA_FOLDERS["parts"] / f"{sample_id}.png",
-            "cloth_parts": base / EXTRA_FOLDERS["cloth_parts"] / f"{sample_id}.png"}
+    return {
+        "garment_parts": base / EXTRA_FOLDERS["parts"] / f"{sample_id}.png",
+        "cloth_parts": base / EXTRA_FOLDERS["cloth_parts"] / f"{sample_id}.png",
+    }
 
 
 # --------------------------------------------------------------------------------------------------------- reader
@@ -359,8 +365,10 @@ class CanonicalReader(Reader):
         self.has_uv = densepose_files in ("iuv", "iuv_bgr")
         self.has_picture = densepose_files == "rendering"
         if densepose_files == "rendering" and densepose != "rendering":
-            raise ValueError(f"densepose {densepose!r}: VITON-HD's colour renderings hold no part indices; "
-                             "use densepose: rendering, or point densepose_files: iuv at an IUV folder")
+            raise ValueError(
+                f"densepose {densepose!r}: VITON-HD's colour renderings hold no part indices; "
+                "use densepose: rendering, or point densepose_files: iuv at an IUV folder"
+            )
         super().__init__(root, size, label_map, densepose)
         self._categories: dict[str, dict[str, str]] = {}  # split -> id -> garment category
 
@@ -377,18 +385,42 @@ class CanonicalReader(Reader):
         index, uv, picture = read_densepose(paths["densepose"], self.densepose_files)
         cloth = read_photo(paths["cloth"], warnings)
         cloth_mask = io.read_image(paths["cloth_mask"], "L")
-        for key, array in (("parse", labels), ("densepose", index if picture is None else picture), ("cloth", cloth),
-                           ("cloth_mask", cloth_mask)):
+        for key, array in (
+            ("parse", labels),
+            ("densepose", index if picture is None else picture),
+            ("cloth", cloth),
+            ("cloth_mask", cloth_mask),
+        ):
             check_size(paths[key], array, image.shape[:2])
-        files = {"image": paths["image"], "labels": paths["parse"], "densepose": paths["densepose"],
-                 "cloth": paths["cloth"], "cloth_mask": paths["cloth_mask"]}
+        files = {
+            "image": paths["image"],
+            "labels": paths["parse"],
+            "densepose": paths["densepose"],
+            "cloth": paths["cloth"],
+            "cloth_mask": paths["cloth_mask"],
+        }
         keypoints, keypoint_file = self.read_keypoints(split, sample_id)
         if keypoint_file is not None:
             files["keypoints"] = keypoint_file
-        parts = {key: _read_parts(path, image.shape[:2])
-                 for key, path in garment_parts_paths(self.root, split, sample_id).items()}
-        return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, uv, picture, files, keypoints,
-                         category=self.category_of(split, sample_id), warnings=warnings, **parts)
+        parts = {
+            key: _read_parts(path, image.shape[:2])
+            for key, path in garment_parts_paths(self.root, split, sample_id).items()
+        }
+        return RawPerson(
+            sample_id,
+            image,
+            labels,
+            cloth,
+            cloth_mask,
+            index,
+            uv,
+            picture,
+            files,
+            keypoints,
+            category=self.category_of(split, sample_id),
+            warnings=warnings,
+            **parts,
+        )
 
     def read_keypoints(self, split: str, sample_id: str) -> tuple[np.ndarray | None, Path | None]:
         """A sample's BODY_25 keypoints and their file where the set has ``openpose_json/`` (its file must then be
@@ -431,8 +463,10 @@ class CanonicalReader(Reader):
         return [(pairs_path(self.root, split), True)]
 
     def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
-        return [("person", sample_paths(self.root, split, stem(line.person))["image"]),
-                ("cloth", sample_paths(self.root, split, stem(line.cloth))["cloth"])]
+        return [
+            ("person", sample_paths(self.root, split, stem(line.person))["image"]),
+            ("cloth", sample_paths(self.root, split, stem(line.cloth))["cloth"]),
+        ]
 
     def list_problems(self, split: str, ids: set[str]) -> list[tuple[str, Path, str]]:
         """The true transfers' list (``transfer/pairs.txt``, where the synthetic engine wrote one): no pair twice,
@@ -453,25 +487,32 @@ class CanonicalReader(Reader):
                 continue
             for key, file in transfer_paths(self.root, split, *pair).items():
                 if key != "flow" and not file.is_file():
-                    problems.append(("pair points at nothing", file,
-                                     f"{path.name} line {line}: transfer file not found"))
+                    problems.append(
+                        ("pair points at nothing", file, f"{path.name} line {line}: transfer file not found")
+                    )
         return problems
 
     def notes(self) -> list[str]:
-        moves = [f"mv {old_pairs_path(self.root, s)} {root_pairs_path(self.root, s)}" for s in SPLITS
-                 if old_pairs_path(self.root, s).is_file() and not root_pairs_path(self.root, s).is_file()]
+        moves = [
+            f"mv {old_pairs_path(self.root, s)} {root_pairs_path(self.root, s)}"
+            for s in SPLITS
+            if old_pairs_path(self.root, s).is_file() and not root_pairs_path(self.root, s).is_file()
+        ]
         if not moves:
             return []
-        return ["pair lists at the old place (inside the split folders) are read; VITON-HD keeps them at the root: "
-                + "; ".join(moves)]
+        return [
+            "pair lists at the old place (inside the split folders) are read; VITON-HD keeps them at the root: "
+            + "; ".join(moves)
+        ]
 
 
 def _read_parts(path: Path, size: tuple[int, int]) -> np.ndarray | None:
     """A garment part map (``labels.GARMENT_PARTS`` ids) of the sample's ``size`` where the file exists, else None."""
     if not path.is_file():
         return None
-    return check_size(path, check_ids(path, read_ids(path, "garment part map"), GARMENT_PARTS.values(),
-                                      "garment part ids"), size)
+    return check_size(
+        path, check_ids(path, read_ids(path, "garment part map"), GARMENT_PARTS.values(), "garment part ids"), size
+    )
 
 
 READER = CanonicalReader
@@ -496,8 +537,10 @@ def detect(root: Path) -> Detection | None:
     if kind is not None:
         files, why = kind
         reasons.append(why)
-        options = {"densepose": {"rendering": "rendering", "parts": "parts"}.get(files, "iuv"),
-                   "densepose_files": files}
+        options = {
+            "densepose": {"rendering": "rendering", "parts": "parts"}.get(files, "iuv"),
+            "densepose_files": files,
+        }
     meta = root / "meta.json"
     synthetic = meta.is_file() and "synthetic engine" in meta.read_text(errors="replace")
     name = "canonical (this project's synthetic engine)" if synthetic else "VITON-HD (canonical)"

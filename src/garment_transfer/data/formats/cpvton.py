@@ -57,9 +57,14 @@ SIZE = (256, 192)
 CIHP_TO_LIP = {**{i: i for i in CIHP.values()}, CIHP["torso_skin"]: CIHP["face"]}
 LOSSY_CIHP = frozenset({CIHP["torso_skin"]})
 
-FOLDERS = {"image": ("image", "_0.jpg"), "cloth": ("cloth", "_1.jpg"), "cloth_mask": ("cloth-mask", "_1.jpg"),
-           "labels": ("image-parse", "_0.png"), "keypoints": ("pose", "_0_keypoints.json"),
-           "densepose": ("image-densepose", "_0.png")}
+FOLDERS = {
+    "image": ("image", "_0.jpg"),
+    "cloth": ("cloth", "_1.jpg"),
+    "cloth_mask": ("cloth-mask", "_1.jpg"),
+    "labels": ("image-parse", "_0.png"),
+    "keypoints": ("pose", "_0_keypoints.json"),
+    "densepose": ("image-densepose", "_0.png"),
+}
 
 
 def data_root(root: str | Path) -> Path:
@@ -102,8 +107,9 @@ def write_cpvton_sample(data: Path, split: str, sample: canonical.RawSample, siz
     io.write_jpeg(path["image"], io.resize(sample.image, size, nearest=False))
 
 
-def export_cpvton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE,
-                  warnings: list[str] | None = None) -> int:
+def export_cpvton(
+    canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE, warnings: list[str] | None = None
+) -> int:
     """Write a canonical data set (both splits) in CP-VTON's layout under ``out_root/data`` at ``size`` = (H, W),
     read with the canonical reader's checks (``export.Source``; its warnings go to ``warnings``): ``image-densepose``
     gets IUV, or the grey part index where the source holds only that (read with ``densepose_files: parts``).
@@ -167,10 +173,23 @@ class CPVTONReader(Reader):
         keypoints = None
         if paths["keypoints"].parent.is_dir():
             keypoints, files["keypoints"] = read_openpose_json(paths["keypoints"], COCO_18), paths["keypoints"]
-        missing = {"densepose": f"{paths['densepose'].parent}: no DensePose (CP-VTON ships none; add "
-                                "<split>/image-densepose/<id>_0.png there)"}
-        return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, uv, files=files, keypoints=keypoints,
-                         missing=missing, warnings=warnings)
+        missing = {
+            "densepose": f"{paths['densepose'].parent}: no DensePose (CP-VTON ships none; add "
+            "<split>/image-densepose/<id>_0.png there)"
+        }
+        return RawPerson(
+            sample_id,
+            image,
+            labels,
+            cloth,
+            cloth_mask,
+            index,
+            uv,
+            files=files,
+            keypoints=keypoints,
+            missing=missing,
+            warnings=warnings,
+        )
 
     def official_pairs(self, split: str, paired: bool) -> PairList | None:
         path = pairs_path(self.data, split)
@@ -188,14 +207,18 @@ class CPVTONReader(Reader):
         return person_id(line.person)
 
     def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
-        return [("person", self.data / split / "image" / line.person),
-                ("cloth", self.data / split / "cloth" / line.cloth)]
+        return [
+            ("person", self.data / split / "image" / line.person),
+            ("cloth", self.data / split / "cloth" / line.cloth),
+        ]
 
     def notes(self) -> list[str]:
         if any((self.data / s / "image-densepose").is_dir() for s in SPLITS):
             return []
-        return [f"{self.data}: no DensePose (CP-VTON ships none): add <split>/image-densepose/<id>_0.png for the "
-                "stages that need it"]
+        return [
+            f"{self.data}: no DensePose (CP-VTON ships none): add <split>/image-densepose/<id>_0.png for the "
+            "stages that need it"
+        ]
 
 
 READER = CPVTONReader

@@ -82,16 +82,46 @@ ALIASES = ()
 LOOKS_FOR = "DressCode's <category>/images/"  # what detection looks for, in words
 CATEGORIES = ("upper_body", "lower_body", "dresses")
 ATR = {
-    "background": 0, "hat": 1, "hair": 2, "sunglasses": 3, "upper_clothes": 4, "skirt": 5, "pants": 6, "dress": 7,
-    "belt": 8, "left_shoe": 9, "right_shoe": 10, "head": 11, "left_leg": 12, "right_leg": 13, "left_arm": 14,
-    "right_arm": 15, "bag": 16, "scarf": 17,
+    "background": 0,
+    "hat": 1,
+    "hair": 2,
+    "sunglasses": 3,
+    "upper_clothes": 4,
+    "skirt": 5,
+    "pants": 6,
+    "dress": 7,
+    "belt": 8,
+    "left_shoe": 9,
+    "right_shoe": 10,
+    "head": 11,
+    "left_leg": 12,
+    "right_leg": 13,
+    "left_arm": 14,
+    "right_arm": 15,
+    "bag": 16,
+    "scarf": 17,
 }
 _CIHP_TO_ATR_NAMES = {
-    "background": "background", "hat": "hat", "hair": "hair", "glove": "background", "sunglasses": "sunglasses",
-    "upper_clothes": "upper_clothes", "dress": "dress", "coat": "upper_clothes", "socks": "background",
-    "pants": "pants", "torso_skin": "head", "scarf": "scarf", "skirt": "skirt", "face": "head",
-    "left_arm": "left_arm", "right_arm": "right_arm", "left_leg": "left_leg", "right_leg": "right_leg",
-    "left_shoe": "left_shoe", "right_shoe": "right_shoe",
+    "background": "background",
+    "hat": "hat",
+    "hair": "hair",
+    "glove": "background",
+    "sunglasses": "sunglasses",
+    "upper_clothes": "upper_clothes",
+    "dress": "dress",
+    "coat": "upper_clothes",
+    "socks": "background",
+    "pants": "pants",
+    "torso_skin": "head",
+    "scarf": "scarf",
+    "skirt": "skirt",
+    "face": "head",
+    "left_arm": "left_arm",
+    "right_arm": "right_arm",
+    "left_leg": "left_leg",
+    "right_leg": "right_leg",
+    "left_shoe": "left_shoe",
+    "right_shoe": "right_shoe",
 }
 CIHP_TO_ATR = {CIHP[src]: ATR[dst] for src, dst in _CIHP_TO_ATR_NAMES.items()}
 LOSSY_CIHP = frozenset(CIHP[name] for name in ("glove", "socks", "coat", "torso_skin"))
@@ -99,8 +129,16 @@ LOSSY_CIHP = frozenset(CIHP[name] for name in ("glove", "socks", "coat", "torso_
 # file name suffixes after "<id>"
 _PERSON, _CLOTH, _MASK, _LABELS, _DENSEPOSE, _UV = "_0.jpg", "_1.jpg", "_1.png", "_4.png", "_5.png", "_5_uv.npz"
 _KEYPOINTS, _SKELETON = "_2.json", "_5.jpg"
-_FOLDERS = {_PERSON: "images", _CLOTH: "images", _MASK: "masks", _LABELS: "label_maps", _DENSEPOSE: "dense",
-            _UV: "dense",             _KEYPOINTS: "keypoints", _SKELETON: "skeletons"}
+_FOLDERS = {
+    _PERSON: "images",
+    _CLOTH: "images",
+    _MASK: "masks",
+    _LABELS: "label_maps",
+    _DENSEPOSE: "dense",
+    _UV: "dense",
+    _KEYPOINTS: "keypoints",
+    _SKELETON: "skeletons",
+}
 GARMENT = {"upper_body": "upper", "lower_body": "lower", "dresses": "dresses"}  # the garment class of a category
 MASK_HINT = "add LaDI-VTON's masks/<id>_1.png (DressCode ships no cloth masks)"
 
@@ -170,8 +208,9 @@ def list_dresscode_ids(root: str | Path, split: str, category: str = "upper_body
     return list(dict.fromkeys(ids_from_pairs(path, suffix=_PERSON)))
 
 
-def read_dresscode_sample(root: str | Path, sample_id: str, category: str = "upper_body",
-                          warnings: list[str] | None = None) -> DressCodeSample:
+def read_dresscode_sample(
+    root: str | Path, sample_id: str, category: str = "upper_body", warnings: list[str] | None = None
+) -> DressCodeSample:
     """Read one sample's files as stored (see module docstring); ``uv`` stored as uint8 is scaled by 1 / 255.
 
     Raises:
@@ -251,8 +290,9 @@ def _pair_lines(persons: list[str], cloths: list[str]) -> list[str]:
     return [f"{person}{_PERSON} {cloth}{_CLOTH}" for person, cloth in zip(persons, cloths)]
 
 
-def export_dresscode(canonical_root: str | Path, out_root: str | Path, category: str | None = None,
-                     warnings: list[str] | None = None) -> int:
+def export_dresscode(
+    canonical_root: str | Path, out_root: str | Path, category: str | None = None, warnings: list[str] | None = None
+) -> int:
     """Write a canonical data set (both splits) in the DressCode layout: each sample under its own category folder
     (``category`` None), or every sample under ``category``. The source is read with the canonical reader's checks
     (``export.Source``; its warnings go to ``warnings``): it must hold DensePose IUV, since ``dense/`` holds U, V
@@ -325,8 +365,10 @@ class DressCodeReader(Reader):
             for category in self.categories:
                 for sample_id in list_dresscode_ids(self.root, split, category):
                     if index.setdefault(sample_id, category) != category:
-                        raise ValueError(f"{sample_paths(self.root, sample_id, category)[_PERSON]}: id "
-                                         f"{sample_id!r} is also in {index[sample_id]}; read one category at a time")
+                        raise ValueError(
+                            f"{sample_paths(self.root, sample_id, category)[_PERSON]}: id "
+                            f"{sample_id!r} is also in {index[sample_id]}; read one category at a time"
+                        )
             self._category_of[split] = index
         return self._category_of[split]
 
@@ -343,13 +385,29 @@ class DressCodeReader(Reader):
         warnings: list[str] = []
         raw = read_dresscode_sample(self.root, sample_id, category, warnings)
         paths = sample_paths(self.root, sample_id, category)
-        files = {"image": paths[_PERSON], "labels": paths[_LABELS], "densepose": paths[_DENSEPOSE],
-                 "cloth": paths[_CLOTH], "cloth_mask": paths[_MASK] if raw.mask_source == "file" else paths[_CLOTH]}
+        files = {
+            "image": paths[_PERSON],
+            "labels": paths[_LABELS],
+            "densepose": paths[_DENSEPOSE],
+            "cloth": paths[_CLOTH],
+            "cloth_mask": paths[_MASK] if raw.mask_source == "file" else paths[_CLOTH],
+        }
         if raw.keypoints is not None:
             files["keypoints"] = paths[_KEYPOINTS]
-        return RawPerson(sample_id, raw.image, raw.labels, raw.cloth, raw.cloth_mask, raw.densepose_index, raw.uv,
-                         files=files, keypoints=raw.keypoints, keypoint_frame=DRESSCODE_FRAME,
-                         category=GARMENT[category], warnings=warnings)
+        return RawPerson(
+            sample_id,
+            raw.image,
+            raw.labels,
+            raw.cloth,
+            raw.cloth_mask,
+            raw.densepose_index,
+            raw.uv,
+            files=files,
+            keypoints=raw.keypoints,
+            keypoint_frame=DRESSCODE_FRAME,
+            category=GARMENT[category],
+            warnings=warnings,
+        )
 
     def official_pairs(self, split: str, paired: bool) -> PairList | None:
         lists = []
@@ -385,8 +443,10 @@ class DressCodeReader(Reader):
         lacking = [c for c in self.categories if not (category_dir(self.root, c) / "masks").is_dir()]
         if not lacking:
             return []
-        return [f"{', '.join(lacking)}: no masks/ folder (DressCode ships no cloth masks; LaDI-VTON distributes "
-                "masks/<id>_1.png): garment masks are recovered from the cloth backgrounds"]
+        return [
+            f"{', '.join(lacking)}: no masks/ folder (DressCode ships no cloth masks; LaDI-VTON distributes "
+            "masks/<id>_1.png): garment masks are recovered from the cloth backgrounds"
+        ]
 
 
 READER = DressCodeReader
@@ -400,5 +460,9 @@ def detect(root: Path) -> Detection | None:
     if not present:
         return None
     option = present[0] if len(present) == 1 else ("all" if len(present) == 3 else present)
-    return Detection(FORMAT, "DressCode", [f"category folders {', '.join(f'{c}/images/' for c in present)}"],
-                     {"category": option, "densepose": "iuv"})
+    return Detection(
+        FORMAT,
+        "DressCode",
+        [f"category folders {', '.join(f'{c}/images/' for c in present)}"],
+        {"category": option, "densepose": "iuv"},
+    )

@@ -24,8 +24,11 @@ from garment_transfer.data.formats import canonical
 from garment_transfer.data.formats.base import SPLITS, densepose_file_kind, first_file
 
 META_NAME = "meta.json"
-NEEDS = {"index": "DensePose part indices", "iuv": "the DensePose part index with its U, V",
-         "index+uv": "DensePose part indices (with U, V where the source has them)"}
+NEEDS = {
+    "index": "DensePose part indices",
+    "iuv": "the DensePose part index with its U, V",
+    "index+uv": "DensePose part indices (with U, V where the source has them)",
+}
 
 
 # ------------------------------------------------------------------------------------------------------ the source
@@ -46,19 +49,29 @@ class Source:
 
     def __init__(self, root: str | Path, layout: str, needs: str, warnings: list[str] | None = None):
         root = Path(root)
-        folder = next((root / s / canonical.FOLDERS["densepose"] for s in SPLITS
-                       if (root / s / canonical.FOLDERS["densepose"]).is_dir()), None)
+        folder = next(
+            (
+                root / s / canonical.FOLDERS["densepose"]
+                for s in SPLITS
+                if (root / s / canonical.FOLDERS["densepose"]).is_dir()
+            ),
+            None,
+        )
         first = None if folder is None else first_file(folder)
         kind = None if first is None else densepose_file_kind(first)
         files = "iuv" if kind is None else kind[0]
         if files == "rendering":
-            raise ValueError(f"{first}: a DensePose colour rendering (as VITON-HD's image-densepose holds): {layout} "
-                             f"holds {NEEDS[needs]}, which a rendering cannot be turned into; bring DensePose IUV "
-                             "(detectron2's) in image-densepose/")
+            raise ValueError(
+                f"{first}: a DensePose colour rendering (as VITON-HD's image-densepose holds): {layout} "
+                f"holds {NEEDS[needs]}, which a rendering cannot be turned into; bring DensePose IUV "
+                "(detectron2's) in image-densepose/"
+            )
         if files == "parts" and needs == "iuv":
-            raise ValueError(f"{first}: a grey DensePose part index: {layout} holds the part index with its U, V, "
-                             "which a part index cannot give; bring IUV, or export to viton, cpvton or gpvton, which "
-                             "take part indices")
+            raise ValueError(
+                f"{first}: a grey DensePose part index: {layout} holds the part index with its U, V, "
+                "which a part index cannot give; bring IUV, or export to viton, cpvton or gpvton, which "
+                "take part indices"
+            )
         self.reader = _SourceReader(root, densepose="parts" if files == "parts" else "iuv", densepose_files=files)
         self.warnings = [] if warnings is None else warnings
 
@@ -78,9 +91,18 @@ class Source:
         if raw.uv is not None:
             uv = np.rint(np.moveaxis(raw.uv, 0, -1) * 255).astype(np.uint8)
             iuv = np.concatenate([iuv[..., None], uv], axis=-1)
-        return canonical.RawSample(id=sample_id, image=raw.image, parse=raw.labels, iuv=iuv, cloth=raw.cloth,
-                                   cloth_mask=raw.cloth_mask, keypoints=raw.keypoints, parts=raw.garment_parts,
-                                   cloth_parts=raw.cloth_parts, category=raw.category)
+        return canonical.RawSample(
+            id=sample_id,
+            image=raw.image,
+            parse=raw.labels,
+            iuv=iuv,
+            cloth=raw.cloth,
+            cloth_mask=raw.cloth_mask,
+            keypoints=raw.keypoints,
+            parts=raw.garment_parts,
+            cloth_parts=raw.cloth_parts,
+            category=raw.category,
+        )
 
 
 class _SourceReader(canonical.CanonicalReader):
@@ -180,8 +202,9 @@ def source_record(canonical_root: str | Path, samples: int) -> dict:
     return {"source": str(root), "source_meta": io.read_json(root / META_NAME), "samples": samples}
 
 
-def start_sized_export(canonical_root: str | Path, out_root: str | Path, fmt: str,
-                       size: tuple[int, int]) -> tuple[tuple[int, int], dict[str, list[str]]]:
+def start_sized_export(
+    canonical_root: str | Path, out_root: str | Path, fmt: str, size: tuple[int, int]
+) -> tuple[tuple[int, int], dict[str, list[str]]]:
     """Begin an export at one ``size`` = (H, W): check the size, read the source's splits, claim ``out_root``
     (:func:`claim_export_dir`) and write its ``meta.json`` (format, size, source).
 

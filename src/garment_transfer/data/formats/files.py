@@ -27,8 +27,10 @@ class FilesReader(Reader):
         self.has_uv = densepose_files in ("iuv", "iuv_bgr")
         self.has_picture = densepose_files == "rendering"
         if densepose_files == "rendering" and encoding != "rendering":
-            raise ValueError(f"--densepose-files rendering: the networks were trained on the {encoding!r} encoding, "
-                             "which a colour rendering cannot give; bring IUV files")
+            raise ValueError(
+                f"--densepose-files rendering: the networks were trained on the {encoding!r} encoding, "
+                "which a colour rendering cannot give; bring IUV files"
+            )
         super().__init__(Path("."), size, label_map, encoding)
 
     def ids(self, split: str) -> list[str]:
@@ -43,7 +45,9 @@ class FilesReader(Reader):
         index, uv, picture = read_densepose(Path(paths["densepose"]), self.densepose_files)
         for key, array in (("labels", labels), ("densepose", index if picture is None else picture)):
             if array.shape[:2] != image.shape[:2]:
-                raise ValueError(f"{paths[key]}: size {array.shape[1]}x{array.shape[0]} (WxH) differs from the photo "
-                                 f"{paths['image']} ({image.shape[1]}x{image.shape[0]})")
+                raise ValueError(
+                    f"{paths[key]}: size {array.shape[1]}x{array.shape[0]} (WxH) differs from the photo "
+                    f"{paths['image']} ({image.shape[1]}x{image.shape[0]})"
+                )
         cloth, cloth_mask = np.full_like(image, 255), np.zeros(image.shape[:2], np.uint8)
         return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, uv, picture, files=paths)

@@ -76,16 +76,37 @@ from garment_transfer.data.labels import CIHP, DENSEPOSE, GARMENT_PARTS
 FORMAT = "gpvton"
 ALIASES = ()
 LOOKS_FOR = "GP-VTON's parse-bytedance/"  # what detection looks for, in words
-CATEGORY_TOKENS = {"upper": "upper", "upper_body": "upper", "lower": "lower", "lower_body": "lower",
-                   "dresses": "dresses", "dress": "dresses"}
+CATEGORY_TOKENS = {
+    "upper": "upper",
+    "upper_body": "upper",
+    "lower": "lower",
+    "lower_body": "lower",
+    "dresses": "dresses",
+    "dress": "dresses",
+}
 CATEGORY_FOLDERS = ("upper", "lower", "dresses", "upper_body", "lower_body")
-LISTS = {"train": ("train_pairs*.txt",), "test_paired": ("test_pairs_paired*.txt",),
-         "test_unpaired": ("test_pairs_unpaired*.txt",)}
+LISTS = {
+    "train": ("train_pairs*.txt",),
+    "test_paired": ("test_pairs_paired*.txt",),
+    "test_unpaired": ("test_pairs_unpaired*.txt",),
+}
 FALLBACK_TEST = "test_pairs*.txt"
-_VITONHD = {"image": "image", "cloth": "cloth", "cloth_mask": "cloth_mask-bytedance", "labels": "parse-bytedance",
-            "densepose": "densepose", "keypoints": "openpose_json"}
-_DRESSCODE = {"image": "image", "cloth": "cloth_align", "cloth_mask": "cloth_align_mask-bytedance",
-              "labels": "parse-bytedance", "densepose": "densepose", "keypoints": "pose_25"}
+_VITONHD = {
+    "image": "image",
+    "cloth": "cloth",
+    "cloth_mask": "cloth_mask-bytedance",
+    "labels": "parse-bytedance",
+    "densepose": "densepose",
+    "keypoints": "openpose_json",
+}
+_DRESSCODE = {
+    "image": "image",
+    "cloth": "cloth_align",
+    "cloth_mask": "cloth_align_mask-bytedance",
+    "labels": "parse-bytedance",
+    "densepose": "densepose",
+    "keypoints": "pose_25",
+}
 
 
 def variant(root: Path) -> str:
@@ -111,8 +132,10 @@ def list_files(root: Path, names: dict | None = None) -> dict[str, Path | None]:
             continue
         matches = sorted({p for pattern in patterns for p in root.glob(pattern)})
         if len(matches) > 1:
-            raise ValueError(f"{root}: several {role} lists {[m.name for m in matches]}; choose one with the reader "
-                             f"option pairs: {{{role}: NAME}}")
+            raise ValueError(
+                f"{root}: several {role} lists {[m.name for m in matches]}; choose one with the reader "
+                f"option pairs: {{{role}: NAME}}"
+            )
         found[role] = matches[0] if matches else None
     if found["test_paired"] is None and found["test_unpaired"] is None:
         rest = sorted(p for p in root.glob(FALLBACK_TEST) if p not in found.values())
@@ -130,8 +153,10 @@ def read_lines(path: Path) -> list[PairLine]:
     lines = read_pair_lines(path, (2, 3))
     for line in lines:
         if line.category is not None and line.category not in CATEGORY_TOKENS:
-            raise ValueError(f"{path}: pairs file line {line.line}: category {line.category!r} is not one of "
-                             f"{sorted(CATEGORY_TOKENS)}")
+            raise ValueError(
+                f"{path}: pairs file line {line.line}: category {line.category!r} is not one of "
+                f"{sorted(CATEGORY_TOKENS)}"
+            )
     return lines
 
 
@@ -169,9 +194,12 @@ def sample_paths(base: Path, kind: str, person: str, cloth: str) -> dict[str, Pa
     image = find(base / folders["image"] / person)
     cloth_path = find(base / folders["cloth"] / cloth)
     stem = Path(person).stem
-    paths = {"image": image, "cloth": cloth_path,
-             "labels": base / folders["labels"] / f"{stem}.png",
-             "densepose": base / folders["densepose"] / f"{stem}.png"}
+    paths = {
+        "image": image,
+        "cloth": cloth_path,
+        "labels": base / folders["labels"] / f"{stem}.png",
+        "densepose": base / folders["densepose"] / f"{stem}.png",
+    }
     if kind == "vitonhd":
         paths["cloth_mask"] = base / folders["cloth_mask"] / f"{Path(cloth).stem}.png"
         paths["keypoints"] = base / folders["keypoints"] / f"{stem}_keypoints.json"
@@ -183,14 +211,37 @@ def sample_paths(base: Path, kind: str, person: str, cloth: str) -> dict[str, Pa
 
 # ------------------------------------------------------------------------------------------------------- export
 # CIHP -> GP-VTON's 29 ids where the parsing alone decides (sleeves, torso and pants sides come from parts / sides)
-CIHP_TO_GP = {CIHP["background"]: 0, CIHP["hat"]: 1, CIHP["hair"]: 2, CIHP["glove"]: 3, CIHP["sunglasses"]: 4,
-              CIHP["upper_clothes"]: 5, CIHP["dress"]: 6, CIHP["coat"]: 6, CIHP["socks"]: 8, CIHP["pants"]: 9,
-              CIHP["torso_skin"]: 11, CIHP["scarf"]: 12, CIHP["skirt"]: 13, CIHP["face"]: 14, CIHP["left_arm"]: 15,
-              CIHP["right_arm"]: 16, CIHP["left_leg"]: 17, CIHP["right_leg"]: 18, CIHP["left_shoe"]: 19,
-              CIHP["right_shoe"]: 20}
+CIHP_TO_GP = {
+    CIHP["background"]: 0,
+    CIHP["hat"]: 1,
+    CIHP["hair"]: 2,
+    CIHP["glove"]: 3,
+    CIHP["sunglasses"]: 4,
+    CIHP["upper_clothes"]: 5,
+    CIHP["dress"]: 6,
+    CIHP["coat"]: 6,
+    CIHP["socks"]: 8,
+    CIHP["pants"]: 9,
+    CIHP["torso_skin"]: 11,
+    CIHP["scarf"]: 12,
+    CIHP["skirt"]: 13,
+    CIHP["face"]: 14,
+    CIHP["left_arm"]: 15,
+    CIHP["right_arm"]: 16,
+    CIHP["left_leg"]: 17,
+    CIHP["right_leg"]: 18,
+    CIHP["left_shoe"]: 19,
+    CIHP["right_shoe"]: 20,
+}
 P = GARMENT_PARTS
-PART_TO_GP = {P["left_sleeve"]: 21, P["torso"]: 5, P["right_sleeve"]: 22, P["skirt"]: 13, P["left_leg"]: 9,
-              P["right_leg"]: 10}
+PART_TO_GP = {
+    P["left_sleeve"]: 21,
+    P["torso"]: 5,
+    P["right_sleeve"]: 22,
+    P["skirt"]: 13,
+    P["left_leg"]: 9,
+    P["right_leg"]: 10,
+}
 _LEFT_LEG = (DENSEPOSE["upper_leg_left"], DENSEPOSE["lower_leg_left"])
 _RIGHT_LEG = (DENSEPOSE["upper_leg_right"], DENSEPOSE["lower_leg_right"])
 TOKENS = {"upper": "upper", "lower": "lower", "dresses": "dresses"}
@@ -272,8 +323,7 @@ def export_gpvton(canonical_root: str | Path, out_root: str | Path, warnings: li
             write_lines(out / "train_pairs.txt", [line(i, i) for i in ids])
         else:
             write_lines(out / "test_pairs_paired.txt", [line(i, i) for i in ids])
-            write_lines(out / "test_pairs_unpaired.txt",
-                                [line(p, c) for p, c in zip(ids, cycled_within(ids, own))])
+            write_lines(out / "test_pairs_unpaired.txt", [line(p, c) for p, c in zip(ids, cycled_within(ids, own))])
     return count
 
 
@@ -326,8 +376,12 @@ class GPVTONReader(Reader):
                 wanted = " or ".join(LISTS[r][0] for r in self._roles(split))
                 raise FileNotFoundError(f"{self.root}: pairs file not found ({wanted})")
             lines = self._lines(roles[0])  # the test persons: the paired list's where it exists
-            own = {self._person_id(line.person): line.cloth for role in roles for line in self._lines(role)
-                   if self._person_id(line.cloth) == self._person_id(line.person)}
+            own = {
+                self._person_id(line.person): line.cloth
+                for role in roles
+                for line in self._lines(role)
+                if self._person_id(line.cloth) == self._person_id(line.person)
+            }
             entries: dict[str, _Entry] = {}
             for line in lines:
                 sample_id = self._person_id(line.person)
@@ -364,8 +418,18 @@ class GPVTONReader(Reader):
             read = read_openpose_json if self.kind == "vitonhd" else read_keypoint_array
             keypoints, files["keypoints"] = read(paths["keypoints"], BODY_25), paths["keypoints"]
         category = CATEGORY_TOKENS[entry.token or "upper"]
-        return RawPerson(sample_id, image, labels, cloth, cloth_mask, index, files=files, keypoints=keypoints,
-                         category=category, warnings=warnings)
+        return RawPerson(
+            sample_id,
+            image,
+            labels,
+            cloth,
+            cloth_mask,
+            index,
+            files=files,
+            keypoints=keypoints,
+            category=category,
+            warnings=warnings,
+        )
 
     def official_pairs(self, split: str, paired: bool) -> PairList | None:
         for role in self._roles(split):

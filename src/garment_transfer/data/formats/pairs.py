@@ -46,8 +46,9 @@ def read_text(path: str | Path, what: str = "pairs file") -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: {what} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset "
-                         f"{err.start})") from None
+        raise ValueError(
+            f"{path}: {what} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
+        ) from None
 
 
 def read_pair_lines(path: str | Path, columns: Iterable[int] = (2,)) -> list[PairLine]:
@@ -65,8 +66,10 @@ def read_pair_lines(path: str | Path, columns: Iterable[int] = (2,)) -> list[Pai
             continue
         if len(fields) not in allowed:
             want = " or ".join(str(c) for c in allowed)
-            raise ValueError(f"{path}: pairs file line {number} has {len(fields)} fields, expected {want} "
-                             f"(person cloth{' category' if 3 in allowed else ''}): {text!r}")
+            raise ValueError(
+                f"{path}: pairs file line {number} has {len(fields)} fields, expected {want} "
+                f"(person cloth{' category' if 3 in allowed else ''}): {text!r}"
+            )
         lines.append(PairLine(fields[0], fields[1], fields[2] if len(fields) > 2 else None, number))
     return lines
 

@@ -40,8 +40,9 @@ NAMES: tuple[str, ...] = tuple(name for f in FORMATS.values() for name in (f.nam
 # detection tries the layouts with the most specific folders first: DressCode's category folders, GP-VTON's
 # parse-bytedance (whose VITON-HD variant has split folders as VITON-HD has), VITON-HD's image-parse-v3, PF-AFN's
 # roots, then CP-VTON's image-parse (a folder that holds another layout's files as well is that layout)
-DETECTION_ORDER: tuple[Format, ...] = tuple(FORMATS[name] for name in ("dresscode", "gpvton", "canonical", "viton",
-                                                                       "cpvton"))
+DETECTION_ORDER: tuple[Format, ...] = tuple(
+    FORMATS[name] for name in ("dresscode", "gpvton", "canonical", "viton", "cpvton")
+)
 
 
 def get(name: str) -> Format:

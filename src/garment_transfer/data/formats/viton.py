@@ -77,15 +77,40 @@ LOOKS_FOR = "PF-AFN's VITON_traindata/ or train_img/"  # what detection looks fo
 SIZE = (256, 192)
 ROOTS = {"train": "VITON_traindata", "test": "VITON_test"}
 ACGPN = {
-    "background": 0, "hair": 1, "upper_clothes": 4, "left_shoe": 5, "right_shoe": 6, "noise": 7, "bottom": 8,
-    "left_leg": 9, "right_leg": 10, "left_arm": 11, "face": 12, "right_arm": 13,
+    "background": 0,
+    "hair": 1,
+    "upper_clothes": 4,
+    "left_shoe": 5,
+    "right_shoe": 6,
+    "noise": 7,
+    "bottom": 8,
+    "left_leg": 9,
+    "right_leg": 10,
+    "left_arm": 11,
+    "face": 12,
+    "right_arm": 13,
 }
 _CIHP_TO_ACGPN_NAMES = {
-    "background": "background", "hat": "hair", "hair": "hair", "glove": "background", "sunglasses": "face",
-    "upper_clothes": "upper_clothes", "dress": "upper_clothes", "coat": "upper_clothes", "socks": "background",
-    "pants": "bottom", "torso_skin": "face", "scarf": "background", "skirt": "bottom", "face": "face",
-    "left_arm": "left_arm", "right_arm": "right_arm", "left_leg": "left_leg", "right_leg": "right_leg",
-    "left_shoe": "left_shoe", "right_shoe": "right_shoe",
+    "background": "background",
+    "hat": "hair",
+    "hair": "hair",
+    "glove": "background",
+    "sunglasses": "face",
+    "upper_clothes": "upper_clothes",
+    "dress": "upper_clothes",
+    "coat": "upper_clothes",
+    "socks": "background",
+    "pants": "bottom",
+    "torso_skin": "face",
+    "scarf": "background",
+    "skirt": "bottom",
+    "face": "face",
+    "left_arm": "left_arm",
+    "right_arm": "right_arm",
+    "left_leg": "left_leg",
+    "right_leg": "right_leg",
+    "left_shoe": "left_shoe",
+    "right_shoe": "right_shoe",
 }
 CIHP_TO_ACGPN = {CIHP[src]: ACGPN[dst] for src, dst in _CIHP_TO_ACGPN_NAMES.items()}
 LOSSY_CIHP = frozenset(
@@ -210,8 +235,10 @@ def _snap_jpeg_labels(labels: np.ndarray, path: Path) -> np.ndarray:
     snapped = lut[labels]
     if (snapped < 0).any():
         bad = np.unique(labels[snapped < 0]).tolist()
-        raise ValueError(f"{path}: ACGPN-14 label ids {bad[:10]} are not valid (JPEG label map: values within "
-                         f"{JPEG_SNAP} of an id are read as that id; expected ids in {valid.tolist()})")
+        raise ValueError(
+            f"{path}: ACGPN-14 label ids {bad[:10]} are not valid (JPEG label map: values within "
+            f"{JPEG_SNAP} of an id are read as that id; expected ids in {valid.tolist()})"
+        )
     return snapped.astype(np.uint8)
 
 
@@ -228,8 +255,9 @@ def _present(path: Path, split: str, key: str) -> bool:
     return key in REQUIRED[split] or path.parent.is_dir()
 
 
-def read_viton_sample(root: str | Path, split: str, sample_id: str, warnings: list[str] | None = None,
-                      base: str | Path | None = None) -> VitonSample:
+def read_viton_sample(
+    root: str | Path, split: str, sample_id: str, warnings: list[str] | None = None, base: str | Path | None = None
+) -> VitonSample:
     """Read one sample's files as stored (see module docstring) under the split root (:func:`split_root` of
     ``root``, or ``base``), all checked to share the person image's size.
 
@@ -253,17 +281,25 @@ def read_viton_sample(root: str | Path, split: str, sample_id: str, warnings: li
     keypoints = None
     if _present(path["keypoints"], split, "keypoints"):
         keypoints = read_openpose_json(path["keypoints"], COCO_18)
-    return VitonSample(id=sample_id, image=image, cloth=arrays["cloth"], cloth_mask=arrays["cloth_mask"],
-                       labels=arrays.get("labels"), densepose_index=arrays.get("densepose"), keypoints=keypoints,
-                       jpeg_labels=jpeg)
+    return VitonSample(
+        id=sample_id,
+        image=image,
+        cloth=arrays["cloth"],
+        cloth_mask=arrays["cloth_mask"],
+        labels=arrays.get("labels"),
+        densepose_index=arrays.get("densepose"),
+        keypoints=keypoints,
+        jpeg_labels=jpeg,
+    )
 
 
 # ------------------------------------------------------------------------------------------------------- export
 EXPORTED = ("image", "cloth", "cloth_mask", "labels", "densepose")
 
 
-def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSample,
-                       size: tuple[int, int] = SIZE) -> None:
+def write_viton_sample(
+    out_root: str | Path, split: str, sample: canonical.RawSample, size: tuple[int, int] = SIZE
+) -> None:
     """Resize one canonical sample to ``size`` = (H, W) and write its files under the split's root in ``out_root``
     (folders must exist); person last."""
     path = sample_paths(out_root, split, sample.id)
@@ -280,8 +316,9 @@ def write_viton_sample(out_root: str | Path, split: str, sample: canonical.RawSa
     io.write_jpeg(path["image"], io.resize(sample.image, size, nearest=False))
 
 
-def export_viton(canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE,
-                 warnings: list[str] | None = None) -> int:
+def export_viton(
+    canonical_root: str | Path, out_root: str | Path, size: tuple[int, int] = SIZE, warnings: list[str] | None = None
+) -> int:
     """Write a canonical data set (both splits) in the PF-AFN layout (two roots) at ``size`` = (H, W), read with the
     canonical reader's checks (``export.Source``; its warnings go to ``warnings``): DensePose IUV or part indices.
 
@@ -321,8 +358,16 @@ class VitonReader(Reader):
     default_label_map = "acgpn14"
     has_uv = False
 
-    def __init__(self, root, size=(128, 96), label_map=None, densepose: str = "parts", train_root=None,
-                 test_root=None, test_pairs=None):
+    def __init__(
+        self,
+        root,
+        size=(128, 96),
+        label_map=None,
+        densepose: str = "parts",
+        train_root=None,
+        test_root=None,
+        test_pairs=None,
+    ):
         self.overrides = {"train": train_root, "test": test_root}
         self.test_pairs = test_pairs
         super().__init__(root, size, label_map, densepose)
@@ -341,17 +386,36 @@ class VitonReader(Reader):
         raw = read_viton_sample(self.root, split, sample_id, warnings, self.overrides[split])
         paths = sample_paths(self.root, split, sample_id, self.overrides[split])
         if raw.jpeg_labels:
-            warnings.append(f"{paths['labels']}: JPEG label map (lossy): values snapped to the nearest ACGPN-14 id; "
-                            "classes near label edges may be wrong")
-        files = {"image": paths["image"], "labels": paths["labels"], "densepose": paths["densepose"],
-                 "cloth": paths["cloth"], "cloth_mask": paths["cloth_mask"]}
+            warnings.append(
+                f"{paths['labels']}: JPEG label map (lossy): values snapped to the nearest ACGPN-14 id; "
+                "classes near label edges may be wrong"
+            )
+        files = {
+            "image": paths["image"],
+            "labels": paths["labels"],
+            "densepose": paths["densepose"],
+            "cloth": paths["cloth"],
+            "cloth_mask": paths["cloth_mask"],
+        }
         if raw.keypoints is not None:
             files["keypoints"] = paths["keypoints"]
         pack = "PF-AFN's test pack ships test_img, test_clothes and test_edge only"
-        missing = {"labels": f"{paths['labels'].parent}: no parsing ({pack}; add ACGPN-14 label maps there)",
-                   "densepose": f"{paths['densepose'].parent}: no DensePose ({pack}; add part-index .npy files there)"}
-        return RawPerson(sample_id, raw.image, raw.labels, raw.cloth, raw.cloth_mask, raw.densepose_index,
-                         files=files, keypoints=raw.keypoints, missing=missing, warnings=warnings)
+        missing = {
+            "labels": f"{paths['labels'].parent}: no parsing ({pack}; add ACGPN-14 label maps there)",
+            "densepose": f"{paths['densepose'].parent}: no DensePose ({pack}; add part-index .npy files there)",
+        }
+        return RawPerson(
+            sample_id,
+            raw.image,
+            raw.labels,
+            raw.cloth,
+            raw.cloth_mask,
+            raw.densepose_index,
+            files=files,
+            keypoints=raw.keypoints,
+            missing=missing,
+            warnings=warnings,
+        )
 
     def test_list(self) -> Path | None:
         return test_list_path(self.root, self.base("test"), self.test_pairs)
@@ -374,26 +438,33 @@ class VitonReader(Reader):
 
     def line_files(self, split: str, line: PairLine) -> list[tuple[str, Path]]:
         base = self.base(split)
-        return [("person", folder(base, split, "image") / line.person),
-                ("cloth", folder(base, split, "cloth") / line.cloth)]
+        return [
+            ("person", folder(base, split, "image") / line.person),
+            ("cloth", folder(base, split, "cloth") / line.cloth),
+        ]
 
     def layout_problems(self, split: str) -> list[tuple[str, Path, str]]:
         try:
             ids = self.ids(split)
         except FileNotFoundError:
             return []
-        return [("listing mismatch", where, message) for where, message in
-                listing_mismatches(self.base(split), split, ids)]
+        return [
+            ("listing mismatch", where, message) for where, message in listing_mismatches(self.base(split), split, ids)
+        ]
 
     def notes(self) -> list[str]:
         lines = []
         test = self.base("test")
         if folder(test, "test", "image").is_dir() and not folder(test, "test", "labels").is_dir():
-            lines.append(f"{test}: test pack without test_label/ and test_densepose/ (as PF-AFN ships it): usable by "
-                         "parser-free try-on; this project's stages need parsing and DensePose for test samples")
+            lines.append(
+                f"{test}: test pack without test_label/ and test_densepose/ (as PF-AFN ships it): usable by "
+                "parser-free try-on; this project's stages need parsing and DensePose for test samples"
+            )
         if folder(test, "test", "image").is_dir() and self.test_list() is None:
-            lines.append(f"{test}: no test list (test_pairs.txt / demo.txt, in PF-AFN's code repository): copy it "
-                         "there or set test_pairs; evaluation pairs are drawn")
+            lines.append(
+                f"{test}: no test list (test_pairs.txt / demo.txt, in PF-AFN's code repository): copy it "
+                "there or set test_pairs; evaluation pairs are drawn"
+            )
         return lines
 
 
@@ -407,5 +478,6 @@ def detect(root: Path) -> Detection | None:
     found = [name for name in (*ROOTS.values(), "train_img", "test_img") if (root / name).is_dir()]
     if not found:
         return None
-    return Detection(FORMAT, "VITON 256 x 192, PF-AFN's pack", [f"{', '.join(f'{n}/' for n in found)}"],
-                     {"densepose": "parts"})
+    return Detection(
+        FORMAT, "VITON 256 x 192, PF-AFN's pack", [f"{', '.join(f'{n}/' for n in found)}"], {"densepose": "parts"}
+    )

@@ -10,5 +10,13 @@ from garment_transfer.data.synth.engine import SyntheticEngine, sample_id
 from garment_transfer.data.synth.params import CATEGORIES, ENGINE_VERSION, EngineConfig
 from garment_transfer.data.synth.writer import SynthSettings, generate, read_meta
 
-__all__ = ["CATEGORIES", "ENGINE_VERSION", "EngineConfig", "SynthSettings", "SyntheticEngine", "generate",
-           "read_meta", "sample_id"]
+__all__ = [
+    "CATEGORIES",
+    "ENGINE_VERSION",
+    "EngineConfig",
+    "SynthSettings",
+    "SyntheticEngine",
+    "generate",
+    "read_meta",
+    "sample_id",
+]

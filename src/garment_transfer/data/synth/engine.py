@@ -94,10 +94,20 @@ class SyntheticEngine:
         if category == "upper":
             agnostic = hrviton_agnostic(rendering.image, rendering.parse, keypoints)
             parse_agnostic = hrviton_parse_agnostic(rendering.parse, keypoints)
-        return RawSample(sample_id(split, index, category), rendering.image, rendering.parse, rendering.iuv, cloth,
-                         cloth_mask, keypoints=keypoints, parts=person_parts(rendering, category, kind),
-                         cloth_parts=shop_parts(shop, category, kind), agnostic=agnostic,
-                         parse_agnostic=parse_agnostic, category=category)
+        return RawSample(
+            sample_id(split, index, category),
+            rendering.image,
+            rendering.parse,
+            rendering.iuv,
+            cloth,
+            cloth_mask,
+            keypoints=keypoints,
+            parts=person_parts(rendering, category, kind),
+            cloth_parts=shop_parts(shop, category, kind),
+            agnostic=agnostic,
+            parse_agnostic=parse_agnostic,
+            category=category,
+        )
 
     def transfer(self, split: str, source: int, target: int, category: str = "upper") -> RawTransfer:
         """The true transfer ``I_{t<-s}``: target ``target`` in the pose and scene of its own sample, wearing the
@@ -114,14 +124,16 @@ class SyntheticEngine:
         elif category == "lower":
             bottom = source_person.bottom
             dressed = render_person(target_person, self.height, self.width, bottom=bottom)
-            flow = correspondence(dressed, origin, None, locate=lambda f, *a: bottom_point(f, bottom, *a),
-                                  panels=BOTTOM_PANELS)
+            flow = correspondence(
+                dressed, origin, None, locate=lambda f, *a: bottom_point(f, bottom, *a), panels=BOTTOM_PANELS
+            )
             kind = bottom.kind
         else:
             dress = source_person.dress
             dressed = render_person(target_person, self.height, self.width, dress=dress)
-            flow = correspondence(dressed, origin, None, locate=lambda f, *a: dress_point(f, dress, *a),
-                                  panels=DRESS_PANELS)
+            flow = correspondence(
+                dressed, origin, None, locate=lambda f, *a: dress_point(f, dress, *a), panels=DRESS_PANELS
+            )
             kind = None
         return RawTransfer(*ids, dressed.image, dressed.parse, flow, parts=person_parts(dressed, category, kind))
 

@@ -239,8 +239,11 @@ def _choice(rng: np.random.Generator, names: tuple[str, ...], weights) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def _color(rng: np.random.Generator, lightness: tuple[float, float] = (0.1, 0.95),
-           saturation: tuple[float, float] = (0.25, 0.95)) -> tuple[float, float, float]:
+def _color(
+    rng: np.random.Generator,
+    lightness: tuple[float, float] = (0.1, 0.95),
+    saturation: tuple[float, float] = (0.25, 0.95),
+) -> tuple[float, float, float]:
     """A random colour as RGB in [0, 1] from ranges of HSV value and saturation."""
     hue, sat, val = rng.random(), rng.uniform(*saturation), rng.uniform(*lightness)
     k = (np.array([5.0, 3.0, 1.0]) + hue * 6) % 6
@@ -249,8 +252,14 @@ def _color(rng: np.random.Generator, lightness: tuple[float, float] = (0.1, 0.95
 
 
 SKIN_TONES = np.array(
-    [[0.98, 0.84, 0.72], [0.94, 0.76, 0.62], [0.85, 0.64, 0.49], [0.72, 0.52, 0.38], [0.55, 0.38, 0.27],
-     [0.40, 0.27, 0.19]]
+    [
+        [0.98, 0.84, 0.72],
+        [0.94, 0.76, 0.62],
+        [0.85, 0.64, 0.49],
+        [0.72, 0.52, 0.38],
+        [0.55, 0.38, 0.27],
+        [0.40, 0.27, 0.19],
+    ]
 )
 HAIR_COLORS = np.array([[0.08, 0.06, 0.05], [0.25, 0.15, 0.08], [0.45, 0.3, 0.15], [0.8, 0.65, 0.4], [0.6, 0.25, 0.1]])
 
@@ -265,8 +274,18 @@ def _arm(rng: np.random.Generator, pose: str) -> Limb:
     return Limb(_u(rng, ranges[0]), _u(rng, ranges[1]))
 
 
-WIDTHS = ("head_rx", "neck_hw", "shoulder_hw", "chest_hw", "waist_hw", "hip_hw", "arm_r", "forearm_r", "thigh_r",
-          "shin_r")  # the Body fields body_width_scale multiplies
+WIDTHS = (
+    "head_rx",
+    "neck_hw",
+    "shoulder_hw",
+    "chest_hw",
+    "waist_hw",
+    "hip_hw",
+    "arm_r",
+    "forearm_r",
+    "thigh_r",
+    "shin_r",
+)  # the Body fields body_width_scale multiplies
 
 
 def _widened(body: Body, scale: float) -> Body:
@@ -378,8 +397,12 @@ def sample_person(rng: np.random.Generator, cfg: EngineConfig, category: str = "
     """Draw one person of a garment ``category``; the order of draws is part of the engine version. An ``upper``
     person takes the draws of engine version 1.0, so a 1.0 upper-body set renders identically; the other categories
     draw the same person fields first, then their garment (from the category's own generator, see ``engine``)."""
-    person = Person(body=sample_body(rng, cfg), garment=sample_garment(rng, cfg), lower=sample_lower(rng, cfg),
-                    scene=sample_scene(rng, cfg))
+    person = Person(
+        body=sample_body(rng, cfg),
+        garment=sample_garment(rng, cfg),
+        lower=sample_lower(rng, cfg),
+        scene=sample_scene(rng, cfg),
+    )
     if category == "upper":
         return person
     if category == "lower":  # the top ends above the hips, so the lower garment shows
@@ -394,14 +417,22 @@ def sample_bottom(rng: np.random.Generator, cfg: EngineConfig) -> Bottom:
     kind = _choice(rng, LOWER_GARMENTS, cfg.bottom_weights)
     texture = sample_garment(rng, cfg)
     length = _u(rng, cfg.skirt_length if kind == "skirt" else cfg.shorts_length)
-    return Bottom(kind=kind, length=length if kind != "trousers" else 1.0, fit=_u(rng, cfg.bottom_fit),
-                  flare=_u(rng, cfg.skirt_flare), texture=texture)
+    return Bottom(
+        kind=kind,
+        length=length if kind != "trousers" else 1.0,
+        fit=_u(rng, cfg.bottom_fit),
+        flare=_u(rng, cfg.skirt_flare),
+        texture=texture,
+    )
 
 
 def sample_dress(rng: np.random.Generator, cfg: EngineConfig) -> Dress:
     top = sample_garment(rng, cfg)
-    return Dress(top=replace(top, hem=DRESS_BODICE_HEM, sleeve=min(top.sleeve, 0.6)), length=_u(rng, cfg.dress_length),
-                 flare=_u(rng, cfg.skirt_flare))
+    return Dress(
+        top=replace(top, hem=DRESS_BODICE_HEM, sleeve=min(top.sleeve, 0.6)),
+        length=_u(rng, cfg.dress_length),
+        flare=_u(rng, cfg.skirt_flare),
+    )
 
 
 LOWER_TOP_HEM = 0.9  # the upper garment of a lower-category person ends between waist (0.8) and hips (1.0)

@@ -45,8 +45,9 @@ def garment_parts(panel: np.ndarray, garment_uv: np.ndarray, category: str, spli
 def person_parts(rendering, category: str = "upper", bottom_kind: str | None = None) -> np.ndarray:
     """(H, W) uint8 part ids of a rendered person (or true transfer) of ``category``: its garment's parts and the
     skin they can cover (``labels.GARMENT_PARTS``)."""
-    parts = garment_parts(rendering.panel, rendering.garment_uv, category, split_band=bottom_kind in ("trousers",
-                                                                                                       "shorts"))
+    parts = garment_parts(
+        rendering.panel, rendering.garment_uv, category, split_band=bottom_kind in ("trousers", "shorts")
+    )
     skin = _SKIN_LUT[category][rendering.parse]
     return np.where(parts > 0, parts, skin)
 
@@ -54,8 +55,9 @@ def person_parts(rendering, category: str = "upper", bottom_kind: str | None = N
 def shop_parts(rendering, category: str = "upper", bottom_kind: str | None = None) -> np.ndarray:
     """(H, W) uint8 part ids of an in-shop garment; the inside of the back seen through a flat lay's neck opening
     (no panel) counts as torso."""
-    parts = garment_parts(rendering.panel, rendering.garment_uv, category, split_band=bottom_kind in ("trousers",
-                                                                                                       "shorts"))
+    parts = garment_parts(
+        rendering.panel, rendering.garment_uv, category, split_band=bottom_kind in ("trousers", "shorts")
+    )
     inside = (rendering.parse > 0) & (parts == 0)
     parts[inside] = P["torso"]
     return parts

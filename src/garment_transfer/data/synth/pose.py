@@ -26,17 +26,30 @@ _TORSO = DP["torso_front"]
 _ARM = {side: (DP[f"upper_arm_{side}"], DP[f"lower_arm_{side}"], DP[f"{side}_hand"]) for side in ("right", "left")}
 _LEG = {side: (DP[f"upper_leg_{side}"], DP[f"lower_leg_{side}"], DP[f"{side}_foot"]) for side in ("right", "left")}
 OWN_DENSEPOSE_PARTS = {
-    "nose": _HEAD, "neck": (_TORSO, *_HEAD), "mid_hip": (_TORSO, _LEG["right"][0], _LEG["left"][0]),
-    "right_eye": _HEAD, "left_eye": _HEAD, "right_ear": _HEAD, "left_ear": _HEAD,
+    "nose": _HEAD,
+    "neck": (_TORSO, *_HEAD),
+    "mid_hip": (_TORSO, _LEG["right"][0], _LEG["left"][0]),
+    "right_eye": _HEAD,
+    "left_eye": _HEAD,
+    "right_ear": _HEAD,
+    "left_ear": _HEAD,
 }
 for _side in ("right", "left"):
     upper, lower, hand = _ARM[_side]
     thigh, shin, foot = _LEG[_side]
-    OWN_DENSEPOSE_PARTS.update({
-        f"{_side}_shoulder": (upper, _TORSO), f"{_side}_elbow": (upper, lower), f"{_side}_wrist": (lower, hand),
-        f"{_side}_hip": (_TORSO, thigh), f"{_side}_knee": (thigh, shin), f"{_side}_ankle": (shin, foot),
-        f"{_side}_big_toe": (foot,), f"{_side}_small_toe": (foot,), f"{_side}_heel": (foot,),
-    })
+    OWN_DENSEPOSE_PARTS.update(
+        {
+            f"{_side}_shoulder": (upper, _TORSO),
+            f"{_side}_elbow": (upper, lower),
+            f"{_side}_wrist": (lower, hand),
+            f"{_side}_hip": (_TORSO, thigh),
+            f"{_side}_knee": (thigh, shin),
+            f"{_side}_ankle": (shin, foot),
+            f"{_side}_big_toe": (foot,),
+            f"{_side}_small_toe": (foot,),
+            f"{_side}_heel": (foot,),
+        }
+    )
 PROBE = 0.015  # probe radius in image heights
 _PROBES = np.array([(0, 0)] + [(np.cos(a), np.sin(a)) for a in np.arange(8) * np.pi / 4])
 

@@ -84,23 +84,45 @@ def pose_figure(body: Body, height: int, width: int) -> Figure:
     neck_base = head_c + d * (body.head_ry * 0.9 + body.neck_len) * unit
     hw = np.array([body.shoulder_hw, body.chest_hw, body.waist_hw, body.hip_hw, body.hip_hw * 1.04]) * unit
     torso = Segment(neck_base, neck_base + d * body.torso_len * unit, TORSO_KNOTS_T, hw)
-    neck = Segment(head_c + d * body.head_ry * 0.5 * unit, neck_base + d * 0.1 * body.torso_len * unit, (0, 1),
-                   (body.neck_hw * unit, body.neck_hw * 1.15 * unit))
+    neck = Segment(
+        head_c + d * body.head_ry * 0.5 * unit,
+        neck_base + d * 0.1 * body.torso_len * unit,
+        (0, 1),
+        (body.neck_hw * unit, body.neck_hw * 1.15 * unit),
+    )
     arms, legs = [], []
     for side, sign in enumerate(SIGN):
-        shoulder = (neck_base + sign * n * (body.shoulder_hw - body.arm_r) * unit
-                    + d * (SHOULDER_DROP * body.torso_len + 0.8 * body.arm_r) * unit)
-        upper, fore, along = _limb(shoulder, d, n, sign, body.arms[side],
-                                   (body.upper_arm_len * unit, body.forearm_len * unit),
-                                   ((body.arm_r * unit, body.forearm_r * 1.1 * unit),
-                                    (body.forearm_r * unit, body.forearm_r * 0.75 * unit)))
-        hand = Segment(fore.p1, fore.p1 + along * body.hand_len * unit, (0, 1),
-                       (body.forearm_r * 0.9 * unit, body.forearm_r * 0.8 * unit))
+        shoulder = (
+            neck_base
+            + sign * n * (body.shoulder_hw - body.arm_r) * unit
+            + d * (SHOULDER_DROP * body.torso_len + 0.8 * body.arm_r) * unit
+        )
+        upper, fore, along = _limb(
+            shoulder,
+            d,
+            n,
+            sign,
+            body.arms[side],
+            (body.upper_arm_len * unit, body.forearm_len * unit),
+            ((body.arm_r * unit, body.forearm_r * 1.1 * unit), (body.forearm_r * unit, body.forearm_r * 0.75 * unit)),
+        )
+        hand = Segment(
+            fore.p1,
+            fore.p1 + along * body.hand_len * unit,
+            (0, 1),
+            (body.forearm_r * 0.9 * unit, body.forearm_r * 0.8 * unit),
+        )
         arms.append((upper, fore, hand))
         hip = torso.p1 + sign * n * (body.hip_hw - body.thigh_r) * unit - d * 0.6 * body.thigh_r * unit
-        thigh, shin, along = _limb(hip, d, n, sign, body.legs[side], (body.thigh_len * unit, body.shin_len * unit),
-                                   ((body.thigh_r * unit, body.shin_r * 1.1 * unit),
-                                    (body.shin_r * unit, body.shin_r * 0.65 * unit)))
+        thigh, shin, along = _limb(
+            hip,
+            d,
+            n,
+            sign,
+            body.legs[side],
+            (body.thigh_len * unit, body.shin_len * unit),
+            ((body.thigh_r * unit, body.shin_r * 1.1 * unit), (body.shin_r * unit, body.shin_r * 0.65 * unit)),
+        )
         toe_dir = along * 0.4 + sign * n
         toe = shin.p1 + toe_dir / np.hypot(*toe_dir) * body.shin_r * 2.4 * unit
         foot = Segment(shin.p1, toe, (0, 1), (body.shin_r * 0.6 * unit, body.shin_r * 0.55 * unit))
@@ -111,11 +133,35 @@ def pose_figure(body: Body, height: int, width: int) -> Figure:
 
 # The flat lay: a straight, front-facing stand-in body that fills a portrait frame, arms 24 degrees out.
 FLAT_BODY = Body(
-    center_dx=0.0, top=0.035, lean_deg=0.0, head_rx=0.05, head_ry=0.05, neck_len=0.02, neck_hw=0.03,
-    shoulder_hw=0.15, chest_hw=0.145, waist_hw=0.14, hip_hw=0.145, torso_len=0.48, upper_arm_len=0.25,
-    forearm_len=0.22, arm_r=0.045, forearm_r=0.04, hand_len=0.0, thigh_len=0.2, shin_len=0.2, thigh_r=0.05,
-    shin_r=0.04, arms=(Limb(24.0, 0.0), Limb(24.0, 0.0)), legs=(Limb(0, 0), Limb(0, 0)), front_arm=1,
-    skin=(1.0, 1.0, 1.0), hair_color=(0, 0, 0), long_hair=False, hair_len=0.0, shoe_color=(0, 0, 0),
+    center_dx=0.0,
+    top=0.035,
+    lean_deg=0.0,
+    head_rx=0.05,
+    head_ry=0.05,
+    neck_len=0.02,
+    neck_hw=0.03,
+    shoulder_hw=0.15,
+    chest_hw=0.145,
+    waist_hw=0.14,
+    hip_hw=0.145,
+    torso_len=0.48,
+    upper_arm_len=0.25,
+    forearm_len=0.22,
+    arm_r=0.045,
+    forearm_r=0.04,
+    hand_len=0.0,
+    thigh_len=0.2,
+    shin_len=0.2,
+    thigh_r=0.05,
+    shin_r=0.04,
+    arms=(Limb(24.0, 0.0), Limb(24.0, 0.0)),
+    legs=(Limb(0, 0), Limb(0, 0)),
+    front_arm=1,
+    skin=(1.0, 1.0, 1.0),
+    hair_color=(0, 0, 0),
+    long_hair=False,
+    hair_len=0.0,
+    shoe_color=(0, 0, 0),
 )
 
 
@@ -125,8 +171,9 @@ def _flat_figure(garment: Garment, height: int, width: int, body: Body = FLAT_BO
     arms = []
     for sign, (upper, fore, hand) in zip(SIGN, fig.arms):
         shift = sign * fig.n * fig.shoulder_hw * garment.fit
-        arms.append(tuple(Segment(seg.p0 + shift, seg.p1 + shift, seg.knots_t, seg.knots_hw)
-                          for seg in (upper, fore, hand)))
+        arms.append(
+            tuple(Segment(seg.p0 + shift, seg.p1 + shift, seg.knots_t, seg.knots_hw) for seg in (upper, fore, hand))
+        )
     return replace(fig, arms=tuple(arms))
 
 
@@ -141,8 +188,10 @@ def panel_segment(fig: Figure, g: Garment) -> Segment:
 def sleeve_segments(fig: Figure, g: Garment, side: int) -> tuple[Segment, Segment]:
     upper, fore, _ = fig.arms[side]
     widen = 1.0 + g.sleeve_fit
-    return (Segment(upper.p0, upper.p1, upper.knots_t, upper.knots_hw * widen * 1.05),
-            Segment(fore.p0, fore.p1, fore.knots_t, fore.knots_hw * widen))
+    return (
+        Segment(upper.p0, upper.p1, upper.knots_t, upper.knots_hw * widen * 1.05),
+        Segment(fore.p0, fore.p1, fore.knots_t, fore.knots_hw * widen),
+    )
 
 
 def garment_point(fig: Figure, g: Garment, panel, u, v):
@@ -155,8 +204,10 @@ def garment_point(fig: Figure, g: Garment, panel, u, v):
     for side, sign in enumerate(SIGN):
         upper, fore = sleeve_segments(fig, g, side)
         along = v * (upper.length + fore.length)
-        for seg, sel, t in ((upper, along <= upper.length, along / upper.length),
-                            (fore, along > upper.length, (along - upper.length) / fore.length)):
+        for seg, sel, t in (
+            (upper, along <= upper.length, along / upper.length),
+            (fore, along > upper.length, (along - upper.length) / fore.length),
+        ):
             sel = sel & (panel == SLEEVE_PANELS[side])
             x[sel], y[sel] = seg.point(t[sel], sign * (2 * u[sel] - 1) * seg.half_width(t[sel]))
     return x, y
@@ -167,8 +218,18 @@ def _shade(s: np.ndarray, strength: float) -> np.ndarray:
     return (1.0 - strength * s * s + 0.05 * strength * s)[:, None]
 
 
-def _paint_garment(canvas: Canvas, g: Garment, win: Window, mask, panel: int, s, u, v, shading: float,
-                   parse_id: int = CIHP["upper_clothes"]) -> None:
+def _paint_garment(
+    canvas: Canvas,
+    g: Garment,
+    win: Window,
+    mask,
+    panel: int,
+    s,
+    u,
+    v,
+    shading: float,
+    parse_id: int = CIHP["upper_clothes"],
+) -> None:
     """Paint garment pixels ``mask`` of ``win``; ``s`` (across), ``u``, ``v`` (garment coordinates) are (N,), one
     per masked pixel in row-major order."""
     panel_ids = np.full(u.shape, panel, np.uint8)
@@ -205,8 +266,9 @@ def paint_neck_back(canvas: Canvas, fig: Figure, g: Garment) -> None:
     canvas.paint(win, mask, np.asarray(g.base) * 0.6, CIHP["upper_clothes"], garment=(0, 0.0, 0.0))
 
 
-def paint_sleeve(canvas: Canvas, fig: Figure, g: Garment, side: int, shading: float,
-                 parse_id: int = CIHP["upper_clothes"]) -> None:
+def paint_sleeve(
+    canvas: Canvas, fig: Figure, g: Garment, side: int, shading: float, parse_id: int = CIHP["upper_clothes"]
+) -> None:
     upper, fore = sleeve_segments(fig, g, side)
     total = upper.length + fore.length
     reach = g.sleeve * total
@@ -219,8 +281,18 @@ def paint_sleeve(canvas: Canvas, fig: Figure, g: Garment, side: int, shading: fl
             continue
         mask, t, s = seg.region(win, 0.0, t_hi, cap_lo=True)
         u = (SIGN[side] * s + 1) / 2
-        _paint_garment(canvas, g, win, mask, SLEEVE_PANELS[side], s, u, (start + t * seg.length) / total,
-                       g.shading * shading, parse_id)
+        _paint_garment(
+            canvas,
+            g,
+            win,
+            mask,
+            SLEEVE_PANELS[side],
+            s,
+            u,
+            (start + t * seg.length) / total,
+            g.shading * shading,
+            parse_id,
+        )
 
 
 # ------------------------------------------------------------------------------ lower garments and dresses
@@ -235,8 +307,12 @@ def skirt_segment(fig: Figure, length: float, flare: float) -> Segment:
     torso = fig.torso
     start = np.stack(torso.point(LOWER_WAIST_T, 0.0))
     reach = (1.0 - LOWER_WAIST_T) * torso.length + length * fig.legs[0][0].length
-    return Segment(start, start + torso.d * reach, (0, 1),
-                   (float(torso.half_width(LOWER_WAIST_T)) * 1.06, float(torso.half_width(1.0)) * (1.15 + flare)))
+    return Segment(
+        start,
+        start + torso.d * reach,
+        (0, 1),
+        (float(torso.half_width(LOWER_WAIST_T)) * 1.06, float(torso.half_width(1.0)) * (1.15 + flare)),
+    )
 
 
 def band_segment(fig: Figure, fit: float) -> Segment:
@@ -248,19 +324,32 @@ def band_segment(fig: Figure, fit: float) -> Segment:
 def leg_segments(fig: Figure, bottom: Bottom, side: int) -> tuple[Segment, Segment]:
     """A trouser leg of side ``side``: the thigh and the shin widened by the garment's fit."""
     thigh, shin, _ = fig.legs[side]
-    return (Segment(thigh.p0, thigh.p1, thigh.knots_t, thigh.knots_hw * (1.18 + bottom.fit)),
-            Segment(shin.p0, shin.p1, shin.knots_t, shin.knots_hw * (1.3 + bottom.fit)))
+    return (
+        Segment(thigh.p0, thigh.p1, thigh.knots_t, thigh.knots_hw * (1.18 + bottom.fit)),
+        Segment(shin.p0, shin.p1, shin.knots_t, shin.knots_hw * (1.3 + bottom.fit)),
+    )
 
 
-def paint_skirt(canvas: Canvas, fig: Figure, texture: Garment, length: float, flare: float, parse_id: int,
-                shading: float) -> None:
+def paint_skirt(
+    canvas: Canvas, fig: Figure, texture: Garment, length: float, flare: float, parse_id: int, shading: float
+) -> None:
     seg = skirt_segment(fig, length, flare)
     win = canvas.segment_window(seg)
     if win is None:
         return
     mask, t, s = seg.region(win)
-    _paint_garment(canvas, texture, win, mask, SKIRT_PANEL, s, (s + 1) / 2, t * skirt_extent(length),
-                   texture.shading * shading, parse_id)
+    _paint_garment(
+        canvas,
+        texture,
+        win,
+        mask,
+        SKIRT_PANEL,
+        s,
+        (s + 1) / 2,
+        t * skirt_extent(length),
+        texture.shading * shading,
+        parse_id,
+    )
 
 
 def paint_bottom(canvas: Canvas, fig: Figure, bottom: Bottom, shading: float) -> None:
@@ -273,20 +362,41 @@ def paint_bottom(canvas: Canvas, fig: Figure, bottom: Bottom, shading: float) ->
     win = canvas.segment_window(band, LOWER_WAIST_T, 1.0)
     if win is not None:
         mask, t, s = band.region(win, LOWER_WAIST_T, 1.0)
-        _paint_garment(canvas, texture, win, mask, SKIRT_PANEL, s, (s + 1) / 2, t - LOWER_WAIST_T,
-                       texture.shading * shading, CIHP["pants"])
+        _paint_garment(
+            canvas,
+            texture,
+            win,
+            mask,
+            SKIRT_PANEL,
+            s,
+            (s + 1) / 2,
+            t - LOWER_WAIST_T,
+            texture.shading * shading,
+            CIHP["pants"],
+        )
     shorts = bottom.kind == "shorts"
     for side, sign in enumerate(SIGN):
         thigh, shin = leg_segments(fig, bottom, side)
         parts = ((thigh, 0.0, bottom.length if shorts else 1.0, (True, not shorts)),) + (
-            () if shorts else ((shin, 0.5, 1.0, (True, False)),))
+            () if shorts else ((shin, 0.5, 1.0, (True, False)),)
+        )
         for seg, start, t_hi, caps in parts:
             win = canvas.segment_window(seg, 0.0, t_hi)
             if win is None:
                 continue
             mask, t, s = seg.region(win, 0.0, t_hi, cap_lo=caps[0], cap_hi=caps[1])
-            _paint_garment(canvas, texture, win, mask, LEG_PANELS[side], s, (sign * s + 1) / 2, start + 0.5 * t,
-                           texture.shading * shading, CIHP["pants"])
+            _paint_garment(
+                canvas,
+                texture,
+                win,
+                mask,
+                LEG_PANELS[side],
+                s,
+                (sign * s + 1) / 2,
+                start + 0.5 * t,
+                texture.shading * shading,
+                CIHP["pants"],
+            )
 
 
 def bottom_point(fig: Figure, bottom: Bottom, panel, u, v):
@@ -320,8 +430,17 @@ def dress_point(fig: Figure, dress: Dress, panel, u, v):
 
 
 # ----------------------------------------------------------------------------------------------------- body
-def _paint_part(canvas: Canvas, seg: Segment, color, shading: float, parse_id: int, part: int, sign: float = 1.0,
-                cap_lo=True, cap_hi=True) -> None:
+def _paint_part(
+    canvas: Canvas,
+    seg: Segment,
+    color,
+    shading: float,
+    parse_id: int,
+    part: int,
+    sign: float = 1.0,
+    cap_lo=True,
+    cap_hi=True,
+) -> None:
     win = canvas.segment_window(seg)
     if win is None:
         return
@@ -329,8 +448,9 @@ def _paint_part(canvas: Canvas, seg: Segment, color, shading: float, parse_id: i
     canvas.paint(win, mask, np.asarray(color) * _shade(s, shading), parse_id, body=(part, (sign * s + 1) / 2, t))
 
 
-def _paint_plain(canvas: Canvas, seg: Segment, color, parse_id: int, t_lo=0.0, t_hi=1.0, caps=(True, True),
-                 shading=0.15) -> None:
+def _paint_plain(
+    canvas: Canvas, seg: Segment, color, parse_id: int, t_lo=0.0, t_hi=1.0, caps=(True, True), shading=0.15
+) -> None:
     """A clothing or hair layer: covers image and parsing, leaves DensePose alone."""
     win = canvas.segment_window(seg, t_lo, t_hi)
     if win is None:
@@ -344,8 +464,13 @@ def paint_torso(canvas: Canvas, fig: Figure, skin, shading: float) -> None:
     t, sp, hw = fig.torso.local(win)
     s = np.clip(sp / hw, -1, 1)
     mask = (t <= 1) & (np.abs(sp) <= hw) & (t >= SHOULDER_DROP * (sp / fig.shoulder_hw) ** 2)
-    canvas.paint(win, mask, np.asarray(skin) * _shade(s[mask], shading), CIHP["torso_skin"],
-                 body=(DP["torso_front"], (s[mask] + 1) / 2, np.clip(t[mask], 0, 1)))
+    canvas.paint(
+        win,
+        mask,
+        np.asarray(skin) * _shade(s[mask], shading),
+        CIHP["torso_skin"],
+        body=(DP["torso_front"], (s[mask] + 1) / 2, np.clip(t[mask], 0, 1)),
+    )
 
 
 def paint_lower(canvas: Canvas, fig: Figure, lower: LowerGarment, body: Body) -> None:
@@ -354,8 +479,12 @@ def paint_lower(canvas: Canvas, fig: Figure, lower: LowerGarment, body: Body) ->
         start = torso.point(LOWER_WAIST_T, 0.0)
         length = (1 - LOWER_WAIST_T) + lower.length * body.thigh_len / body.torso_len * 1.3
         end = torso.point(LOWER_WAIST_T + length, 0.0)
-        seg = Segment(np.stack(start), np.stack(end), (0, 1),
-                      (torso.half_width(LOWER_WAIST_T) * 1.06, body.hip_hw * fig.unit * (1.15 + lower.flare)))
+        seg = Segment(
+            np.stack(start),
+            np.stack(end),
+            (0, 1),
+            (torso.half_width(LOWER_WAIST_T) * 1.06, body.hip_hw * fig.unit * (1.15 + lower.flare)),
+        )
         _paint_plain(canvas, seg, color, CIHP["skirt"], caps=(False, False))
         return
     band = Segment(torso.p0, torso.p1, torso.knots_t, torso.knots_hw * 1.05)
@@ -365,21 +494,32 @@ def paint_lower(canvas: Canvas, fig: Figure, lower: LowerGarment, body: Body) ->
         shorts = lower.kind == "shorts"
         _paint_plain(canvas, loose, color, CIHP["pants"], t_hi=lower.length if shorts else 1.0, caps=(True, not shorts))
         if lower.kind == "trousers":
-            _paint_plain(canvas, Segment(shin.p0, shin.p1, shin.knots_t, shin.knots_hw * 1.3), color, CIHP["pants"],
-                         caps=(True, False))
+            _paint_plain(
+                canvas,
+                Segment(shin.p0, shin.p1, shin.knots_t, shin.knots_hw * 1.3),
+                color,
+                CIHP["pants"],
+                caps=(True, False),
+            )
 
 
 def paint_head(canvas: Canvas, fig: Figure, body: Body, shading: float) -> None:
     head = fig.head
-    reach = np.stack([head.c - 1.2 * head.rx * fig.n - 1.2 * head.ry * fig.d,
-                      head.c + 1.2 * head.rx * fig.n + 1.2 * head.ry * fig.d])
+    reach = np.stack(
+        [head.c - 1.2 * head.rx * fig.n - 1.2 * head.ry * fig.d, head.c + 1.2 * head.rx * fig.n + 1.2 * head.ry * fig.d]
+    )
     win = canvas.window(reach, 2.0)
     if win is None:
         return
     ex, ey = head.local(win)
     face = ex * ex + ey * ey <= 1
-    canvas.paint(win, face, np.asarray(body.skin) * _shade(np.clip(ex[face], -1, 1), shading), CIHP["face"],
-                 body=(DP["head"], np.clip((ex[face] + 1) / 2, 0, 1), np.clip((ey[face] + 1) / 2, 0, 1)))
+    canvas.paint(
+        win,
+        face,
+        np.asarray(body.skin) * _shade(np.clip(ex[face], -1, 1), shading),
+        CIHP["face"],
+        body=(DP["head"], np.clip((ex[face] + 1) / 2, 0, 1), np.clip((ey[face] + 1) / 2, 0, 1)),
+    )
     hx, hy = ex / 1.12, (ey + 0.06) / 1.1
     cap = hx * hx + hy * hy <= 1
     hair = cap & ((ey < -0.45 + 0.35 * ex * ex) | (~face & (ey < 0.15)))
@@ -389,11 +529,16 @@ def paint_head(canvas: Canvas, fig: Figure, body: Body, shading: float) -> None:
 def _hair_locks(fig: Figure, body: Body) -> tuple[list[Segment], Segment]:
     """The long hair behind the head and the two front locks over the shoulders."""
     head, d, n, unit = fig.head, fig.d, fig.n, fig.unit
-    back = Segment(head.c, head.c + d * (body.head_ry + body.hair_len) * unit, (0, 1),
-                   (head.rx * 1.15, head.rx * 1.0))
-    locks = [Segment(head.c + sign * n * head.rx * 0.85 - d * head.ry * 0.2,
-                     head.c + sign * n * head.rx * 0.95 + d * (body.head_ry + body.hair_len * 0.8) * unit, (0, 1),
-                     (head.rx * 0.22, head.rx * 0.18)) for sign in SIGN]
+    back = Segment(head.c, head.c + d * (body.head_ry + body.hair_len) * unit, (0, 1), (head.rx * 1.15, head.rx * 1.0))
+    locks = [
+        Segment(
+            head.c + sign * n * head.rx * 0.85 - d * head.ry * 0.2,
+            head.c + sign * n * head.rx * 0.95 + d * (body.head_ry + body.hair_len * 0.8) * unit,
+            (0, 1),
+            (head.rx * 0.22, head.rx * 0.18),
+        )
+        for sign in SIGN
+    ]
     return locks, back
 
 
@@ -444,8 +589,14 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return scaled.astype(np.uint8)
 
 
-def render_person(person: Person, height: int, width: int, garment: Garment | None = None,
-                  bottom: Bottom | None = None, dress: Dress | None = None) -> Rendering:
+def render_person(
+    person: Person,
+    height: int,
+    width: int,
+    garment: Garment | None = None,
+    bottom: Bottom | None = None,
+    dress: Dress | None = None,
+) -> Rendering:
     """Render ``person``; with ``garment`` (``bottom``, ``dress``), the same person, pose and scene wearing that
     upper garment (lower garment, dress) instead. A person of the ``lower`` category wears ``person.bottom`` in
     place of the plain lower garment, one of the ``dresses`` category ``person.dress`` in place of both garments."""
@@ -462,8 +613,16 @@ def render_person(person: Person, height: int, width: int, garment: Garment | No
         _paint_plain(canvas, back, np.asarray(body.hair_color) * 0.85, CIHP["hair"])
     paint_legs(canvas, fig, body, sh)
     paint_torso(canvas, fig, body.skin, sh)
-    _paint_part(canvas, fig.neck, np.asarray(body.skin) * 0.95, sh, CIHP["torso_skin"], DP["torso_front"],
-                cap_lo=False, cap_hi=False)
+    _paint_part(
+        canvas,
+        fig.neck,
+        np.asarray(body.skin) * 0.95,
+        sh,
+        CIHP["torso_skin"],
+        DP["torso_front"],
+        cap_lo=False,
+        cap_hi=False,
+    )
     if dress is not None:
         paint_skirt(canvas, fig, dress.top, dress.length, dress.flare, CIHP["dress"], 1.0)
     elif bottom is not None:
@@ -504,20 +663,48 @@ def render_shop(garment: Garment, height: int, width: int) -> tuple[np.ndarray, 
 def _shop_result(canvas: Canvas, fig: Figure) -> tuple[np.ndarray, np.ndarray, Rendering]:
     height, width = canvas.height, canvas.width
     mask = np.where(canvas.parse > 0, 255, 0).astype(np.uint8)
-    rendering = Rendering(_to_uint8(canvas.image), canvas.parse, np.zeros((height, width, 3), np.uint8),
-                          canvas.panel, np.stack([canvas.gu, canvas.gv], -1), fig)
+    rendering = Rendering(
+        _to_uint8(canvas.image),
+        canvas.parse,
+        np.zeros((height, width, 3), np.uint8),
+        canvas.panel,
+        np.stack([canvas.gu, canvas.gv], -1),
+        fig,
+    )
     return rendering.image, mask, rendering
 
 
 # Flat lays of lower garments and dresses: stand-in bodies placed so the garment fills a portrait frame (the head
 # is above the frame: only the garment is painted).
 FLAT_BOTTOM_BODY = replace(
-    FLAT_BODY, top=-0.27, torso_len=0.3, hip_hw=0.13, waist_hw=0.125, thigh_len=0.4, shin_len=0.39, thigh_r=0.062,
-    shin_r=0.05, legs=(Limb(7.0, 0.0), Limb(7.0, 0.0)))
+    FLAT_BODY,
+    top=-0.27,
+    torso_len=0.3,
+    hip_hw=0.13,
+    waist_hw=0.125,
+    thigh_len=0.4,
+    shin_len=0.39,
+    thigh_r=0.062,
+    shin_r=0.05,
+    legs=(Limb(7.0, 0.0), Limb(7.0, 0.0)),
+)
 FLAT_DRESS_BODY = replace(
-    FLAT_BODY, top=-0.02, head_ry=0.04, neck_len=0.015, shoulder_hw=0.105, chest_hw=0.1, waist_hw=0.09, hip_hw=0.1,
-    torso_len=0.3, upper_arm_len=0.16, forearm_len=0.14, arm_r=0.032, forearm_r=0.028, thigh_len=0.3,
-    legs=(Limb(0.0, 0.0), Limb(0.0, 0.0)))
+    FLAT_BODY,
+    top=-0.02,
+    head_ry=0.04,
+    neck_len=0.015,
+    shoulder_hw=0.105,
+    chest_hw=0.1,
+    waist_hw=0.09,
+    hip_hw=0.1,
+    torso_len=0.3,
+    upper_arm_len=0.16,
+    forearm_len=0.14,
+    arm_r=0.032,
+    forearm_r=0.028,
+    thigh_len=0.3,
+    legs=(Limb(0.0, 0.0), Limb(0.0, 0.0)),
+)
 
 
 def render_shop_bottom(bottom: Bottom, height: int, width: int) -> tuple[np.ndarray, np.ndarray, Rendering]:
@@ -526,8 +713,9 @@ def render_shop_bottom(bottom: Bottom, height: int, width: int) -> tuple[np.ndar
     canvas = Canvas(height, width)
     canvas.image[:] = 1.0
     texture = bottom.texture
-    paint_bottom(canvas, fig, replace(bottom, texture=replace(texture, fold_amplitude=texture.fold_amplitude * 0.3)),
-                 0.3)
+    paint_bottom(
+        canvas, fig, replace(bottom, texture=replace(texture, fold_amplitude=texture.fold_amplitude * 0.3)), 0.3
+    )
     return _shop_result(canvas, fig)
 
 
@@ -545,8 +733,14 @@ def render_shop_dress(dress: Dress, height: int, width: int) -> tuple[np.ndarray
     return _shop_result(canvas, fig)
 
 
-def correspondence(target: Rendering, source: Rendering, garment: Garment, tolerance: float = 1.5, locate=None,
-                   panels: tuple[int, ...] = UPPER_PANELS) -> np.ndarray:
+def correspondence(
+    target: Rendering,
+    source: Rendering,
+    garment: Garment,
+    tolerance: float = 1.5,
+    locate=None,
+    panels: tuple[int, ...] = UPPER_PANELS,
+) -> np.ndarray:
     """For each garment pixel of ``target`` (a rendering wearing ``garment``), where it is in ``source``.
 
     Args:
@@ -560,8 +754,10 @@ def correspondence(target: Rendering, source: Rendering, garment: Garment, toler
         pixel is not garment or the garment point is hidden in the source (by an arm, hair, another panel).
     """
     if locate is None:
+
         def locate(fig, panel, u, v):
             return garment_point(fig, garment, panel, u, v)
+
     height, width = target.panel.shape
     flow = np.full((2, height, width), -1.0, np.float32)
     rows, cols = np.nonzero(np.isin(target.panel, panels))

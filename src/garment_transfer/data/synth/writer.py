@@ -57,10 +57,15 @@ class SynthSettings:
 
     def validate(self) -> None:
         check_size(self.height, self.width)
-        if not self.categories or any(c not in CATEGORIES for c in self.categories) or len(
-                set(self.categories)) != len(self.categories):
-            raise ValueError(f"--categories {','.join(map(str, self.categories))}: give one or more of "
-                             f"{', '.join(CATEGORIES)}, each once")
+        if (
+            not self.categories
+            or any(c not in CATEGORIES for c in self.categories)
+            or len(set(self.categories)) != len(self.categories)
+        ):
+            raise ValueError(
+                f"--categories {','.join(map(str, self.categories))}: give one or more of "
+                f"{', '.join(CATEGORIES)}, each once"
+            )
         val = self.counts.get(canonical.VAL, 0)
         if not isinstance(val, int) or val < 0:
             raise ValueError(f"--val {val}: a whole number of validation samples (0: no validation split)")
@@ -89,20 +94,29 @@ class SynthSettings:
     def from_dict(cls, values: dict) -> SynthSettings:
         """Inverse of :meth:`to_dict` (e.g. ``meta.json``'s ``settings``); refuses another engine version."""
         if values.get("engine_version") != ENGINE_VERSION:
-            raise ValueError(f"settings are for engine version {values.get('engine_version')!r}; this is "
-                             f"{ENGINE_VERSION!r}, which may render different files")
+            raise ValueError(
+                f"settings are for engine version {values.get('engine_version')!r}; this is "
+                f"{ENGINE_VERSION!r}, which may render different files"
+            )
         height, width = values["size"]
-        return cls(seed=values["seed"], height=height, width=width, counts=dict(values["counts"]),
-                   transfers_per_target=dict(values["transfers_per_target"]),
-                   config=EngineConfig.from_dict(values["engine_config"]),
-                   categories=tuple(values.get("categories", ("upper",))))
+        return cls(
+            seed=values["seed"],
+            height=height,
+            width=width,
+            counts=dict(values["counts"]),
+            transfers_per_target=dict(values["transfers_per_target"]),
+            config=EngineConfig.from_dict(values["engine_config"]),
+            categories=tuple(values.get("categories", ("upper",))),
+        )
 
     def command(self) -> str:
-        return (f"garment-transfer synth --out DIR --size {self.height}x{self.width} --train {self.counts['train']} "
-                f"--val {self.counts.get('val', 0)} --test {self.counts['test']} --seed {self.seed} "
-                f"--transfers {self.transfers_per_target['test']} "
-                f"--train-transfers {self.transfers_per_target['train']} --categories {','.join(self.categories)} "
-                "[--config the engine_config below as YAML]")
+        return (
+            f"garment-transfer synth --out DIR --size {self.height}x{self.width} --train {self.counts['train']} "
+            f"--val {self.counts.get('val', 0)} --test {self.counts['test']} --seed {self.seed} "
+            f"--transfers {self.transfers_per_target['test']} "
+            f"--train-transfers {self.transfers_per_target['train']} --categories {','.join(self.categories)} "
+            "[--config the engine_config below as YAML]"
+        )
 
 
 @dataclass(frozen=True)
@@ -133,8 +147,9 @@ def _check_destination(root: Path, settings: SynthSettings) -> None:
     meta = read_meta(root)
     if meta is None:
         if any(root.iterdir()):
-            raise FileExistsError(f"--out {root}: folder is not empty and holds no {META_FILE}; choose an empty "
-                                  "or new folder")
+            raise FileExistsError(
+                f"--out {root}: folder is not empty and holds no {META_FILE}; choose an empty or new folder"
+            )
         return
     ours, theirs = settings.to_dict(), meta.get("settings", {})
     if canonical.VAL in ours["counts"] and canonical.VAL not in theirs.get("counts", {canonical.VAL: None}):
@@ -144,11 +159,14 @@ def _check_destination(root: Path, settings: SynthSettings) -> None:
     if isinstance(theirs.get("engine_config"), dict):
         unchanged = {k: v for k, v in defaults.items() if ours["engine_config"].get(k) == v}
         theirs = {**theirs, "engine_config": {**unchanged, **theirs["engine_config"]}}
-    differences = [f"{key}: {theirs.get(key)!r} there, {ours[key]!r} asked" for key in ours
-                   if theirs.get(key) != ours[key]]
+    differences = [
+        f"{key}: {theirs.get(key)!r} there, {ours[key]!r} asked" for key in ours if theirs.get(key) != ours[key]
+    ]
     if differences:
-        raise FileExistsError(f"--out {root}: was generated with other settings ({'; '.join(differences)}); "
-                              "use a new folder or repeat the original settings to resume")
+        raise FileExistsError(
+            f"--out {root}: was generated with other settings ({'; '.join(differences)}); "
+            "use a new folder or repeat the original settings to resume"
+        )
 
 
 def _meta(settings: SynthSettings, status: str) -> dict:
@@ -159,16 +177,21 @@ def _meta(settings: SynthSettings, status: str) -> dict:
         "settings": settings.to_dict(),
         "regenerate": settings.command(),
         "layout": "canonical: VITON-HD's (docs/data.md, On-disk layout), pair lists at the root (train paired, "
-                  "test unpaired)",
+        "test unpaired)",
         "labels": "image-parse-v3: CIHP ids; image-densepose: I, U*255, V*255; transfer/flow: (2, H, W) float32 "
-                  "source pixel (x, y) per garment pixel, -1 unseen; image-parse-parts, cloth-parse-parts: garment "
-                  "part ids " + ", ".join(f"{i} {name}" for name, i in GARMENT_PARTS.items()) + "; openpose_json: "
-                  "BODY_25 in pixels, 0 0 0 where a joint is hidden or outside the frame",
-        "ids": {split: [sample_id(split, 0), sample_id(split, settings.counts[split] - 1)]
-                for split in settings.splits()},
-        "categories": {category: {split: [sample_id(split, 0, category),
-                                          sample_id(split, settings.counts[split] - 1, category)]
-                                  for split in settings.splits()} for category in settings.categories},
+        "source pixel (x, y) per garment pixel, -1 unseen; image-parse-parts, cloth-parse-parts: garment "
+        "part ids " + ", ".join(f"{i} {name}" for name, i in GARMENT_PARTS.items()) + "; openpose_json: "
+        "BODY_25 in pixels, 0 0 0 where a joint is hidden or outside the frame",
+        "ids": {
+            split: [sample_id(split, 0), sample_id(split, settings.counts[split] - 1)] for split in settings.splits()
+        },
+        "categories": {
+            category: {
+                split: [sample_id(split, 0, category), sample_id(split, settings.counts[split] - 1, category)]
+                for split in settings.splits()
+            }
+            for category in settings.categories
+        },
         "libraries": {"numpy": np.__version__, "pillow": PIL.__version__, "python": sys.version.split()[0]},
     }
 
@@ -206,9 +229,11 @@ def _run_job(job: tuple) -> tuple:
 
 
 # The optional files the engine writes for every sample (HR-VITON's agnostic inputs: upper-body samples only).
-SAMPLE_EXTRAS = {"upper": ("keypoints", "skeleton", "parts", "cloth_parts", "agnostic", "parse_agnostic"),
-                 "lower": ("keypoints", "skeleton", "parts", "cloth_parts"),
-                 "dresses": ("keypoints", "skeleton", "parts", "cloth_parts")}
+SAMPLE_EXTRAS = {
+    "upper": ("keypoints", "skeleton", "parts", "cloth_parts", "agnostic", "parse_agnostic"),
+    "lower": ("keypoints", "skeleton", "parts", "cloth_parts"),
+    "dresses": ("keypoints", "skeleton", "parts", "cloth_parts"),
+}
 
 
 def _is_done(root: Path, job: tuple) -> bool:
@@ -217,8 +242,9 @@ def _is_done(root: Path, job: tuple) -> bool:
         extras = canonical.extra_paths(root, split, name)
         paths = [*canonical.sample_paths(root, split, name).values(), *(extras[k] for k in SAMPLE_EXTRAS[category])]
     else:
-        paths = canonical.transfer_paths(root, job[1], sample_id(job[1], job[2], job[4]),
-                                         sample_id(job[1], job[3], job[4])).values()
+        paths = canonical.transfer_paths(
+            root, job[1], sample_id(job[1], job[2], job[4]), sample_id(job[1], job[3], job[4])
+        ).values()
     return all(path.exists() for path in paths)
 
 
@@ -258,11 +284,13 @@ def _write_lists(root: Path, settings: SynthSettings, pair_lists: dict) -> None:
             (root / canonical.CATEGORY_FOLDERS[category]).mkdir(exist_ok=True)
             io.atomic_write_text(canonical.category_pairs_path(root, category, split), pair_list("train", ids))
             if split == "test":
-                io.atomic_write_text(canonical.category_pairs_path(root, category, split, paired=False),
-                                     pair_list(split, ids))
+                io.atomic_write_text(
+                    canonical.category_pairs_path(root, category, split, paired=False), pair_list(split, ids)
+                )
         io.atomic_write_text(canonical.root_pairs_path(root, split), text)
-        io.atomic_write_text(canonical.transfer_pairs_path(root, split),
-                             "".join(f"{s} {t}\n" for s, t in pair_lists[split]))
+        io.atomic_write_text(
+            canonical.transfer_pairs_path(root, split), "".join(f"{s} {t}\n" for s, t in pair_lists[split])
+        )
 
 
 def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progress: bool = True) -> SynthReport:
@@ -284,8 +312,14 @@ def generate(root: str | Path, settings: SynthSettings, workers: int = 0, progre
     workers = min(workers or os.cpu_count() or 1, os.cpu_count() or 1)  # never more processes than cores
     from tqdm import tqdm
 
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, unit="file-set",
-               desc=f"synth {root.name}", dynamic_ncols=True)
+    bar = tqdm(
+        total=len(jobs),
+        initial=len(jobs) - len(todo),
+        disable=not progress,
+        unit="file-set",
+        desc=f"synth {root.name}",
+        dynamic_ncols=True,
+    )
     try:  # Ctrl-C (KeyboardInterrupt) stops here with every finished file in place: a rerun resumes
         if workers == 1 or len(todo) < 4:
             _init_worker(settings, root)

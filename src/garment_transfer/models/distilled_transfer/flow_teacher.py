@@ -53,8 +53,9 @@ class ModulatedConv2d(nn.Module):
         demodulate: apply the demodulation.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int,
-                 demodulate: bool = True) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int, demodulate: bool = True
+    ) -> None:
         super().__init__()
         self.affine = nn.Linear(style_dim, in_channels)
         nn.init.ones_(self.affine.bias)
@@ -145,9 +146,11 @@ class FlowTeacher(nn.Module):
     def _styled(self, k: int, style: torch.Tensor):
         def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor | None) -> torch.Tensor:
             return self.style_heads[k](torch.cat([g if grid is None else warp(g, grid, "feature"), p], 1), style)
+
         return step
 
     def _refine(self, k: int):
         def step(g: torch.Tensor, p: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
             return self.refine_heads[k](torch.cat([warp(g, grid, "feature"), p], 1))
+
         return step

@@ -46,9 +46,17 @@ _STAGES = "garment_transfer.stages.distilled_transfer"
 
 
 def _stage(name: str, cls: str, data: str, build, reads: tuple[str, ...] = (), title: str = "", **extra) -> Stage:
-    return Stage(f"distilled_transfer/{name}", f"{_STAGES}.{name}.lightning_module.{cls}Module",
-                 f"{_STAGES}.{name}.{data}DataModule", build, name, reads,
-                 former_modules=(f"garment_transfer.stages.{name}",), title=title, **extra)
+    return Stage(
+        f"distilled_transfer/{name}",
+        f"{_STAGES}.{name}.lightning_module.{cls}Module",
+        f"{_STAGES}.{name}.{data}DataModule",
+        build,
+        name,
+        reads,
+        former_modules=(f"garment_transfer.stages.{name}",),
+        title=title,
+        **extra,
+    )
 
 
 def _box(mask: torch.Tensor) -> torch.Tensor:
@@ -82,8 +90,9 @@ def affine_paste(source: PersonSample, target: PersonSample) -> tuple[torch.Tens
     return target.image * (1 - mask) + garment, garment, mask
 
 
-def _regrow_and_compose(nets: nn.ModuleDict, target: PersonSample, parsing: torch.Tensor, warped, aligned,
-                        fill: str) -> TransferOutput:
+def _regrow_and_compose(
+    nets: nn.ModuleDict, target: PersonSample, parsing: torch.Tensor, warped, aligned, fill: str
+) -> TransferOutput:
     """Arm regrowth for the new skin and the composition over the target (``ours`` and ``teacher``)."""
     new_skin = (parsing == UPPER_SKIN).unsqueeze(1).to(target.image.dtype)
     skin = regrow(nets["regrowth"], target.image * target.skin_mask, new_skin, target.densepose)
@@ -127,41 +136,90 @@ METHOD = Method(
     title="garment transfer distilled from try-on (arXiv 2401.12433)",
     stages=(
         _stage("tryon_parsing", "TryOnParsing", "TryOnParsing", build_parsing_net, title="T_P try-on parsing teacher"),
-        _stage("transfer_parsing", "TransferParsing", "TransferParsing", build_parsing_net, (TRYON_PARSING,),
-               "S_P transfer parsing student"),
-        _stage("tryon_warping", "TryOnWarping", "TryOnWarping", build_warping_teacher,
-               title="T_W try-on warping teacher", offers={"tryon_warp": teach_with_tryon_teacher}),
-        _stage("transfer_warping", "TransferWarping", "TransferWarping", build_warping_student,
-               (TRYON_WARPING, TRANSFER_PARSING), "S_W transfer warping student"),
-        _stage("arm_regrowth", "ArmRegrowth", "ArmRegrowth", build_regrowth_net, (TRANSFER_PARSING,),
-               "R arm regrowth"),
+        _stage(
+            "transfer_parsing",
+            "TransferParsing",
+            "TransferParsing",
+            build_parsing_net,
+            (TRYON_PARSING,),
+            "S_P transfer parsing student",
+        ),
+        _stage(
+            "tryon_warping",
+            "TryOnWarping",
+            "TryOnWarping",
+            build_warping_teacher,
+            title="T_W try-on warping teacher",
+            offers={"tryon_warp": teach_with_tryon_teacher},
+        ),
+        _stage(
+            "transfer_warping",
+            "TransferWarping",
+            "TransferWarping",
+            build_warping_student,
+            (TRYON_WARPING, TRANSFER_PARSING),
+            "S_W transfer warping student",
+        ),
+        _stage("arm_regrowth", "ArmRegrowth", "ArmRegrowth", build_regrowth_net, (TRANSFER_PARSING,), "R arm regrowth"),
     ),
     dressers=(
-        Dresser("ours", {"parsing": TRANSFER_PARSING, "warping": TRANSFER_WARPING, "regrowth": ARM_REGROWTH},
-                ("worn",), dress_ours, title="ours"),
-        Dresser("teacher", {"tryon_parsing": TRYON_PARSING, "tryon_warping": TRYON_WARPING,
-                            "regrowth": ARM_REGROWTH}, ("worn", "in_shop"), dress_teacher, title="try-on teachers"),
+        Dresser(
+            "ours",
+            {"parsing": TRANSFER_PARSING, "warping": TRANSFER_WARPING, "regrowth": ARM_REGROWTH},
+            ("worn",),
+            dress_ours,
+            title="ours",
+        ),
+        Dresser(
+            "teacher",
+            {"tryon_parsing": TRYON_PARSING, "tryon_warping": TRYON_WARPING, "regrowth": ARM_REGROWTH},
+            ("worn", "in_shop"),
+            dress_teacher,
+            title="try-on teachers",
+        ),
         Dresser("affine", {}, ("worn",), dress_affine, title="affine paste"),
     ),
     evaluations=(
         Evaluation("ours", "ours", "ours", "pipeline", f"{_EVALUATE}/ours.yaml"),
         Evaluation("teacher", "teacher", "try-on teachers", "baselines/teacher", f"{_EVALUATE}/teacher.yaml"),
-        Evaluation("teacher_tryon", "teacher", "try-on teachers", "baselines/teacher_tryon",
-                   f"{_EVALUATE}/teacher_tryon.yaml"),
+        Evaluation(
+            "teacher_tryon", "teacher", "try-on teachers", "baselines/teacher_tryon", f"{_EVALUATE}/teacher_tryon.yaml"
+        ),
         Evaluation("affine", "affine", "affine paste", "baselines/affine", f"{_EVALUATE}/affine.yaml"),
     ),
     networks=(
-        Network("T_P try-on parsing teacher", lambda w, p: build_parsing_net(_hp(w, p)),
-                lambda p: (REMAINING_CHANNELS + 1 + p,)),
-        Network("S_P transfer parsing student", lambda w, p: build_parsing_net(_hp(w, p)),
-                lambda p: (REMAINING_CHANNELS + 1 + p,), "44.10 M / 28.62 G (paper Table 2)"),
-        Network("T_W try-on warping teacher", lambda w, p: build_warping_teacher(_hp(w, p)),
-                lambda p: (3, 1, NUM_CLASSES + p)),
-        Network("S_W transfer warping student", lambda w, p: build_warping_student(_hp(w, p, method="scaw")),
-                lambda p: (3, 1, p, p, 1), "26.66 M / 55.05 G (paper Table 2)"),
-        Network("R arm regrowth", lambda w, p: build_regrowth_net(_hp(w, p, num_downs=5, use_pose=True)),
-                lambda p: (3 + 1 + p,), "43.90 M / 21.86 G (paper Table 2)"),
-        Group("pipeline S_P + S_W + R", ("S_P transfer parsing student", "S_W transfer warping student",
-                                          "R arm regrowth"), "114.66 M / 105.53 G (paper Table 2)"),
+        Network(
+            "T_P try-on parsing teacher",
+            lambda w, p: build_parsing_net(_hp(w, p)),
+            lambda p: (REMAINING_CHANNELS + 1 + p,),
+        ),
+        Network(
+            "S_P transfer parsing student",
+            lambda w, p: build_parsing_net(_hp(w, p)),
+            lambda p: (REMAINING_CHANNELS + 1 + p,),
+            "44.10 M / 28.62 G (paper Table 2)",
+        ),
+        Network(
+            "T_W try-on warping teacher",
+            lambda w, p: build_warping_teacher(_hp(w, p)),
+            lambda p: (3, 1, NUM_CLASSES + p),
+        ),
+        Network(
+            "S_W transfer warping student",
+            lambda w, p: build_warping_student(_hp(w, p, method="scaw")),
+            lambda p: (3, 1, p, p, 1),
+            "26.66 M / 55.05 G (paper Table 2)",
+        ),
+        Network(
+            "R arm regrowth",
+            lambda w, p: build_regrowth_net(_hp(w, p, num_downs=5, use_pose=True)),
+            lambda p: (3 + 1 + p,),
+            "43.90 M / 21.86 G (paper Table 2)",
+        ),
+        Group(
+            "pipeline S_P + S_W + R",
+            ("S_P transfer parsing student", "S_W transfer warping student", "R arm regrowth"),
+            "114.66 M / 105.53 G (paper Table 2)",
+        ),
     ),
 )

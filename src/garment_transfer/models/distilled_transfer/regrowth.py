@@ -23,8 +23,9 @@ def build_regrowth_net(hparams: dict) -> ResUnetGenerator:
     return ResUnetGenerator(CONTENT_CHANNELS + pose, 3, hparams.get("num_downs", 5), width_ngf(hparams["width"]))
 
 
-def regrow(net: nn.Module, source_content: torch.Tensor, target_skin_mask: torch.Tensor,
-           target_pose: torch.Tensor | None) -> torch.Tensor:
+def regrow(
+    net: nn.Module, source_content: torch.Tensor, target_skin_mask: torch.Tensor, target_pose: torch.Tensor | None
+) -> torch.Tensor:
     """``R(I * mask, M^s, P_t)``: the skin image, zero outside ``target_skin_mask``.
 
     Args:
@@ -47,7 +48,9 @@ def regrow(net: nn.Module, source_content: torch.Tensor, target_skin_mask: torch
     if pose_channels:
         if target_pose is None or target_pose.shape != (b, pose_channels, h, w):
             got = None if target_pose is None else tuple(target_pose.shape)
-            raise ValueError(f"target_pose: the regrowth net reads a (B, {pose_channels}, H, W) pose = "
-                             f"{(b, pose_channels, h, w)}, got {got}: match the data module's densepose encoding")
+            raise ValueError(
+                f"target_pose: the regrowth net reads a (B, {pose_channels}, H, W) pose = "
+                f"{(b, pose_channels, h, w)}, got {got}: match the data module's densepose encoding"
+            )
         inputs.append(target_pose)
     return torch.tanh(net(torch.cat(inputs, dim=1))) * target_skin_mask

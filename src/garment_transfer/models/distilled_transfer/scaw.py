@@ -91,8 +91,15 @@ class SCAWStudent(nn.Module):
         max_displacement: correlation radius ``d`` in pixels of each level (``(2 d + 1)^2`` cost channels).
     """
 
-    def __init__(self, pose_channels: int = 3, width: str = "full", mode: str = "scaw", initial_align: bool = True,
-                 content_mask: bool = False, max_displacement: int = 3) -> None:
+    def __init__(
+        self,
+        pose_channels: int = 3,
+        width: str = "full",
+        mode: str = "scaw",
+        initial_align: bool = True,
+        content_mask: bool = False,
+        max_displacement: int = 3,
+    ) -> None:
         super().__init__()
         spec = _spec(width)
         if mode not in MODES:
@@ -103,12 +110,19 @@ class SCAWStudent(nn.Module):
         self.shape_encoder = _Encoder(1 + pose_channels, spec["pyramid"], spec["fpn"])
         self.content_encoder = _Encoder(3 + int(content_mask), spec["pyramid"], spec["fpn"])
         cost_channels, levels = (2 * max_displacement + 1) ** 2, len(spec["pyramid"])
-        self.shape_heads = nn.ModuleList(flow_head(cost_channels, spec["head"])
-                                         for _ in range(levels if mode == "scaw" else 0))
+        self.shape_heads = nn.ModuleList(
+            flow_head(cost_channels, spec["head"]) for _ in range(levels if mode == "scaw" else 0)
+        )
         self.content_heads = nn.ModuleList(flow_head(cost_channels, spec["head"]) for _ in range(levels))
 
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, source_pose: torch.Tensor,
-                target_pose: torch.Tensor, target_mask: torch.Tensor) -> FlowOutput:
+    def forward(
+        self,
+        garment: torch.Tensor,
+        garment_mask: torch.Tensor,
+        source_pose: torch.Tensor,
+        target_pose: torch.Tensor,
+        target_mask: torch.Tensor,
+    ) -> FlowOutput:
         """Warp the source garment to the target shape.
 
         Args:
@@ -123,14 +137,18 @@ class SCAWStudent(nn.Module):
         """
         _check_inputs(self.pose_channels, garment, garment_mask, source_pose, target_pose, target_mask)
         height, width = garment.shape[-2:]
-        theta, aligned_garment, aligned_mask, aligned_pose = _initial_align(self.stn, garment, garment_mask,
-                                                                            source_pose, target_pose, target_mask)
+        theta, aligned_garment, aligned_mask, aligned_pose = _initial_align(
+            self.stn, garment, garment_mask, source_pose, target_pose, target_mask
+        )
 
         target_shape = self.shape_encoder(torch.cat([target_mask, target_pose], dim=1))
         content_input = torch.cat([aligned_garment, aligned_mask], dim=1) if self.content_mask else aligned_garment
         content = self.content_encoder(content_input)
-        source_shape = (self.shape_encoder(torch.cat([aligned_mask, aligned_pose], dim=1)) if self.mode == "scaw"
-                        else [None] * len(content))
+        source_shape = (
+            self.shape_encoder(torch.cat([aligned_mask, aligned_pose], dim=1))
+            if self.mode == "scaw"
+            else [None] * len(content)
+        )
 
         grid, grids, offsets, warped_masks = None, [], [], []
         for k, (target_k, content_k, source_k) in enumerate(zip(target_shape, content, source_shape)):
@@ -138,22 +156,38 @@ class SCAWStudent(nn.Module):
             grid = _identity_like(garment, size) if grid is None else upsample_grid(grid, size)
             stages = ((self.shape_heads[k], source_k),) if self.mode == "scaw" else ()
             for head, source_feature in (*stages, (self.content_heads[k], content_k)):
-                residual = head(F.leaky_relu(correlation(target_k, warp(source_feature, grid, "feature"),
-                                                         self.max_displacement), 0.1))
+                residual = head(
+                    F.leaky_relu(
+                        correlation(target_k, warp(source_feature, grid, "feature"), self.max_displacement), 0.1
+                    )
+                )
                 grid = compose(grid, offsets_to_grid(residual))
                 offsets.append(residual)
             grids.append(grid)
             warped_masks.append(warp(aligned_mask, grid, "mask"))
 
         full = upsample_grid(grid, (height, width))
-        return FlowOutput(warp(aligned_garment, full, "image"), warp(aligned_mask, full, "mask"), full, grids, offsets,
-                          warped_masks=warped_masks, theta=theta, aligned_garment=aligned_garment,
-                          aligned_mask=aligned_mask)
+        return FlowOutput(
+            warp(aligned_garment, full, "image"),
+            warp(aligned_mask, full, "mask"),
+            full,
+            grids,
+            offsets,
+            warped_masks=warped_masks,
+            theta=theta,
+            aligned_garment=aligned_garment,
+            aligned_mask=aligned_mask,
+        )
 
 
 def _check_inputs(pose_channels: int, garment, garment_mask, source_pose, target_pose, target_mask) -> None:
-    _check_shapes(garment=(garment, 3), garment_mask=(garment_mask, 1), source_pose=(source_pose, pose_channels),
-                  target_pose=(target_pose, pose_channels), target_mask=(target_mask, 1))
+    _check_shapes(
+        garment=(garment, 3),
+        garment_mask=(garment_mask, 1),
+        source_pose=(source_pose, pose_channels),
+        target_pose=(target_pose, pose_channels),
+        target_mask=(target_mask, 1),
+    )
 
 
 def _check_shapes(**tensors: tuple[torch.Tensor, int]) -> None:
@@ -165,8 +199,10 @@ def _check_shapes(**tensors: tuple[torch.Tensor, int]) -> None:
         if reference is None:
             reference = (name, x.shape[0], x.shape[-2:])
         elif (x.shape[0], x.shape[-2:]) != reference[1:]:
-            raise ValueError(f"{name} must have the batch size and H x W of {reference[0]} "
-                             f"({reference[1]}, {tuple(reference[2])}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} must have the batch size and H x W of {reference[0]} "
+                f"({reference[1]}, {tuple(reference[2])}), got {tuple(x.shape)}"
+            )
 
 
 def _initial_align(stn: AligningSTN | None, garment, garment_mask, source_pose, target_pose, target_mask):
@@ -198,27 +234,43 @@ class TPSStudent(nn.Module):
         points: control points per side.
     """
 
-    def __init__(self, pose_channels: int = 3, width: str = "full", initial_align: bool = True,
-                 points: int = 5) -> None:
+    def __init__(
+        self, pose_channels: int = 3, width: str = "full", initial_align: bool = True, points: int = 5
+    ) -> None:
         super().__init__()
         spec = _spec(width)
         self.pose_channels = pose_channels
         self.stn = AligningSTN(2 * pose_channels + 2, spec["stn"]) if initial_align else None
         self.regressor = TPSRegressor(2 * pose_channels + 2, spec["tps"], points)
 
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, source_pose: torch.Tensor,
-                target_pose: torch.Tensor, target_mask: torch.Tensor) -> FlowOutput:
+    def forward(
+        self,
+        garment: torch.Tensor,
+        garment_mask: torch.Tensor,
+        source_pose: torch.Tensor,
+        target_pose: torch.Tensor,
+        target_mask: torch.Tensor,
+    ) -> FlowOutput:
         """Arguments as :meth:`SCAWStudent.forward`. ``offsets`` holds one ``(B, 2, points, points)`` field: the
         control points' displacements in normalised units (not pixels); ``grids`` the spline at the level sizes."""
         _check_inputs(self.pose_channels, garment, garment_mask, source_pose, target_pose, target_mask)
         batch, _, height, width = garment.shape
-        theta, aligned_garment, aligned_mask, aligned_pose = _initial_align(self.stn, garment, garment_mask,
-                                                                            source_pose, target_pose, target_mask)
+        theta, aligned_garment, aligned_mask, aligned_pose = _initial_align(
+            self.stn, garment, garment_mask, source_pose, target_pose, target_mask
+        )
         moves = self.regressor(torch.cat([aligned_pose, target_pose, aligned_mask, target_mask], dim=1))
         lattice = control_points(self.regressor.points, batch, device=garment.device, dtype=garment.dtype)
         grids = [tps_grid(lattice + moves, lattice, size) for size in _level_sizes(height, width)]
         full = tps_grid(lattice + moves, lattice, (height, width))
         offsets = [moves.permute(0, 2, 1).reshape(batch, 2, self.regressor.points, self.regressor.points)]
-        return FlowOutput(warp(aligned_garment, full, "image"), warp(aligned_mask, full, "mask"), full, grids, offsets,
-                          warped_masks=[warp(aligned_mask, grid, "mask") for grid in grids], theta=theta,
-                          aligned_garment=aligned_garment, aligned_mask=aligned_mask)
+        return FlowOutput(
+            warp(aligned_garment, full, "image"),
+            warp(aligned_mask, full, "mask"),
+            full,
+            grids,
+            offsets,
+            warped_masks=[warp(aligned_mask, grid, "mask") for grid in grids],
+            theta=theta,
+            aligned_garment=aligned_garment,
+            aligned_mask=aligned_mask,
+        )

@@ -43,13 +43,15 @@ def build_warping_student(hparams: dict) -> nn.Module:
     method = hparams.get("method", "scaw")
     if method not in STUDENT_METHODS:
         raise ValueError(f"method must be one of {STUDENT_METHODS}, got {method!r}")
-    common = dict(pose_channels=hparams["pose_channels"], width=hparams["width"],
-                  initial_align=hparams.get("initial_align", True))
+    common = dict(
+        pose_channels=hparams["pose_channels"], width=hparams["width"], initial_align=hparams.get("initial_align", True)
+    )
     return TPSStudent(**common) if method == "tps" else SCAWStudent(mode=method, **common)
 
 
-def warp_garment(net: nn.Module, source: PersonSample, target_pose: torch.Tensor,
-                 target_garment_mask: torch.Tensor) -> FlowOutput:
+def warp_garment(
+    net: nn.Module, source: PersonSample, target_pose: torch.Tensor, target_garment_mask: torch.Tensor
+) -> FlowOutput:
     """``S_W``: the source's worn garment ``G_s`` warped to the target shape (what the inference pipeline calls).
 
     Args:
@@ -64,8 +66,13 @@ def warp_garment(net: nn.Module, source: PersonSample, target_pose: torch.Tensor
     return net(source.garment, source.garment_mask, source.densepose, target_pose, target_garment_mask)
 
 
-def teach_with_tryon_teacher(teacher: nn.Module, garment: torch.Tensor, garment_mask: torch.Tensor,
-                             parsing_one_hot: torch.Tensor, target: PersonSample) -> torch.Tensor:
+def teach_with_tryon_teacher(
+    teacher: nn.Module,
+    garment: torch.Tensor,
+    garment_mask: torch.Tensor,
+    parsing_one_hot: torch.Tensor,
+    target: PersonSample,
+) -> torch.Tensor:
     """``T_W(repr(M, P_t), C, C^m)``: the garment (B, 3, H, W) / mask (B, 1, H, W) warped to the shape ``M``
     (B, 7, H, W one-hot) on the target's DensePose; (B, 3, H, W) in [-1, 1]."""
     return teacher(garment, garment_mask, person_representation(parsing_one_hot, target.densepose)).warped_garment

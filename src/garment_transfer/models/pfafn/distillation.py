@@ -28,12 +28,16 @@ def load_tutor(path: str | None, pose_channels: int, width: str, argument: str =
     """The frozen parser-based try-on model (warp + generator) of a ``pfafn/pb_tryon`` checkpoint, of the student's
     ``width`` (the feature distillation compares maps of equal channels)."""
     if path is None:
-        raise ValueError(f"{argument}: the parser-free stages distil through the parser-based try-on model; give "
-                         "its checkpoint (runs/<preset>/pfafn/pb_tryon/checkpoints/last.ckpt)")
+        raise ValueError(
+            f"{argument}: the parser-free stages distil through the parser-based try-on model; give "
+            "its checkpoint (runs/<preset>/pfafn/pb_tryon/checkpoints/last.ckpt)"
+        )
     tutor = FrozenNet.from_checkpoint(path, {PB_TRYON: build_pb_tryon}, pose_channels, argument)
     if tutor.net.warp.width != width:
-        raise ValueError(f"{path}: the tutor has width {tutor.net.warp.width!r}, this stage {width!r}: the feature "
-                         "distillation needs equal widths")
+        raise ValueError(
+            f"{path}: the tutor has width {tutor.net.warp.width!r}, this stage {width!r}: the feature "
+            "distillation needs equal widths"
+        )
     return tutor
 
 

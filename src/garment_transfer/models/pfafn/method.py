@@ -33,8 +33,16 @@ _STAGES = "garment_transfer.stages.pfafn"
 
 
 def _stage(name: str, cls: str, build, reads: tuple[str, ...] = (), title: str = "", **extra) -> Stage:
-    return Stage(f"pfafn/{name}", f"{_STAGES}.{name}.lightning_module.{cls}Module", f"{_STAGES}.{name}.{cls}DataModule",
-                 build, f"pfafn/{name}", reads, title=title, **extra)
+    return Stage(
+        f"pfafn/{name}",
+        f"{_STAGES}.{name}.lightning_module.{cls}Module",
+        f"{_STAGES}.{name}.{cls}DataModule",
+        build,
+        f"pfafn/{name}",
+        reads,
+        title=title,
+        **extra,
+    )
 
 
 def dresser(role: str):
@@ -45,8 +53,16 @@ def dresser(role: str):
         covered = out.warp.warped_mask[:, 0] > 0.5
         old_garment = torch.where(target.parsing == UPPER_GARMENT, UPPER_SKIN, target.parsing)
         parsing = torch.where(covered, UPPER_GARMENT, old_garment)
-        return TransferOutput(out.tryon.image, parsing, garment, out.warp.warped_garment, out.warp.warped_mask,
-                              torch.zeros_like(out.tryon.image), {"garment": out.tryon.mask})
+        return TransferOutput(
+            out.tryon.image,
+            parsing,
+            garment,
+            out.warp.warped_garment,
+            out.warp.warped_mask,
+            torch.zeros_like(out.tryon.image),
+            {"garment": out.tryon.mask},
+        )
+
     return run
 
 
@@ -56,33 +72,74 @@ METHOD = Method(
     name="pfafn",
     title="PF-AFN (Ge et al., CVPR 2021)",
     stages=(
-        _stage("pb_warping", "PBWarping", build_pb_afwm, title="PB-AFWM parser-based warp",
-               offers={"tryon_warp": teach_with_pb_afwm}),
-        _stage("pb_tryon", "PBTryOn", build_pb_tryon, (PB_WARPING,), "parser-based try-on model (the tutor)",
-               offers={"tryon_warp": teach_with_pb_afwm}),
+        _stage(
+            "pb_warping",
+            "PBWarping",
+            build_pb_afwm,
+            title="PB-AFWM parser-based warp",
+            offers={"tryon_warp": teach_with_pb_afwm},
+        ),
+        _stage(
+            "pb_tryon",
+            "PBTryOn",
+            build_pb_tryon,
+            (PB_WARPING,),
+            "parser-based try-on model (the tutor)",
+            offers={"tryon_warp": teach_with_pb_afwm},
+        ),
         _stage("pf_warping", "PFWarping", build_pf_afwm, (PB_TRYON,), "PF-AFWM parser-free warp"),
         _stage("pf_tryon", "PFTryOn", build_pf_tryon, (PB_TRYON, PF_WARPING), "parser-free try-on model"),
     ),
     dressers=(
         Dresser("pfafn", {"pf_tryon": PF_TRYON}, ("worn", "in_shop"), dresser("pf_tryon"), title="PF-AFN"),
-        Dresser("pfafn_parser_based", {"pb_tryon": PB_TRYON}, ("worn", "in_shop"), dresser("pb_tryon"),
-                reads=("keypoints",), title="PF-AFN parser-based"),
+        Dresser(
+            "pfafn_parser_based",
+            {"pb_tryon": PB_TRYON},
+            ("worn", "in_shop"),
+            dresser("pb_tryon"),
+            reads=("keypoints",),
+            title="PF-AFN parser-based",
+        ),
     ),
     evaluations=(
         Evaluation("pfafn", "pfafn", "PF-AFN", "baselines/pfafn", f"{_EVALUATE}/pfafn.yaml"),
-        Evaluation("pfafn_parser_based", "pfafn_parser_based", "PF-AFN parser-based",
-                   "baselines/pfafn_parser_based", f"{_EVALUATE}/pfafn_parser_based.yaml"),
+        Evaluation(
+            "pfafn_parser_based",
+            "pfafn_parser_based",
+            "PF-AFN parser-based",
+            "baselines/pfafn_parser_based",
+            f"{_EVALUATE}/pfafn_parser_based.yaml",
+        ),
     ),
     networks=(
-        Network("PB-AFWM parser-based warp", lambda w, p: build_pb_afwm({"width": w}),
-                lambda p: (3, 1, PB_PERSON_CHANNELS), "29,328,692 (official code)"),
-        Network("PB generator (8 -> 4)", lambda w, p: build_pfafn_generator({"width": w, "variant": "parser_based"}),
-                lambda p: (GENERATOR_CHANNELS["parser_based"],), "43,900,544 (official code)"),
-        Network("PF-AFWM parser-free warp", lambda w, p: build_pf_afwm({"width": w}),
-                lambda p: (3, 1, PF_PERSON_CHANNELS), "29,304,416 (official code)"),
-        Network("PF generator (7 -> 4)", lambda w, p: build_pfafn_generator({"width": w, "variant": "parser_free"}),
-                lambda p: (GENERATOR_CHANNELS["parser_free"],), "43,899,968 (official code)"),
-        Group("inference PF-AFWM + PF generator", ("PF-AFWM parser-free warp", "PF generator (7 -> 4)"),
-              "73,204,384 (official code)"),
+        Network(
+            "PB-AFWM parser-based warp",
+            lambda w, p: build_pb_afwm({"width": w}),
+            lambda p: (3, 1, PB_PERSON_CHANNELS),
+            "29,328,692 (official code)",
+        ),
+        Network(
+            "PB generator (8 -> 4)",
+            lambda w, p: build_pfafn_generator({"width": w, "variant": "parser_based"}),
+            lambda p: (GENERATOR_CHANNELS["parser_based"],),
+            "43,900,544 (official code)",
+        ),
+        Network(
+            "PF-AFWM parser-free warp",
+            lambda w, p: build_pf_afwm({"width": w}),
+            lambda p: (3, 1, PF_PERSON_CHANNELS),
+            "29,304,416 (official code)",
+        ),
+        Network(
+            "PF generator (7 -> 4)",
+            lambda w, p: build_pfafn_generator({"width": w, "variant": "parser_free"}),
+            lambda p: (GENERATOR_CHANNELS["parser_free"],),
+            "43,899,968 (official code)",
+        ),
+        Group(
+            "inference PF-AFWM + PF generator",
+            ("PF-AFWM parser-free warp", "PF generator (7 -> 4)"),
+            "73,204,384 (official code)",
+        ),
     ),
 )

@@ -59,8 +59,13 @@ PF_OWN_PREFIXES = ("person_pyramid.", "person_fpn.", "flow.refine_heads.")
 
 
 def _afwm(person_channels: int, hparams: dict) -> AFWM:
-    return AFWM(person_channels, hparams.get("width", "full"), hparams.get("flow_convention", "ours"),
-                hparams.get("zero_init_heads", True), hparams.get("detach_correlation_flow", True))
+    return AFWM(
+        person_channels,
+        hparams.get("width", "full"),
+        hparams.get("flow_convention", "ours"),
+        hparams.get("zero_init_heads", True),
+        hparams.get("detach_correlation_flow", True),
+    )
 
 
 def build_pb_afwm(hparams: dict) -> AFWM:
@@ -128,15 +133,16 @@ def densepose_parts(densepose: torch.Tensor) -> torch.Tensor:
         return densepose[:, :DENSEPOSE_NUM_PARTS]
     if channels == 3:
         if densepose.min() < 0:
-            raise ValueError("densepose: PF-AFN reads DensePose part indices; these 3 channels hold negative values "
-                             "(the 'rendering' encoding, which has none): use densepose iuv, parts or parts_uv")
+            raise ValueError(
+                "densepose: PF-AFN reads DensePose part indices; these 3 channels hold negative values "
+                "(the 'rendering' encoding, which has none): use densepose iuv, parts or parts_uv"
+            )
         index = (densepose[:, 0] * (DENSEPOSE_NUM_PARTS - 1)).round().long().clamp(0, DENSEPOSE_NUM_PARTS - 1)
         return one_hot(index, DENSEPOSE_NUM_PARTS, densepose.dtype)
     raise ValueError(f"densepose: {channels} channels is no encoding PF-AFN can read (iuv 3, parts 25, parts_uv 27)")
 
 
-def keypoint_heatmaps(keypoints: torch.Tensor | None, size: tuple[int, int], radius: int | None = None
-                      ) -> torch.Tensor:
+def keypoint_heatmaps(keypoints: torch.Tensor | None, size: tuple[int, int], radius: int | None = None) -> torch.Tensor:
     """PF-AFN's 18 pose maps of a batch, on the keypoints' device
     (:func:`garment_transfer.data.keypoints.keypoint_maps`, equal to the numpy ``heatmaps``: +1 on a square of side
     ``2 r + 1`` around each present point, -1 elsewhere and for a missing point).
@@ -153,10 +159,15 @@ def keypoint_heatmaps(keypoints: torch.Tensor | None, size: tuple[int, int], rad
         ValueError: no keypoints (the data set has none, or the samples were augmented).
     """
     if keypoints is None:
-        raise ValueError("keypoints: PF-AFN's parser-based inputs need body keypoints, and these samples have none "
-                         "(a data set without keypoint files, or augmented samples: augmentation drops them)")
-    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[1:] not in (
-            (COCO_18, 3), (BODY_25, 3)):
+        raise ValueError(
+            "keypoints: PF-AFN's parser-based inputs need body keypoints, and these samples have none "
+            "(a data set without keypoint files, or augmented samples: augmentation drops them)"
+        )
+    if (
+        not isinstance(keypoints, torch.Tensor)
+        or keypoints.ndim != 3
+        or keypoints.shape[1:] not in ((COCO_18, 3), (BODY_25, 3))
+    ):
         raise ValueError(f"keypoints must be (B, 18 or 25, 3) x, y, score, got {_shape(keypoints)}")
     points = keypoints[:, list(BODY_25_TO_COCO_18)] if keypoints.shape[1] == BODY_25 else keypoints
     radius = system_radius("pfafn", size[0]) if radius is None else radius
@@ -225,18 +236,27 @@ def pb_generator_context(image: torch.Tensor, parsing: torch.Tensor, parts: torc
     return torch.cat([image * preserve, _parts(parts, ARM_PARTS)], 1)
 
 
-def _pb_generator_input(context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
-                        covered_mask: torch.Tensor) -> torch.Tensor:
+def _pb_generator_input(
+    context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor, covered_mask: torch.Tensor
+) -> torch.Tensor:
     check_maps("context", context, PB_CONTEXT_CHANNELS)
-    for name, x, c in (("warped_garment", warped_garment, 3), ("warped_mask", warped_mask, 1),
-                       ("covered_mask", covered_mask, 1)):
+    for name, x, c in (
+        ("warped_garment", warped_garment, 3),
+        ("warped_mask", warped_mask, 1),
+        ("covered_mask", covered_mask, 1),
+    ):
         check_maps(name, x, c, context)
     return torch.cat([context[:, :3], warped_garment, warped_mask, context[:, 3:] * (1 - covered_mask)], 1)
 
 
-def pb_generator_input(image: torch.Tensor, parsing: torch.Tensor, parts: torch.Tensor,
-                       warped_garment: torch.Tensor, warped_mask: torch.Tensor,
-                       covered_mask: torch.Tensor) -> torch.Tensor:
+def pb_generator_input(
+    image: torch.Tensor,
+    parsing: torch.Tensor,
+    parts: torch.Tensor,
+    warped_garment: torch.Tensor,
+    warped_mask: torch.Tensor,
+    covered_mask: torch.Tensor,
+) -> torch.Tensor:
     """The parser-based generator's 8-channel input (module docstring).
 
     Args:
@@ -250,8 +270,7 @@ def pb_generator_input(image: torch.Tensor, parsing: torch.Tensor, parts: torch.
     Returns:
         (B, 8, H, W): preserve-region image (3), warped garment (3), warped mask (1), arm mask (1).
     """
-    return _pb_generator_input(pb_generator_context(image, parsing, parts), warped_garment, warped_mask,
-                               covered_mask)
+    return _pb_generator_input(pb_generator_context(image, parsing, parts), warped_garment, warped_mask, covered_mask)
 
 
 def pf_generator_input(person: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
@@ -263,8 +282,9 @@ def pf_generator_input(person: torch.Tensor, warped_garment: torch.Tensor, warpe
     return torch.cat([person, warped_garment, warped_mask], 1)
 
 
-def _pf_generator_input(context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor,
-                        covered_mask: torch.Tensor) -> torch.Tensor:
+def _pf_generator_input(
+    context: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor, covered_mask: torch.Tensor
+) -> torch.Tensor:
     return pf_generator_input(context, warped_garment, warped_mask)
 
 
@@ -289,8 +309,9 @@ class PFAFNTryOn(nn.Module):
             raise ValueError(f"PFAFNTryOn: variant must be one of {VARIANTS}, got {variant!r}")
         expected = PERSON_CHANNELS[variant]
         if warp.person_channels != expected:
-            raise ValueError(f"PFAFNTryOn: the {variant} warp reads {expected} person channels, got "
-                             f"{warp.person_channels}")
+            raise ValueError(
+                f"PFAFNTryOn: the {variant} warp reads {expected} person channels, got {warp.person_channels}"
+            )
         self.variant, self.warp, self.generator = variant, warp, generator
 
     def person_input(self, person: PersonSample) -> torch.Tensor:
@@ -301,9 +322,15 @@ class PFAFNTryOn(nn.Module):
         """The generator's person input: :func:`pb_context` (B, 4, H, W) or the image (B, 3, H, W)."""
         return CONTEXTS[self.variant](person)
 
-    def forward(self, garment: torch.Tensor, garment_mask: torch.Tensor, person: torch.Tensor,
-                context: torch.Tensor | None = None, covered_mask: torch.Tensor | None = None,
-                garment_region: torch.Tensor | None = None) -> TryOnOutput:
+    def forward(
+        self,
+        garment: torch.Tensor,
+        garment_mask: torch.Tensor,
+        person: torch.Tensor,
+        context: torch.Tensor | None = None,
+        covered_mask: torch.Tensor | None = None,
+        garment_region: torch.Tensor | None = None,
+    ) -> TryOnOutput:
         """Warp the garment onto the person and, given the generator's ``context``, render the try-on.
 
         Args:
@@ -324,31 +351,43 @@ class PFAFNTryOn(nn.Module):
             return TryOnOutput(warped, None)
         covered = warped.warped_mask if covered_mask is None else covered_mask
         inputs = GENERATOR_INPUTS[self.variant](context, warped.warped_garment, warped.warped_mask, covered)
-        return TryOnOutput(warped, tryon(self.generator(inputs), warped.warped_garment, warped.warped_mask,
-                                         garment_region))
+        return TryOnOutput(
+            warped, tryon(self.generator(inputs), warped.warped_garment, warped.warped_mask, garment_region)
+        )
 
 
-def dress(model: nn.Module, person: PersonSample, garment: torch.Tensor, garment_mask: torch.Tensor,
-          garment_region: torch.Tensor | None = None, covered_mask: torch.Tensor | None = None) -> TryOnOutput:
+def dress(
+    model: nn.Module,
+    person: PersonSample,
+    garment: torch.Tensor,
+    garment_mask: torch.Tensor,
+    garment_region: torch.Tensor | None = None,
+    covered_mask: torch.Tensor | None = None,
+) -> TryOnOutput:
     """Dress a batch of persons in ``garment`` (B, 3, H, W) in [-1, 1] / ``garment_mask`` (B, 1, H, W):
     :meth:`PFAFNTryOn.forward` on the persons' own inputs, through ``model``'s call (so a
     :class:`~garment_transfer.models.frozen.FrozenNet` of a :class:`PFAFNTryOn` runs it under ``no_grad``).
     ``garment_region`` and ``covered_mask`` as :meth:`PFAFNTryOn.forward`."""
-    return model(garment, garment_mask, model.person_input(person), model.context(person), covered_mask,
-                 garment_region)
+    return model(garment, garment_mask, model.person_input(person), model.context(person), covered_mask, garment_region)
 
 
 def build_pb_tryon(hparams: dict) -> PFAFNTryOn:
     """The parser-based warp with its generator, from hyper-parameters (``width`` for both; the AFWM options of
     :func:`build_pb_afwm`)."""
-    return PFAFNTryOn("parser_based", build_pb_afwm(hparams),
-                      build_pfafn_generator({"variant": "parser_based", "width": hparams.get("width", "full")}))
+    return PFAFNTryOn(
+        "parser_based",
+        build_pb_afwm(hparams),
+        build_pfafn_generator({"variant": "parser_based", "width": hparams.get("width", "full")}),
+    )
 
 
 def build_pf_tryon(hparams: dict) -> PFAFNTryOn:
     """The parser-free warp with its generator, hyper-parameters as :func:`build_pb_tryon`."""
-    return PFAFNTryOn("parser_free", build_pf_afwm(hparams),
-                      build_pfafn_generator({"variant": "parser_free", "width": hparams.get("width", "full")}))
+    return PFAFNTryOn(
+        "parser_free",
+        build_pf_afwm(hparams),
+        build_pfafn_generator({"variant": "parser_free", "width": hparams.get("width", "full")}),
+    )
 
 
 def init_pf_from_pb(student: AFWM, teacher: AFWM) -> list[str]:
@@ -375,14 +414,20 @@ def _shape(x: object) -> str:
     return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
 
 
-def teach_with_pb_afwm(teacher: nn.Module, garment: torch.Tensor, garment_mask: torch.Tensor,
-                       parsing_one_hot: torch.Tensor, target: PersonSample) -> torch.Tensor:
+def teach_with_pb_afwm(
+    teacher: nn.Module,
+    garment: torch.Tensor,
+    garment_mask: torch.Tensor,
+    parsing_one_hot: torch.Tensor,
+    target: PersonSample,
+) -> torch.Tensor:
     """PB-AFWM as another method's try-on warping teacher (the ``tryon_warp`` capability of the ``pb_warping``
     and ``pb_tryon`` stages): its 45-channel person input from the shape ``M`` (B, 7, H, W one-hot; PB-AFWM reads
     its face and other-clothes preserve masks, not the garment's shape), the target's DensePose parts and keypoints;
     the garment (B, 3, H, W) / mask (B, 1, H, W) warped onto it, (B, 3, H, W). ``teacher``: an AFWM, or a
     :class:`PFAFNTryOn` whose warp runs alone."""
-    person = pb_person_representation(parsing_one_hot.argmax(1), densepose_parts(target.densepose),
-                                      person_pose_maps(target).to(garment.dtype))
+    person = pb_person_representation(
+        parsing_one_hot.argmax(1), densepose_parts(target.densepose), person_pose_maps(target).to(garment.dtype)
+    )
     out = teacher(garment, garment_mask, person)
     return (out.warp if isinstance(out, TryOnOutput) else out).warped_garment

@@ -65,12 +65,24 @@ class GarmentTransferPipeline(pl.LightningModule):
         pose_channels: the data module's DensePose channels (linked by the CLI; checked against the networks).
     """
 
-    def __init__(self, method: str, checkpoints: dict[str, str] | None = None, runs: str | None = None,
-                 fill: str = "inpaint", protocols: tuple[str, ...] = ("transfer", "retransfer"),
-                 inception: str | None = None, lpips: str | None = None, lpips_backbone: str | None = None,
-                 output_dir: str | None = None, save_images: bool = True, save_intermediates: bool = False,
-                 pose_channels: int = 3, precision: str = "32", channels_last: bool = False,
-                 compile: bool | str = False):
+    def __init__(
+        self,
+        method: str,
+        checkpoints: dict[str, str] | None = None,
+        runs: str | None = None,
+        fill: str = "inpaint",
+        protocols: tuple[str, ...] = ("transfer", "retransfer"),
+        inception: str | None = None,
+        lpips: str | None = None,
+        lpips_backbone: str | None = None,
+        output_dir: str | None = None,
+        save_images: bool = True,
+        save_intermediates: bool = False,
+        pose_channels: int = 3,
+        precision: str = "32",
+        channels_last: bool = False,
+        compile: bool | str = False,
+    ):
         super().__init__()
         self.save_hyperparameters()
         unknown = set(protocols) - set(PROTOCOLS)
@@ -79,12 +91,21 @@ class GarmentTransferPipeline(pl.LightningModule):
         self.transfer = GarmentTransfer(method, checkpoints, runs, fill, precision, channels_last, compile)
         tryon = [protocol for protocol in protocols if protocol in TRYON_PROTOCOLS]
         if tryon and "in_shop" not in self.transfer.garments:
-            raise ValueError(f"protocols {tryon}: the try-on protocols dress the target in an in-shop garment, and "
-                             f"method {method!r} dresses a person in worn garments only (transfer)")
-        self.evaluators = torch.nn.ModuleDict({
-            protocol: Evaluator(inception=inception, lpips=lpips, lpips_backbone=lpips_backbone,
-                                reference=protocol not in NO_REFERENCE)
-            for protocol in protocols})
+            raise ValueError(
+                f"protocols {tryon}: the try-on protocols dress the target in an in-shop garment, and "
+                f"method {method!r} dresses a person in worn garments only (transfer)"
+            )
+        self.evaluators = torch.nn.ModuleDict(
+            {
+                protocol: Evaluator(
+                    inception=inception,
+                    lpips=lpips,
+                    lpips_backbone=lpips_backbone,
+                    reference=protocol not in NO_REFERENCE,
+                )
+                for protocol in protocols
+            }
+        )
         self.output_dir: Path | None = None  # the results folder
         self.staging_dir: Path | None = None  # where this run writes until it has finished
 
@@ -160,19 +181,23 @@ class GarmentTransferPipeline(pl.LightningModule):
     @staticmethod
     def _truth(batch: PairSample, protocol: str) -> torch.Tensor:
         if batch.truth is None:
-            raise ValueError(f"protocol {protocol!r} needs true transfers, which this data set does not have; use "
-                             "protocols [retransfer, unpaired] (transfer) or [tryon_paired, tryon_unpaired] (try-on)")
+            raise ValueError(
+                f"protocol {protocol!r} needs true transfers, which this data set does not have; use "
+                "protocols [retransfer, unpaired] (transfer) or [tryon_paired, tryon_unpaired] (try-on)"
+            )
         return batch.truth.image
 
     def on_test_epoch_end(self) -> None:
         results = {protocol: evaluator.compute() for protocol, evaluator in self.evaluators.items()}
         for protocol, result in results.items():
-            self.log_dict({f"test/{protocol}/{name}": value for name, value in result.values.items()},
-                          sync_dist=True)  # equal on every rank already: the evaluator gathers
+            self.log_dict(
+                {f"test/{protocol}/{name}": value for name, value in result.values.items()}, sync_dist=True
+            )  # equal on every rank already: the evaluator gathers
             self.evaluators[protocol].reset()
         if self.trainer.is_global_zero:
-            table = write_results(results, self.staging_dir / "metrics", title=f"method: {self.hparams.method}",
-                                  data=self._data_record())
+            table = write_results(
+                results, self.staging_dir / "metrics", title=f"method: {self.hparams.method}", data=self._data_record()
+            )
             self._publish()
             rank_zero_info(table)
 

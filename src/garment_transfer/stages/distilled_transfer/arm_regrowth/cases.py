@@ -72,8 +72,9 @@ def crop_draws(batch: int, generator: torch.Generator | None = None) -> torch.Te
     return torch.rand(batch, 3, generator=generator)
 
 
-def crop_case(mask: torch.Tensor, generator: torch.Generator | None = None,
-              draws: torch.Tensor | None = None) -> torch.Tensor:
+def crop_case(
+    mask: torch.Tensor, generator: torch.Generator | None = None, draws: torch.Tensor | None = None
+) -> torch.Tensor:
     """Case 2: ``M~^s_t``, each mask cut by its own random half-plane (module docstring); a subset of ``mask``.
 
     Args:
@@ -104,8 +105,12 @@ def crop_case(mask: torch.Tensor, generator: torch.Generator | None = None,
     return mask * keep.unsqueeze(1).to(mask.dtype)
 
 
-def crop_example(image: torch.Tensor, skin_mask: torch.Tensor, generator: torch.Generator | None = None,
-                 draws: torch.Tensor | None = None) -> Example:
+def crop_example(
+    image: torch.Tensor,
+    skin_mask: torch.Tensor,
+    generator: torch.Generator | None = None,
+    draws: torch.Tensor | None = None,
+) -> Example:
     """Case 2 as an :class:`Example`: content ``I_t * M~^s_t``, shape ``M^s_t``, truth ``I_t * M^s_t`` (``generator``,
     ``draws``: as :func:`crop_case`)."""
     _check(image, {"skin_mask": skin_mask})
@@ -113,8 +118,9 @@ def crop_example(image: torch.Tensor, skin_mask: torch.Tensor, generator: torch.
     return example(image, skin_mask, image * source, source)
 
 
-def augment_case(image: torch.Tensor, skin_mask: torch.Tensor, augmenter: Augmenter,
-                 generator: torch.Generator | None = None) -> Example:
+def augment_case(
+    image: torch.Tensor, skin_mask: torch.Tensor, augmenter: Augmenter, generator: torch.Generator | None = None
+) -> Example:
     """Table 3 baselines: content = an augmented copy of ``I_t * M^s_t``, shape ``M^s_t``, truth ``I_t * M^s_t``.
 
     Each sample gets one draw of ``augmenter`` (seeded from ``generator``) applied to ``I_t`` (as 8-bit RGB, border

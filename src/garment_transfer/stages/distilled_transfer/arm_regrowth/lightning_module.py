@@ -86,12 +86,27 @@ class ArmRegrowthModule(StageModule):
             trainer's ``precision: bf16-mixed``.
     """
 
-    def __init__(self, width: str = "full", num_downs: int = 5, pose_channels: int = 3, use_pose: bool = True,
-                 construction: str = "cases", swap_probability: float = 0.5, swap_shape: str = "parsing",
-                 parsing_checkpoint: str | None = None, lr: float = 1e-4, betas: tuple[float, float] = (0.5, 0.999),
-                 w_l1: float = 1.0, w_vgg: float = 0.2, vgg_weights: str | None = None,
-                 allow_random_vgg: bool = False, eval_seed: int = 0, channels_last: bool = False,
-                 compile: bool | str = False, **kwargs):
+    def __init__(
+        self,
+        width: str = "full",
+        num_downs: int = 5,
+        pose_channels: int = 3,
+        use_pose: bool = True,
+        construction: str = "cases",
+        swap_probability: float = 0.5,
+        swap_shape: str = "parsing",
+        parsing_checkpoint: str | None = None,
+        lr: float = 1e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        w_l1: float = 1.0,
+        w_vgg: float = 0.2,
+        vgg_weights: str | None = None,
+        allow_random_vgg: bool = False,
+        eval_seed: int = 0,
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
         if construction not in CONSTRUCTIONS:
@@ -112,11 +127,14 @@ class ArmRegrowthModule(StageModule):
     def _load_transfer_parser(self) -> FrozenNet:
         path = self.hparams.parsing_checkpoint
         if path is None:
-            raise ValueError("parsing_checkpoint: swap_shape 'parsing' needs the transfer parsing student S_P "
-                             "(e.g. runs/cpu/transfer_parsing/checkpoints/last.ckpt); or choose swap_shape "
-                             "'truth' or 'source'")
-        return FrozenNet.from_checkpoint(path, {TRANSFER_PARSING: build_parsing_net}, self.hparams.pose_channels,
-                                         "parsing_checkpoint")
+            raise ValueError(
+                "parsing_checkpoint: swap_shape 'parsing' needs the transfer parsing student S_P "
+                "(e.g. runs/cpu/transfer_parsing/checkpoints/last.ckpt); or choose swap_shape "
+                "'truth' or 'source'"
+            )
+        return FrozenNet.from_checkpoint(
+            path, {TRANSFER_PARSING: build_parsing_net}, self.hparams.pose_channels, "parsing_checkpoint"
+        )
 
     # -- computation
     def forward(self, content: torch.Tensor, shape: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
@@ -129,8 +147,10 @@ class ArmRegrowthModule(StageModule):
         target, dtype = batch.target, batch.target.image.dtype
         if self.hparams.swap_shape == "truth":
             if batch.truth is None:
-                raise ValueError("swap_shape 'truth' needs batches with the true transfer (synthetic evaluation "
-                                 "pairs); training batches have none: use 'parsing' or 'source'")
+                raise ValueError(
+                    "swap_shape 'truth' needs batches with the true transfer (synthetic evaluation "
+                    "pairs); training batches have none: use 'parsing' or 'source'"
+                )
             return skin_of(batch.truth.parsing, dtype)
         if self.hparams.swap_shape == "source":
             return batch.source.skin_mask
@@ -139,8 +159,9 @@ class ArmRegrowthModule(StageModule):
             return skin_of(self.transfer_parser(inputs).logits.argmax(1), dtype)
         index = rows.cpu().nonzero()[:, 0].to(inputs.device, non_blocking=True)  # rows: drawn on the CPU, no sync
         mask = torch.zeros_like(target.skin_mask)
-        return mask.index_copy_(0, index, skin_of(self.transfer_parser(inputs.index_select(0, index)).logits.argmax(1),
-                                                  dtype))
+        return mask.index_copy_(
+            0, index, skin_of(self.transfer_parser(inputs.index_select(0, index)).logits.argmax(1), dtype)
+        )
 
     def construct(self, batch: PairSample) -> Example:
         """A training :class:`Example` by ``construction`` (draws from the global torch generator)."""
@@ -152,8 +173,10 @@ class ArmRegrowthModule(StageModule):
         if not choose.any():
             return crop
         if self.hparams.swap_shape != "truth" and any(s == t for s, t in zip(batch.source.id, target.id)):
-            raise ValueError("the swap case needs a source person other than the target: train on transfer pairs "
-                             "(data train_pairs: transfer)")
+            raise ValueError(
+                "the swap case needs a source person other than the target: train on transfer pairs "
+                "(data train_pairs: transfer)"
+            )
         return mix(swap_case(target.image, target.skin_mask, self.swap_mask(batch, choose)), crop, choose)
 
     def evaluation_examples(self, batch: PairSample) -> dict[str, Example]:
@@ -163,8 +186,10 @@ class ArmRegrowthModule(StageModule):
         for sample_id in target.id:
             seed = (self.hparams.eval_seed * 1_000_003 + zlib.crc32(str(sample_id).encode())) % 2**63
             draws.append(crop_draws(1, torch.Generator().manual_seed(seed)))
-        return {"swap": swap_case(target.image, target.skin_mask, self.swap_mask(batch)),
-                "crop": crop_example(target.image, target.skin_mask, draws=torch.cat(draws))}
+        return {
+            "swap": swap_case(target.image, target.skin_mask, self.swap_mask(batch)),
+            "crop": crop_example(target.image, target.skin_mask, draws=torch.cat(draws)),
+        }
 
     def losses(self, pred: torch.Tensor, example: Example) -> dict[str, torch.Tensor]:
         """``l1`` (mean over the skin region), ``vgg`` (masked images) and the weighted ``total``."""
@@ -178,8 +203,15 @@ class ArmRegrowthModule(StageModule):
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
         example = self.construct(batch)
         terms = self.losses(self(example.content, example.shape, batch.target.densepose), example)
-        self.log_train({"train/loss": terms["total"], "train/l1": terms["l1"], "train/vgg": terms["vgg"],
-                        "train/vgg_random": float(self.vgg_random)}, batch_size=example.shape.shape[0])
+        self.log_train(
+            {
+                "train/loss": terms["total"],
+                "train/l1": terms["l1"],
+                "train/vgg": terms["vgg"],
+                "train/vgg_random": float(self.vgg_random),
+            },
+            batch_size=example.shape.shape[0],
+        )
         return terms["total"]
 
     def evaluate(self, batch: PairSample, split: str) -> None:

@@ -72,11 +72,23 @@ class TransferParsingModule(Phased, StageModule):
             trainer's ``precision: bf16-mixed``.
     """
 
-    def __init__(self, teacher_checkpoint: str | None = None, width: str = "small", pose_channels: int = 3,
-                 lr: float = 1e-4, betas: tuple[float, float] = (0.5, 0.999), phases: dict | None = None,
-                 temperature: float = 1.0, self_l1: float = 0.0, detach_first_pass: bool = False,
-                 w_l1: float = 2.0, w_ce: float = 0.2, channels_last: bool = False, compile: bool | str = False,
-                 **kwargs):
+    def __init__(
+        self,
+        teacher_checkpoint: str | None = None,
+        width: str = "small",
+        pose_channels: int = 3,
+        lr: float = 1e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        phases: dict | None = None,
+        temperature: float = 1.0,
+        self_l1: float = 0.0,
+        detach_first_pass: bool = False,
+        w_l1: float = 2.0,
+        w_ce: float = 0.2,
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
         self.phases = _check_phases(phases or DEFAULT_PHASES)
@@ -85,8 +97,9 @@ class TransferParsingModule(Phased, StageModule):
         if any(p.get("feature") or p.get("response") for p in self.phases.values()):
             if teacher_checkpoint is None:
                 raise ValueError("teacher_checkpoint: the feature and response phases need the try-on parsing teacher")
-            self.teacher = FrozenNet.from_checkpoint(teacher_checkpoint, {TRYON_PARSING: build_parsing_net},
-                                                     pose_channels, "teacher_checkpoint")
+            self.teacher = FrozenNet.from_checkpoint(
+                teacher_checkpoint, {TRYON_PARSING: build_parsing_net}, pose_channels, "teacher_checkpoint"
+            )
         self._check_teacher_width(teacher_checkpoint)
         self.phase = next(iter(self.phases))
         self.metrics = torch.nn.ModuleDict({name: ParsingMetrics() for name in ("vs_teacher", "retransfer", "truth")})
@@ -96,8 +109,10 @@ class TransferParsingModule(Phased, StageModule):
         uses_features = any(p.get("feature") for p in self.phases.values())
         pairs = zip(self.teacher.net.parameters(), self.net.parameters()) if uses_features else ()
         if any(a.shape != b.shape for a, b in pairs):
-            raise ValueError(f"{teacher_checkpoint}: the teacher's network differs from the student's "
-                             f"(width {self.hparams.width!r}); feature distillation needs equal widths")
+            raise ValueError(
+                f"{teacher_checkpoint}: the teacher's network differs from the student's "
+                f"(width {self.hparams.width!r}); feature distillation needs equal widths"
+            )
 
     # -- phases
     @property
@@ -112,36 +127,40 @@ class TransferParsingModule(Phased, StageModule):
     def teach(self, batch: PairSample):
         """``M^T_{t<-s}``: the teacher dresses the target in the source's in-shop garment."""
         target = batch.target
-        return self.teacher(parsing_inputs(target.remaining, batch.source.cloth_mask, target.densepose),
-                            return_features=True)
+        return self.teacher(
+            parsing_inputs(target.remaining, batch.source.cloth_mask, target.densepose), return_features=True
+        )
 
     def retransfer(self, batch: PairSample, student_logits: torch.Tensor, detach: bool = False):
         """``S_P(M^r_s, garment(M^S_{t<-s}), P_s)``: the student's garment dressed back onto the source."""
-        garment = student_logits.softmax(1)[:, UPPER_GARMENT:UPPER_GARMENT + 1]
+        garment = student_logits.softmax(1)[:, UPPER_GARMENT : UPPER_GARMENT + 1]
         source = batch.source
         return self(source.remaining, garment.detach() if detach else garment, source.densepose)
 
     def losses(self, batch: PairSample, weights: dict) -> dict[str, torch.Tensor]:
         """The weighted loss terms of one phase, by name (only those with a non-zero weight)."""
         target = batch.target
-        student = self(target.remaining, batch.source.garment_mask, target.densepose,
-                       return_features=bool(weights.get("feature")))
+        student = self(
+            target.remaining, batch.source.garment_mask, target.densepose, return_features=bool(weights.get("feature"))
+        )
         teacher = self.teach(batch) if (weights.get("feature") or weights.get("response")) else None
         terms = {}
         if weights.get("feature"):
-            terms["feature"] = weights["feature"] * feature_loss(student.features, teacher.features,
-                                                                 weights["feature_layers"])
+            terms["feature"] = weights["feature"] * feature_loss(
+                student.features, teacher.features, weights["feature_layers"]
+            )
         if weights.get("response"):
-            terms["response"] = weights["response"] * response_loss(student.logits, teacher.logits,
-                                                                    self.hparams.temperature)
+            terms["response"] = weights["response"] * response_loss(
+                student.logits, teacher.logits, self.hparams.temperature
+            )
         if weights.get("self"):
             back = self.retransfer(batch, student.logits, self.hparams.detach_first_pass)
-            terms["self"] = weights["self"] * parsing_loss(back.logits, batch.source.parsing,
-                                                           self.hparams.self_l1, 1.0)
+            terms["self"] = weights["self"] * parsing_loss(back.logits, batch.source.parsing, self.hparams.self_l1, 1.0)
         if weights.get("supervised"):
             hp = self.hparams
             terms["supervised"] = weights["supervised"] * deep_parsing_loss(
-                student.logits, student.side_logits, target.parsing, hp.w_l1, hp.w_ce)
+                student.logits, student.side_logits, target.parsing, hp.w_l1, hp.w_ce
+            )
         return terms
 
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
@@ -149,8 +168,10 @@ class TransferParsingModule(Phased, StageModule):
         if not terms:
             raise ValueError(f"phase {self.phase!r} has no loss term with a non-zero weight")
         loss = sum(terms.values())
-        self.log_train({**{f"train/loss_{name}": value for name, value in terms.items()}, "train/loss": loss},
-                       batch_size=batch.target.image.shape[0])
+        self.log_train(
+            {**{f"train/loss_{name}": value for name, value in terms.items()}, "train/loss": loss},
+            batch_size=batch.target.image.shape[0],
+        )
         return loss
 
     def evaluate(self, batch: PairSample, split: str) -> None:
@@ -166,8 +187,11 @@ class TransferParsingModule(Phased, StageModule):
     def visuals(self, batch: PairSample) -> OrderedDict:
         target = batch.target
         student = self(target.remaining, batch.source.garment_mask, target.densepose)
-        views = OrderedDict(source=image_to_rgb(batch.source.image), target=image_to_rgb(target.image),
-                            student=parsing_to_rgb(student.logits))
+        views = OrderedDict(
+            source=image_to_rgb(batch.source.image),
+            target=image_to_rgb(target.image),
+            student=parsing_to_rgb(student.logits),
+        )
         if self.teacher is not None:
             views["teacher"] = parsing_to_rgb(self.teach(batch).logits)
         if batch.truth is not None:

@@ -15,8 +15,9 @@ class TransferWarpingDataModule(GarmentDataModule):
         Others: as :class:`GarmentDataModule`.
     """
 
-    def __init__(self, train_pairs: str = "transfer", eval_pairs: str = "transfer", train_truth: bool = False,
-                 **kwargs):
+    def __init__(
+        self, train_pairs: str = "transfer", eval_pairs: str = "transfer", train_truth: bool = False, **kwargs
+    ):
         super().__init__(train_pairs=train_pairs, eval_pairs=eval_pairs, **kwargs)
         self.train_truth = train_truth
 
@@ -26,9 +27,18 @@ class TransferWarpingDataModule(GarmentDataModule):
         if self.train_truth and missing_train and "train" in self.datasets:  # training pairs just built: with truth
             pairs = self.reader.truth_pairs("train")
             if not pairs:
-                raise ValueError(f"{self.root}: train_truth needs true transfers in the train split and there are "
-                                 "none (generate the synthetic set with `garment-transfer synth --train-transfers N`)")
+                raise ValueError(
+                    f"{self.root}: train_truth needs true transfers in the train split and there are "
+                    "none (generate the synthetic set with `garment-transfer synth --train-transfers N`)"
+                )
             train = self.datasets["train"]
-            self.datasets["train"] = PairDataset(self.reader, "train", "transfer", pairs, truth=True,
-                                                 augment_source=train.augment_source,
-                                                 augment_target=train.augment_target, inputs=self.inputs)
+            self.datasets["train"] = PairDataset(
+                self.reader,
+                "train",
+                "transfer",
+                pairs,
+                truth=True,
+                augment_source=train.augment_source,
+                augment_target=train.augment_target,
+                inputs=self.inputs,
+            )

@@ -83,8 +83,10 @@ def level_grids(out: FlowOutput) -> list[torch.Tensor]:
 def level_warps(grids: list[torch.Tensor], out: FlowOutput) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``(garments, masks)``: the aligned garment and mask resized to each grid's size and warped by it."""
     sizes = [tuple(g.shape[1:3]) for g in grids]
-    return ([warp(resize_for_level(out.aligned_garment, s), g, "image") for g, s in zip(grids, sizes)],
-            [warp(resize_for_level(out.aligned_mask, s), g, "mask") for g, s in zip(grids, sizes)])
+    return (
+        [warp(resize_for_level(out.aligned_garment, s), g, "image") for g, s in zip(grids, sizes)],
+        [warp(resize_for_level(out.aligned_mask, s), g, "mask") for g, s in zip(grids, sizes)],
+    )
 
 
 class Step(NamedTuple):
@@ -121,37 +123,75 @@ class TransferWarpingModule(StageModule):
             trainer's ``precision: bf16-mixed``.
     """
 
-    def __init__(self, teacher_checkpoint: str | None = None, parsing_checkpoint: str | None = None,
-                 target_shape: str = "student", width: str = "full", pose_channels: int = 3, method: str = "scaw",
-                 initial_align: bool = True, supervision: str = "shape_content", lr: float = 5e-5,
-                 betas: tuple[float, float] = (0.5, 0.999), w_align: float = 1.0, w_ratio: float = 1.0,
-                 w_mask: float = 2.0, w_l1: float = 1.0, w_vgg: float = 0.2, w_smooth: float = 6.0,
-                 w_tv: float = 0.01, multiscale: bool = True, vgg_levels: int | None = None,
-                 vgg_weights: str | None = None, allow_random_vgg: bool = False, channels_last: bool = False,
-                 compile: bool | str = False, **kwargs):
+    def __init__(
+        self,
+        teacher_checkpoint: str | None = None,
+        parsing_checkpoint: str | None = None,
+        target_shape: str = "student",
+        width: str = "full",
+        pose_channels: int = 3,
+        method: str = "scaw",
+        initial_align: bool = True,
+        supervision: str = "shape_content",
+        lr: float = 5e-5,
+        betas: tuple[float, float] = (0.5, 0.999),
+        w_align: float = 1.0,
+        w_ratio: float = 1.0,
+        w_mask: float = 2.0,
+        w_l1: float = 1.0,
+        w_vgg: float = 0.2,
+        w_smooth: float = 6.0,
+        w_tv: float = 0.01,
+        multiscale: bool = True,
+        vgg_levels: int | None = None,
+        vgg_weights: str | None = None,
+        allow_random_vgg: bool = False,
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
-        for name, value, choices in (("supervision", supervision, SUPERVISIONS),
-                                     ("target_shape", target_shape, TARGET_SHAPES)):
+        for name, value, choices in (
+            ("supervision", supervision, SUPERVISIONS),
+            ("target_shape", target_shape, TARGET_SHAPES),
+        ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {value!r}")
         if vgg_levels is not None and not 1 <= vgg_levels <= 5:
             raise ValueError(f"vgg_levels must be 1..5 or None, got {vgg_levels}")
         self.net = build_warping_student(self.hparams)
         if supervision == "shape_content" and teacher_checkpoint is None:
-            raise ValueError("teacher_checkpoint: supervision 'shape_content' distils the try-on warping teacher T_W; "
-                             "give its checkpoint (runs/<preset>/tryon_warping/checkpoints/last.ckpt)")
+            raise ValueError(
+                "teacher_checkpoint: supervision 'shape_content' distils the try-on warping teacher T_W; "
+                "give its checkpoint (runs/<preset>/tryon_warping/checkpoints/last.ckpt)"
+            )
         if target_shape == "student" and parsing_checkpoint is None:
-            raise ValueError("parsing_checkpoint: target_shape 'student' takes the target shape from the transfer "
-                             "parsing student S_P; give its checkpoint (runs/<preset>/transfer_parsing/checkpoints/"
-                             "last.ckpt), or set target_shape: truth on data with true transfers")
-        self.teacher = None if teacher_checkpoint is None else FrozenNet.from_checkpoint(
-            teacher_checkpoint, {stage_id: stage.build for stage_id, stage in registry.offering(TRYON_WARP).items()},
-            pose_channels, "teacher_checkpoint")
-        self.transfer_parser = None if target_shape == "truth" else FrozenNet.from_checkpoint(
-            parsing_checkpoint, {TRANSFER_PARSING: build_parsing_net}, pose_channels, "parsing_checkpoint")
-        self.setup_vgg(vgg_weights, allow_random_vgg, w_vgg > 0 and supervision != "shape", VGG_LAYERS[:4],
-                       VGG_WEIGHTS[:4])
+            raise ValueError(
+                "parsing_checkpoint: target_shape 'student' takes the target shape from the transfer "
+                "parsing student S_P; give its checkpoint (runs/<preset>/transfer_parsing/checkpoints/"
+                "last.ckpt), or set target_shape: truth on data with true transfers"
+            )
+        self.teacher = (
+            None
+            if teacher_checkpoint is None
+            else FrozenNet.from_checkpoint(
+                teacher_checkpoint,
+                {stage_id: stage.build for stage_id, stage in registry.offering(TRYON_WARP).items()},
+                pose_channels,
+                "teacher_checkpoint",
+            )
+        )
+        self.transfer_parser = (
+            None
+            if target_shape == "truth"
+            else FrozenNet.from_checkpoint(
+                parsing_checkpoint, {TRANSFER_PARSING: build_parsing_net}, pose_channels, "parsing_checkpoint"
+            )
+        )
+        self.setup_vgg(
+            vgg_weights, allow_random_vgg, w_vgg > 0 and supervision != "shape", VGG_LAYERS[:4], VGG_WEIGHTS[:4]
+        )
         self.metrics = nn.ModuleDict({name: ImageMetrics() for name in ("teacher", "truth", "retransfer")})
         self.accelerate_nets(channels_last, compile)
 
@@ -165,16 +205,18 @@ class TransferWarpingModule(StageModule):
         source, target = batch.source, batch.target
         if self.hparams.target_shape == "truth":
             if batch.truth is None:
-                raise ValueError("target_shape 'truth' needs the true transfer in every batch: train on data with "
-                                 "true transfers in its train split (data train_truth: true; synthetic sets made with "
-                                 "`garment-transfer synth --train-transfers N`), or use target_shape: student")
+                raise ValueError(
+                    "target_shape 'truth' needs the true transfer in every batch: train on data with "
+                    "true transfers in its train split (data train_truth: true; synthetic sets made with "
+                    "`garment-transfer synth --train-transfers N`), or use target_shape: student"
+                )
             parsing = batch.truth.parsing
         else:
             check_pose_channels(target.densepose, self.hparams.pose_channels)
             inputs = parsing_inputs(target.remaining, source.garment_mask, target.densepose)
             parsing = self.transfer_parser(inputs).logits.argmax(1)
         shape = one_hot(parsing, NUM_CLASSES, dtype=target.image.dtype)
-        return shape, shape[:, UPPER_GARMENT:UPPER_GARMENT + 1]
+        return shape, shape[:, UPPER_GARMENT : UPPER_GARMENT + 1]
 
     def teacher_warp(self, batch: PairSample, parsing_one_hot: torch.Tensor) -> torch.Tensor:
         """``C^T_{t<-s} = T_W(repr(M_{t<-s}, P_t), C_s, C^m_s)`` (B, 3, H, W) for the shape (B, 7, H, W), through the
@@ -187,8 +229,10 @@ class TransferWarpingModule(StageModule):
         """Unweighted ``smooth`` (over the level grids, :func:`level_grids`) and ``tv`` (over the offsets) terms."""
         weights = range(1, len(grids) + 1) if self.hparams.multiscale else [1.0]
         grids = grids if self.hparams.multiscale else grids[-1:]
-        return {"smooth": sum(w * second_order_smoothness(g.permute(0, 3, 1, 2)) for w, g in zip(weights, grids)),
-                "tv": sum(total_variation(o) for o in out.offsets)}
+        return {
+            "smooth": sum(w * second_order_smoothness(g.permute(0, 3, 1, 2)) for w, g in zip(weights, grids)),
+            "tv": sum(total_variation(o) for o in out.offsets),
+        }
 
     def losses(self, out: FlowOutput, garment: torch.Tensor | None, mask: torch.Tensor) -> dict:
         """Unweighted terms and the weighted ``total`` of one pass (module docstring).
@@ -202,14 +246,20 @@ class TransferWarpingModule(StageModule):
         garments, masks = level_warps(grids if hp.multiscale else grids[-1:], out)
         weights = [k + 1.0 for k in range(len(masks))]
         zero = mask.new_zeros(())
-        terms = {"align": zero if self.net.stn is None else aligning_loss(out.aligned_mask, mask, hp.w_ratio),
-                 "mask": multiscale_loss(masks, mask, F.l1_loss, weights),
-                 **self.regularisers(out, grids)}
+        terms = {
+            "align": zero if self.net.stn is None else aligning_loss(out.aligned_mask, mask, hp.w_ratio),
+            "mask": multiscale_loss(masks, mask, F.l1_loss, weights),
+            **self.regularisers(out, grids),
+        }
         content = garment is not None
         terms["l1"] = multiscale_loss(garments, garment, F.l1_loss, weights) if content else zero
-        terms["vgg"] = (multiscale_loss(garments, garment, self.vgg, weights,
-                                        finest=min(hp.vgg_levels or len(garments), len(garments)))
-                        if content and self.vgg is not None else zero)
+        terms["vgg"] = (
+            multiscale_loss(
+                garments, garment, self.vgg, weights, finest=min(hp.vgg_levels or len(garments), len(garments))
+            )
+            if content and self.vgg is not None
+            else zero
+        )
         terms["total"] = sum(hp[f"w_{name}"] * terms[name] for name in TERMS)
         return terms
 
@@ -237,16 +287,24 @@ class TransferWarpingModule(StageModule):
 
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
         terms = self.objective(batch).terms
-        self.log_train({"train/loss": terms["total"], **{f"train/{name}": terms[name] for name in TERMS},
-                        "train/vgg_random": float(self.vgg_random)}, batch_size=batch.target.image.shape[0])
+        self.log_train(
+            {
+                "train/loss": terms["total"],
+                **{f"train/{name}": terms[name] for name in TERMS},
+                "train/vgg_random": float(self.vgg_random),
+            },
+            batch_size=batch.target.image.shape[0],
+        )
         return terms["total"]
 
     def evaluate(self, batch: PairSample, split: str) -> None:
         source = batch.source
         step = self.objective(batch)
         out, shape, size = step.out, step.shape, step.shape.shape[0]
-        self.log_eval({f"{split}/loss": step.terms["total"],
-                       f"{split}/shape/mask_iou": mask_iou(out.warped_mask, shape)}, batch_size=size)
+        self.log_eval(
+            {f"{split}/loss": step.terms["total"], f"{split}/shape/mask_iou": mask_iou(out.warped_mask, shape)},
+            batch_size=size,
+        )
         if self.teacher is not None:
             content = step.content if step.content is not None else self.teacher_warp(batch, step.parsing)
             self.metrics["teacher"].update(out.warped_garment, content, mask=shape)
@@ -262,8 +320,11 @@ class TransferWarpingModule(StageModule):
         parsing, shape = self.transfer_shape(batch)
         source, target = batch.source, batch.target
         out = self(source.garment, source.garment_mask, source.densepose, target.densepose, shape)
-        views = OrderedDict(source_garment=image_to_rgb(source.garment), aligned=image_to_rgb(out.aligned_garment),
-                            warped=image_to_rgb(out.warped_garment))
+        views = OrderedDict(
+            source_garment=image_to_rgb(source.garment),
+            aligned=image_to_rgb(out.aligned_garment),
+            warped=image_to_rgb(out.warped_garment),
+        )
         if self.teacher is not None:
             views["teacher"] = image_to_rgb(self.teacher_warp(batch, parsing))
         views["target_mask"] = mask_to_rgb(shape)

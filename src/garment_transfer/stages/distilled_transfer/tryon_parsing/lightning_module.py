@@ -33,9 +33,19 @@ class TryOnParsingModule(StageModule):
             trainer's ``precision: bf16-mixed``.
     """
 
-    def __init__(self, width: str = "small", pose_channels: int = 3, lr: float = 1e-4,
-                 betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 2.0, w_ce: float = 0.2,
-                 side_outputs: bool = True, channels_last: bool = False, compile: bool | str = False, **kwargs):
+    def __init__(
+        self,
+        width: str = "small",
+        pose_channels: int = 3,
+        lr: float = 1e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        w_l1: float = 2.0,
+        w_ce: float = 0.2,
+        side_outputs: bool = True,
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
         self.net = build_parsing_net(self.hparams)
@@ -75,9 +85,12 @@ class TryOnParsingModule(StageModule):
     def visuals(self, batch: PairSample) -> OrderedDict:
         source, target = batch.source, batch.target
         out = self(target.remaining, source.cloth_mask, target.densepose)
-        views = OrderedDict(target=image_to_rgb(target.image), cloth=image_to_rgb(source.cloth),
-                            cloth_mask=mask_to_rgb(source.cloth_mask), prediction=parsing_to_rgb(out.logits))
+        views = OrderedDict(
+            target=image_to_rgb(target.image),
+            cloth=image_to_rgb(source.cloth),
+            cloth_mask=mask_to_rgb(source.cloth_mask),
+            prediction=parsing_to_rgb(out.logits),
+        )
         if batch.truth is not None:
             views["truth"] = parsing_to_rgb(batch.truth.parsing)
         return views
-

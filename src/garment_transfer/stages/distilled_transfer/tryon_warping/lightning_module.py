@@ -58,11 +58,24 @@ class TryOnWarpingModule(StageModule):
             trainer's ``precision: bf16-mixed``.
     """
 
-    def __init__(self, width: str = "full", pose_channels: int = 3, lr: float = 5e-5,
-                 betas: tuple[float, float] = (0.5, 0.999), w_l1: float = 1.0, w_vgg: float = 0.2,
-                 w_mask: float = 2.0, w_smooth: float = 6.0, w_tv: float = 0.01, vgg_weights: str | None = None,
-                 allow_random_vgg: bool = False, vgg_levels: int | None = None, channels_last: bool = False,
-                 compile: bool | str = False, **kwargs):
+    def __init__(
+        self,
+        width: str = "full",
+        pose_channels: int = 3,
+        lr: float = 5e-5,
+        betas: tuple[float, float] = (0.5, 0.999),
+        w_l1: float = 1.0,
+        w_vgg: float = 0.2,
+        w_mask: float = 2.0,
+        w_smooth: float = 6.0,
+        w_tv: float = 0.01,
+        vgg_weights: str | None = None,
+        allow_random_vgg: bool = False,
+        vgg_levels: int | None = None,
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
         if vgg_levels is not None and not 1 <= vgg_levels <= 5:
@@ -77,8 +90,9 @@ class TryOnWarpingModule(StageModule):
         return self.net(cloth, cloth_mask, person_representation(parsing_one_hot, densepose))
 
     @torch.no_grad()
-    def teach(self, cloth: torch.Tensor, cloth_mask: torch.Tensor, parsing_one_hot: torch.Tensor,
-              densepose: torch.Tensor) -> FlowOutput:
+    def teach(
+        self, cloth: torch.Tensor, cloth_mask: torch.Tensor, parsing_one_hot: torch.Tensor, densepose: torch.Tensor
+    ) -> FlowOutput:
         """Teaching use ``C^T_{t<-s} = T_W(repr(M_{t<-s}, P_t), C_s)``: the source's in-shop garment ``C_s``
         (B, 3, H, W) and ``C^m_s`` (B, 1, H, W) warped to the shape ``M_{t<-s}`` (B, 7, H, W) on the pose ``P_t``."""
         return self(cloth, cloth_mask, parsing_one_hot, densepose)
@@ -90,14 +104,18 @@ class TryOnWarpingModule(StageModule):
             out: the net's output. garment: ``G`` (B, 3, H, W) in [-1, 1]. garment_mask: ``M^g`` (B, 1, H, W).
         """
         hp = self.hparams
-        terms = {"l1": multiscale_loss(out.warped_garments, garment, F.l1_loss),
-                 "mask": multiscale_loss(out.warped_masks, garment_mask, F.l1_loss),
-                 "smooth": sum((k + 1) * second_order_smoothness(grid.permute(0, 3, 1, 2))
-                               for k, grid in enumerate(out.grids)),
-                 "tv": sum(total_variation(o) for o in out.offsets)}
+        terms = {
+            "l1": multiscale_loss(out.warped_garments, garment, F.l1_loss),
+            "mask": multiscale_loss(out.warped_masks, garment_mask, F.l1_loss),
+            "smooth": sum(
+                (k + 1) * second_order_smoothness(grid.permute(0, 3, 1, 2)) for k, grid in enumerate(out.grids)
+            ),
+            "tv": sum(total_variation(o) for o in out.offsets),
+        }
         no_vgg = self.vgg is None
-        terms["vgg"] = 0 * terms["l1"] if no_vgg else multiscale_loss(out.warped_garments, garment, self.vgg,
-                                                                      finest=hp.vgg_levels)
+        terms["vgg"] = (
+            0 * terms["l1"] if no_vgg else multiscale_loss(out.warped_garments, garment, self.vgg, finest=hp.vgg_levels)
+        )
         terms["total"] = sum(hp[f"w_{name}"] * terms[name] for name in TERMS)
         return terms
 
@@ -105,8 +123,14 @@ class TryOnWarpingModule(StageModule):
         source, target = batch.source, batch.target  # paired: the same person
         out = self(source.cloth, source.cloth_mask, target.parsing_one_hot, target.densepose)
         terms = self.losses(out, target.garment, target.garment_mask)
-        self.log_train({"train/loss": terms["total"], **{f"train/{name}": terms[name] for name in TERMS},
-                        "train/vgg_random": float(self.vgg_random)}, batch_size=target.image.shape[0])
+        self.log_train(
+            {
+                "train/loss": terms["total"],
+                **{f"train/{name}": terms[name] for name in TERMS},
+                "train/vgg_random": float(self.vgg_random),
+            },
+            batch_size=target.image.shape[0],
+        )
         return terms["total"]
 
     def reference(self, batch: PairSample):
@@ -125,8 +149,13 @@ class TryOnWarpingModule(StageModule):
             return
         one_hot, garment, mask = reference
         out = self(batch.source.cloth, batch.source.cloth_mask, one_hot, batch.target.densepose)
-        self.log_eval({f"{split}/loss": self.losses(out, garment, mask)["total"],
-                       f"{split}/tryon/mask_iou": mask_iou(out.warped_mask, mask)}, batch_size=garment.shape[0])
+        self.log_eval(
+            {
+                f"{split}/loss": self.losses(out, garment, mask)["total"],
+                f"{split}/tryon/mask_iou": mask_iou(out.warped_mask, mask),
+            },
+            batch_size=garment.shape[0],
+        )
         self.metrics["tryon"].update(out.warped_garment, garment, mask=mask)
 
     @torch.no_grad()
@@ -135,7 +164,8 @@ class TryOnWarpingModule(StageModule):
         reference = self.reference(batch)
         one_hot = target.parsing_one_hot if reference is None else reference[0]
         out = self(source.cloth, source.cloth_mask, one_hot, target.densepose)
-        views = OrderedDict(cloth=image_to_rgb(source.cloth), target=image_to_rgb(target.image),
-                            warped=image_to_rgb(out.warped_garment))
+        views = OrderedDict(
+            cloth=image_to_rgb(source.cloth), target=image_to_rgb(target.image), warped=image_to_rgb(out.warped_garment)
+        )
         views["target_garment"] = image_to_rgb(target.garment if reference is None else reference[1])
         return views

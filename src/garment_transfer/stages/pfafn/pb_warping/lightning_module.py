@@ -49,12 +49,26 @@ class PBWarpingModule(WarpStage):
         channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (docs/speed.md).
     """
 
-    def __init__(self, width: str = "full", pose_channels: int = 3, flow_convention: str = "ours",
-                 zero_init_heads: bool = True, lr: float = 5e-5, betas: tuple[float, float] = (0.5, 0.999),
-                 lr_decay_start: int | None = None, lr_decay_epochs: int = 1, warp_weights: dict | None = None,
-                 vgg_weights: str | None = None, allow_random_vgg: bool = False, vgg_levels: int | None = None,
-                 resize_mode: str = "area", smooth_reduction: str = "sum",
-                 channels_last: bool = False, compile: bool | str = False, **kwargs):
+    def __init__(
+        self,
+        width: str = "full",
+        pose_channels: int = 3,
+        flow_convention: str = "ours",
+        zero_init_heads: bool = True,
+        lr: float = 5e-5,
+        betas: tuple[float, float] = (0.5, 0.999),
+        lr_decay_start: int | None = None,
+        lr_decay_epochs: int = 1,
+        warp_weights: dict | None = None,
+        vgg_weights: str | None = None,
+        allow_random_vgg: bool = False,
+        vgg_levels: int | None = None,
+        resize_mode: str = "area",
+        smooth_reduction: str = "sum",
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
         self.warp_weights = dict(WARP_WEIGHTS if warp_weights is None else warp_weights)
@@ -70,11 +84,23 @@ class PBWarpingModule(WarpStage):
 
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
         target = batch.target  # paired: the person with their own garment
-        terms = stage_warping_terms(self(target.cloth, target.cloth_mask, target), target.garment, target.garment_mask,
-                                    self.warp_weights, self.vgg, self.hparams)
+        terms = stage_warping_terms(
+            self(target.cloth, target.cloth_mask, target),
+            target.garment,
+            target.garment_mask,
+            self.warp_weights,
+            self.vgg,
+            self.hparams,
+        )
         loss = weighted_sum(terms, self.warp_weights)
-        self.log_train({"train/loss": loss, **{f"train/{name}": value for name, value in terms.items()},
-                        "train/vgg_random": float(self.vgg_random)}, batch_size=target.image.shape[0])
+        self.log_train(
+            {
+                "train/loss": loss,
+                **{f"train/{name}": value for name, value in terms.items()},
+                "train/vgg_random": float(self.vgg_random),
+            },
+            batch_size=target.image.shape[0],
+        )
         return loss
 
     def evaluate(self, batch: PairSample, split: str) -> None:
@@ -90,8 +116,9 @@ class PBWarpingModule(WarpStage):
         source, target = batch.source, batch.target
         out = self(source.cloth, source.cloth_mask, target)
         truth = reference(batch)
-        views = OrderedDict(cloth=image_to_rgb(source.cloth), target=image_to_rgb(target.image),
-                            warped=image_to_rgb(out.warped_garment))
+        views = OrderedDict(
+            cloth=image_to_rgb(source.cloth), target=image_to_rgb(target.image), warped=image_to_rgb(out.warped_garment)
+        )
         if truth is not None:
             views["truth_garment"] = image_to_rgb(truth.garment)
         return views

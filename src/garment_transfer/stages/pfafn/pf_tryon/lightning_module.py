@@ -74,30 +74,54 @@ class PFTryOnModule(Phased, TryOnStage):
         channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (docs/speed.md).
     """
 
-    def __init__(self, tutor_checkpoint: str | None = None, warp_checkpoint: str | None = None, width: str = "full",
-                 pose_channels: int = 3, flow_convention: str = "ours", zero_init_heads: bool = True,
-                 adjustable: bool = True, lr: float = 5e-5, warp_lr_scale: float = 0.2,
-                 betas: tuple[float, float] = (0.5, 0.999), lr_decay_start: int | None = None,
-                 lr_decay_epochs: int = 1, w_warp: float = E2E_WARP_WEIGHT["parser_free"],
-                 warp_weights: dict | None = None, kd_weights: dict | None = None,
-                 generator_weights: dict | None = None, skin_phases: dict | None = None,
-                 vgg_weights: str | None = None, allow_random_vgg: bool = False, vgg_levels: int | None = None,
-                 resize_mode: str = "area", smooth_reduction: str = "sum",
-                 channels_last: bool = False, compile: bool | str = False, **kwargs):
+    def __init__(
+        self,
+        tutor_checkpoint: str | None = None,
+        warp_checkpoint: str | None = None,
+        width: str = "full",
+        pose_channels: int = 3,
+        flow_convention: str = "ours",
+        zero_init_heads: bool = True,
+        adjustable: bool = True,
+        lr: float = 5e-5,
+        warp_lr_scale: float = 0.2,
+        betas: tuple[float, float] = (0.5, 0.999),
+        lr_decay_start: int | None = None,
+        lr_decay_epochs: int = 1,
+        w_warp: float = E2E_WARP_WEIGHT["parser_free"],
+        warp_weights: dict | None = None,
+        kd_weights: dict | None = None,
+        generator_weights: dict | None = None,
+        skin_phases: dict | None = None,
+        vgg_weights: str | None = None,
+        allow_random_vgg: bool = False,
+        vgg_levels: int | None = None,
+        resize_mode: str = "area",
+        smooth_reduction: str = "sum",
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
-        self.warp_weights = {**(WARP_WEIGHTS if warp_weights is None else warp_weights),
-                             **(KD_WEIGHTS if kd_weights is None else kd_weights)}
+        self.warp_weights = {
+            **(WARP_WEIGHTS if warp_weights is None else warp_weights),
+            **(KD_WEIGHTS if kd_weights is None else kd_weights),
+        }
         self.generator_weights = dict(GENERATOR_WEIGHTS if generator_weights is None else generator_weights)
         self.skin_phases = {name: dict(weights) for name, weights in (skin_phases or PHASES).items()}
         self.net = build_pf_tryon(self.hparams)
         self.tutor = load_tutor(tutor_checkpoint, pose_channels, width)
         if warp_checkpoint is not None:
-            warp = FrozenNet.from_checkpoint(warp_checkpoint, {PF_WARPING: build_pf_afwm}, pose_channels,
-                                             "warp_checkpoint")
+            warp = FrozenNet.from_checkpoint(
+                warp_checkpoint, {PF_WARPING: build_pf_afwm}, pose_channels, "warp_checkpoint"
+            )
             self.start_from(self.net.warp, warp, "warp_checkpoint")
-        self.setup_vgg(vgg_weights, allow_random_vgg,
-                       uses_vgg(self.warp_weights, self.generator_weights, *self.skin_phases.values()))
+        self.setup_vgg(
+            vgg_weights,
+            allow_random_vgg,
+            uses_vgg(self.warp_weights, self.generator_weights, *self.skin_phases.values()),
+        )
         self.phase = next(iter(self.skin_phases))
         self.metrics = nn.ModuleDict({"tryon": ImageMetrics(), "warp": ImageMetrics()})
         self.accelerate_nets(channels_last, compile)
@@ -113,8 +137,10 @@ class PFTryOnModule(Phased, TryOnStage):
         return self.skin_phases[self.phase]
 
     def parameter_groups(self):
-        return [("warp", list(self.net.warp.parameters()), self.hparams.warp_lr_scale),
-                ("generator", list(self.net.generator.parameters()), 1.0)]
+        return [
+            ("warp", list(self.net.warp.parameters()), self.hparams.warp_lr_scale),
+            ("generator", list(self.net.generator.parameters()), 1.0),
+        ]
 
     # -- computation
     def losses(self, batch: PairSample) -> tuple[TryOnOutput, dict[str, dict], torch.Tensor]:
@@ -124,27 +150,42 @@ class PFTryOnModule(Phased, TryOnStage):
         check_pose_channels(target.densepose, self.hparams.pose_channels)
         guide = distil(self.tutor, batch)
         out = self.net(target.cloth, target.cloth_mask, guide.fake, guide.fake, garment_region=target.garment_mask)
-        warp = stage_warping_terms(out.warp, target.garment, target.garment_mask, self.warp_weights, self.vgg,
-                                   self.hparams)
+        warp = stage_warping_terms(
+            out.warp, target.garment, target.garment_mask, self.warp_weights, self.vgg, self.hparams
+        )
         kd, gate = distillation_terms(out.warp, guide.teacher, target.garment, self.hparams.adjustable)
         skin = skin_mask(guide.tutor.warp.warped_mask, target.garment_mask)
-        return out, {"warp": {**warp, **kd},
-                     "generator": generator_terms(out.tryon, target.image, self.vgg, self.generator_weights),
-                     "skin": skin_terms(out.tryon.rendered, target.image, skin, self.vgg, self.skin_weights)}, gate
+        return (
+            out,
+            {
+                "warp": {**warp, **kd},
+                "generator": generator_terms(out.tryon, target.image, self.vgg, self.generator_weights),
+                "skin": skin_terms(out.tryon.rendered, target.image, skin, self.vgg, self.skin_weights),
+            },
+            gate,
+        )
 
     def total(self, terms: dict[str, dict]) -> torch.Tensor:
         """``w_warp * warp + generator + skin``, each table weighted (skin by the current phase)."""
-        return (self.hparams.w_warp * weighted_sum(terms["warp"], self.warp_weights)
-                + weighted_sum(terms["generator"], self.generator_weights)
-                + weighted_sum(terms["skin"], self.skin_weights))
+        return (
+            self.hparams.w_warp * weighted_sum(terms["warp"], self.warp_weights)
+            + weighted_sum(terms["generator"], self.generator_weights)
+            + weighted_sum(terms["skin"], self.skin_weights)
+        )
 
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
         _, terms, gate = self.losses(batch)
         loss = self.total(terms)
-        self.log_train({"train/loss": loss, **{f"train/{part}/{name}": value for part, table in terms.items()
-                                               for name, value in table.items()},
-                        "train/gate": gate.mean(), "train/skin_weight": self.skin_weights["skin_l1"],
-                        "train/vgg_random": float(self.vgg_random)}, batch_size=batch.target.image.shape[0])
+        self.log_train(
+            {
+                "train/loss": loss,
+                **{f"train/{part}/{name}": value for part, table in terms.items() for name, value in table.items()},
+                "train/gate": gate.mean(),
+                "train/skin_weight": self.skin_weights["skin_l1"],
+                "train/vgg_random": float(self.vgg_random),
+            },
+            batch_size=batch.target.image.shape[0],
+        )
         return loss
 
     def tryon(self, batch: PairSample) -> TryOnOutput:

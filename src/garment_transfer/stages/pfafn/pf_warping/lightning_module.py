@@ -63,17 +63,36 @@ class PFWarpingModule(Phased, WarpStage):
         channels_last, compile: speed switches of the net, the frozen nets and the VGG loss net (docs/speed.md).
     """
 
-    def __init__(self, tutor_checkpoint: str | None = None, width: str = "full", pose_channels: int = 3,
-                 flow_convention: str = "ours", zero_init_heads: bool = True, init_from_tutor: bool = True,
-                 adjustable: bool = True, lr: float = 3e-5, betas: tuple[float, float] = (0.5, 0.999),
-                 lr_decay_start: int | None = None, lr_decay_epochs: int = 1, warp_weights: dict | None = None,
-                 kd_weights: dict | None = None, vgg_weights: str | None = None, allow_random_vgg: bool = False,
-                 vgg_levels: int | None = None, resize_mode: str = "area", smooth_reduction: str = "sum",
-                 channels_last: bool = False, compile: bool | str = False, **kwargs):
+    def __init__(
+        self,
+        tutor_checkpoint: str | None = None,
+        width: str = "full",
+        pose_channels: int = 3,
+        flow_convention: str = "ours",
+        zero_init_heads: bool = True,
+        init_from_tutor: bool = True,
+        adjustable: bool = True,
+        lr: float = 3e-5,
+        betas: tuple[float, float] = (0.5, 0.999),
+        lr_decay_start: int | None = None,
+        lr_decay_epochs: int = 1,
+        warp_weights: dict | None = None,
+        kd_weights: dict | None = None,
+        vgg_weights: str | None = None,
+        allow_random_vgg: bool = False,
+        vgg_levels: int | None = None,
+        resize_mode: str = "area",
+        smooth_reduction: str = "sum",
+        channels_last: bool = False,
+        compile: bool | str = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.save_hyperparameters()
-        self.weights = {**(WARP_WEIGHTS if warp_weights is None else warp_weights),
-                        **(KD_WEIGHTS if kd_weights is None else kd_weights)}
+        self.weights = {
+            **(WARP_WEIGHTS if warp_weights is None else warp_weights),
+            **(KD_WEIGHTS if kd_weights is None else kd_weights),
+        }
         self.net = build_pf_afwm(self.hparams)
         self.tutor = load_tutor(tutor_checkpoint, pose_channels, width)
         if init_from_tutor:
@@ -111,9 +130,15 @@ class PFWarpingModule(Phased, WarpStage):
     def training_step(self, batch: PairSample, batch_idx: int) -> torch.Tensor:
         _, _, terms, gate = self.objective(batch)
         loss = weighted_sum(terms, self.weights)
-        self.log_train({"train/loss": loss, **{f"train/{name}": value for name, value in terms.items()},
-                        "train/gate": gate.mean(), "train/vgg_random": float(self.vgg_random)},
-                       batch_size=batch.target.image.shape[0])
+        self.log_train(
+            {
+                "train/loss": loss,
+                **{f"train/{name}": value for name, value in terms.items()},
+                "train/gate": gate.mean(),
+                "train/vgg_random": float(self.vgg_random),
+            },
+            batch_size=batch.target.image.shape[0],
+        )
         return loss
 
     def evaluate(self, batch: PairSample, split: str) -> None:
@@ -131,10 +156,14 @@ class PFWarpingModule(Phased, WarpStage):
         guide = distil(self.tutor, batch)
         student = self(target.cloth, target.cloth_mask, guide.fake)
         test = self(source.cloth, source.cloth_mask, target.image)
-        views = OrderedDict(target=image_to_rgb(target.image), fake=image_to_rgb(guide.fake),
-                            teacher=image_to_rgb(guide.teacher.warped_garment),
-                            student=image_to_rgb(student.warped_garment), cloth=image_to_rgb(source.cloth),
-                            tryon_warp=image_to_rgb(test.warped_garment))
+        views = OrderedDict(
+            target=image_to_rgb(target.image),
+            fake=image_to_rgb(guide.fake),
+            teacher=image_to_rgb(guide.teacher.warped_garment),
+            student=image_to_rgb(student.warped_garment),
+            cloth=image_to_rgb(source.cloth),
+            tryon_warp=image_to_rgb(test.warped_garment),
+        )
         truth = reference(batch)
         if truth is not None:
             views["truth_garment"] = image_to_rgb(truth.garment)
