@@ -283,6 +283,8 @@ def test_synth_on_several_processes_stopped_by_ctrl_c_is_one_line(tmp_path):
         stderr=subprocess.PIPE,
         env=subprocess_env(),
         start_new_session=True,
+        # a shell's background job (CI under nohup, make &) inherits SIGINT ignored: give the child the default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 60
     while time.time() < deadline and len(list((root / "train/image").glob("*.png"))) < 6:
