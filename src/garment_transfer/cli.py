@@ -16,14 +16,6 @@ import os
 import sys
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
-# What the one line after Ctrl-C says about going on.
-RESUME_HINT = {
-    "fit": "fit --ckpt_path last resumes from the last checkpoint",
-    "validate": "nothing is resumed; run the command again",
-    "test": "nothing is resumed (a pipeline's results stay unpublished); run the command again",
-    "predict": "nothing is resumed; run the command again",
-    "synth": "the same command resumes where it stopped",
-}
 LIMITS = tuple(f"limit_{split}_batches" for split in ("train", "val", "test", "predict"))
 
 TOOLS = {
@@ -154,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         except argparse.ArgumentError as err:  # a key, class path or value the parser does not accept
             return report(words[0], ValueError(argument_problem(err, config_files(words))))
         except KeyboardInterrupt:
-            return interrupted(words[0], RESUME_HINT[words[0]])
+            return interrupted(words[0])
         except SystemExit:  # Lightning ends an interrupted run with exit(1) after its graceful shutdown
             if getattr(state.get("trainer"), "interrupted", False):
-                return interrupted(words[0], RESUME_HINT[words[0]])
+                return interrupted(words[0])
             raise
         except NonFiniteLossError as err:  # the run failed, not the input: one line, exit 1
             print(f"garment-transfer {words[0]}: stopped: {err}", file=sys.stderr)
@@ -172,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except KeyboardInterrupt:
-        return interrupted(args.command, RESUME_HINT.get(args.command, "nothing is resumed; run the command again"))
+        return interrupted(args.command)
     except (ValueError, OSError) as err:  # bad arguments and unusable files: one clear line, exit 2
         if user_error(err, started=False) is None:
             raise

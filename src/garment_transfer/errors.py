@@ -173,7 +173,17 @@ def report(command: str, err: BaseException) -> int:
 INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT)
 
 
-def interrupted(command: str, resume: str = "the same command resumes where it stopped") -> int:
-    """Print one line saying ``command`` was interrupted and how to go on; return :data:`INTERRUPTED`."""
+# How a command stopped by Ctrl-C goes on, where it can; any other command starts again.
+RESUME = {
+    "fit": "fit --ckpt_path last resumes from the last checkpoint",
+    "test": "nothing is resumed (a pipeline's results stay unpublished); run the command again",
+    "synth": "the same command resumes where it stopped",
+}
+
+
+def interrupted(command: str) -> int:
+    """Print one line saying ``command`` was interrupted and how to go on (:data:`RESUME`); return
+    :data:`INTERRUPTED`."""
+    resume = RESUME.get(command, "nothing is resumed; run the command again")
     print(f"garment-transfer {command}: interrupted (Ctrl-C); {resume}", file=sys.stderr)
     return INTERRUPTED

@@ -251,13 +251,12 @@ class _Checker:
         self.report.warnings += raw.warnings
         for file in dict.fromkeys(map(str, raw.files.values())):
             self.outside(file, sample_id)
-        if "densepose" in raw.files:
-            rendering = raw.densepose_picture is not None
-            pose = raw.densepose_picture if rendering else raw.densepose_index
-            problem = None if pose is None else densepose.body_problem(pose, rendering)
+        rendering = raw.densepose_picture is not None
+        pose = raw.densepose_picture if rendering else raw.densepose_index
+        if "densepose" in raw.files and pose is not None:
+            problem = densepose.body_problem(pose, rendering)
             if problem is not None:
                 self.add("bad DensePose", raw.files["densepose"], problem, sample_id)
-        pose = raw.densepose_index if raw.densepose_picture is None else raw.densepose_picture
         for what, value in (("parsing", raw.labels), ("DensePose", pose)):
             if value is None:
                 self.lacking[(self.split, what)] += 1
