@@ -24,9 +24,9 @@ from garment_transfer.losses.pfafn import (
     skin_terms,
     skin_weights,
     warping_terms,
-    weighted_sum,
 )
 from garment_transfer.losses.warping import CHARBONNIER_ALPHA, CHARBONNIER_EPS, second_order_smoothness
+from garment_transfer.losses.weighting import weighted_sum
 from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.pfafn.networks import build_pf_afwm
 from garment_transfer.models.tryon import TryOn

@@ -79,6 +79,8 @@ def test_only_methods_that_take_an_in_shop_garment_try_on(stage_checkpoints, pfa
         "teacher",
         "pfafn",
         "pfafn_parser_based",
+        "wuton",
+        "wuton_teacher",
     }
     batch = a_batch(synthetic_root)
     with pytest.raises(ValueError, match="'affine' dresses a person in worn garments only, not 'in_shop'"):

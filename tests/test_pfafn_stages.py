@@ -21,8 +21,8 @@ from garment_transfer.losses.pfafn import (
     SKIN_WEIGHTS,
     SKIN_WEIGHTS_AFTER_NITER,
     WARP_WEIGHTS,
-    weighted_sum,
 )
+from garment_transfer.losses.weighting import weighted_sum
 from garment_transfer.models.frozen import FrozenNet
 from garment_transfer.models.pfafn import PB_TRYON
 from garment_transfer.models.pfafn.distillation import distil

@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from garment_transfer.geometry import grid_to_offsets, identity_grid, identity_theta
+from garment_transfer.geometry import control_points, grid_to_offsets, identity_grid, identity_theta
 from garment_transfer.models.complexity import count_parameters, format_count
 from garment_transfer.models.distilled_transfer.scaw import SCAWStudent, TPSStudent
-from garment_transfer.models.stn import AligningSTN, TPSRegressor, align, control_points
+from garment_transfer.models.stn import AligningSTN, TPSRegressor, align
 
 
 def _soft_square(batch: int, height: int, width: int) -> torch.Tensor:

@@ -90,6 +90,12 @@ def check_run(subcommand: str, model: pl.LightningModule, datamodule: pl.Lightni
     size, densepose = getattr(datamodule, "size", None), getattr(getattr(datamodule, "hparams", {}), "densepose", None)
     if size is not None and densepose is not None:
         check_data_settings(model, size, densepose, f"data module {type(datamodule).__name__}")
+    built = getattr(model, "input_size", None)  # a network built for one input size (WUTON's matcher)
+    if size is not None and built is not None and tuple(built) != tuple(size):
+        raise ValueError(
+            f"model.init_args.size {built[0]}x{built[1]} differs from data.init_args.size {size[0]}x{size[1]}: "
+            "the network is built for its input size; give both the same"
+        )
 
 
 def check_phase_schedule(callbacks, model: pl.LightningModule) -> None:

@@ -33,7 +33,11 @@ from torch import nn
 
 from garment_transfer.models.transfer import GARMENT_FIELDS
 
-BUILTIN = ("garment_transfer.models.distilled_transfer.method", "garment_transfer.models.pfafn.method")
+BUILTIN = (
+    "garment_transfer.models.distilled_transfer.method",
+    "garment_transfer.models.pfafn.method",
+    "garment_transfer.models.wuton.method",
+)
 ENVIRONMENT = "GARMENT_TRANSFER_METHODS"
 ENTRY_POINTS = "garment_transfer.methods"
 GARMENTS = tuple(GARMENT_FIELDS)  # what a person can be dressed in: another's worn garment (transfer), an in-shop one
@@ -125,12 +129,15 @@ class Evaluation:
 @dataclass(frozen=True)
 class Network:
     """A network of a method for ``garment-transfer sizes``: ``build(width, pose_channels) -> nn.Module`` and the
-    channels of each forward input (all (1, C, H, W)); ``published``: the count the paper or official code gives."""
+    channels of each forward input (all (1, C, H, W)); ``published``: the count the paper or official code gives.
+    ``sized``: the network is built for one input size (its parameters depend on it, as WUTON's matcher), and
+    ``build`` takes it as a third argument ``(H, W)``."""
 
     name: str
-    build: Callable[[str, int], nn.Module]
+    build: Callable[..., nn.Module]
     inputs: Callable[[int], tuple[int, ...]]
     published: str = "-"
+    sized: bool = False
 
 
 @dataclass(frozen=True)

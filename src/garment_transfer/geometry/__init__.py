@@ -29,12 +29,13 @@ from .grids import (
     upsample_grid,
     warp,
 )
-from .tps import tps_grid
+from .tps import control_points, tps_grid
 
 __all__ = [
     "PADDING",
     "affine_grid",
     "compose",
+    "control_points",
     "correlation",
     "correlation_reference",
     "global_correlation",

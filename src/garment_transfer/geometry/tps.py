@@ -43,3 +43,13 @@ def tps_grid(source_points: torch.Tensor, target_points: torch.Tensor, size: tup
     output_points = identity_grid(batch, height, width, device=source_points.device, dtype=source_points.dtype)
     grid = warp_points_tps(output_points.reshape(batch, -1, 2), source_points, kernel_weights, affine_weights)
     return grid.reshape(batch, height, width, 2)
+
+
+def control_points(
+    points: int, batch: int = 1, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """A regular ``points x points`` lattice spanning ``[-1, 1]^2``: ``(B, points^2, 2)`` normalised ``(x, y)``,
+    row-major (``y`` outer, ``x`` inner)."""
+    ticks = torch.linspace(-1.0, 1.0, points, device=device, dtype=dtype or torch.get_default_dtype())
+    lattice = torch.stack(torch.meshgrid(ticks, ticks, indexing="xy"), dim=-1).reshape(1, -1, 2)
+    return lattice.repeat(batch, 1, 1)

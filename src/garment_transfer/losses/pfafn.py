@@ -42,14 +42,6 @@ SKIN_WEIGHTS_AFTER_NITER = {"skin_l1": 60.0, "skin_vgg": 4.0}
 E2E_WARP_WEIGHT = {"parser_based": 0.5, "parser_free": 0.25}
 
 
-def weighted_sum(terms: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:
-    """``sum_name weights[name] * terms[name]``; every weighted name must be a term."""
-    missing = sorted(set(weights) - set(terms))
-    if missing:
-        raise ValueError(f"weighted_sum: no term for weights {missing}; terms are {sorted(terms)}")
-    return sum(float(w) * terms[name] for name, w in weights.items())
-
-
 def warping_terms(
     out: FlowOutput,
     garment: torch.Tensor,

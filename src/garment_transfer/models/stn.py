@@ -99,16 +99,6 @@ class AligningSTN(_Regressor):
         return self.regress(x).view(x.shape[0], 2, 3)
 
 
-def control_points(
-    points: int, batch: int = 1, device: torch.device | str | None = None, dtype: torch.dtype | None = None
-) -> torch.Tensor:
-    """A regular ``points x points`` lattice spanning ``[-1, 1]^2``: ``(B, points^2, 2)`` normalised ``(x, y)``,
-    row-major (``y`` outer, ``x`` inner)."""
-    ticks = torch.linspace(-1.0, 1.0, points, device=device, dtype=dtype or torch.get_default_dtype())
-    lattice = torch.stack(torch.meshgrid(ticks, ticks, indexing="xy"), dim=-1).reshape(1, -1, 2)
-    return lattice.repeat(batch, 1, 1)
-
-
 class TPSRegressor(_Regressor):
     """Regress the displacements of a ``points x points`` control lattice (TPS baseline); zero at initialisation.
 
@@ -126,5 +116,6 @@ class TPSRegressor(_Regressor):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Control-point displacements ``(B, points^2, 2)`` in normalised ``(x, y)`` units, in the order of
-        :func:`control_points`: where, relative to the lattice, each output control point reads the source."""
+        :func:`~garment_transfer.geometry.control_points`: where, relative to the lattice, each output control point
+        reads the source."""
         return self.regress(x).view(x.shape[0], -1, 2)

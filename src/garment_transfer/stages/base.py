@@ -25,7 +25,8 @@ epoch (PF-AFN: ``niter`` epochs constant, ``niter_decay`` decaying, its update a
 Adversarial stages (:class:`AdversarialStage`) train ``self.net`` against ``self.discriminator`` with manual
 optimization: per batch one generator step, then one discriminator step (:mod:`garment_transfer.losses.adversarial`
 gives LSGAN and relativistic losses with a gradient penalty). Lightning counts both optimizers' steps in
-``global_step`` (two per batch), so ``max_steps`` and ``last_every_n_steps`` count them both.
+``global_step`` (two per batch), so ``max_steps`` and ``last_every_n_steps`` count them both. With ``w_adv`` 0 (an
+ablation without the adversarial term) the discriminator is neither run nor stepped: one step per batch.
 """
 
 from __future__ import annotations
@@ -221,7 +222,8 @@ class AdversarialStep(NamedTuple):
 
     Attributes:
         loss: the generator's loss without the adversarial term (scalar).
-        fake: what the discriminator judges as generated, (B, C, H, W) (with its condition concatenated, if any).
+        fake: what the discriminator judges as generated, (B, C, H, W) (with its condition concatenated, if any);
+            None when ``w_adv`` is 0 (nothing is judged).
         real: the real samples it is compared with, (B, C, H, W) (likewise).
         values: training values to log (``train/<name>``), beside the adversarial terms.
     """
@@ -272,29 +274,31 @@ class AdversarialStage(StageModule):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         generator_opt, discriminator_opt = self.optimizers()
+        adversarial_on = self.hparams.w_adv > 0  # 0: the ablation without the adversarial term, no discriminator
         self.toggle_optimizer(generator_opt)  # the discriminator's parameters take no gradient here
         step = self.generator_step(batch)
-        adversarial = self.adversarial.generator(self.discriminator, step.fake, step.real)
-        loss = step.loss + self.hparams.w_adv * adversarial
+        loss = step.loss
+        values = {}
+        if adversarial_on:
+            adversarial = self.adversarial.generator(self.discriminator, step.fake, step.real)
+            loss = loss + self.hparams.w_adv * adversarial
+            values["train/adversarial"] = adversarial
         generator_opt.zero_grad()
         self.manual_backward(loss)
         generator_opt.step()
         self.untoggle_optimizer(generator_opt)
 
-        self.toggle_optimizer(discriminator_opt)
-        terms = self.adversarial.discriminator(self.discriminator, step.real.detach(), step.fake.detach())
-        discriminator_opt.zero_grad()
-        self.manual_backward(terms["total"])
-        discriminator_opt.step()
-        self.untoggle_optimizer(discriminator_opt)
+        if adversarial_on:
+            self.toggle_optimizer(discriminator_opt)
+            terms = self.adversarial.discriminator(self.discriminator, step.real.detach(), step.fake.detach())
+            discriminator_opt.zero_grad()
+            self.manual_backward(terms["total"])
+            discriminator_opt.step()
+            self.untoggle_optimizer(discriminator_opt)
+            values.update({f"train/discriminator/{name}": value for name, value in terms.items()})
         self.log_train(
-            {
-                "train/loss": loss,
-                "train/adversarial": adversarial,
-                **{f"train/discriminator/{name}": value for name, value in terms.items()},
-                **{f"train/{name}": value for name, value in step.values.items()},
-            },
-            batch_size=step.fake.shape[0],
+            {"train/loss": loss, **values, **{f"train/{name}": value for name, value in step.values.items()}},
+            batch_size=step.real.shape[0],
         )
         return loss
 

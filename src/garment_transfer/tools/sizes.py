@@ -48,7 +48,11 @@ def measure(
     network: Network, height: int, width: int, net_width: str = "full", pose_channels: int = 3
 ) -> tuple[int, int]:
     """(parameters, MACs of one image at height x width); zero inputs (a convolution's cost does not depend on them)."""
-    net = network.build(net_width, pose_channels)
+    net = (
+        network.build(net_width, pose_channels, (height, width))
+        if network.sized
+        else network.build(net_width, pose_channels)
+    )
     inputs = tuple(torch.zeros(1, c, height, width) for c in network.inputs(pose_channels))
     return count_parameters(net), count_macs(net, inputs)
 

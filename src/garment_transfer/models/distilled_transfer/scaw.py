@@ -41,6 +41,7 @@ from torch import nn
 from garment_transfer.geometry import (
     affine_grid,
     compose,
+    control_points,
     correlation,
     identity_grid,
     identity_theta,
@@ -52,7 +53,7 @@ from garment_transfer.geometry.grids import grid_dtype
 from garment_transfer.geometry.tps import tps_grid
 from garment_transfer.models.flow import FlowOutput, flow_head, width_spec
 from garment_transfer.models.pyramid import FPN, FeaturePyramid
-from garment_transfer.models.stn import AligningSTN, TPSRegressor, control_points
+from garment_transfer.models.stn import AligningSTN, TPSRegressor
 
 MODES = ("scaw", "fsv")
 # Per width: what differs from the flow warps' widths (``flow.WIDTHS``): the tiny heads, the STN and TPS regressors.

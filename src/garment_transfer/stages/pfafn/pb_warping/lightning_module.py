@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from garment_transfer.data.samples import PairSample, PersonSample
-from garment_transfer.losses.pfafn import WARP_WEIGHTS, stage_warping_terms, uses_vgg, weighted_sum
+from garment_transfer.losses.pfafn import WARP_WEIGHTS, stage_warping_terms, uses_vgg
+from garment_transfer.losses.weighting import weighted_sum
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.checks import check_pose_channels
 from garment_transfer.models.flow import FlowOutput

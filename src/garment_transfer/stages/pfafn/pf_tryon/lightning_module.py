@@ -40,8 +40,8 @@ from garment_transfer.losses.pfafn import (
     skin_terms,
     stage_warping_terms,
     uses_vgg,
-    weighted_sum,
 )
+from garment_transfer.losses.weighting import weighted_sum
 from garment_transfer.metrics.image import ImageMetrics
 from garment_transfer.models.checks import check_pose_channels
 from garment_transfer.models.frozen import FrozenNet
