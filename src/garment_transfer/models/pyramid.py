@@ -8,7 +8,9 @@ pre-activation residual blocks (``x + Conv(ReLU(BN(Conv(ReLU(BN(x))))))``), givi
 (ceil-divided for odd sizes: a 3x3 stride-2 conv with padding 1 maps ``n`` to ``ceil(n / 2)``). :class:`FPN` puts a 1x1
 lateral on every level, adds the nearest-upsampled coarser sum top-down (resized to the lateral's size, which is x2 for
 even sizes) and smooths each sum with a 3x3 conv. Both return lists ordered **fine -> coarse**. Reference widths:
-pyramid ``(64, 128, 256, 256, 256)``, FPN 256; a CPU preset uses e.g. ``(16, 32, 64, 64, 64)`` and 64.
+pyramid ``(64, 128, 256, 256, 256)``, FPN 256; a CPU preset uses e.g. ``(16, 32, 64, 64, 64)`` and 64. ``norm`` swaps
+the BatchNorm for GP-VTON's InstanceNorm (no learnt parameters) or its SPADE residual blocks
+(:mod:`~garment_transfer.models.spade`).
 """
 
 from __future__ import annotations
