@@ -30,10 +30,18 @@ class PatchDiscriminator(nn.Module):
         in_channels: channels of what it judges (an image, with its condition concatenated).
         ndf: channels of the first convolution. layers: stride-2 convolutions (at least 1).
         norm: one of :data:`NORMS`. spectral_norm: spectral normalisation of every convolution.
+        padding: of every convolution; None (default) pix2pixHD's 2; GP-VTON's code pads by 1 (same parameters,
+            smaller logit maps).
     """
 
     def __init__(
-        self, in_channels: int, ndf: int = 64, layers: int = 3, norm: str = "none", spectral_norm: bool = True
+        self,
+        in_channels: int,
+        ndf: int = 64,
+        layers: int = 3,
+        norm: str = "none",
+        spectral_norm: bool = True,
+        padding: int | None = None,
     ) -> None:
         super().__init__()
         if norm not in NORMS:
@@ -43,7 +51,7 @@ class PatchDiscriminator(nn.Module):
                 f"PatchDiscriminator: in_channels and layers must be positive, got {in_channels}, {layers}"
             )
         self.in_channels = in_channels
-        padding = math.ceil((4 - 1) / 2)
+        padding = math.ceil((4 - 1) / 2) if padding is None else padding
         wrap = spectral if spectral_norm else (lambda conv: conv)
         widths = [ndf * min(2**k, 8) for k in range(layers + 1)]
         modules: list[nn.Module] = [wrap(nn.Conv2d(in_channels, ndf, 4, 2, padding)), nn.LeakyReLU(0.2, True)]

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from garment_transfer.geometry import compose, offsets_to_grid, resize_for_level, upsample_grid, warp
+from garment_transfer.models.spade import SPADE, ConditionedSequential
 
 # Per width: pyramid channels (fine -> coarse), FPN channels, offset-head widths.
 WIDTHS = {
@@ -84,24 +85,38 @@ class FlowOutput(NamedTuple):
     extras: dict | None = None
 
 
-def flow_head(in_channels: int, widths: Sequence[int], zero_init: bool = True) -> nn.Sequential:
-    """An offset head: ``in_channels -> widths... -> 2`` 3x3 convs with LeakyReLU(0.1) between them.
+def flow_head(
+    in_channels: int,
+    widths: Sequence[int],
+    zero_init: bool = True,
+    out_channels: int = 2,
+    condition_channels: int = 0,
+    spade_hidden: int = 128,
+) -> nn.Sequential:
+    """An offset head: ``in_channels -> widths... -> out_channels`` 3x3 convs with LeakyReLU(0.1) between them.
 
     Args:
         in_channels: channels of the head's input (a cost volume, or garment and person features side by side).
         widths: hidden widths. zero_init: start the last conv at zero (the head first predicts no motion).
+        out_channels: 2 (pixel offsets), or another count for a head of the same layout (GP-VTON's attention and
+            parsing heads).
+        condition_channels: 0 (default) or the channels of a condition map: a
+            :class:`~garment_transfer.models.spade.SPADE` of ``spade_hidden`` hidden channels then follows every
+            hidden conv (GP-VTON's DressCode heads), and the head, a
+            :class:`~garment_transfer.models.spade.ConditionedSequential`, is called as ``head(x, condition)``.
 
     Returns:
-        A module mapping (B, in_channels, h, w) to pixel offsets (B, 2, h, w).
+        A module mapping (B, in_channels, h, w) to (B, out_channels, h, w) (pixel offsets by default).
     """
     chans, layers = (in_channels, *widths), []
     for a, b in zip(chans[:-1], chans[1:]):
-        layers += [nn.Conv2d(a, b, 3, padding=1), nn.LeakyReLU(0.1)]
-    out = nn.Conv2d(chans[-1], 2, 3, padding=1)
+        spade = [SPADE(b, condition_channels, spade_hidden)] if condition_channels else []
+        layers += [nn.Conv2d(a, b, 3, padding=1), *spade, nn.LeakyReLU(0.1)]
+    out = nn.Conv2d(chans[-1], out_channels, 3, padding=1)
     if zero_init:
         nn.init.zeros_(out.weight)
         nn.init.zeros_(out.bias)
-    return nn.Sequential(*layers, out)
+    return (ConditionedSequential if condition_channels else nn.Sequential)(*layers, out)
 
 
 def compose_sampled(grid_first: torch.Tensor, grid_second: torch.Tensor) -> torch.Tensor:

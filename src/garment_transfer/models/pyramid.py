@@ -8,7 +8,9 @@ pre-activation residual blocks (``x + Conv(ReLU(BN(Conv(ReLU(BN(x))))))``), givi
 (ceil-divided for odd sizes: a 3x3 stride-2 conv with padding 1 maps ``n`` to ``ceil(n / 2)``). :class:`FPN` puts a 1x1
 lateral on every level, adds the nearest-upsampled coarser sum top-down (resized to the lateral's size, which is x2 for
 even sizes) and smooths each sum with a 3x3 conv. Both return lists ordered **fine -> coarse**. Reference widths:
-pyramid ``(64, 128, 256, 256, 256)``, FPN 256; a CPU preset uses e.g. ``(16, 32, 64, 64, 64)`` and 64.
+pyramid ``(64, 128, 256, 256, 256)``, FPN 256; a CPU preset uses e.g. ``(16, 32, 64, 64, 64)`` and 64. ``norm`` swaps
+the BatchNorm for GP-VTON's InstanceNorm (no learnt parameters) or its SPADE residual blocks
+(:mod:`~garment_transfer.models.spade`).
 """
 
 from __future__ import annotations
@@ -19,19 +21,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from garment_transfer.models.spade import ConditionedSequential, SpadeResidualBlock
 
-def _bn_relu_conv(in_ch: int, out_ch: int, stride: int = 1) -> nn.Sequential:
+NORMS = ("batch", "instance", "spade")
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    return nn.BatchNorm2d(channels) if kind == "batch" else nn.InstanceNorm2d(channels)
+
+
+def _bn_relu_conv(in_ch: int, out_ch: int, stride: int = 1, norm: str = "batch") -> nn.Sequential:
     return nn.Sequential(
-        nn.BatchNorm2d(in_ch), nn.ReLU(inplace=False), nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+        _norm(norm, in_ch), nn.ReLU(inplace=False), nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
     )
 
 
 class ResidualBlock(nn.Module):
-    """Pre-activation residual block (two BN-ReLU-Conv 3x3); (B, C, H, W) -> (B, C, H, W)."""
+    """Pre-activation residual block (two N-ReLU-Conv 3x3, ``N`` BatchNorm or, ``norm="instance"``, InstanceNorm
+    without learnt parameters); (B, C, H, W) -> (B, C, H, W)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, norm: str = "batch") -> None:
         super().__init__()
-        self.body = nn.Sequential(_bn_relu_conv(channels, channels), _bn_relu_conv(channels, channels))
+        self.body = nn.Sequential(
+            _bn_relu_conv(channels, channels, norm=norm), _bn_relu_conv(channels, channels, norm=norm)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -43,40 +56,61 @@ class FeaturePyramid(nn.Module):
     Args:
         in_channels: input channels.
         channels: output channels per level, fine -> coarse (five reference levels; any length >= 1 works).
-        preactivate_input: level 0 as every other level, BatchNorm-ReLU-Conv on the raw input (PF-AFN's
-            ``FeatureEncoder``; adds ``2 * in_channels`` parameters); False (default, the warping nets of the
-            distilled-transfer method): a plain conv.
+        preactivate_input: level 0 as every other level, N-ReLU-Conv on the raw input (PF-AFN's
+            ``FeatureEncoder``; adds ``2 * in_channels`` parameters with BatchNorm); False (default, the warping nets
+            of the distilled-transfer method): a plain conv.
+        norm: ``N``, one of :data:`NORMS`: "batch" (default, PF-AFN: BatchNorm with learnt affine parameters),
+            "instance" (GP-VTON: InstanceNorm without learnt parameters), "spade" (GP-VTON's DressCode garment
+            encoder: InstanceNorm before the stride-2 convs, and residual blocks
+            :class:`~garment_transfer.models.spade.SpadeResidualBlock` modulated by a condition map of
+            ``condition_channels`` channels passed to :meth:`forward`).
+        condition_channels, spade_hidden: the condition's channels and the SPADE hidden width ("spade" only).
     """
 
     def __init__(
-        self, in_channels: int, channels: Sequence[int] = (64, 128, 256, 256, 256), preactivate_input: bool = False
+        self,
+        in_channels: int,
+        channels: Sequence[int] = (64, 128, 256, 256, 256),
+        preactivate_input: bool = False,
+        norm: str = "batch",
+        condition_channels: int = 1,
+        spade_hidden: int = 128,
     ) -> None:
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"FeaturePyramid: norm must be one of {NORMS}, got {norm!r}")
         self.in_channels, self.channels = in_channels, tuple(channels)
-        self.preactivate_input = preactivate_input
+        self.preactivate_input, self.norm = preactivate_input, norm
         self.levels = nn.ModuleList()
         for k, (c_in, c_out) in enumerate(zip((in_channels, *self.channels[:-1]), self.channels)):
             down = (
                 nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False)
                 if k == 0 and not preactivate_input
-                else _bn_relu_conv(c_in, c_out, stride=2)
+                else _bn_relu_conv(c_in, c_out, stride=2, norm=norm)
             )
-            self.levels.append(nn.Sequential(down, ResidualBlock(c_out), ResidualBlock(c_out)))
+            if norm == "spade":
+                blocks = [SpadeResidualBlock(c_out, condition_channels, spade_hidden) for _ in range(2)]
+                self.levels.append(ConditionedSequential(down, *blocks))
+            else:
+                self.levels.append(nn.Sequential(down, ResidualBlock(c_out, norm), ResidualBlock(c_out, norm)))
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Encode ``x``.
 
         Args:
             x: (B, in_channels, H, W).
+            condition: (B, condition_channels, H, W) the SPADE condition (``norm="spade"`` only, then required).
 
         Returns:
             ``len(channels)`` maps fine -> coarse, level ``k`` (B, channels[k], ceil(H / 2^(k+1)), ceil(W / 2^(k+1))).
         """
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        if (condition is not None) != (self.norm == "spade"):
+            raise ValueError(f"FeaturePyramid: a condition goes with norm 'spade' only (norm {self.norm!r})")
         features = []
         for level in self.levels:
-            x = level(x)
+            x = level(x) if condition is None else level(x, condition)
             features.append(x)
         return features
 
