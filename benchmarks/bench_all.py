@@ -47,12 +47,14 @@ from torch._inductor import config as inductor_config
 
 from garment_transfer.data.densepose import channels
 from garment_transfer.data.label_maps import NUM_CLASSES
+from garment_transfer.data.samples import parse_size
 from garment_transfer.data.synth import SynthSettings, generate
 from garment_transfer.models.complexity import count_macs, count_parameters, format_count
 from garment_transfer.models.distilled_transfer.parsing import REMAINING_CHANNELS, build_parsing_net
 from garment_transfer.models.distilled_transfer.regrowth import build_regrowth_net
 from garment_transfer.models.distilled_transfer.warping import build_warping_student, build_warping_teacher
 from garment_transfer.models.pipeline import GarmentTransfer
+from garment_transfer.models.wuton.networks import build_wuton
 from garment_transfer.stages.distilled_transfer.transfer_warping import TransferWarpingDataModule
 from garment_transfer.stages.pipeline import PipelineDataModule
 
@@ -766,6 +768,21 @@ def operators_section(plan: Plan, checkpoints: dict) -> list[str]:
                     f"| {symbol} | {preset} | {size.replace('x', ' x ')} | {count.calls} | {count.kernels} "
                     f"| {count.events} | {median:.1f} ({fastest:.1f}) |"
                 )
+            log(f"operators S-WUTON ({preset} preset)")
+            student = build_wuton({"size": size, "width": "full" if preset == "paper" else "tiny"}).eval()
+            height, width = parse_size(size)
+            inputs = (
+                torch.zeros(1, 3, height, width),
+                torch.zeros(1, 3, height, width),
+                torch.ones(1, 1, height, width),
+            )
+            count = count_operators(lambda: student(*inputs))
+            median, fastest = latency_ms(lambda: student(*inputs), plan.operator_repeats)
+            lines.append(
+                f"| S-WUTON (WUTON's student; published 13 ms on a V100 at 256 x 192) | {preset} "
+                f"| {size.replace('x', ' x ')} | {count.calls} | {count.kernels} | {count.events} "
+                f"| {median:.1f} ({fastest:.1f}) |"
+            )
         data = PipelineDataModule(root=plan.roots[size], size=size, eval_batch_size=1)
         data.prepare_data()
         data.setup("test")

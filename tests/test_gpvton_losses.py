@@ -24,7 +24,7 @@ from garment_transfer.losses.gpvton import (
     truncation_probability,
     warping_terms,
 )
-from garment_transfer.losses.pfafn import weighted_sum
+from garment_transfer.losses.weighting import weighted_sum
 from garment_transfer.models.flow import FlowOutput
 from garment_transfer.models.gpvton.networks import LFGP, LFGPOutput, fold_parts
 from garment_transfer.models.tryon import TryOn

@@ -1,6 +1,7 @@
 """GP-VTON's losses (Xie et al., CVPR 2023; ``train_warping.py``, ``train_tryon.py``; ``docs/methods/other-systems.md``)
 as functions returning dicts of unweighted terms (each already summed over the levels with its level weights), and
-the weight tables; ``weighted_sum(terms, WEIGHTS)`` (:func:`~garment_transfer.losses.pfafn.weighted_sum`) is the loss.
+the weight tables; ``weighted_sum(terms, WEIGHTS)`` (:func:`~garment_transfer.losses.weighting.weighted_sum`) is
+the loss.
 
 Warping (:func:`warping_terms` on an :class:`~garment_transfer.models.gpvton.networks.LFGPOutput`), per level
 ``k = 0`` (coarsest) .. 4, weighted ``k + 1``, with the targets resized bilinearly to the level (the parsing target by
