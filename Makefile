@@ -32,7 +32,7 @@ EVAL = $(RUNS)/$(1)/results/metrics.json
 PRESET_DATA = data/synthetic-$(PRESET_SIZE)/test/transfer/pairs.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint format docs data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e preflight train train-parsing train-all evaluate train-pfafn compare methods clean-venv
+.PHONY: help install test lint format docs data contact-sheet bench bench-engine bench-parsing bench-warping bench-e2e bench-wuton preflight train train-parsing train-all evaluate train-pfafn train-wuton compare methods clean-venv
 
 help: ## List the targets and the variables they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,6 +86,9 @@ bench-parsing: $(STAMP) ## Parsing table, 3 seeds with paired intervals, and the
 
 bench-warping: $(STAMP) ## Warping table: S_W and its comparison cases, 3 seeds with paired intervals (CPU preset)
 	$(PY) benchmarks/comparisons.py --tables warping --out benchmarks/results/warping.md
+
+bench-wuton: $(STAMP) ## WUTON over seeds 0-2: student, teacher, no-adversarial ablation, PF-AFN, try-on teachers (after train-wuton, evaluate-wuton, evaluate-pfafn, evaluate-distilled_transfer; trains seeds 1-2)
+	$(PY) benchmarks/bench_wuton.py --seeds 0 1 2 --train --out benchmarks/results/wuton.md
 
 SHIFTED := data/synthetic-128x96-shifted
 $(SHIFTED)/test/transfer/pairs.txt: | $(STAMP)
@@ -141,6 +144,8 @@ train-all: $(METHODS_MK) ## Train all five stages, evaluate, write runs/$(PRESET
 	@echo "report: $(RUNS)/report.md"
 
 train-pfafn: ## Train PF-AFN's four stages (CPU preset: about 25 min of one core, measured per step; resumes)
+
+train-wuton: ## Train WUTON's teacher then its parser-free student (CPU preset; resumes)
 
 # make compare: every registered evaluation on the same pairs (ours, the teachers on transfer and on try-on, the affine
 # paste, PF-AFN parser-free and parser-based), beside each other with paired intervals against ours.

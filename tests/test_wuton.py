@@ -140,12 +140,13 @@ def test_every_cloth_skip_is_warped_by_the_matchers_grid(monkeypatch):
     cloth, mask = torch.rand(2, 3, 64, 48), torch.ones(2, 1, 64, 48)
     out = net(torch.randn(2, 3, 64, 48), cloth, mask)
     match = net.matcher(torch.randn(2, 3, 64, 48), cloth)  # the matcher's output only depends on its weights here
-    assert len(seen) == net.generator.num_downs + 1, "the cloth input, each level's input and the bottleneck"
+    assert len(seen) == net.generator.num_downs, "each skip below the first level and the bottleneck"
     for before, after in seen:
         grid = tps_grid(match.source_points, match.target_points, tuple(before.shape[-2:]))
         assert not torch.allclose(grid, identity_grid(2, *before.shape[-2:]), atol=1e-3)
         assert torch.allclose(after, warp(before, grid, "mask"), atol=1e-5)
-    assert torch.allclose(out.warp.warped_garment, seen[0][1], atol=1e-6), "the cloth and its skip: one warp"
+    grid = tps_grid(match.source_points, match.target_points, (64, 48))
+    assert torch.allclose(out.warp.warped_garment, warp(cloth, grid, "mask"), atol=1e-5), "the cloth: the same spline"
 
 
 # ---------------------------------------------------------------------------------------------------------- losses
@@ -250,6 +251,15 @@ def test_a_model_built_for_another_size_than_the_data_is_refused_before_training
         check_run("fit", module, data(WUTONTeacherDataModule, synthetic_root))
     with pytest.raises(ValueError, match="w_adv"):
         teacher(w_adv=-1)
+    with pytest.raises(ValueError, match="matcher_lr_scale"):
+        teacher(matcher_lr_scale=0)
+
+
+def test_the_matcher_trains_at_its_scale_of_the_rate():
+    generator, discriminator = teacher(lr=1e-3, matcher_lr_scale=0.1).configure_optimizers()[0]
+    rates = {group["name"]: group["lr"] for group in generator.param_groups}
+    assert rates == {"matcher": pytest.approx(1e-4), "generator": pytest.approx(1e-3)}
+    assert discriminator.param_groups[0]["lr"] == pytest.approx(1e-3)
 
 
 def test_p_star_of_the_loader_equals_the_agnostic_function(synthetic_root):

@@ -154,8 +154,9 @@ class ResUnetGenerator(nn.Module):
         Args:
             x: (B, in_channels, H, W).
             second: (B, second_channels, H, W) the second encoder's input (only with ``second_channels``).
-            skip_transform: applied to every map of the second encoder before the decoder reads it (its skips
-                and its bottleneck, (B, C, h, w) -> (B, C, h, w)); None: the identity.
+            skip_transform: applied to every map of the second encoder the decoder reads (the inputs of its
+                levels below the first, which are its skips, and its bottleneck; (B, C, h, w) -> (B, C, h, w)); None:
+                the identity.
 
         Returns:
             (B, out_channels, H, W) raw outputs.
@@ -179,8 +180,8 @@ class ResUnetGenerator(nn.Module):
                 )
             transform = skip_transform or (lambda y: y)
             seconds = []
-            for down in self.second_downs:
-                seconds.append(transform(second))
+            for k, down in enumerate(self.second_downs):
+                seconds.append(transform(second) if k > 0 else None)  # level 0's input is no skip of the decoder
                 second = down(second)
             x = torch.cat([x, transform(second)], dim=1)
         for k in reversed(range(self.num_downs)):

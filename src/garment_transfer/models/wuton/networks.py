@@ -23,9 +23,10 @@ the first grid is the identity; CP-VTON keeps PyTorch's default initialisation (
 
 **Warping U-Net** (:class:`WarpingUNet`): the ResUNet layout of
 :class:`~garment_transfer.models.resunet.ResUnetGenerator` with instance norm throughout and two non-shared
-encoders, ``E2`` for the person and ``E1`` for the cloth. Every map of the cloth encoder (its input, each level's
-input and its bottleneck) is warped by the matcher's spline evaluated at that map's size, then concatenated with the
-person encoder's map into the decoder (WUTON: "each scale of the U-net is transformed with the same parameters
+encoders, ``E2`` for the person and ``E1`` for the cloth. Every map of the cloth encoder that the decoder reads (the
+skips, from half the input size down, and the bottleneck; in this layout no skip carries the raw input) is warped
+by the matcher's spline evaluated at that map's size, then concatenated with the person encoder's map into the
+decoder (WUTON: "each scale of the U-net is transformed with the same parameters
 theta"). Feature maps are warped with zero padding (outside the cloth there is nothing to read). The last conv gives
 RGB, ``tanh``: the try-on ``p~`` itself (WUTON renders the whole person; there is no composition mask). WUTON does
 not publish its widths; ours (:data:`GENERATOR_WIDTHS`): 5 levels, ``ngf`` 64 ("full") or 16 ("tiny").
