@@ -12,8 +12,10 @@ from typing import NamedTuple
 
 import torch
 
+from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.models.checks import check_maps
 from garment_transfer.models.flow import FlowOutput
+from garment_transfer.models.transfer import TransferOutput
 
 TRYON_OUTPUTS = 4  # RGB + composition mask
 
@@ -58,3 +60,24 @@ class TryOnOutput(NamedTuple):
 
     warp: FlowOutput
     tryon: TryOn | None
+
+
+def as_transfer(
+    out: TryOnOutput, target_parsing: torch.Tensor, garment: torch.Tensor, composition: torch.Tensor
+) -> TransferOutput:
+    """A try-on model's output as a pipeline result, for methods whose generator renders the whole person (PF-AFN,
+    WUTON): the image, ``garment`` as the aligned garment (none is aligned before the warp), the warp's outputs, no
+    regrown skin, ``composition`` as the ``garment`` mask, and the result's parsing (what a re-transfer reads back):
+    the target's (B, H, W) with the upper garment where the warped mask covers (> 0.5) and the target's old garment
+    elsewhere counted as skin."""
+    covered = out.warp.warped_mask[:, 0] > 0.5
+    old_garment = torch.where(target_parsing == UPPER_GARMENT, UPPER_SKIN, target_parsing)
+    return TransferOutput(
+        out.tryon.image,
+        torch.where(covered, UPPER_GARMENT, old_garment),
+        garment,
+        out.warp.warped_garment,
+        out.warp.warped_mask,
+        torch.zeros_like(out.tryon.image),
+        {"garment": composition},
+    )

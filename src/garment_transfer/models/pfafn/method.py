@@ -10,9 +10,6 @@ target's old garment elsewhere counted as skin.
 
 from __future__ import annotations
 
-import torch
-
-from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.models.pfafn import PB_TRYON, PB_WARPING, PF_TRYON, PF_WARPING
 from garment_transfer.models.pfafn.networks import (
     GENERATOR_CHANNELS,
@@ -27,6 +24,7 @@ from garment_transfer.models.pfafn.networks import (
     teach_with_pb_afwm,
 )
 from garment_transfer.models.transfer import TransferOutput
+from garment_transfer.models.tryon import as_transfer
 from garment_transfer.registry import Dresser, Evaluation, Group, Method, Network, Stage
 
 _STAGES = "garment_transfer.stages.pfafn"
@@ -50,18 +48,7 @@ def dresser(role: str):
 
     def run(nets, source, target, garment, garment_mask, fill) -> TransferOutput:
         out = dress(nets[role], target, garment, garment_mask)
-        covered = out.warp.warped_mask[:, 0] > 0.5
-        old_garment = torch.where(target.parsing == UPPER_GARMENT, UPPER_SKIN, target.parsing)
-        parsing = torch.where(covered, UPPER_GARMENT, old_garment)
-        return TransferOutput(
-            out.tryon.image,
-            parsing,
-            garment,
-            out.warp.warped_garment,
-            out.warp.warped_mask,
-            torch.zeros_like(out.tryon.image),
-            {"garment": out.tryon.mask},
-        )
+        return as_transfer(out, target.parsing, garment, out.tryon.mask)
 
     return run
 

@@ -9,10 +9,8 @@ mask covers (> 0.5) and the target's old garment elsewhere counted as skin.
 
 from __future__ import annotations
 
-import torch
-
-from garment_transfer.data.label_maps import UPPER_GARMENT, UPPER_SKIN
 from garment_transfer.models.transfer import TransferOutput
+from garment_transfer.models.tryon import as_transfer
 from garment_transfer.models.wuton import WUTON_STUDENT, WUTON_TEACHER
 from garment_transfer.models.wuton.networks import (
     CPVTON_AGNOSTIC_CHANNELS,
@@ -46,23 +44,20 @@ def dresser(role: str, person):
 
     def run(nets, source, target, garment, garment_mask, fill) -> TransferOutput:
         out = nets[role](person(target), garment, garment_mask)
-        covered = out.warp.warped_mask[:, 0] > 0.5
-        old_garment = torch.where(target.parsing == UPPER_GARMENT, UPPER_SKIN, target.parsing)
-        return TransferOutput(
-            out.tryon.image,
-            torch.where(covered, UPPER_GARMENT, old_garment),
-            garment,
-            out.warp.warped_garment,
-            out.warp.warped_mask,
-            torch.zeros_like(out.tryon.image),
-            {"garment": out.warp.warped_mask},
-        )
+        return as_transfer(out, target.parsing, garment, out.warp.warped_mask)
 
     return run
 
 
-def _matcher(channels: int):
-    return lambda w, p, size: GeometricMatcher(size, channels, "full" if w == "full" else "tiny")
+def _matcher(inputs: str, channels: int, published: str) -> Network:
+    """The matcher's row of ``sizes``, built at the size measured (its parameters depend on it)."""
+    return Network(
+        f"WUTON matcher, {inputs} ({channels} channels)",
+        lambda w, p, size: GeometricMatcher(size, channels, "full" if w == "full" else "tiny"),
+        lambda p: (channels, 3),
+        published,
+        sized=True,
+    )
 
 
 METHOD = Method(
@@ -100,20 +95,8 @@ METHOD = Method(
         ),
     ),
     networks=(
-        Network(
-            "WUTON matcher, p* (3 channels)",
-            _matcher(PERSON_CHANNELS),
-            lambda p: (PERSON_CHANNELS, 3),
-            "19,038,194 at 256 x 192 (CP-VTON's GMM, 3-channel input)",
-            sized=True,
-        ),
-        Network(
-            "WUTON matcher, CP-VTON agnostic (22 channels)",
-            _matcher(CPVTON_AGNOSTIC_CHANNELS),
-            lambda p: (CPVTON_AGNOSTIC_CHANNELS, 3),
-            "19,057,650 at 256 x 192 (CP-VTON's GMM)",
-            sized=True,
-        ),
+        _matcher("p*", PERSON_CHANNELS, "19,038,194 at 256 x 192 (CP-VTON's GMM, 3-channel input)"),
+        _matcher("CP-VTON agnostic", CPVTON_AGNOSTIC_CHANNELS, "19,057,650 at 256 x 192 (CP-VTON's GMM)"),
         Network(
             "WUTON U-Net (two encoders, 3 -> 3)",
             lambda w, p: build_generator({"width": "full" if w == "full" else "tiny"}),
