@@ -105,9 +105,10 @@ def train(runs: Path, seed: int) -> None:
 
 
 def scores(folders: list[Path], protocol: str, data: str) -> tuple[list, dict[str, np.ndarray]] | None:
-    """Per-pair scores ``{metric: (seeds, pairs)}`` of the evaluations in ``folders`` (one per seed), or None."""
-    found = [folder / "results" / protocol for folder in folders]
-    if not found or not all(path.is_dir() for path in found):
+    """Per-pair scores ``{metric: (seeds, pairs)}`` of the evaluations in ``folders`` (one per seed) that exist, or
+    None (a row says how many seeds it has)."""
+    found = [folder / "results" / protocol for folder in folders if (folder / "results" / protocol).is_dir()]
+    if not found:
         return None
     listed, per_seed = None, {m: [] for m in METRICS}
     for path in found:
@@ -138,8 +139,8 @@ def report(runs: Path, seeds: list[int], data: str) -> list[str]:
         "WUTON student": [roots(runs, s)[0] / "baselines/wuton" for s in seeds],
         "WUTON teacher (on p*)": [roots(runs, s)[0] / "baselines/wuton_teacher" for s in seeds],
         "WUTON student without its adversarial loss": [roots(runs, s)[1] / "baselines/wuton" for s in seeds],
-        "PF-AFN (one seed)": [runs / "baselines/pfafn"],
-        "try-on teachers T_P -> T_W -> R (one seed)": [runs / "baselines/teacher_tryon"],
+        "PF-AFN": [runs / "baselines/pfafn"],
+        "try-on teachers T_P -> T_W -> R": [runs / "baselines/teacher_tryon"],
     }
     lines = [
         f"# WUTON at the CPU preset, seeds {', '.join(map(str, seeds))}",
@@ -168,7 +169,7 @@ def report(runs: Path, seeds: list[int], data: str) -> list[str]:
             cells = [
                 cell(result[1][m], None if ref is None else ref[m], digits=3 if m == "ssim" else 2) for m in METRICS
             ]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name} ({result[1][METRICS[0]].shape[0]} seeds) | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Validation curves",
