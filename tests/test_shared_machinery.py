@@ -116,8 +116,8 @@ def test_generator_second_encoder_feeds_every_skip_through_the_transform():
 
     out = net(x, second, skip_transform=record)
     assert out.shape == (1, 3, 32, 32)
-    # the second input, its three inner skips and its bottleneck
-    assert seen == [(1, 5, 32, 32), (1, 8, 16, 16), (1, 16, 8, 8), (1, 32, 4, 4), (1, 64, 2, 2)]
+    # what the decoder reads of the second encoder: its three inner skips and its bottleneck (the raw input is no skip)
+    assert seen == [(1, 8, 16, 16), (1, 16, 8, 8), (1, 32, 4, 4), (1, 64, 2, 2)]
     zeroed = net(x, second, skip_transform=torch.zeros_like)
     assert not torch.allclose(out, zeroed)
     torch.testing.assert_close(zeroed, net(x, torch.randn(1, 5, 32, 32), skip_transform=torch.zeros_like))
