@@ -145,7 +145,7 @@ train-all: $(METHODS_MK) ## Train all five stages, evaluate, write runs/$(PRESET
 
 train-pfafn: ## Train PF-AFN's four stages (CPU preset: about 25 min of one core, measured per step; resumes)
 
-train-wuton: ## Train WUTON's teacher then its parser-free student (CPU preset; resumes)
+train-wuton: ## Train WUTON's teacher then its parser-free student (CPU preset: about 32 min of one core, from step times; resumes)
 
 # make compare: every registered evaluation on the same pairs (ours, the teachers on transfer and on try-on, the affine
 # paste, PF-AFN parser-free and parser-based), beside each other with paired intervals against ours.
